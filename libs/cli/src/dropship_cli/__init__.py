@@ -1,0 +1,1 @@
+"""The dropship command line."""

@@ -1,0 +1,111 @@
+"""Settings shared by every service, read from the environment (prefix ``DROPSHIP_``).
+
+Embedded mode runs everything in one process on SQLite files and the embedded bus and
+may use development defaults. Distributed mode refuses them: a production deployment
+that forgot to set a secret must not start.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "dev-insecure-secret-change-me"  # noqa: S105 - the default that is refused
+
+ServiceName = Literal["order-intake", "supplier-gateway", "logistics", "aftersales"]
+SERVICE_NAMES: tuple[ServiceName, ...] = (
+    "order-intake",
+    "supplier-gateway",
+    "logistics",
+    "aftersales",
+)
+DEFAULT_PORTS: dict[str, int] = {
+    "order-intake": 8001,
+    "supplier-gateway": 8002,
+    "logistics": 8003,
+    "aftersales": 8004,
+}
+
+
+def env_name(service: str) -> str:
+    """``order-intake`` -> ``ORDER_INTAKE`` (for per-service variables)."""
+    return service.upper().replace("-", "_")
+
+
+def db_name(service: str) -> str:
+    """``order-intake`` -> ``order_intake`` (SQLite file / PostgreSQL database name)."""
+    return service.replace("-", "_")
+
+
+class Settings(BaseSettings):
+    """One service's settings. Per-service variables win over the shared ones.
+
+    ``DROPSHIP_DATABASE_URL`` is what a single-service process (compose) sets; the
+    embedded runner and the CLI derive one URL per service from ``DROPSHIP_DATA_DIR``
+    or ``DROPSHIP_<SERVICE>_DATABASE_URL``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="DROPSHIP_", extra="ignore")
+
+    mode: Literal["embedded", "distributed"] = "embedded"
+    service: str = "order-intake"
+    data_dir: Path = Path("./data")
+    database_url: str | None = None
+    bus_url: str = "embedded://"
+    exchange: str = "dropship.events"
+    queue_prefix: str = ""
+    host: str = "127.0.0.1"
+    port: int | None = None
+    secret_key: str = DEV_SECRET
+    admin_token: str | None = None
+    log_level: str = "INFO"
+    log_json: bool = True
+    max_body_bytes: int = 1024 * 1024
+    # messaging
+    retry_delays_ms: list[int] = Field(default_factory=lambda: [1_000, 10_000, 60_000, 600_000])
+    delivery_limit: int = 20
+    prefetch: int = 32
+    outbox_poll_seconds: float = 1.0
+    # buyer messages
+    smtp_url: str | None = None
+    mail_from: str = "orders@example.com"
+    public_base_url: str = "http://127.0.0.1:8001"
+
+    @model_validator(mode="after")
+    def _refuse_defaults_outside_embedded(self) -> Settings:
+        if self.mode == "distributed":
+            if self.secret_key == DEV_SECRET:
+                raise ValueError("DROPSHIP_SECRET_KEY must be set in distributed mode")
+            if self.bus_url.startswith("embedded"):
+                raise ValueError("distributed mode needs DROPSHIP_BUS_URL=amqp://…")
+            if self.admin_token is not None and len(self.admin_token) < 24:
+                raise ValueError("DROPSHIP_ADMIN_TOKEN must be at least 24 characters")
+        return self
+
+    def for_service(self, service: str) -> Settings:
+        """A copy for ``service`` with its database URL and port resolved."""
+        import os
+
+        prefix = f"DROPSHIP_{env_name(service)}_"
+        url = os.environ.get(prefix + "DATABASE_URL") or (
+            self.database_url if self.mode == "distributed" else None
+        )
+        if url is None:
+            url = f"sqlite+aiosqlite:///{(self.data_dir / (db_name(service) + '.db')).resolve()}"
+        port = int(os.environ.get(prefix + "PORT", 0)) or self.port or DEFAULT_PORTS[service]
+        return self.model_copy(update={"service": service, "database_url": url, "port": port})
+
+    @property
+    def embedded_bus_path(self) -> Path:
+        """Where the embedded bus keeps its messages (``embedded:///path`` or the data dir)."""
+        rest = self.bus_url.removeprefix("embedded://")
+        return Path(rest) if rest else self.data_dir / "bus.db"
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url is None:
+            raise RuntimeError("settings not resolved for a service: call for_service()")
+        return self.database_url

@@ -1,0 +1,1 @@
+"""dropship logistics service."""

@@ -1,0 +1,1 @@
+"""dropship order-intake service."""

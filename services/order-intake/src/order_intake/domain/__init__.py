@@ -1,0 +1,1 @@
+"""Pure domain of order-intake: no I/O here."""

@@ -1,0 +1,1 @@
+"""dropship supplier-gateway service."""
