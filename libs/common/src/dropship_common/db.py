@@ -7,7 +7,7 @@ consumer owns the transaction (see :func:`transaction`).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -109,3 +109,36 @@ async def transaction(
 async def ping(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         await conn.execute(sa.text("SELECT 1"))
+
+
+AfterCommitHook = Callable[[AsyncSession], None]
+
+
+class Database:
+    """Engine + sessions of one service, and the hooks run after each commit
+    (the outbox relay is woken there, so an event leaves right after its commit)."""
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = url
+        self.engine = make_engine(url, pool_size=pool_size)
+        self.sessions = make_sessionmaker(self.engine)
+        self.after_commit: list[AfterCommitHook] = []
+
+    @property
+    def is_sqlite(self) -> bool:
+        return is_sqlite(self.url)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """One unit of work: commit on success, roll back on any exception."""
+        async with self.sessions() as session:
+            async with session.begin():
+                yield session
+            for hook in self.after_commit:
+                hook(session)
+
+    async def ping(self) -> None:
+        await ping(self.engine)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,182 @@
+"""Transactional outbox: events are rows written in the same transaction as the state
+change that caused them; the relay publishes them and marks them sent only after the
+broker confirmed. A crash between confirm and mark republishes: consumers dedupe by id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import random
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dropship_common.db import Database, utcnow
+from dropship_common.messaging.bus import Bus
+from dropship_common.messaging.envelope import Envelope
+from dropship_common.observability import OUTBOX_PENDING, OUTBOX_PUBLISHED
+
+log = structlog.get_logger(__name__)
+
+_DIRTY = "outbox_dirty"
+
+
+class Outbox:
+    """Writes events into the current transaction (never commits)."""
+
+    def __init__(self, table: sa.Table) -> None:
+        self.table = table
+
+    async def add(self, session: AsyncSession, envelopes: Sequence[Envelope]) -> None:
+        if not envelopes:
+            return
+        now = utcnow()
+        await session.execute(
+            sa.insert(self.table),
+            [
+                {
+                    "id": e.id,
+                    "type": e.type,
+                    "envelope": e.model_dump(mode="json"),
+                    "created_at": now,
+                    "next_attempt_at": now,
+                    "attempts": 0,
+                }
+                for e in envelopes
+            ],
+        )
+        session.info[_DIRTY] = True
+
+
+class OutboxRelay:
+    """Publishes pending outbox rows. Woken right after a commit that added events,
+    and polls too (rows left by a crash, retries after a broker outage). Rows are
+    claimed with ``FOR UPDATE SKIP LOCKED`` so several replicas can run it."""
+
+    def __init__(
+        self,
+        service: str,
+        db: Database,
+        table: sa.Table,
+        bus: Bus,
+        *,
+        poll_seconds: float = 1.0,
+        batch_size: int = 200,
+        max_backoff_seconds: float = 60.0,
+    ) -> None:
+        self.service = service
+        self.db = db
+        self.table = table
+        self.bus = bus
+        self.poll_seconds = poll_seconds
+        self.batch_size = batch_size
+        self.max_backoff = max_backoff_seconds
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        db.after_commit.append(self._after_commit)
+
+    def _after_commit(self, session: AsyncSession) -> None:
+        if session.info.pop(_DIRTY, False):
+            self._wake.set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name=f"outbox-relay-{self.service}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def run(self) -> None:
+        while True:
+            try:
+                published = await self.publish_pending()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the database may be briefly away: keep going
+                log.warning("outbox_relay_error", service=self.service, error=str(exc))
+                published = 0
+            if published >= self.batch_size:
+                continue  # more waiting: no pause
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+    def _backoff(self, attempts: int) -> dt.timedelta:
+        base = min(self.max_backoff, 0.5 * 2 ** min(attempts, 10))
+        return dt.timedelta(seconds=base * random.uniform(0.5, 1.0))
+
+    async def publish_pending(self) -> int:
+        """One pass: publish up to ``batch_size`` due rows; returns how many went out."""
+        t = self.table
+        async with self.db.transaction() as session:
+            rows = (
+                await session.execute(
+                    sa.select(t.c.id, t.c.envelope, t.c.attempts)
+                    .where(t.c.published_at.is_(None), t.c.next_attempt_at <= utcnow())
+                    .order_by(t.c.created_at)
+                    .limit(self.batch_size)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not rows:
+                return 0
+            envelopes = [Envelope.model_validate(r.envelope) for r in rows]
+            results = await asyncio.gather(
+                *(self.bus.publish([e]) for e in envelopes), return_exceptions=True
+            )
+            now = utcnow()
+            sent = [r.id for r, res in zip(rows, results, strict=True) if res is None]
+            if sent:
+                await session.execute(
+                    sa.update(t).where(t.c.id.in_(sent)).values(published_at=now, last_error=None)
+                )
+            for r, res in zip(rows, results, strict=True):
+                if isinstance(res, BaseException):
+                    if isinstance(res, asyncio.CancelledError):
+                        raise res
+                    await session.execute(
+                        sa.update(t)
+                        .where(t.c.id == r.id)
+                        .values(
+                            attempts=r.attempts + 1,
+                            next_attempt_at=now + self._backoff(r.attempts),
+                            last_error=f"{type(res).__name__}: {res}"[:2000],
+                        )
+                    )
+            failed = len(rows) - len(sent)
+            if failed:
+                log.warning("outbox_publish_failed", service=self.service, failed=failed)
+        OUTBOX_PUBLISHED.labels(self.service).inc(len(sent))
+        return len(sent)
+
+    async def pending_count(self) -> int:
+        t = self.table
+        async with self.db.sessions() as session:
+            n = await session.scalar(
+                sa.select(sa.func.count()).select_from(t).where(t.c.published_at.is_(None))
+            )
+        OUTBOX_PENDING.labels(self.service).set(n or 0)
+        return int(n or 0)
+
+    async def purge_published(self, older_than: dt.timedelta) -> int:
+        t = self.table
+        async with self.db.transaction() as session:
+            res = await session.execute(
+                sa.delete(t).where(
+                    t.c.published_at.is_not(None), t.c.published_at < utcnow() - older_than
+                )
+            )
+        return int(getattr(res, "rowcount", 0) or 0)

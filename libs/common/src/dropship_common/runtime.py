@@ -1,0 +1,177 @@
+"""What every service process runs: database, bus, outbox relay, consumers, workers,
+and the FastAPI app around them (health, metrics, errors, logs). Everything is made
+in the app's lifespan, never at import."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, FastAPI
+
+from dropship_common.db import Database
+from dropship_common.errors import install_error_handlers
+from dropship_common.health import health_router
+from dropship_common.messaging.bus import Bus
+from dropship_common.messaging.consumer import MessageConsumer, MessageHandler
+from dropship_common.messaging.factory import make_bus
+from dropship_common.messaging.inbox import Inbox
+from dropship_common.messaging.outbox import Outbox, OutboxRelay
+from dropship_common.observability import (
+    CorrelationIdMiddleware,
+    MetricsMiddleware,
+    configure_logging,
+)
+from dropship_common.security import BodySizeLimitMiddleware
+from dropship_common.settings import Settings
+from dropship_common.tables import CommonTables
+
+log = structlog.get_logger(__name__)
+
+Worker = Callable[["ServiceRuntime"], Awaitable[None]]
+
+
+@dataclass
+class ServiceSpec:
+    """What makes one service: its tables, routes, message handlers and workers."""
+
+    name: str
+    title: str
+    tables: CommonTables
+    routers: Sequence[APIRouter] = ()
+    handlers: Callable[[ServiceRuntime], Mapping[str, MessageHandler]] = lambda _rt: {}
+    workers: Sequence[Worker] = ()
+    on_start: Callable[[ServiceRuntime], Awaitable[None]] | None = None
+    description: str = ""
+
+
+@dataclass
+class ServiceRuntime:
+    spec: ServiceSpec
+    settings: Settings
+    db: Database
+    bus: Bus
+    owns_bus: bool = True
+    state: dict[str, Any] = field(default_factory=dict)
+    bus_connected: asyncio.Event = field(default_factory=asyncio.Event)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.outbox = Outbox(self.tables.outbox)
+        self.inbox = Inbox(self.tables.inbox, self.spec.name)
+        self.relay = OutboxRelay(
+            self.spec.name,
+            self.db,
+            self.tables.outbox,
+            self.bus,
+            poll_seconds=self.settings.outbox_poll_seconds,
+        )
+        self.consumer = MessageConsumer(
+            self.spec.name, self.db, self.inbox, self.spec.handlers(self)
+        )
+
+    @property
+    def tables(self) -> CommonTables:
+        return self.spec.tables
+
+    @property
+    def queue(self) -> str:
+        return self.spec.name
+
+    def spawn(self, coro: Awaitable[None], name: str) -> None:
+        async def guarded() -> None:
+            try:
+                await coro
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("background_task_crashed", task=name, service=self.spec.name)
+
+        self._tasks.append(asyncio.create_task(guarded(), name=name))
+
+    async def _connect_bus(self) -> None:
+        """Connect and bind the queue; while the broker is away keep trying (the
+        outbox keeps every event meanwhile)."""
+        delay = 0.5
+        while True:
+            try:
+                await self.bus.connect()
+                await self.bus.subscribe(self.queue, self.consumer.bindings, self.consumer)
+                self.bus_connected.set()
+                self.relay.wake()
+                log.info("bus_connected", service=self.spec.name)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("bus_connect_failed", service=self.spec.name, error=str(exc))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    async def start(self) -> None:
+        if self.spec.on_start is not None:
+            await self.spec.on_start(self)
+        self.spawn(self._connect_bus(), f"{self.spec.name}-bus")
+        self.relay.start()
+        for worker in self.spec.workers:
+            self.spawn(worker(self), f"{self.spec.name}-{worker.__name__}")
+
+    async def stop(self) -> None:
+        await self.relay.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        if self.owns_bus:
+            await self.bus.close()
+        await self.db.dispose()
+
+    async def check_bus(self) -> None:
+        if not self.bus_connected.is_set() or not await self.bus.is_ready():
+            raise RuntimeError("message bus not connected")
+
+
+def create_service_app(
+    spec: ServiceSpec, settings: Settings, *, bus: Bus | None = None
+) -> FastAPI:
+    """The FastAPI app of one service. ``bus``: share one embedded bus between the
+    services of one process (then the caller closes it)."""
+    settings = settings.for_service(spec.name) if settings.service != spec.name else settings
+    configure_logging(settings.log_level, settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = ServiceRuntime(
+            spec=spec,
+            settings=settings,
+            db=Database(settings.db_url),
+            bus=bus or make_bus(settings),
+            owns_bus=bus is None,
+        )
+        app.state.runtime = runtime
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title=spec.title, description=spec.description, lifespan=lifespan)
+    install_error_handlers(app)
+
+    async def check_db() -> None:
+        await app.state.runtime.db.ping()
+
+    async def check_bus() -> None:
+        await app.state.runtime.check_bus()
+
+    app.include_router(health_router(spec.name, {"database": check_db, "bus": check_bus}))
+    for router in spec.routers:
+        app.include_router(router)
+    app.add_middleware(MetricsMiddleware, service=spec.name)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(CorrelationIdMiddleware)
+    return app

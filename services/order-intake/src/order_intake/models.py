@@ -1,0 +1,244 @@
+"""Tables of order-intake. All SQL against them lives in the feature repositories."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from dropship_common.db import NAMING_CONVENTION, JSONType, UTCDateTime, utcnow
+from dropship_common.tables import add_common_tables
+
+Money = sa.Numeric(18, 4)
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dt.datetime: UTCDateTime, dict[str, Any]: JSONType}
+
+
+common = add_common_tables(Base.metadata)
+
+
+class Shop(Base):
+    __tablename__ = "shops"
+    __table_args__ = (sa.UniqueConstraint("platform", "domain"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    platform: Mapped[str] = mapped_column(sa.String(20))
+    domain: Mapped[str] = mapped_column(sa.String(255))
+    name: Mapped[str | None] = mapped_column(sa.String(255))
+    webhook_secrets: Mapped[list[str]] = mapped_column(JSONType)  # current first
+    admin_credentials: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    payment_window_days: Mapped[int] = mapped_column(default=20)
+    payment_reminder_days: Mapped[list[int]] = mapped_column(JSONType)
+    accept_authorized: Mapped[bool] = mapped_column(default=True)
+    buyer_language: Mapped[str] = mapped_column(sa.String(10), default="en")
+    handling_days: Mapped[int] = mapped_column(default=3)
+    ship_from_country: Mapped[str] = mapped_column(sa.String(2), default="CN")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Product(Base):
+    """A SKU the shop sells and we can route to a supplier."""
+
+    __tablename__ = "products"
+    __table_args__ = (
+        sa.UniqueConstraint("shop_id", "sku"),
+        sa.Index("ix_products_shop_external", "shop_id", "external_product_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    shop_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("shops.id", ondelete="CASCADE"))
+    sku: Mapped[str | None] = mapped_column(sa.String(255))
+    external_product_id: Mapped[str | None] = mapped_column(sa.String(64))
+    external_variant_id: Mapped[str | None] = mapped_column(sa.String(64))
+    title: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (
+        sa.UniqueConstraint("shop_id", "external_id"),
+        sa.Index("ix_orders_status_created", "status", "created_at", "id"),
+        sa.Index("ix_orders_created", "created_at", "id"),
+        sa.Index("ix_orders_buyer_email", "buyer_email"),
+        sa.Index("ix_orders_number", "number"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    shop_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("shops.id"), index=True)
+    platform: Mapped[str] = mapped_column(sa.String(20))
+    external_id: Mapped[str] = mapped_column(sa.String(64))
+    number: Mapped[str | None] = mapped_column(sa.String(64))
+    status: Mapped[str] = mapped_column(sa.String(32))
+    payment_status: Mapped[str] = mapped_column(sa.String(32))
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    total_price: Mapped[Decimal] = mapped_column(Money)
+    subtotal_price: Mapped[Decimal | None] = mapped_column(Money)
+    total_tax: Mapped[Decimal | None] = mapped_column(Money)
+    shipping_price: Mapped[Decimal | None] = mapped_column(Money)
+    shipping_method: Mapped[str | None] = mapped_column(sa.String(255))
+    buyer: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    buyer_email: Mapped[str | None] = mapped_column(sa.String(320))
+    shipping_address: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    billing_address: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    address_overridden: Mapped[bool] = mapped_column(default=False)
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    note_attributes: Mapped[list[dict[str, str]]] = mapped_column(JSONType)
+    hold_reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    warnings: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    reminders_sent: Mapped[list[int]] = mapped_column(JSONType)
+    cancelled_at_source: Mapped[bool] = mapped_column(default=False)
+    test: Mapped[bool] = mapped_column(default=False)
+    placed_at: Mapped[dt.datetime]
+    source_updated_at: Mapped[dt.datetime]
+    confirmed_at: Mapped[dt.datetime | None]
+    cancelled_at: Mapped[dt.datetime | None]
+    handed_off_at: Mapped[dt.datetime | None]
+    ship_by: Mapped[dt.date | None]
+    redacted_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    lines: Mapped[list[OrderLine]] = relationship(
+        lazy="raise", cascade="all, delete-orphan", order_by="OrderLine.position"
+    )
+
+
+class OrderLine(Base):
+    __tablename__ = "order_lines"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    order_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("orders.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int]
+    external_id: Mapped[str | None] = mapped_column(sa.String(64))
+    sku: Mapped[str | None] = mapped_column(sa.String(255))
+    sku_override: Mapped[str | None] = mapped_column(sa.String(255))
+    external_product_id: Mapped[str | None] = mapped_column(sa.String(64))
+    external_variant_id: Mapped[str | None] = mapped_column(sa.String(64))
+    title: Mapped[str] = mapped_column(sa.String(500))
+    variant_title: Mapped[str | None] = mapped_column(sa.String(500))
+    quantity: Mapped[int]
+    unit_price: Mapped[Decimal] = mapped_column(Money)
+    grams: Mapped[int | None]
+    requires_shipping: Mapped[bool] = mapped_column(default=True)
+    properties: Mapped[list[dict[str, str]]] = mapped_column(JSONType)
+
+    @property
+    def effective_sku(self) -> str | None:
+        return self.sku_override or self.sku
+
+
+class OrderEvent(Base):
+    """The order's timeline: each state change and what caused it."""
+
+    __tablename__ = "order_events"
+    __table_args__ = (sa.Index("ix_order_events_order", "order_id", "at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    order_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("orders.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    from_status: Mapped[str | None] = mapped_column(sa.String(32))
+    to_status: Mapped[str | None] = mapped_column(sa.String(32))
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    cause: Mapped[str | None] = mapped_column(sa.String(200))
+    actor: Mapped[str] = mapped_column(sa.String(100))
+
+
+class WebhookDelivery(Base):
+    """A verified storefront delivery, stored before it is answered; processed after
+    commit. The raw body is dropped once processed (it holds personal data)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        sa.UniqueConstraint("platform", "shop_id", "delivery_id"),
+        sa.Index(
+            "ix_webhook_deliveries_pending",
+            "next_attempt_at",
+            postgresql_where=sa.text("status = 'pending'"),
+            sqlite_where=sa.text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    platform: Mapped[str] = mapped_column(sa.String(20))
+    shop_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("shops.id"))
+    delivery_id: Mapped[str] = mapped_column(sa.String(200))
+    topic: Mapped[str] = mapped_column(sa.String(100))
+    body: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    status: Mapped[str] = mapped_column(sa.String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    order_id: Mapped[uuid.UUID | None]
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[dt.datetime | None]
+
+
+class IdempotencyKey(Base):
+    __tablename__ = "idempotency_keys"
+
+    principal: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(sa.String(64))
+    state: Mapped[str] = mapped_column(sa.String(20))  # in_progress | done
+    response_status: Mapped[int | None]
+    response_body: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class BuyerMessage(Base):
+    """A message to the buyer, written with the change that causes it and sent after
+    commit by the mailer (never on the webhook's path)."""
+
+    __tablename__ = "buyer_messages"
+    __table_args__ = (
+        sa.UniqueConstraint("order_id", "kind", "dedupe_key"),
+        sa.Index(
+            "ix_buyer_messages_pending",
+            "next_attempt_at",
+            postgresql_where=sa.text("status = 'pending'"),
+            sqlite_where=sa.text("status = 'pending'"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    order_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("orders.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    dedupe_key: Mapped[str] = mapped_column(sa.String(40), default="")
+    language: Mapped[str] = mapped_column(sa.String(10))
+    to_address: Mapped[str | None] = mapped_column(sa.String(320))
+    subject: Mapped[str] = mapped_column(sa.String(500))
+    body: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None]
+
+
+class ComplianceRequest(Base):
+    """Shopify's customers/data_request, customers/redact, shop/redact, as received."""
+
+    __tablename__ = "compliance_requests"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    shop_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("shops.id"))
+    topic: Mapped[str] = mapped_column(sa.String(50))
+    customer_external_id: Mapped[str | None] = mapped_column(sa.String(64))
+    order_external_ids: Mapped[list[str]] = mapped_column(JSONType)
+    orders_affected: Mapped[int] = mapped_column(default=0)
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
