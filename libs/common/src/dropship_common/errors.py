@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = structlog.get_logger(__name__)
@@ -94,32 +94,37 @@ def _json_safe_errors(errors: Any) -> list[dict[str, Any]]:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
-    async def _app_error(_: Request, exc: AppError) -> ORJSONResponse:
-        return ORJSONResponse(
+    async def _app_error(_: Request, exc: AppError) -> JSONResponse:
+        return JSONResponse(
             error_body(exc.code, exc.message, exc.details), status_code=exc.status_code
         )
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> ORJSONResponse:
-        return ORJSONResponse(
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _json_safe_errors(exc.errors())
+        if any(e["type"] == "json_invalid" for e in errors):
+            return JSONResponse(
+                error_body("invalid_json", "the body is not valid JSON", errors), status_code=400
+            )
+        return JSONResponse(
             error_body(
-                "validation_error", "the request is invalid", _json_safe_errors(exc.errors())
+                "validation_error", "the request is invalid", errors
             ),
             status_code=422,
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> ORJSONResponse:
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
-        return ORJSONResponse(
+        return JSONResponse(
             error_body(codes.get(exc.status_code, "http_error"), str(exc.detail)),
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )
 
     @app.exception_handler(Exception)
-    async def _crash(_: Request, exc: Exception) -> ORJSONResponse:
+    async def _crash(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled_error", error_type=type(exc).__name__)
-        return ORJSONResponse(
+        return JSONResponse(
             error_body("internal_error", "an internal error occurred"), status_code=500
         )

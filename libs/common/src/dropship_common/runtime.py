@@ -13,6 +13,7 @@ from typing import Any
 import structlog
 from fastapi import APIRouter, FastAPI
 
+from dropship_common.admin import router as dead_letters_router
 from dropship_common.db import Database
 from dropship_common.errors import install_error_handlers
 from dropship_common.health import health_router
@@ -169,6 +170,7 @@ def create_service_app(
         await app.state.runtime.check_bus()
 
     app.include_router(health_router(spec.name, {"database": check_db, "bus": check_bus}))
+    app.include_router(dead_letters_router)
     for router in spec.routers:
         app.include_router(router)
     app.add_middleware(MetricsMiddleware, service=spec.name)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 04:22:42.217528
+Create Date: 2026-11-22 04:28:19.203069
 """
 
 from collections.abc import Sequence
@@ -198,7 +198,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_buyer_messages_pending', ['next_attempt_at'], unique=False, postgresql_where=sa.text("status = 'pending'"), sqlite_where=sa.text("status = 'pending'"))
 
     op.create_table('order_events',
-    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('order_id', sa.Uuid(), nullable=False),
     sa.Column('at', dropship_common.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('kind', sa.String(length=40), nullable=False),
@@ -212,7 +212,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_order_events'))
     )
     with op.batch_alter_table('order_events', schema=None) as batch_op:
-        batch_op.create_index('ix_order_events_order', ['order_id', 'at'], unique=False)
+        batch_op.create_index('ix_order_events_order', ['order_id', 'id'], unique=False)
 
     op.create_table('order_lines',
     sa.Column('id', sa.Uuid(), nullable=False),

@@ -143,9 +143,11 @@ class OrderEvent(Base):
     """The order's timeline: each state change and what caused it."""
 
     __tablename__ = "order_events"
-    __table_args__ = (sa.Index("ix_order_events_order", "order_id", "at"),)
+    __table_args__ = (sa.Index("ix_order_events_order", "order_id", "id"),)
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     order_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("orders.id", ondelete="CASCADE"))
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     kind: Mapped[str] = mapped_column(sa.String(40))

@@ -1,0 +1,60 @@
+"""What the CLI does to the databases: same service functions as the API."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from dropship_common.auth import create_api_key
+from dropship_common.db import Database
+from dropship_common.security import Role, generate_api_key
+from dropship_common.settings import SERVICE_NAMES, Settings, env_name
+from order_intake.models import common as order_intake_tables
+from order_intake.shops.repository import ShopRepository
+from order_intake.shops.schemas import ShopCreate
+from order_intake.shops.service import create_shop, shop_out
+
+
+async def add_shop(settings: Settings, data: dict[str, Any]) -> str:
+    db = Database(settings.for_service("order-intake").db_url, pool_size=1)
+    try:
+        async with db.transaction() as session:
+            shop = await create_shop(session, ShopCreate(**data))
+        return str(shop.id)
+    finally:
+        await db.dispose()
+
+
+async def list_shops(settings: Settings) -> list[dict[str, Any]]:
+    db = Database(settings.for_service("order-intake").db_url, pool_size=1)
+    try:
+        async with db.sessions() as session:
+            shops = await ShopRepository(session).list()
+        return [shop_out(s, settings.public_base_url).model_dump(mode="json") for s in shops]
+    finally:
+        await db.dispose()
+
+
+def _configured(settings: Settings) -> list[str]:
+    """Embedded: every service (files in the data dir). Distributed: the services whose
+    DROPSHIP_<SERVICE>_DATABASE_URL is set, or the one DROPSHIP_DATABASE_URL serves."""
+    if settings.mode == "embedded":
+        return list(SERVICE_NAMES)
+    named = [s for s in SERVICE_NAMES if os.environ.get(f"DROPSHIP_{env_name(s)}_DATABASE_URL")]
+    return named or [settings.service]
+
+
+async def create_key(settings: Settings, role: str, label: str | None) -> tuple[str, list[str]]:
+    """One key, stored hashed in each configured service's own database."""
+    key, _hash = generate_api_key()
+    services = _configured(settings)
+    for name in services:
+        db = Database(settings.for_service(name).db_url, pool_size=1)
+        try:
+            async with db.transaction() as session:
+                await create_api_key(
+                    session, order_intake_tables.api_keys, Role(role), label=label, key=key
+                )
+        finally:
+            await db.dispose()
+    return key, services

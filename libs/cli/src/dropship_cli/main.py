@@ -1,0 +1,152 @@
+"""``dropship``: run, serve, migrate, and manage shops and API keys.
+
+The CLI writes straight into the services' databases, so it works while the system runs
+and its changes take effect at once (nothing is cached across requests)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dropship_common.settings import SERVICE_NAMES, Settings
+
+app = typer.Typer(help="Dropshipping fulfilment platform.", no_args_is_help=True)
+shop_app = typer.Typer(help="Storefronts served by this deployment.", no_args_is_help=True)
+apikey_app = typer.Typer(help="API keys for the admin and operator API.", no_args_is_help=True)
+contracts_app = typer.Typer(help="Integration event contracts.", no_args_is_help=True)
+app.add_typer(shop_app, name="shop")
+app.add_typer(apikey_app, name="apikey")
+app.add_typer(contracts_app, name="contracts")
+
+
+def _service(name: str) -> str:
+    if name not in SERVICE_NAMES:
+        raise typer.BadParameter(f"one of {', '.join(SERVICE_NAMES)}")
+    return name
+
+
+@app.command()
+def run() -> None:
+    """Run all four services in one process (embedded mode: SQLite + embedded bus)."""
+    from dropship_cli.embedded import run_embedded
+
+    settings = Settings()
+    if settings.mode != "embedded":
+        raise typer.BadParameter("`dropship run` is the embedded mode; use `dropship serve`")
+    asyncio.run(run_embedded(settings))
+
+
+@app.command()
+def serve(
+    service: Annotated[str, typer.Argument(callback=_service)],
+    migrate: Annotated[bool, typer.Option(help="apply migrations first")] = False,
+) -> None:
+    """Run one service (distributed mode: PostgreSQL + RabbitMQ, from DROPSHIP_* env)."""
+    import uvicorn
+
+    from dropship_cli.services import APP_FACTORIES, migrations_dir
+    from dropship_common.migrate import upgrade_sync
+
+    settings = Settings(service=service).for_service(service)
+    if migrate:
+        upgrade_sync(migrations_dir(service), settings.db_url)
+    uvicorn.run(
+        APP_FACTORIES[service](settings),
+        host=settings.host,
+        port=settings.port or 0,
+        log_config=None,
+        access_log=False,
+    )
+
+
+@app.command()
+def migrate(
+    service: Annotated[
+        list[str] | None, typer.Option("--service", "-s", help="default: every service")
+    ] = None,
+) -> None:
+    """Apply the database migrations of the services."""
+    from dropship_cli.services import migrations_dir
+    from dropship_common.migrate import upgrade_sync
+
+    settings = Settings()
+    for name in service or SERVICE_NAMES:
+        _service(name)
+        url = settings.for_service(name).db_url
+        upgrade_sync(migrations_dir(name), url)
+        typer.echo(f"{name}: migrated")
+
+
+@shop_app.command("add")
+def shop_add(
+    platform: Annotated[str, typer.Option(help="shopify | woocommerce | custom")],
+    domain: Annotated[str, typer.Option(help="e.g. my-shop.myshopify.com")],
+    webhook_secret: Annotated[str, typer.Option(help="the secret the storefront signs with")],
+    name: Annotated[str | None, typer.Option()] = None,
+    payment_window_days: Annotated[int, typer.Option()] = 20,
+    language: Annotated[str, typer.Option(help="buyer messages: en, zh")] = "en",
+    handling_days: Annotated[int, typer.Option()] = 3,
+) -> None:
+    """Register a storefront; prints the new shop's id."""
+    from dropship_cli.admin import add_shop
+
+    shop_id = asyncio.run(
+        add_shop(
+            Settings(),
+            dict(
+                platform=platform,
+                domain=domain,
+                webhook_secret=webhook_secret,
+                name=name,
+                payment_window_days=payment_window_days,
+                buyer_language=language,
+                handling_days=handling_days,
+            ),
+        )
+    )
+    typer.echo(shop_id)
+
+
+@shop_app.command("list")
+def shop_list() -> None:
+    """List the storefronts (JSON lines)."""
+    from dropship_cli.admin import list_shops
+
+    for shop in asyncio.run(list_shops(Settings())):
+        typer.echo(json.dumps(shop))
+
+
+@apikey_app.command("create")
+def apikey_create(
+    role: Annotated[str, typer.Option(help="admin | operator")],
+    label: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Create a key (valid on every service whose database is configured); printed once."""
+    from dropship_cli.admin import create_key
+
+    if role not in ("admin", "operator"):
+        raise typer.BadParameter("admin or operator")
+    key, services = asyncio.run(create_key(Settings(), role, label))
+    typer.echo(key)
+    typer.echo(f"# valid on: {', '.join(services)}", err=True)
+
+
+@contracts_app.command("export")
+def contracts_export(
+    directory: Annotated[Path, typer.Argument()] = Path("docs/events"),
+) -> None:
+    """Write each event's JSON Schema to DIRECTORY."""
+    from dropship_common.contracts import export_schemas
+
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, schema in export_schemas().items():
+        (directory / f"{name}.json").write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n")
+        typer.echo(directory / f"{name}.json")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

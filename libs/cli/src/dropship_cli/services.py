@@ -1,0 +1,37 @@
+"""The four services, by name: their app factories and migrations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+import aftersales
+import logistics
+import order_intake
+import supplier_gateway
+from aftersales.main import create_app as aftersales_app
+from fastapi import FastAPI
+from logistics.main import create_app as logistics_app
+from order_intake.main import create_app as order_intake_app
+from supplier_gateway.main import create_app as supplier_gateway_app
+
+from dropship_common.migrate import find_migrations
+
+PACKAGES: dict[str, ModuleType] = {
+    "order-intake": order_intake,
+    "supplier-gateway": supplier_gateway,
+    "logistics": logistics,
+    "aftersales": aftersales,
+}
+
+APP_FACTORIES: dict[str, Callable[..., FastAPI]] = {
+    "order-intake": order_intake_app,
+    "supplier-gateway": supplier_gateway_app,
+    "logistics": logistics_app,
+    "aftersales": aftersales_app,
+}
+
+
+def migrations_dir(service: str) -> Path:
+    return find_migrations(str(PACKAGES[service].__file__))

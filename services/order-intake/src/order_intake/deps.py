@@ -1,0 +1,21 @@
+"""FastAPI dependencies of order-intake."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from dropship_common.auth import Principal, require_role
+from dropship_common.runtime import ServiceRuntime
+from dropship_common.security import Role
+
+
+def get_runtime(request: Request) -> ServiceRuntime:
+    runtime: ServiceRuntime = request.app.state.runtime
+    return runtime
+
+
+Runtime = Annotated[ServiceRuntime, Depends(get_runtime)]
+Admin = Annotated[Principal, Depends(require_role(Role.ADMIN))]
+Operator = Annotated[Principal, Depends(require_role(Role.OPERATOR))]

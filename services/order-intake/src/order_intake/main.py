@@ -1,0 +1,42 @@
+"""order-intake: storefront webhooks in, confirmed orders out (``order.confirmed``)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from dropship_common.messaging.bus import Bus
+from dropship_common.runtime import ServiceSpec, create_service_app
+from dropship_common.settings import Settings
+from order_intake import consumers
+from order_intake.messages.mailer import mail_worker
+from order_intake.models import common
+from order_intake.orders.endpoints import router as orders_router
+from order_intake.payments import payment_worker
+from order_intake.products.endpoints import router as products_router
+from order_intake.shops.endpoints import router as shops_router
+from order_intake.webhooks.admin import router as webhooks_admin_router
+from order_intake.webhooks.endpoints import router as webhooks_router
+from order_intake.webhooks.processor import webhook_worker
+
+SPEC = ServiceSpec(
+    name="order-intake",
+    title="Order intake",
+    description=(
+        "Receives storefront orders (Shopify, WooCommerce, custom), confirms them and "
+        "publishes `order.confirmed`."
+    ),
+    tables=common,
+    routers=(
+        webhooks_router,
+        orders_router,
+        shops_router,
+        products_router,
+        webhooks_admin_router,
+    ),
+    handlers=consumers.handlers,
+    workers=(webhook_worker, mail_worker, payment_worker),
+)
+
+
+def create_app(settings: Settings | None = None, *, bus: Bus | None = None) -> FastAPI:
+    return create_service_app(SPEC, settings or Settings(service=SPEC.name), bus=bus)

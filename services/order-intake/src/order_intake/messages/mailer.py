@@ -1,0 +1,143 @@
+"""Sends queued buyer messages after commit: SMTP in production, a mail folder on disk
+in embedded mode (one ``.eml`` file per message, readable by any mail client)."""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import datetime as dt
+from email.message import EmailMessage
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import aiosmtplib
+import sqlalchemy as sa
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dropship_common.db import utcnow
+from dropship_common.runtime import ServiceRuntime
+from order_intake.models import BuyerMessage
+
+log = structlog.get_logger(__name__)
+
+MAX_ATTEMPTS = 8
+
+
+class MailSender(abc.ABC):
+    @abc.abstractmethod
+    async def send(self, message: EmailMessage) -> None: ...
+
+
+class MailFolderSender(MailSender):
+    """Embedded mode: writes each message to ``<folder>/<message-id>.eml``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    async def send(self, message: EmailMessage) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        name = str(message["X-Dropship-Message-Id"]) + ".eml"
+        tmp = self.folder / (name + ".tmp")
+        await asyncio.to_thread(tmp.write_bytes, message.as_bytes())
+        await asyncio.to_thread(tmp.replace, self.folder / name)
+
+
+class SmtpSender(MailSender):
+    """``smtp://user:pass@host:port`` (STARTTLS when offered) or ``smtps://`` (TLS)."""
+
+    def __init__(self, url: str) -> None:
+        u = urlparse(url)
+        self.host = u.hostname or "localhost"
+        self.port = u.port or (465 if u.scheme == "smtps" else 25)
+        self.user = unquote(u.username) if u.username else None
+        self.password = unquote(u.password) if u.password else None
+        self.tls = u.scheme == "smtps"
+
+    async def send(self, message: EmailMessage) -> None:
+        await aiosmtplib.send(
+            message,
+            hostname=self.host,
+            port=self.port,
+            username=self.user,
+            password=self.password,
+            use_tls=self.tls,
+            timeout=20,
+        )
+
+
+def make_sender(runtime: ServiceRuntime) -> MailSender:
+    s = runtime.settings
+    if s.smtp_url:
+        return SmtpSender(s.smtp_url)
+    return MailFolderSender(s.data_dir / "mail")
+
+
+def to_email(row: BuyerMessage, sender: str) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = row.to_address or ""
+    msg["Subject"] = row.subject
+    msg["X-Dropship-Message-Id"] = str(row.id)
+    msg["X-Dropship-Order-Id"] = str(row.order_id)
+    msg["Content-Language"] = row.language
+    msg.set_content(row.body)
+    return msg
+
+
+class Mailer:
+    def __init__(self, runtime: ServiceRuntime, sender: MailSender) -> None:
+        self.rt = runtime
+        self.sender = sender
+        self._wake = asyncio.Event()
+        runtime.db.after_commit.append(self._after_commit)
+
+    def _after_commit(self, session: AsyncSession) -> None:
+        if session.info.pop("mail_dirty", False):
+            self._wake.set()
+
+    async def send_due(self, limit: int = 50) -> int:
+        sent = 0
+        async with self.rt.db.transaction() as session:
+            rows = list(
+                await session.scalars(
+                    sa.select(BuyerMessage)
+                    .where(BuyerMessage.status == "pending", BuyerMessage.next_attempt_at <= utcnow())
+                    .order_by(BuyerMessage.created_at)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            for row in rows:
+                try:
+                    await self.sender.send(to_email(row, self.rt.settings.mail_from))
+                except Exception as exc:
+                    row.attempts += 1
+                    row.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+                    row.next_attempt_at = utcnow() + dt.timedelta(seconds=min(3600, 5 * 3**row.attempts))
+                    if row.attempts >= MAX_ATTEMPTS:
+                        row.status = "failed"
+                    log.warning("buyer_message_failed", message=str(row.id), error=row.last_error)
+                    continue
+                row.status = "sent"
+                row.sent_at = utcnow()
+                sent += 1
+        return sent
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.send_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("mailer_error", error=str(exc))
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=5.0)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+
+
+async def mail_worker(runtime: ServiceRuntime) -> None:
+    await Mailer(runtime, make_sender(runtime)).run()

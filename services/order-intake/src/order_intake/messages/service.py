@@ -1,0 +1,60 @@
+"""Queue a buyer message in the current transaction; the mailer sends it after commit."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dropship_common.db import utcnow
+from order_intake.messages.templates import render
+from order_intake.models import BuyerMessage, Order, Shop
+
+
+async def queue_buyer_message(
+    session: AsyncSession,
+    order: Order,
+    shop: Shop,
+    kind: str,
+    context: dict[str, Any],
+    *,
+    dedupe_key: str = "",
+) -> bool:
+    """Returns False when the same message was already queued (never sent twice)."""
+    exists = await session.scalar(
+        sa.select(sa.literal(1)).where(
+            BuyerMessage.order_id == order.id,
+            BuyerMessage.kind == kind,
+            BuyerMessage.dedupe_key == dedupe_key,
+        )
+    )
+    if exists:
+        return False
+    language = order.buyer.get("language") or shop.buyer_language
+    ctx = {
+        "name": order.buyer.get("name") or "customer",
+        "number": order.number or order.external_id,
+        "shop": shop.name or shop.domain,
+        **context,
+    }
+    subject, body, lang = render(kind, language, ctx)
+    session.add(
+        BuyerMessage(
+            id=uuid.uuid4(),
+            order_id=order.id,
+            kind=kind,
+            dedupe_key=dedupe_key,
+            language=lang,
+            to_address=order.buyer.get("email"),
+            subject=subject,
+            body=body,
+            status="pending" if order.buyer.get("email") else "no_address",
+            attempts=0,
+            next_attempt_at=utcnow(),
+            created_at=utcnow(),
+        )
+    )
+    session.info["mail_dirty"] = True
+    return True

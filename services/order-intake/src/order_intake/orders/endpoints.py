@@ -1,0 +1,175 @@
+"""``/v1/orders``: create (custom storefronts), list, read with timeline, and the
+operator's actions (cancel, change address, map a SKU, release a hold)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse
+
+from dropship_common.auth import Principal
+from dropship_common.db import utcnow
+from dropship_common.errors import AppError
+from order_intake.deps import Operator, Runtime
+from order_intake.domain.order import Address
+from order_intake.errors import OrderNotFound, ShopNotFound
+from order_intake.orders import idempotency
+from order_intake.orders.custom_request import CustomOrderRequest
+from order_intake.orders.repository import OrderFilter, OrderRepository, encode_cursor
+from order_intake.orders.schemas import (
+    ActionResult,
+    AddressIn,
+    CancelIn,
+    LineSkuIn,
+    OrderOut,
+    OrderPage,
+    order_out,
+)
+from order_intake.orders.service import Cause, OrderOps
+from order_intake.shops.repository import ShopRepository
+from order_intake.storefronts.custom import to_canonical
+
+router = APIRouter(prefix="/v1/orders", tags=["orders"])
+
+
+def _cause(principal: Principal, request: Request) -> Cause:
+    return Cause(actor=principal.actor, ref=request.headers.get("x-correlation-id"))
+
+
+async def _create(
+    rt: Runtime, data: CustomOrderRequest, principal: Principal, request: Request
+) -> OrderOut:
+    co = to_canonical(data, utcnow())
+    shop_id = data.shop_id
+    async with rt.db.transaction() as session:
+        shop = await ShopRepository(session).get(shop_id)
+        if shop is None or shop.platform != "custom":
+            raise ShopNotFound(f"no custom shop {shop_id}")
+        ops = OrderOps(session, rt.outbox)
+        order = await ops.ingest(shop, co, _cause(principal, request))
+        await session.flush()
+        timeline = await OrderRepository(session).timeline(order.id)
+        return order_out(order, timeline)
+
+
+@router.post("", status_code=201, response_model=OrderOut)
+async def create_order(
+    data: CustomOrderRequest,
+    request: Request,
+    rt: Runtime,
+    principal: Operator,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> JSONResponse:
+    """An order from a custom storefront. With ``Idempotency-Key`` a retry is safe."""
+    body = await request.body()
+    if idempotency_key is None:
+        out = await _create(rt, data, principal, request)
+        return JSONResponse(out.model_dump(mode="json"), status_code=201)
+    who = principal.actor
+    replay = await idempotency.claim(rt.db, who, idempotency_key, idempotency.request_hash(body))
+    if replay is not None:
+        status, stored = replay
+        return JSONResponse(stored, status_code=status, headers={"Idempotent-Replayed": "true"})
+    try:
+        out = await _create(rt, data, principal, request)
+    except AppError as exc:
+        await idempotency.release(rt.db, who, idempotency_key)
+        raise exc
+    except Exception:
+        await idempotency.release(rt.db, who, idempotency_key)
+        raise
+    payload = out.model_dump(mode="json")
+    async with rt.db.transaction() as session:
+        await idempotency.complete(session, who, idempotency_key, 201, payload)
+    return JSONResponse(payload, status_code=201)
+
+
+@router.get("", response_model=OrderPage)
+async def list_orders(
+    rt: Runtime,
+    _: Operator,
+    status: str | None = None,
+    shop_id: uuid.UUID | None = None,
+    created_from: dt.datetime | None = None,
+    created_to: dt.datetime | None = None,
+    number: str | None = None,
+    email: str | None = None,
+    limit: int = Query(50, ge=1, le=500),
+    cursor: str | None = None,
+) -> OrderPage:
+    f = OrderFilter(status, shop_id, created_from, created_to, number, email)
+    async with rt.db.sessions() as session:
+        rows = await OrderRepository(session).search(f, limit + 1, cursor)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    nxt = encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
+    return OrderPage(items=[order_out(o) for o in rows], next_cursor=nxt)
+
+
+@router.get("/{order_id}", response_model=OrderOut)
+async def read_order(order_id: uuid.UUID, rt: Runtime, _: Operator) -> OrderOut:
+    async with rt.db.sessions() as session:
+        repo = OrderRepository(session)
+        order = await repo.get(order_id)
+        if order is None:
+            raise OrderNotFound(f"no order {order_id}")
+        return order_out(order, await repo.timeline(order_id))
+
+
+async def _reload(rt: Runtime, order_id: uuid.UUID) -> OrderOut:
+    async with rt.db.sessions() as session:
+        repo = OrderRepository(session)
+        order = await repo.get(order_id)
+        assert order is not None
+        return order_out(order, await repo.timeline(order_id))
+
+
+@router.post("/{order_id}/cancel", response_model=ActionResult)
+async def cancel_order(
+    order_id: uuid.UUID, data: CancelIn, request: Request, rt: Runtime, principal: Operator
+) -> ActionResult:
+    async with rt.db.transaction() as session:
+        result = await OrderOps(session, rt.outbox).cancel(
+            order_id, data.reason, _cause(principal, request)
+        )
+    return ActionResult(result=result, order=await _reload(rt, order_id))  # type: ignore[arg-type]
+
+
+@router.put("/{order_id}/shipping-address", response_model=ActionResult)
+async def change_address(
+    order_id: uuid.UUID, data: AddressIn, request: Request, rt: Runtime, principal: Operator
+) -> ActionResult:
+    address = Address(**data.model_dump(), country=data.country_code)
+    async with rt.db.transaction() as session:
+        result = await OrderOps(session, rt.outbox).change_address(
+            order_id, address, _cause(principal, request)
+        )
+    return ActionResult(result=result, order=await _reload(rt, order_id))  # type: ignore[arg-type]
+
+
+@router.put("/{order_id}/lines/{line_id}/sku", response_model=OrderOut)
+async def map_line_sku(
+    order_id: uuid.UUID,
+    line_id: uuid.UUID,
+    data: LineSkuIn,
+    request: Request,
+    rt: Runtime,
+    principal: Operator,
+) -> OrderOut:
+    async with rt.db.transaction() as session:
+        await OrderOps(session, rt.outbox).set_line_sku(
+            order_id, line_id, data.sku, _cause(principal, request)
+        )
+    return await _reload(rt, order_id)
+
+
+@router.post("/{order_id}/release", response_model=OrderOut)
+async def release_order(
+    order_id: uuid.UUID, request: Request, rt: Runtime, principal: Operator
+) -> OrderOut:
+    async with rt.db.transaction() as session:
+        await OrderOps(session, rt.outbox).release(order_id, _cause(principal, request))
+    return await _reload(rt, order_id)

@@ -1,0 +1,127 @@
+"""SQL of orders, their lines and timelines."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from dropship_common.db import UTCDateTime
+from dropship_common.errors import BadRequest
+from order_intake.models import Order, OrderEvent
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    status: str | None = None
+    shop_id: uuid.UUID | None = None
+    created_from: dt.datetime | None = None
+    created_to: dt.datetime | None = None
+    number: str | None = None
+    email: str | None = None
+
+
+def encode_cursor(created_at: dt.datetime, order_id: uuid.UUID) -> str:
+    raw = orjson.dumps([created_at.isoformat(), str(order_id)])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        at, oid = orjson.loads(raw)
+        return dt.datetime.fromisoformat(at), uuid.UUID(oid)
+    except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
+        raise BadRequest("invalid cursor") from exc
+
+
+class OrderRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_external(
+        self, shop_id: uuid.UUID, external_id: str, *, for_update: bool = False
+    ) -> Order | None:
+        q = (
+            sa.select(Order)
+            .where(Order.shop_id == shop_id, Order.external_id == external_id)
+            .options(selectinload(Order.lines))
+        )
+        if for_update:
+            q = q.with_for_update()
+        return await self.session.scalar(q)
+
+    async def get(self, order_id: uuid.UUID, *, for_update: bool = False) -> Order | None:
+        q = sa.select(Order).where(Order.id == order_id).options(selectinload(Order.lines))
+        if for_update:
+            q = q.with_for_update()
+        return await self.session.scalar(q)
+
+    async def by_externals(self, shop_id: uuid.UUID, external_ids: list[str]) -> list[Order]:
+        if not external_ids:
+            return []
+        return list(
+            await self.session.scalars(
+                sa.select(Order)
+                .where(Order.shop_id == shop_id, Order.external_id.in_(external_ids))
+                .with_for_update()
+            )
+        )
+
+    async def of_shop(self, shop_id: uuid.UUID) -> list[Order]:
+        return list(
+            await self.session.scalars(
+                sa.select(Order).where(Order.shop_id == shop_id).with_for_update()
+            )
+        )
+
+    async def awaiting_payment(self, limit: int = 500) -> list[Order]:
+        return list(
+            await self.session.scalars(
+                sa.select(Order)
+                .where(Order.status == "awaiting_payment")
+                .order_by(Order.placed_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+
+    async def search(self, f: OrderFilter, limit: int, cursor: str | None) -> list[Order]:
+        """Newest first, keyset pagination on (created_at, id)."""
+        q = sa.select(Order).options(selectinload(Order.lines))
+        if f.status:
+            q = q.where(Order.status == f.status)
+        if f.shop_id:
+            q = q.where(Order.shop_id == f.shop_id)
+        if f.created_from:
+            q = q.where(Order.created_at >= f.created_from)
+        if f.created_to:
+            q = q.where(Order.created_at < f.created_to)
+        if f.number:
+            q = q.where(Order.number.in_([f.number, f"#{f.number.lstrip('#')}"]))
+        if f.email:
+            q = q.where(Order.buyer_email == f.email.strip().lower())
+        if cursor:
+            at, oid = decode_cursor(cursor)
+            q = q.where(
+                sa.tuple_(Order.created_at, Order.id)
+                < sa.tuple_(sa.literal(at, UTCDateTime()), sa.literal(oid, sa.Uuid()))
+            )
+        q = q.order_by(Order.created_at.desc(), Order.id.desc()).limit(limit)
+        return list(await self.session.scalars(q))
+
+    async def timeline(self, order_id: uuid.UUID) -> list[OrderEvent]:
+        return list(
+            await self.session.scalars(
+                sa.select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id)
+            )
+        )
+
+    def add(self, obj: object) -> None:
+        self.session.add(obj)

@@ -1,0 +1,86 @@
+"""The payment window: unpaid orders get reminders at the shop's chosen days and are
+cancelled when the window (default 20 days) ends."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import structlog
+
+from dropship_common.db import utcnow
+from dropship_common.runtime import ServiceRuntime
+from order_intake.domain.lifecycle import (
+    OrderStatus,
+    due_reminders,
+    is_payment_window_over,
+    payment_deadline,
+)
+from order_intake.messages.service import queue_buyer_message
+from order_intake.orders.repository import OrderRepository
+from order_intake.orders.service import Cause, OrderOps
+from order_intake.shops.repository import ShopRepository
+
+log = structlog.get_logger(__name__)
+
+SWEEP_CAUSE = Cause(actor="system:payment-window")
+
+
+async def sweep_payments(runtime: ServiceRuntime, now: dt.datetime | None = None) -> dict[str, int]:
+    """One pass over orders awaiting payment; returns counts of what it did."""
+    now = now or utcnow()
+    counts = {"reminded": 0, "cancelled": 0}
+    async with runtime.db.transaction() as session:
+        ops = OrderOps(session, runtime.outbox)
+        shops = ShopRepository(session)
+        for order in await OrderRepository(session).awaiting_payment():
+            shop = await shops.get(order.shop_id)
+            assert shop is not None
+            if is_payment_window_over(order.placed_at, now, shop.payment_window_days):
+                await ops.move(
+                    shop,
+                    order,
+                    OrderStatus.CANCELLED,
+                    SWEEP_CAUSE,
+                    now,
+                    why=f"not paid within {shop.payment_window_days} days",
+                )
+                await queue_buyer_message(
+                    session,
+                    order,
+                    shop,
+                    "order_cancelled_unpaid",
+                    {"window_days": shop.payment_window_days},
+                )
+                counts["cancelled"] += 1
+                continue
+            sent = set(order.reminders_sent)
+            for day in due_reminders(order.placed_at, now, shop.payment_reminder_days, sent):
+                deadline = payment_deadline(order.placed_at, shop.payment_window_days)
+                queued = await queue_buyer_message(
+                    session,
+                    order,
+                    shop,
+                    "payment_reminder",
+                    {"deadline": deadline.date().isoformat()},
+                    dedupe_key=f"day-{day}",
+                )
+                sent.add(day)
+                if queued:
+                    ops.record(order, "payment_reminder", SWEEP_CAUSE, reason=f"day {day}", at=now)
+                    counts["reminded"] += 1
+            order.reminders_sent = sorted(sent)
+    return counts
+
+
+async def payment_worker(runtime: ServiceRuntime, interval: float = 60.0) -> None:
+    while True:
+        try:
+            counts = await sweep_payments(runtime)
+            if any(counts.values()):
+                log.info("payment_window_sweep", **counts)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("payment_sweep_error", error=str(exc))
+        await asyncio.sleep(interval)

@@ -1,0 +1,53 @@
+"""``/v1/products``: the shop's SKUs, one by one or by CSV import."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Query, Request
+
+from dropship_common.errors import BadRequest
+from order_intake.deps import Operator, Runtime
+from order_intake.products.repository import ProductRepository
+from order_intake.products.schemas import ImportResult, ProductOut, ProductsCreate
+from order_intake.products.service import parse_csv, upsert_products
+from order_intake.shops.service import get_shop
+
+router = APIRouter(prefix="/v1/products", tags=["products"])
+
+
+@router.post("", status_code=201, response_model=list[ProductOut])
+async def post_products(data: ProductsCreate, rt: Runtime, _: Operator) -> list[ProductOut]:
+    async with rt.db.transaction() as session:
+        rows, _result = await upsert_products(session, data.shop_id, data.products)
+        return [ProductOut.model_validate(r) for r in rows]
+
+
+@router.post("/import", response_model=ImportResult)
+async def import_products(
+    request: Request, rt: Runtime, _: Operator, shop_id: uuid.UUID = Query()
+) -> ImportResult:
+    """Body: a CSV file (``text/csv``) with a header row."""
+    raw = await request.body()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadRequest("the CSV must be UTF-8") from exc
+    products = parse_csv(text)
+    async with rt.db.transaction() as session:
+        _rows, result = await upsert_products(session, shop_id, products)
+    return result
+
+
+@router.get("", response_model=list[ProductOut])
+async def list_products(
+    rt: Runtime,
+    _: Operator,
+    shop_id: uuid.UUID = Query(),
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+) -> list[ProductOut]:
+    async with rt.db.sessions() as session:
+        await get_shop(session, shop_id)
+        rows = await ProductRepository(session).list(shop_id, limit, offset)
+        return [ProductOut.model_validate(r) for r in rows]

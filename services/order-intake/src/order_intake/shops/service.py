@@ -1,0 +1,86 @@
+"""Shops: a deployment serves many storefronts."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from order_intake.errors import ShopExists, ShopNotFound
+from order_intake.models import Shop
+from order_intake.shops.repository import ShopRepository
+from order_intake.shops.schemas import ShopCreate, ShopOut, ShopUpdate
+
+
+async def create_shop(session: AsyncSession, data: ShopCreate) -> Shop:
+    repo = ShopRepository(session)
+    if await repo.by_domain(data.platform, data.domain) is not None:
+        raise ShopExists(f"a {data.platform} shop with domain {data.domain} exists")
+    shop = Shop(
+        id=uuid.uuid4(),
+        platform=data.platform,
+        domain=data.domain,
+        name=data.name,
+        webhook_secrets=[data.webhook_secret],
+        admin_credentials=data.admin_credentials,
+        payment_window_days=data.payment_window_days,
+        payment_reminder_days=sorted(set(data.payment_reminder_days)),
+        accept_authorized=data.accept_authorized,
+        buyer_language=data.buyer_language,
+        handling_days=data.handling_days,
+        ship_from_country=data.ship_from_country,
+        active=True,
+    )
+    repo.add(shop)
+    await session.flush()
+    return shop
+
+
+async def get_shop(session: AsyncSession, shop_id: uuid.UUID) -> Shop:
+    shop = await ShopRepository(session).get(shop_id)
+    if shop is None:
+        raise ShopNotFound(f"no shop {shop_id}")
+    return shop
+
+
+async def update_shop(session: AsyncSession, shop_id: uuid.UUID, data: ShopUpdate) -> Shop:
+    shop = await get_shop(session, shop_id)
+    changes = data.model_dump(exclude_unset=True)
+    secret = changes.pop("webhook_secret", None)
+    if secret is not None and secret != shop.webhook_secrets[0]:
+        shop.webhook_secrets = [secret, shop.webhook_secrets[0]]
+    if "payment_reminder_days" in changes and changes["payment_reminder_days"] is not None:
+        changes["payment_reminder_days"] = sorted(set(changes["payment_reminder_days"]))
+    for key, value in changes.items():
+        if value is not None:
+            setattr(shop, key, value)
+    await session.flush()
+    return shop
+
+
+def shop_out(shop: Shop, public_base_url: str) -> ShopOut:
+    base = public_base_url.rstrip("/")
+    url = (
+        f"{base}/webhooks/shopify"
+        if shop.platform == "shopify"
+        else f"{base}/webhooks/woocommerce/{shop.id}"
+        if shop.platform == "woocommerce"
+        else f"{base}/v1/orders"
+    )
+    return ShopOut(
+        id=shop.id,
+        platform=shop.platform,
+        domain=shop.domain,
+        name=shop.name,
+        webhook_secrets_count=len(shop.webhook_secrets),
+        has_admin_credentials=bool(shop.admin_credentials),
+        payment_window_days=shop.payment_window_days,
+        payment_reminder_days=shop.payment_reminder_days,
+        accept_authorized=shop.accept_authorized,
+        buyer_language=shop.buyer_language,
+        handling_days=shop.handling_days,
+        ship_from_country=shop.ship_from_country,
+        active=shop.active,
+        webhook_url=url,
+        created_at=shop.created_at,
+    )

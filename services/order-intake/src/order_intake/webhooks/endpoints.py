@@ -1,0 +1,95 @@
+"""Storefront webhooks. The request only verifies, validates, stores and commits;
+the order is processed after commit (:mod:`.processor`), so the answer comes well
+within Shopify's 5 s whatever the load, and a crash after the answer loses nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from dropship_common.errors import BadRequest, InvalidJSON, InvalidSignature, Unauthorized
+from dropship_common.errors import ValidationFailed as ValidationError_
+from dropship_common.security import verify_hmac_base64
+from order_intake.deps import Runtime
+from order_intake.models import Shop
+from order_intake.shops.repository import ShopRepository
+from order_intake.storefronts import InvalidPayload
+from order_intake.webhooks.repository import DeliveryRepository
+from order_intake.webhooks.topics import SHOPIFY_TOPICS, WOO_TOPICS, validate_body
+
+router = APIRouter(tags=["webhooks"])
+
+_WOO_PING = re.compile(rb"^webhook_id=\d+$")
+
+
+class WebhookAccepted(BaseModel):
+    status: str  # accepted | duplicate | ignored | ping
+    delivery_id: str | None = None
+
+
+def _delivery_id(given: str | None, topic: str, body: bytes) -> str:
+    return given or "sha256:" + hashlib.sha256(topic.encode() + b"\0" + body).hexdigest()
+
+
+def _validate(platform: str, topic: str, body: bytes) -> None:
+    try:
+        validate_body(platform, topic, body)
+    except InvalidPayload as exc:
+        if exc.kind == "invalid_json":
+            raise InvalidJSON(exc.message) from exc
+        raise ValidationError_(exc.message, exc.details) from exc
+
+
+async def _accept(
+    rt: Runtime, shop: Shop, platform: str, topic: str, delivery: str, body: bytes
+) -> WebhookAccepted:
+    async with rt.db.transaction() as session:
+        stored = await DeliveryRepository(session).store(platform, shop.id, delivery, topic, body)
+    return WebhookAccepted(status="accepted" if stored else "duplicate", delivery_id=delivery)
+
+
+@router.post("/webhooks/shopify", response_model=WebhookAccepted)
+async def shopify_webhook(request: Request, rt: Runtime) -> WebhookAccepted:
+    body = await request.body()
+    h = request.headers
+    topic, domain = h.get("x-shopify-topic"), h.get("x-shopify-shop-domain")
+    if not topic or not domain:
+        raise BadRequest("X-Shopify-Topic and X-Shopify-Shop-Domain are required")
+    async with rt.db.sessions() as session:
+        shop = await ShopRepository(session).by_domain("shopify", domain)
+    if shop is None or not shop.active:
+        raise Unauthorized("unknown shop", {"shop_domain": domain})
+    if not verify_hmac_base64(body, h.get("x-shopify-hmac-sha256"), shop.webhook_secrets):
+        raise InvalidSignature("X-Shopify-Hmac-Sha256 does not match the body")
+    if topic not in SHOPIFY_TOPICS:
+        return WebhookAccepted(status="ignored")
+    _validate("shopify", topic, body)
+    delivery = _delivery_id(h.get("x-shopify-webhook-id"), topic, body)
+    return await _accept(rt, shop, "shopify", topic, delivery, body)
+
+
+@router.post("/webhooks/woocommerce/{shop_id}", response_model=WebhookAccepted)
+async def woocommerce_webhook(shop_id: uuid.UUID, request: Request, rt: Runtime) -> WebhookAccepted:
+    body = await request.body()
+    h = request.headers
+    if _WOO_PING.match(body.strip()) and "x-wc-webhook-signature" not in h:
+        # WooCommerce's creation ping (form-encoded, unsigned): it only needs a 2xx
+        return WebhookAccepted(status="ping")
+    async with rt.db.sessions() as session:
+        shop = await ShopRepository(session).get(shop_id)
+    if shop is None or shop.platform != "woocommerce" or not shop.active:
+        raise Unauthorized("unknown shop", {"shop_id": str(shop_id)})
+    if not verify_hmac_base64(body, h.get("x-wc-webhook-signature"), shop.webhook_secrets):
+        raise InvalidSignature("X-WC-Webhook-Signature does not match the body")
+    topic = h.get("x-wc-webhook-topic") or ""
+    if topic not in WOO_TOPICS:
+        if not topic:
+            raise BadRequest("X-WC-Webhook-Topic is required")
+        return WebhookAccepted(status="ignored")
+    _validate("woocommerce", topic, body)
+    delivery = _delivery_id(h.get("x-wc-webhook-delivery-id"), topic, body)
+    return await _accept(rt, shop, "woocommerce", topic, delivery, body)
+

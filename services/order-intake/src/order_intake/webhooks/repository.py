@@ -1,0 +1,73 @@
+"""SQL of webhook deliveries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dropship_common.db import insert_ignore, utcnow
+from order_intake.models import WebhookDelivery
+
+T = WebhookDelivery.__table__
+
+
+class DeliveryRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def store(
+        self, platform: str, shop_id: uuid.UUID, delivery_id: str, topic: str, body: bytes
+    ) -> bool:
+        """Insert a verified delivery; False if the same delivery was already stored."""
+        now = utcnow()
+        stmt = insert_ignore(T, self.session.bind.dialect.name).values(
+            id=uuid.uuid4(),
+            platform=platform,
+            shop_id=shop_id,
+            delivery_id=delivery_id,
+            topic=topic,
+            body=body,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            received_at=now,
+        )
+        result = await self.session.execute(stmt)
+        stored = bool(getattr(result, "rowcount", 0))
+        if stored:
+            self.session.info["webhook_dirty"] = True
+        return stored
+
+    async def claim_due(self, limit: int) -> list[WebhookDelivery]:
+        return list(
+            await self.session.scalars(
+                sa.select(WebhookDelivery)
+                .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= utcnow())
+                .order_by(WebhookDelivery.received_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+        )
+
+    async def list(self, status: str | None, limit: int) -> list[WebhookDelivery]:
+        q = sa.select(WebhookDelivery).order_by(WebhookDelivery.received_at.desc()).limit(limit)
+        if status:
+            q = q.where(WebhookDelivery.status == status)
+        return list(await self.session.scalars(q))
+
+    async def get(self, delivery_id: uuid.UUID) -> WebhookDelivery | None:
+        return await self.session.get(WebhookDelivery, delivery_id, with_for_update=True)
+
+    async def count_pending(self) -> int:
+        n = await self.session.scalar(
+            sa.select(sa.func.count()).select_from(T).where(T.c.status == "pending")
+        )
+        return int(n or 0)
+
+    async def purge_processed(self, older_than: dt.timedelta) -> None:
+        await self.session.execute(
+            sa.delete(T).where(T.c.status == "processed", T.c.processed_at < utcnow() - older_than)
+        )

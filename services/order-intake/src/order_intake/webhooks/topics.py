@@ -1,0 +1,64 @@
+"""Which storefront topics we take, and how each body is validated (at the door:
+a body that cannot be processed is refused before anything is stored)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from order_intake.storefronts import load_json, shopify, validate_payload, woocommerce
+
+SHOPIFY_ORDER_TOPICS = {"orders/create", "orders/paid", "orders/updated", "orders/cancelled"}
+SHOPIFY_COMPLIANCE_TOPICS = {"customers/data_request", "customers/redact", "shop/redact"}
+SHOPIFY_TOPICS = SHOPIFY_ORDER_TOPICS | SHOPIFY_COMPLIANCE_TOPICS
+WOO_ORDER_TOPICS = {"order.created", "order.updated", "order.restored"}
+WOO_TOPICS = WOO_ORDER_TOPICS | {"order.deleted"}
+
+
+class _Loose(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class ComplianceCustomer(_Loose):
+    id: int | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+class CustomersRedact(_Loose):
+    shop_domain: str
+    customer: ComplianceCustomer
+    orders_to_redact: list[int] = []
+
+
+class CustomersDataRequest(_Loose):
+    shop_domain: str
+    customer: ComplianceCustomer
+    orders_requested: list[int] = []
+
+
+class ShopRedact(_Loose):
+    shop_domain: str
+
+
+class WooDeleted(_Loose):
+    id: int
+
+
+COMPLIANCE_MODELS: dict[str, type[_Loose]] = {
+    "customers/redact": CustomersRedact,
+    "customers/data_request": CustomersDataRequest,
+    "shop/redact": ShopRedact,
+}
+
+
+def validate_body(platform: str, topic: str, body: bytes) -> None:
+    """Raises InvalidPayload; the processor parses the same body again after commit."""
+    if platform == "shopify":
+        if topic in SHOPIFY_ORDER_TOPICS:
+            shopify.parse_order(body)
+        else:
+            validate_payload(COMPLIANCE_MODELS[topic], load_json(body))
+    elif topic == "order.deleted":
+        validate_payload(WooDeleted, load_json(body))
+    else:
+        woocommerce.parse_order(body)
