@@ -1,0 +1,336 @@
+"""The order's life in order-intake: state machine, confirmation policy, payment window,
+ship-by date. Pure: every "now" is passed in.
+
+States: ``awaiting_payment`` -> (``on_hold`` <-> ) ``confirmed`` -> ``handed_off`` ->
+``partially_shipped`` / ``shipped`` -> ``delivered``; ``cancelled`` is terminal.
+A storefront update never un-confirms an order: once confirmed, only a cancellation at the
+source (or a refund / void of the payment) moves it, to ``cancelled``. The later states
+belong to the fulfilment flow; :func:`decide` never enters them, it only respects them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import functools
+import zoneinfo
+from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
+from typing import Any
+
+import holidays
+from pydantic import BaseModel, ConfigDict, Field
+
+from order_intake.domain.order import CanonicalOrder, PaymentStatus
+from order_intake.domain.validation import Assessment, Issue
+
+__all__ = [
+    "ALLOWED_TRANSITIONS",
+    "DEFAULT_PAYMENT_WINDOW_DAYS",
+    "Decision",
+    "IllegalTransition",
+    "OrderStatus",
+    "ReasonCode",
+    "can_transition",
+    "decide",
+    "due_reminders",
+    "is_payment_secured",
+    "is_payment_window_over",
+    "payment_deadline",
+    "ship_by",
+    "transition",
+]
+
+DEFAULT_PAYMENT_WINDOW_DAYS = 20
+
+
+class OrderStatus(enum.StrEnum):
+    AWAITING_PAYMENT = "awaiting_payment"
+    ON_HOLD = "on_hold"
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+    # Fulfilment states, entered by later steps (supplier hand-off, tracking).
+    HANDED_OFF = "handed_off"
+    PARTIALLY_SHIPPED = "partially_shipped"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+
+
+_S = OrderStatus
+_OPEN = frozenset({_S.AWAITING_PAYMENT, _S.ON_HOLD, _S.CONFIRMED, _S.CANCELLED})
+
+# current -> statuses it may move to (``None``: a new order). Self-moves are not transitions.
+ALLOWED_TRANSITIONS: Mapping[OrderStatus | None, frozenset[OrderStatus]] = {
+    None: _OPEN,
+    _S.AWAITING_PAYMENT: frozenset({_S.ON_HOLD, _S.CONFIRMED, _S.CANCELLED}),
+    _S.ON_HOLD: frozenset({_S.AWAITING_PAYMENT, _S.CONFIRMED, _S.CANCELLED}),
+    _S.CONFIRMED: frozenset({_S.CANCELLED, _S.HANDED_OFF}),
+    # Not shipped yet: the supplier order can still be cancelled.
+    _S.HANDED_OFF: frozenset({_S.PARTIALLY_SHIPPED, _S.SHIPPED, _S.CANCELLED}),
+    _S.PARTIALLY_SHIPPED: frozenset({_S.SHIPPED}),
+    _S.SHIPPED: frozenset({_S.DELIVERED}),
+    _S.DELIVERED: frozenset(),
+    _S.CANCELLED: frozenset(),
+}
+
+
+class IllegalTransition(ValueError):
+    def __init__(self, current: OrderStatus | None, target: OrderStatus) -> None:
+        super().__init__(f"illegal order transition {current or 'new'} -> {target}")
+        self.current = current
+        self.target = target
+
+
+def can_transition(current: OrderStatus | None, target: OrderStatus) -> bool:
+    return target in ALLOWED_TRANSITIONS.get(current, frozenset())
+
+
+def transition(current: OrderStatus | None, target: OrderStatus) -> OrderStatus:
+    """Return ``target`` if ``current -> target`` is allowed, else raise IllegalTransition."""
+    if not can_transition(current, target):
+        raise IllegalTransition(current, target)
+    return target
+
+
+# --- confirmation policy -------------------------------------------------------------------
+
+
+class ReasonCode:
+    """Codes of the reasons :func:`decide` gives (holds keep their own codes)."""
+
+    CANCELLED_AT_SOURCE = "cancelled_at_source"
+    PAYMENT_REFUNDED = "payment_refunded"
+    PAYMENT_VOIDED = "payment_voided"
+    PAYMENT_FAILED = "payment_failed"
+    PAYMENT_NOT_SECURED = "payment_not_secured"
+    # Informational: the storefront says something we deliberately do not act on.
+    UPDATE_IGNORED = "update_ignored"
+    CANCEL_AFTER_SHIPMENT = "cancel_after_shipment"
+    PAYMENT_LOST_AFTER_CONFIRMATION = "payment_lost_after_confirmation"
+
+
+_SECURED = frozenset({PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED})
+
+
+def is_payment_secured(payment_status: PaymentStatus, accept_authorized: bool = True) -> bool:
+    """Paid / partially refunded: yes. Authorized: if the shop accepts it (Shopify manual
+    capture: the merchant captures at fulfilment, so waiting for "paid" would deadlock)."""
+    if payment_status in _SECURED:
+        return True
+    return accept_authorized and payment_status is PaymentStatus.AUTHORIZED
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    status: OrderStatus
+    reasons: list[Issue] = Field(default_factory=list)
+    transition: bool  # status differs from the current one (always True for a new order)
+
+
+def _reason(code: str, message: str, **details: Any) -> Issue:
+    return Issue(code=code, field=None, message=message, details=details)
+
+
+def _wanted(
+    order: CanonicalOrder, assessment: Assessment, accept_authorized: bool
+) -> tuple[OrderStatus, list[Issue]]:
+    """What the order's status should be, from the source's data alone."""
+    pay = order.payment_status
+    if order.cancelled:
+        return _S.CANCELLED, [
+            _reason(
+                ReasonCode.CANCELLED_AT_SOURCE,
+                "the order was cancelled in the storefront",
+                cancel_reason=order.cancel_reason,
+            )
+        ]
+    if pay is PaymentStatus.REFUNDED:
+        return _S.CANCELLED, [_reason(ReasonCode.PAYMENT_REFUNDED, "the payment was refunded")]
+    if pay is PaymentStatus.VOIDED:
+        return _S.CANCELLED, [_reason(ReasonCode.PAYMENT_VOIDED, "the payment was voided")]
+    if pay is PaymentStatus.FAILED:
+        return _S.AWAITING_PAYMENT, [_reason(ReasonCode.PAYMENT_FAILED, "the payment failed")]
+    if not is_payment_secured(pay, accept_authorized):
+        return _S.AWAITING_PAYMENT, [
+            _reason(
+                ReasonCode.PAYMENT_NOT_SECURED,
+                f"payment is {pay}",
+                payment_status=str(pay),
+                accept_authorized=accept_authorized,
+            )
+        ]
+    if assessment.holds:
+        return _S.ON_HOLD, list(assessment.holds)
+    return _S.CONFIRMED, []
+
+
+def decide(
+    current: OrderStatus | None,
+    order: CanonicalOrder,
+    assessment: Assessment,
+    *,
+    accept_authorized: bool = True,
+) -> Decision:
+    """The status an order should have after this storefront version, and why.
+
+    - cancelled at source, refunded or voided -> cancelled
+    - payment failed or not secured -> awaiting_payment
+    - holds -> on_hold (reasons: the holds)
+    - else confirmed.
+    Guards: cancelled is terminal; from confirmed (and later) only to cancelled, and never
+    once shipped (reason ``cancel_after_shipment``: an aftersales case); holds or lost
+    payment found after confirmation do not un-confirm (reason for staff to see)."""
+    wanted, reasons = _wanted(order, assessment, accept_authorized)
+    if current is None:
+        return Decision(status=transition(None, wanted), reasons=reasons, transition=True)
+    if wanted == current:
+        return Decision(status=current, reasons=reasons, transition=False)
+    if can_transition(current, wanted):
+        return Decision(status=wanted, reasons=reasons, transition=True)
+
+    # Not allowed: keep the current status, say what was ignored (and why it was wanted).
+    ignored = {"wanted": str(wanted), "ignored_reasons": [r.code for r in reasons]}
+    if current is _S.CANCELLED:
+        note = _reason(
+            ReasonCode.UPDATE_IGNORED,
+            "the order is cancelled; cancellation is final",
+            **ignored,
+        )
+    elif wanted is _S.CANCELLED:
+        note = _reason(
+            ReasonCode.CANCEL_AFTER_SHIPMENT,
+            "cancelled at the source after shipping: handle as an aftersales case",
+            current=str(current),
+            **ignored,
+        )
+    elif wanted is _S.AWAITING_PAYMENT:
+        note = _reason(
+            ReasonCode.PAYMENT_LOST_AFTER_CONFIRMATION,
+            f"payment is {order.payment_status} but the order is already {current}",
+            payment_status=str(order.payment_status),
+            **ignored,
+        )
+    else:
+        note = _reason(
+            ReasonCode.UPDATE_IGNORED,
+            f"the order is already {current}; it is not moved back to {wanted}",
+            **ignored,
+        )
+    return Decision(status=current, reasons=[note], transition=False)
+
+
+# --- payment window (DOMAIN step 1) --------------------------------------------------------
+
+
+def _aware(value: dt.datetime, name: str) -> dt.datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware")
+    return value
+
+
+def payment_deadline(
+    placed_at: dt.datetime, window_days: int = DEFAULT_PAYMENT_WINDOW_DAYS
+) -> dt.datetime:
+    """When an unpaid order's payment window closes."""
+    if window_days < 0:
+        raise ValueError("window_days must be >= 0")
+    return _aware(placed_at, "placed_at") + dt.timedelta(days=window_days)
+
+
+def is_payment_window_over(
+    placed_at: dt.datetime, now: dt.datetime, window_days: int = DEFAULT_PAYMENT_WINDOW_DAYS
+) -> bool:
+    """True once ``now`` reaches the deadline (then an unpaid order is cancelled)."""
+    return _aware(now, "now") >= payment_deadline(placed_at, window_days)
+
+
+def due_reminders(
+    placed_at: dt.datetime,
+    now: dt.datetime,
+    reminder_days: Iterable[int],
+    already_sent: AbstractSet[int],
+) -> list[int]:
+    """Reminder days (days after placement) that are due at ``now`` and not sent yet,
+    ascending. After downtime several may be due at once: the caller should send one
+    message and record all of them as sent."""
+    _aware(placed_at, "placed_at")
+    _aware(now, "now")
+    return [
+        day
+        for day in sorted(set(reminder_days))
+        if day not in already_sent and now >= placed_at + dt.timedelta(days=day)
+    ]
+
+
+# --- ship-by date (DOMAIN step 5) ----------------------------------------------------------
+
+# Where the supplier works decides what "today" is when the order is confirmed.
+_COUNTRY_TZ = {
+    "CN": "Asia/Shanghai",
+    "HK": "Asia/Hong_Kong",
+    "TW": "Asia/Taipei",
+    "US": "America/New_York",
+    "GB": "Europe/London",
+    "DE": "Europe/Berlin",
+    "TR": "Europe/Istanbul",
+    "IN": "Asia/Kolkata",
+    "VN": "Asia/Ho_Chi_Minh",
+}
+
+
+@functools.lru_cache(maxsize=64)
+def _calendar(country: str) -> holidays.HolidayBase | None:
+    try:
+        return holidays.country_holidays(country)
+    except NotImplementedError:
+        return None
+
+
+def _is_working_day(day: dt.date, country: str) -> bool:
+    calendar = _calendar(country)
+    if calendar is None:
+        return day.weekday() < 5
+    # Knows the country's weekend, its public holidays and its weekend working days
+    # (China's 调休: e.g. Sat 12 Oct 2024 was a working day).
+    return bool(calendar.is_working_day(day))
+
+
+def _local_date(moment: dt.datetime, country: str, tz: str | None) -> dt.date:
+    name = tz or _COUNTRY_TZ.get(country)
+    if name is None:
+        return moment.date()
+    return moment.astimezone(zoneinfo.ZoneInfo(name)).date()
+
+
+def ship_by(
+    confirmed_at: dt.datetime,
+    handling_days: int,
+    country: str = "CN",
+    *,
+    tz: str | None = None,
+) -> dt.date:
+    """Last day the supplier may ship: ``handling_days`` working days after the confirmation
+    day, in the supplier's ``country`` (weekends, public holidays and official make-up
+    working days from the ``holidays`` package; Mon-Fri if it has no calendar for the
+    country). An aware ``confirmed_at`` is read in the country's time zone (``tz`` or a
+    default for a few countries, else as given). ``handling_days=0``: the confirmation
+    day itself if it is a working day, else the next one."""
+    if handling_days < 0:
+        raise ValueError("handling_days must be >= 0")
+    country = country.upper()
+    day = (
+        _local_date(confirmed_at, country, tz)
+        if confirmed_at.tzinfo is not None
+        else confirmed_at.date()
+    )
+    if handling_days == 0:
+        while not _is_working_day(day, country):
+            day += dt.timedelta(days=1)
+        return day
+    counted = 0
+    while counted < handling_days:
+        day += dt.timedelta(days=1)
+        if _is_working_day(day, country):
+            counted += 1
+    return day
