@@ -65,7 +65,9 @@ def is_sqlite(url: str) -> bool:
 def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
     """An engine tuned for the backend: WAL + busy timeout on SQLite, a pool on PostgreSQL."""
     if is_sqlite(url):
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        engine = create_async_engine(
+            url, echo=echo, hide_parameters=True, connect_args={"timeout": 30}
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _: Any) -> None:
@@ -87,6 +89,7 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEn
     return create_async_engine(
         url,
         echo=echo,
+        hide_parameters=True,  # parameters hold personal data: never in error logs
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,

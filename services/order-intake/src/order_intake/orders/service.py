@@ -140,6 +140,7 @@ class OrderOps:
             )
             apply_version(order, co)
             self.session.add(order)
+            await self.session.flush()  # the timeline and messages refer to it
             self.record(
                 order,
                 "received",
