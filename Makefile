@@ -1,0 +1,43 @@
+# The two commands: `make run` (embedded mode) and `make test` (the whole suite).
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+PYTEST_ARGS ?=
+
+.PHONY: run test unit lint format bench install services contracts clean
+
+.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv
+
+install: $(UV)
+	$(UV) sync --frozen --quiet
+
+run: install
+	$(UV) run dropship run
+
+services:
+	./scripts/ensure-services.sh
+
+test: install services
+	$(UV) run pytest $(PYTEST_ARGS)
+
+unit: install
+	$(UV) run pytest -m "not integration and not system" $(PYTEST_ARGS)
+
+lint: install
+	$(UV) run ruff check .
+	$(UV) run ruff format --check .
+	$(UV) run mypy libs/common/src libs/cli/src services/*/src
+
+format: install
+	$(UV) run ruff check --fix .
+	$(UV) run ruff format .
+
+contracts: install
+	$(UV) run dropship contracts export docs/events
+
+bench: install services
+	$(UV) run python -m bench.intake
+
+clean:
+	rm -rf .tools data .pytest_cache .mypy_cache .ruff_cache
