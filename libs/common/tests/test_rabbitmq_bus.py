@@ -1,0 +1,404 @@
+"""The RabbitMQ adapter against the local broker (integration)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aio_pika
+import pytest
+from dropship_common.messaging.bus import BusError, Delivery, Unroutable
+from dropship_common.messaging.envelope import Envelope
+from dropship_common.messaging.rabbitmq import RabbitMQBus
+
+pytestmark = pytest.mark.integration
+
+URL = os.environ.get("DROPSHIP_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+WAIT = 10.0
+DELAYS = [50, 100]
+
+BusFactory = Callable[..., RabbitMQBus]
+
+
+@pytest.fixture
+async def topology() -> AsyncIterator[tuple[str, str, list[str]]]:
+    """A unique exchange and queue prefix; the queues a test names are deleted after it."""
+    tag = uuid.uuid4().hex[:10]
+    queues: list[str] = []
+    exchange, prefix = f"test.{tag}.events", f"test.{tag}."
+    yield exchange, prefix, queues
+    cleaner = RabbitMQBus(
+        URL, exchange, retry_delays_ms=DELAYS, delivery_limit=5, prefetch=1, queue_prefix=prefix
+    )
+    try:
+        await cleaner.connect()
+        await cleaner.delete_topology(queues)
+    finally:
+        await cleaner.close()
+
+
+@pytest.fixture
+async def make(topology: tuple[str, str, list[str]]) -> AsyncIterator[BusFactory]:
+    exchange, prefix, queues = topology
+    buses: list[RabbitMQBus] = []
+    probe = RabbitMQBus(URL, exchange, retry_delays_ms=DELAYS, delivery_limit=5, prefetch=1)
+    try:
+        await probe.connect()
+    except BusError as exc:
+        pytest.skip(f"RabbitMQ not reachable at {URL}: {exc}")
+    finally:
+        await probe.close()
+
+    def factory(*queue_names: str, **kw: Any) -> RabbitMQBus:
+        queues.extend(q for q in queue_names if q not in queues)
+        kw.setdefault("retry_delays_ms", DELAYS)
+        kw.setdefault("delivery_limit", 5)
+        kw.setdefault("prefetch", 4)
+        bus = RabbitMQBus(URL, exchange, queue_prefix=prefix, **kw)
+        buses.append(bus)
+        return bus
+
+    yield factory
+    for bus in buses:
+        await bus.close()
+
+
+def envelope(type_: str = "order.confirmed", **payload: Any) -> Envelope:
+    return Envelope(type=type_, correlation_id="order-1", payload=payload or {"n": 1})
+
+
+async def ready_count(bus: RabbitMQBus, full_name: str) -> int:
+    """Messages ready in a queue (passive declare on a throwaway connection)."""
+    connection = await aio_pika.connect(bus.url)
+    async with connection:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(full_name, passive=True)
+        return queue.declaration_result.message_count or 0
+
+
+async def eventually_async(check: Callable[[], Any], timeout: float = WAIT) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.05)
+
+
+class Recorder:
+    def __init__(self, fail_times: int = 0) -> None:
+        self.fail_times = fail_times
+        self.calls: list[tuple[Envelope, Delivery, float]] = []
+        self.done: asyncio.Queue[tuple[Envelope, Delivery]] = asyncio.Queue()
+
+    async def __call__(self, env: Envelope, delivery: Delivery) -> None:
+        self.calls.append((env, delivery, time.monotonic()))
+        if len(self.calls) <= self.fail_times:
+            raise RuntimeError(f"boom {len(self.calls)}")
+        await self.done.put((env, delivery))
+
+    async def next(self) -> tuple[Envelope, Delivery]:
+        return await asyncio.wait_for(self.done.get(), WAIT)
+
+
+async def test_publish_consume_ack(make: BusFactory) -> None:
+    bus = make("logistics")
+    await bus.connect()
+    assert await bus.is_ready()
+    handler = Recorder()
+    await bus.subscribe("logistics", ["order.*"], handler)
+    sent = [envelope(n=i) for i in range(3)]
+    await bus.publish(sent)
+
+    got = [await handler.next() for _ in sent]
+    assert sorted((e for e, _ in got), key=lambda e: e.payload["n"]) == sent
+    assert all(d == Delivery(attempt=1, redelivered=False) for _, d in got)
+    main = bus.queue_name("logistics")
+    await bus.close()
+    assert not await bus.is_ready()
+    # acked: nothing came back to the queue when the consumer went away
+    assert await ready_count(bus, main) == 0
+
+
+async def test_declared_topology(make: BusFactory) -> None:
+    bus = make("q")
+    await bus.declare("q", ["order.#"])
+    for name in bus.all_queue_names("q"):
+        assert await ready_count(bus, name) == 0  # exists (passive declare succeeds)
+    assert bus.all_queue_names("q") == [
+        bus.queue_name("q"),
+        bus.queue_name("q") + ".retry.50ms",
+        bus.queue_name("q") + ".retry.100ms",
+        bus.queue_name("q") + ".dlq",
+    ]
+    await bus.declare("q", ["order.#"])  # idempotent
+    await bus.publish([envelope("order.anything.at.all")])
+    assert await eventually_async(lambda: ready_count(bus, bus.queue_name("q"))) == 1
+
+
+async def test_unroutable(make: BusFactory) -> None:
+    bus = make("q")
+    await bus.declare("q", ["order.confirmed"])
+    with pytest.raises(Unroutable):
+        await bus.publish([envelope("nobody.listens")])
+    # the channel is still usable after a return
+    await bus.publish([envelope("order.confirmed")])
+    assert await bus.is_ready()
+
+
+async def test_retry_with_growing_attempts_then_success(make: BusFactory) -> None:
+    bus = make("q")
+    handler = Recorder(fail_times=2)
+    await bus.subscribe("q", ["order.confirmed"], handler)
+    sent = envelope()
+    await bus.publish([sent])
+
+    got, delivery = await handler.next()
+    assert got == sent
+    assert delivery.attempt == 3
+    assert [d.attempt for _, d, _ in handler.calls] == [1, 2, 3]
+    times = [t for _, _, t in handler.calls]
+    assert times[1] - times[0] >= DELAYS[0] / 1000 * 0.9
+    assert times[2] - times[1] >= DELAYS[1] / 1000 * 0.9
+    assert await bus.dead_letters("q") == []
+
+
+async def test_dead_letter_inspect_and_replay(make: BusFactory) -> None:
+    bus = make("q")
+    fixed = asyncio.Event()
+    calls: list[Delivery] = []
+    processed: asyncio.Queue[tuple[Envelope, Delivery]] = asyncio.Queue()
+
+    async def handler(env: Envelope, delivery: Delivery) -> None:
+        calls.append(delivery)
+        if not fixed.is_set():
+            raise ValueError("supplier API said no")
+        await processed.put((env, delivery))
+
+    await bus.subscribe("q", ["order.#"], handler)
+    sent = envelope()
+    await bus.publish([sent])
+
+    letters = await eventually_async(lambda: bus.dead_letters("q"))
+    assert [d.attempt for d in calls] == [1, 2, 3]
+    [letter] = letters
+    assert letter.envelope == sent
+    assert letter.queue == "q"
+    assert letter.attempts == 3
+    assert letter.error is not None and "supplier API said no" in letter.error
+    assert letter.dead_at is not None
+    # listing does not remove them
+    assert len(await bus.dead_letters("q")) == 1
+    assert await ready_count(bus, bus.dlq_name("q")) == 1
+
+    fixed.set()
+    assert await bus.replay_dead_letters("q") == 1
+    got, delivery = await asyncio.wait_for(processed.get(), WAIT)
+    assert got == sent
+    assert delivery.attempt == 1
+    assert await bus.dead_letters("q") == []
+    assert await bus.replay_dead_letters("q") == 0
+
+
+async def test_dead_letters_lists_many_and_loses_none(make: BusFactory) -> None:
+    bus = make("q")
+
+    async def always_fails(env: Envelope, delivery: Delivery) -> None:
+        raise RuntimeError("nope")
+
+    await bus.subscribe("q", ["order.#"], always_fails)
+    sent = [envelope(n=i) for i in range(5)]
+    await bus.publish(sent)
+    await eventually_async(lambda: _has(bus, "q", 5))
+    first = await bus.dead_letters("q", limit=2)
+    assert len(first) == 2
+    everything = await bus.dead_letters("q")
+    assert sorted(d.envelope.payload["n"] for d in everything) == [0, 1, 2, 3, 4]
+    assert await ready_count(bus, bus.dlq_name("q")) == 5
+
+
+async def _has(bus: RabbitMQBus, queue: str, n: int) -> bool:
+    return len(await bus.dead_letters(queue)) == n
+
+
+async def test_unparseable_message_goes_to_dead_letters(make: BusFactory) -> None:
+    bus = make("q")
+    handler = Recorder()
+    await bus.subscribe("q", ["order.#"], handler)
+    connection = await aio_pika.connect(URL)
+    async with connection:
+        channel = await connection.channel()
+        exchange = await channel.get_exchange(bus.exchange_name)
+        await exchange.publish(
+            aio_pika.Message(b"{not json", message_id="garbage-1"), routing_key="order.garbage"
+        )
+    letters = await eventually_async(lambda: bus.dead_letters("q"))
+    assert letters[0].envelope.type == "_unparseable"
+    assert letters[0].envelope.payload["raw"] == "{not json"
+    assert handler.calls == []
+
+
+async def test_consumer_closed_mid_message_is_redelivered(make: BusFactory) -> None:
+    first = make("q")
+    started = asyncio.Event()
+
+    async def stuck(env: Envelope, delivery: Delivery) -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    await first.subscribe("q", ["order.#"], stuck)
+    sent = envelope()
+    await first.publish([sent])
+    await asyncio.wait_for(started.wait(), WAIT)
+    await first.close()
+
+    second = make("q")
+    handler = Recorder()
+    await second.subscribe("q", ["order.#"], handler)
+    got, delivery = await handler.next()
+    assert got == sent
+    assert delivery == Delivery(attempt=1, redelivered=True)
+
+
+async def test_poison_message_dead_lettered_by_delivery_limit(make: BusFactory) -> None:
+    """A message whose consumer keeps dying goes to the dlq by x-delivery-limit."""
+    sent = envelope()
+    for i in range(2):
+        bus = make("q", delivery_limit=1)
+        started = asyncio.Event()
+
+        async def crashy(
+            env: Envelope, delivery: Delivery, started: asyncio.Event = started
+        ) -> None:
+            started.set()
+            await asyncio.Event().wait()
+
+        await bus.subscribe("q", ["order.#"], crashy)
+        if i == 0:
+            await bus.publish([sent])
+        await asyncio.wait_for(started.wait(), WAIT)
+        await bus.close()
+    inspector = make("q", delivery_limit=1)
+    letters = await eventually_async(lambda: inspector.dead_letters("q"))
+    assert letters[0].envelope == sent
+    assert letters[0].error is not None and "delivery limit" in letters[0].error
+
+
+async def test_closed_port_raises_bus_error_quickly() -> None:
+    bus = RabbitMQBus(
+        "amqp://guest:guest@127.0.0.1:5999/",
+        "never.used",
+        retry_delays_ms=DELAYS,
+        delivery_limit=5,
+        prefetch=1,
+    )
+    started = time.monotonic()
+    with pytest.raises(BusError):
+        await bus.publish([envelope()])
+    with pytest.raises(BusError):
+        await bus.connect()
+    assert time.monotonic() - started < 5
+    assert not await bus.is_ready()
+    await bus.close()
+
+
+class TcpProxy:
+    """Forwards a local port to the broker; ``cut`` simulates the broker going away."""
+
+    def __init__(self, target_port: int = 5672) -> None:
+        self.target_port = target_port
+        self.port = 0
+        self.server: asyncio.Server | None = None
+        self.writers: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(
+            self._serve, "127.0.0.1", self.port, reuse_address=True
+        )
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def cut(self) -> None:
+        assert self.server is not None
+        self.server.close()
+        for writer in list(self.writers):
+            writer.transport.abort()
+        await self.server.wait_closed()
+        self.server = None
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        self.writers |= {writer, up_writer}
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                dst.transport.abort()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        self.writers -= {writer, up_writer}
+
+
+async def test_broker_outage_publish_fails_fast_then_consumer_resumes(
+    make: BusFactory, topology: tuple[str, str, list[str]]
+) -> None:
+    exchange, prefix, queues = topology
+    queues.append("q")
+    proxy = TcpProxy()
+    await proxy.start()
+    bus = RabbitMQBus(
+        f"amqp://guest:guest@127.0.0.1:{proxy.port}/?reconnect_interval=0.2",
+        exchange,
+        retry_delays_ms=DELAYS,
+        delivery_limit=5,
+        prefetch=4,
+        queue_prefix=prefix,
+        publish_timeout=2.0,
+    )
+    try:
+        handler = Recorder()
+        await bus.subscribe("q", ["order.#"], handler)
+        before = envelope(n=0)
+        await bus.publish([before])
+        assert (await handler.next())[0] == before
+
+        await proxy.cut()  # the broker is unreachable
+        started = time.monotonic()
+        with pytest.raises(BusError):
+            await bus.publish([envelope(n=1)])
+        assert time.monotonic() - started < 4
+        assert not await bus.is_ready()
+
+        await proxy.start()  # back on the same port: the robust connection reconnects
+        await eventually_async(bus.is_ready)
+        after = envelope(n=2)
+
+        async def publish_ok() -> bool:
+            try:
+                await bus.publish([after])
+            except BusError:
+                return False
+            return True
+
+        await eventually_async(publish_ok)
+        # the restored consumer gets it; ``before`` may come again first, if its ack was
+        # still on the wire when the connection was cut (at-least-once)
+        got, delivery = await handler.next()
+        while got == before:
+            assert delivery.redelivered
+            got, delivery = await handler.next()
+        assert got == after
+    finally:
+        await bus.close()
+        if proxy.server is not None:
+            await proxy.cut()
