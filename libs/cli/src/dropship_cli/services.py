@@ -35,3 +35,7 @@ APP_FACTORIES: dict[str, Callable[..., FastAPI]] = {
 
 def migrations_dir(service: str) -> Path:
     return find_migrations(str(PACKAGES[service].__file__))
+
+
+def all_migrations() -> dict[str, Path]:
+    return {name: migrations_dir(name) for name in PACKAGES}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from dropship_common.errors import AppError, Conflict, NotFound
+from dropship_common.errors import AppError, Conflict, NotFound, Unauthorized
 
 
 class ShopNotFound(NotFound):
@@ -48,3 +48,9 @@ class UnknownTopic(AppError):
 class InvalidAddress(AppError):
     status_code: ClassVar[int] = 422
     code = "invalid_address"
+
+
+class UnknownShop(Unauthorized):
+    """A webhook from a shop we do not serve: its signature cannot be checked."""
+
+    code = "unknown_shop"

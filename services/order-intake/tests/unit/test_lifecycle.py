@@ -27,7 +27,7 @@ from order_intake.domain.order import Buyer, CanonicalOrder, OrderLine, PaymentS
 from order_intake.domain.validation import Assessment, Issue, check_order
 from order_intake.storefronts import shopify
 
-FIXTURES = Path(__file__).resolve().parents[4].parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[4] / "tests" / "fixtures"
 S = OrderStatus
 P = PaymentStatus
 HOLD = Issue(code="missing_city", field="shipping_address.city", message="city is missing")

@@ -14,7 +14,7 @@ from order_intake.storefronts import InvalidPayload
 from order_intake.storefronts.shopify import ShopifyOrder, parse_order, to_canonical
 from pydantic import ValidationError
 
-FIXTURES = Path(__file__).resolve().parents[4].parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[4] / "tests" / "fixtures"
 
 
 def _fixture_bytes(name: str) -> bytes:

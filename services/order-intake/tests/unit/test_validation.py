@@ -26,7 +26,7 @@ from order_intake.domain.validation import (
 )
 from order_intake.storefronts import shopify, woocommerce
 
-FIXTURES = Path(__file__).resolve().parents[4].parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[4] / "tests" / "fixtures"
 
 ADDRESS_CODES = {
     "missing_shipping_address",

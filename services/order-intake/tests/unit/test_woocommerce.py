@@ -14,7 +14,7 @@ from order_intake.storefronts import InvalidPayload
 from order_intake.storefronts.woocommerce import WooOrder, parse_order
 from pydantic import ValidationError
 
-FIXTURES = Path(__file__).resolve().parents[4].parent / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[4] / "tests" / "fixtures"
 ORDER = FIXTURES / "woocommerce" / "order.json"
 
 

@@ -10,10 +10,11 @@ import uuid
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from dropship_common.errors import BadRequest, InvalidJSON, InvalidSignature, Unauthorized
+from dropship_common.errors import BadRequest, InvalidJSON, InvalidSignature
 from dropship_common.errors import ValidationFailed as ValidationError_
 from dropship_common.security import verify_hmac_base64
 from order_intake.deps import Runtime
+from order_intake.errors import UnknownShop
 from order_intake.models import Shop
 from order_intake.shops.repository import ShopRepository
 from order_intake.storefronts import InvalidPayload
@@ -61,7 +62,7 @@ async def shopify_webhook(request: Request, rt: Runtime) -> WebhookAccepted:
     async with rt.db.sessions() as session:
         shop = await ShopRepository(session).by_domain("shopify", domain)
     if shop is None or not shop.active:
-        raise Unauthorized("unknown shop", {"shop_domain": domain})
+        raise UnknownShop("unknown shop", {"shop_domain": domain})
     if not verify_hmac_base64(body, h.get("x-shopify-hmac-sha256"), shop.webhook_secrets):
         raise InvalidSignature("X-Shopify-Hmac-Sha256 does not match the body")
     if topic not in SHOPIFY_TOPICS:
@@ -81,7 +82,7 @@ async def woocommerce_webhook(shop_id: uuid.UUID, request: Request, rt: Runtime)
     async with rt.db.sessions() as session:
         shop = await ShopRepository(session).get(shop_id)
     if shop is None or shop.platform != "woocommerce" or not shop.active:
-        raise Unauthorized("unknown shop", {"shop_id": str(shop_id)})
+        raise UnknownShop("unknown shop", {"shop_id": str(shop_id)})
     if not verify_hmac_base64(body, h.get("x-wc-webhook-signature"), shop.webhook_secrets):
         raise InvalidSignature("X-WC-Webhook-Signature does not match the body")
     topic = h.get("x-wc-webhook-topic") or ""

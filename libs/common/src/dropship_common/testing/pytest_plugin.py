@@ -1,0 +1,146 @@
+"""Fixtures for integration and system tests: real PostgreSQL and RabbitMQ.
+
+Registered by the repository's root conftest.py."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from dropship_common.runtime import ServiceRuntime, ServiceSpec, create_service_app
+from dropship_common.settings import Settings
+from dropship_common.testing.infra import DatabaseFactory, create_vhost, delete_vhost
+
+TEST_SECRET = "test-secret-key-not-for-production-0123456789"
+ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
+
+
+def _migrations() -> dict[str, Any]:
+    from dropship_cli.services import all_migrations
+
+    return all_migrations()
+
+
+@pytest.fixture(scope="session")
+def session_tag() -> str:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw")
+    return f"dstest_{worker}_{uuid.uuid4().hex[:6]}"
+
+
+@pytest.fixture(scope="session")
+async def databases(session_tag: str) -> AsyncIterator[DatabaseFactory]:
+    factory = DatabaseFactory(session_tag, _migrations())
+    yield factory
+    await factory.close()
+
+
+@pytest.fixture(scope="session")
+def amqp_url(session_tag: str) -> Iterator[str]:
+    vhost = f"/{session_tag}"
+    url = create_vhost(vhost)
+    yield url
+    delete_vhost(vhost)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def distributed_settings(service: str, database_url: str, bus_url: str, **extra: Any) -> Settings:
+    values: dict[str, Any] = {
+        "mode": "distributed",
+        "service": service,
+        "database_url": database_url,
+        "bus_url": bus_url,
+        "exchange": f"test.{uuid.uuid4().hex[:8]}",
+        "secret_key": TEST_SECRET,
+        "admin_token": ADMIN_TOKEN,
+        "retry_delays_ms": [50, 100],
+        "outbox_poll_seconds": 0.2,
+        "log_json": True,
+        **extra,
+    }
+    return Settings(**values)
+
+
+@dataclass
+class RunningService:
+    app: FastAPI
+    client: httpx.AsyncClient
+    settings: Settings
+
+    @property
+    def runtime(self) -> ServiceRuntime:
+        rt: ServiceRuntime = self.app.state.runtime
+        return rt
+
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+ServiceStarter = Callable[..., Awaitable[RunningService]]
+
+
+@pytest.fixture
+async def start_service(databases: DatabaseFactory, amqp_url: str) -> AsyncIterator[ServiceStarter]:
+    """``await start_service(SPEC, **settings)``: the service in this process, on a fresh
+    PostgreSQL database and the session's RabbitMQ vhost, with an httpx client."""
+    managers: list[LifespanManager] = []
+    clients: list[httpx.AsyncClient] = []
+
+    async def start(spec: ServiceSpec, **extra: Any) -> RunningService:
+        db_url = extra.pop("database_url", None) or await databases.new(spec.name)
+        settings = distributed_settings(spec.name, db_url, amqp_url, **extra)
+        app = create_service_app(spec, settings)
+        manager = LifespanManager(app, startup_timeout=30, shutdown_timeout=30)
+        await manager.__aenter__()
+        managers.append(manager)
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
+        )
+        clients.append(client)
+        await app.state.runtime.bus_connected.wait()
+        return RunningService(app=app, client=client, settings=settings)
+
+    yield start
+    for client in clients:
+        await client.aclose()
+    for manager in reversed(managers):
+        await manager.__aexit__(None, None, None)
+
+
+@pytest.fixture
+async def tap_factory(amqp_url: str) -> AsyncIterator[Callable[..., Awaitable[Any]]]:
+    """``await tap_factory(settings, ["order.#"])``: a consumer on the service's exchange."""
+    from dropship_common.messaging.rabbitmq import RabbitMQBus
+    from dropship_common.testing.tap import EventTap
+
+    buses: list[RabbitMQBus] = []
+
+    async def make(settings: Settings, bindings: list[str]) -> EventTap:
+        bus = RabbitMQBus(
+            settings.bus_url,
+            settings.exchange,
+            retry_delays_ms=[50],
+            delivery_limit=5,
+            prefetch=50,
+        )
+        await bus.connect()
+        buses.append(bus)
+        return await EventTap(bus).start(bindings)
+
+    yield make
+    for bus in buses:
+        await bus.close()

@@ -1,0 +1,245 @@
+"""Shopify webhooks on real PostgreSQL + RabbitMQ, with the vendor's real payload."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from dropship_common.testing.tap import eventually
+from order_intake.testing import shopify_headers, shopify_order, shopify_order_body
+
+from .conftest import DOMAIN, SECRET, Intake
+
+pytestmark = pytest.mark.integration
+
+
+async def post(intake: Intake, body: bytes, **kw: str) -> tuple[int, dict]:
+    headers = shopify_headers(body, kw.pop("secret", SECRET), domain=DOMAIN, **kw)
+    r = await intake.client.post("/webhooks/shopify", content=body, headers=headers)
+    return r.status_code, r.json()
+
+
+async def test_fixture_order_is_confirmed_published_and_has_a_timeline(intake: Intake) -> None:
+    status, body = await post(intake, shopify_order_body(), webhook_id="wh-1")
+    assert (status, body) == (200, {"status": "accepted", "delivery_id": "wh-1"})
+
+    order = await intake.wait_order("450789469", "confirmed")
+    assert order["number"] == "#1001"
+    assert order["payment_status"] == "authorized"
+    assert [ln["sku"] for ln in order["lines"]] == ["IPOD2008GREEN", "IPOD2008RED", "IPOD2008BLACK"]
+    assert order["shipping_address"]["country_code"] == "US"
+    assert order["shipping_address"]["phone"] == "+15556251199"
+    assert [w["code"] for w in order["warnings"]] == ["phone_doubtful"]
+    kinds = [(e["kind"], e["to_status"]) for e in order["timeline"]]
+    assert kinds == [("received", None), ("status_changed", "confirmed")]
+    assert order["timeline"][1]["cause"] == "orders/create#wh-1"
+    assert order["timeline"][1]["actor"] == "webhook:shopify"
+
+    [event] = await intake.tap.wait_for("order.confirmed", order_id=order["id"])
+    p = event.payload
+    assert event.correlation_id == order["id"]
+    assert p["external_id"] == "450789469"
+    assert p["shipping_address"]["postal_code"] == "40202"
+    assert {"name": "custom engraving", "value": "Happy Birthday"} in p["note_attributes"]
+    assert p["lines"][0]["properties"] == [{"name": "Custom Engraving", "value": "Happy Birthday"}]
+    assert float(p["lines"][0]["unit_price"]) == 199
+    assert p["ship_by"] == order["ship_by"]
+    # the raw body (personal data) is not kept once processed
+    [delivery] = await intake.deliveries()
+    assert delivery["status"] == "processed" and delivery["order_id"] == order["id"]
+
+
+async def test_replayed_delivery_is_answered_200_and_has_no_effect(intake: Intake) -> None:
+    body = shopify_order_body()
+    assert (await post(intake, body, webhook_id="wh-dup"))[1]["status"] == "accepted"
+    order = await intake.wait_order("450789469", "confirmed")
+    status, answer = await post(intake, body, webhook_id="wh-dup")
+    assert (status, answer["status"]) == (200, "duplicate")
+    assert len(await intake.deliveries()) == 1
+    assert len(await intake.orders()) == 1
+    # a second delivery id with the same content is one order, one confirmation
+    assert (await post(intake, body, webhook_id="wh-other"))[1]["status"] == "accepted"
+    await intake.wait_order("450789469", "confirmed")
+    again = await intake.order(order["id"])
+    assert [e["to_status"] for e in again["timeline"] if e["kind"] == "status_changed"] == [
+        "confirmed"
+    ]
+    assert len(intake.tap.of_type("order.confirmed", order_id=order["id"])) == 1
+
+
+@pytest.mark.parametrize(
+    ("mutate", "code"),
+    [
+        (lambda h, b: h.update({"x-shopify-hmac-sha256": "Zm9yZ2Vk"}), "invalid_signature"),
+        (lambda h, b: h.pop("x-shopify-hmac-sha256"), "invalid_signature"),
+        (lambda h, b: h.update({"x-shopify-shop-domain": "nope.myshopify.com"}), "unknown_shop"),
+    ],
+    ids=["forged", "missing", "unknown-shop"],
+)
+async def test_bad_signature_or_shop_is_401_and_stores_nothing(
+    intake: Intake, mutate, code
+) -> None:
+    body = shopify_order_body()
+    headers = shopify_headers(body, SECRET, domain=DOMAIN)
+    mutate(headers, body)
+    r = await intake.client.post("/webhooks/shopify", content=body, headers=headers)
+    assert r.status_code == 401
+    assert r.json()["error"]["code"] == code
+    assert await intake.deliveries() == []
+
+
+async def test_tampered_body_is_refused(intake: Intake) -> None:
+    body = shopify_order_body()
+    headers = shopify_headers(body, SECRET, domain=DOMAIN)
+    tampered = body.replace(b'"409.94"', b'"1.00"')
+    assert tampered != body
+    r = await intake.client.post("/webhooks/shopify", content=tampered, headers=headers)
+    assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_signature"
+    assert await intake.deliveries() == []
+
+
+async def test_signed_with_wrong_secret_is_refused(intake: Intake) -> None:
+    status, body = await post(intake, shopify_order_body(), secret="not-the-secret")
+    assert status == 401 and body["error"]["code"] == "invalid_signature"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        (b'{"id": 1, "line_items": [', 400, "invalid_json"),
+        (shopify_order(id="not-a-number"), 422, "validation_error"),
+        (shopify_order(line_items={"sku": "x"}), 422, "validation_error"),
+        (json.dumps({"id": 5}).encode(), 422, "validation_error"),
+    ],
+    ids=["invalid-json", "wrong-type-id", "wrong-type-lines", "missing-fields"],
+)
+async def test_bad_body_is_a_clear_error_and_stores_nothing(
+    intake: Intake, body: bytes, status: int, code: str
+) -> None:
+    got, answer = await post(intake, body)
+    assert got == status
+    assert answer["error"]["code"] == code
+    assert answer["error"]["message"]
+    if code == "validation_error":
+        assert answer["error"]["details"], "the fields at fault are named"
+    assert await intake.deliveries() == []
+    assert await intake.orders() == []
+
+
+async def test_body_over_one_mebibyte_is_413(intake: Intake) -> None:
+    body = shopify_order(note="x" * (1024 * 1024 + 10))
+    got, answer = await post(intake, body)
+    assert got == 413 and answer["error"]["code"] == "payload_too_large"
+    assert await intake.deliveries() == []
+
+
+async def test_rotated_secrets_previous_accepted_until_next_rotation(intake: Intake) -> None:
+    r = await intake.client.patch(
+        f"/v1/shops/{intake.shop_id}", headers=intake.h, json={"webhook_secret": "new-secret-2"}
+    )
+    assert r.status_code == 200 and r.json()["webhook_secrets_count"] == 2
+    assert (await post(intake, shopify_order(id=1), secret="new-secret-2"))[0] == 200
+    assert (await post(intake, shopify_order(id=2), secret=SECRET))[0] == 200
+    await intake.client.patch(
+        f"/v1/shops/{intake.shop_id}", headers=intake.h, json={"webhook_secret": "third-secret-3"}
+    )
+    assert (await post(intake, shopify_order(id=3), secret=SECRET))[0] == 401
+    assert (await post(intake, shopify_order(id=4), secret="new-secret-2"))[0] == 200
+
+
+async def test_create_paid_updated_in_any_order_is_one_order_with_newest_data(
+    intake: Intake,
+) -> None:
+    created = shopify_order(
+        financial_status="pending", updated_at="2008-01-10T11:00:00-05:00", note="first"
+    )
+    paid = shopify_order(
+        financial_status="paid", updated_at="2008-01-10T12:00:00-05:00", note="paid"
+    )
+    updated = shopify_order(
+        financial_status="paid", updated_at="2008-01-10T13:00:00-05:00", note="newest"
+    )
+    # newest first, then the older ones arrive late
+    await post(intake, updated, topic="orders/updated")
+    order = await intake.wait_order("450789469", "confirmed")
+    await post(intake, paid, topic="orders/paid")
+    await post(intake, created, topic="orders/create")
+
+    async def all_processed() -> bool:
+        return len(await intake.deliveries("processed")) == 3
+
+    await eventually(all_processed)
+    final = await intake.order(order["id"])
+    assert final["note"] == "newest"
+    assert final["status"] == "confirmed"
+    assert final["payment_status"] == "paid"
+    assert [e["kind"] for e in final["timeline"]].count("stale_version_ignored") == 2
+    assert len(await intake.orders()) == 1
+
+
+async def test_unpaid_order_waits_then_payment_confirms_it(intake: Intake) -> None:
+    await post(intake, shopify_order(financial_status="pending"), topic="orders/create")
+    order = await intake.wait_order("450789469", "awaiting_payment")
+    assert intake.tap.of_type("order.confirmed") == []
+    await post(
+        intake,
+        shopify_order(financial_status="paid", updated_at="2008-01-11T11:00:00-05:00"),
+        topic="orders/paid",
+    )
+    confirmed = await intake.wait_order("450789469", "confirmed")
+    assert confirmed["id"] == order["id"]
+    transitions = [
+        (e["from_status"], e["to_status"])
+        for e in confirmed["timeline"]
+        if e["kind"] == "status_changed"
+    ]
+    assert transitions == [(None, "awaiting_payment"), ("awaiting_payment", "confirmed")]
+
+
+async def test_cancelled_at_storefront_before_handoff_publishes_order_cancelled(
+    intake: Intake,
+) -> None:
+    await post(intake, shopify_order_body())
+    order = await intake.wait_order("450789469", "confirmed")
+    await post(
+        intake,
+        shopify_order(
+            cancelled_at="2008-01-11T11:00:00-05:00",
+            cancel_reason="customer",
+            updated_at="2008-01-11T11:00:00-05:00",
+        ),
+        topic="orders/cancelled",
+    )
+    await intake.wait_order("450789469", "cancelled")
+    [event] = await intake.tap.wait_for("order.cancelled", order_id=order["id"])
+    assert event.payload["reason"] == "cancelled at the storefront"
+
+
+async def test_customers_redact_removes_personal_data(intake: Intake) -> None:
+    await post(intake, shopify_order_body())
+    order = await intake.wait_order("450789469", "confirmed")
+    redact = json.dumps(
+        {
+            "shop_id": 954889,
+            "shop_domain": DOMAIN,
+            "customer": {
+                "id": 207119551,
+                "email": "bob.norman@hostmail.com",
+                "phone": "555-625-1199",
+            },
+            "orders_to_redact": [450789469],
+        }
+    ).encode()
+    status, answer = await post(intake, redact, topic="customers/redact")
+    assert (status, answer["status"]) == (200, "accepted")
+
+    async def redacted() -> dict | None:
+        o = await intake.order(order["id"])
+        return o if o["buyer"] == {"redacted": True} else None
+
+    o = await eventually(redacted)
+    assert o["shipping_address"] == {"country_code": "US"}
+    assert "bob" not in json.dumps(o).lower()
+    r = await intake.client.get("/v1/compliance-requests", headers=intake.h)
+    [req] = r.json()
+    assert (req["topic"], req["orders_affected"]) == ("customers/redact", 1)
