@@ -1,0 +1,293 @@
+"""The order API: custom orders with Idempotency-Key, holds, operator actions, listing."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import datetime as dt
+import json
+import uuid
+from typing import Any
+
+import pytest
+from dropship_common.contracts.supplier_gateway import SupplierOrderPlaced
+from dropship_common.testing.tap import eventually
+from order_intake.orders import idempotency
+from order_intake.payments import sweep_payments
+from order_intake.testing import create_shop
+
+from .conftest import Intake
+
+pytestmark = pytest.mark.integration
+
+CUSTOM_ORDER: dict[str, Any] = {
+    "external_id": "A-1001",
+    "number": "A-1001",
+    "currency": "EUR",
+    "lines": [{"sku": "MUG-1", "title": "Mug", "quantity": 2, "unit_price": "9.50"}],
+    "shipping_address": {
+        "name": "Lena Müller",
+        "line1": "Unter den Linden 5",
+        "city": "Berlin",
+        "postal_code": "10117",
+        "country_code": "DE",
+        "phone": "030 1234567",
+    },
+    "buyer": {"email": "lena@example.de", "name": "Lena Müller"},
+    "note": "gift wrap please",
+}
+
+
+@pytest.fixture
+async def custom_shop(intake: Intake) -> str:
+    return await create_shop(
+        intake.client,
+        intake.h,
+        platform="custom",
+        domain="shop.example.de",
+        secret="custom-secret-1",
+        skus=("MUG-1",),
+    )
+
+
+def order_body(shop_id: str, **changes: Any) -> dict[str, Any]:
+    body = copy.deepcopy(CUSTOM_ORDER)
+    body.update(changes)
+    body["shop_id"] = shop_id
+    return body
+
+
+async def test_custom_order_confirmed_with_e164_phone(intake: Intake, custom_shop: str) -> None:
+    r = await intake.client.post("/v1/orders", headers=intake.h, json=order_body(custom_shop))
+    assert r.status_code == 201, r.text
+    order = r.json()
+    assert order["status"] == "confirmed"
+    assert order["shipping_address"]["phone"] == "+49301234567"
+    assert order["total_price"].startswith("19.0")
+    [event] = await intake.tap.wait_for("order.confirmed", order_id=order["id"])
+    assert event.payload["note"] == "gift wrap please"
+
+
+async def test_idempotency_key_replays_refuses_other_body_and_in_flight(
+    intake: Intake, custom_shop: str
+) -> None:
+    headers = {**intake.h, "idempotency-key": "key-1"}
+    body = order_body(custom_shop)
+    first = await intake.client.post("/v1/orders", headers=headers, json=body)
+    again = await intake.client.post("/v1/orders", headers=headers, json=body)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    other = await intake.client.post(
+        "/v1/orders", headers=headers, json=order_body(custom_shop, external_id="A-2")
+    )
+    assert other.status_code == 422
+    assert other.json()["error"]["code"] == "idempotency_key_reused"
+    assert len(await intake.orders()) == 1
+    # a duplicate arriving while the first request still runs: 409
+    raw = json.dumps(order_body(custom_shop, external_id="A-3")).encode()
+    db = intake.svc.runtime.db
+    assert (
+        await idempotency.claim(db, "admin-token", "key-2", idempotency.request_hash(raw)) is None
+    )
+    busy = await intake.client.post(
+        "/v1/orders",
+        headers={**intake.h, "idempotency-key": "key-2", "content-type": "application/json"},
+        content=raw,
+    )
+    assert busy.status_code == 409
+    assert busy.json()["error"]["code"] == "idempotency_in_progress"
+
+
+async def test_concurrent_duplicates_make_one_order(intake: Intake, custom_shop: str) -> None:
+    headers = {**intake.h, "idempotency-key": "key-race"}
+    body = order_body(custom_shop, external_id="RACE-1")
+    answers = await asyncio.gather(
+        *(intake.client.post("/v1/orders", headers=headers, json=body) for _ in range(5))
+    )
+    codes = sorted(a.status_code for a in answers)
+    assert set(codes) <= {201, 409}
+    assert 201 in codes
+    created = {a.json()["id"] for a in answers if a.status_code == 201}
+    assert len(created) == 1
+    assert all(
+        a.json()["error"]["code"] == "idempotency_in_progress"
+        for a in answers
+        if a.status_code == 409
+    )
+    assert len(await intake.orders(number="A-1001")) == 1
+
+
+async def test_custom_order_validation_errors(intake: Intake, custom_shop: str) -> None:
+    bad = order_body(custom_shop)
+    bad["lines"][0]["quantity"] = 0
+    r = await intake.client.post("/v1/orders", headers=intake.h, json=bad)
+    assert r.status_code == 422
+    err = r.json()["error"]
+    assert err["code"] == "validation_error"
+    assert any("quantity" in d["loc"] for d in err["details"])
+    r = await intake.client.post(
+        "/v1/orders", headers={**intake.h, "content-type": "application/json"}, content=b"{oops"
+    )
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_json"
+    r = await intake.client.post("/v1/orders", json=order_body(custom_shop))
+    assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
+    assert await intake.orders() == []
+
+
+async def test_bad_address_held_then_corrected_and_released(
+    intake: Intake, custom_shop: str
+) -> None:
+    body = order_body(custom_shop)
+    body["shipping_address"]["postal_code"] = "ABCDE"
+    r = await intake.client.post("/v1/orders", headers=intake.h, json=body)
+    order = r.json()
+    assert order["status"] == "on_hold"
+    assert [h["code"] for h in order["hold_reasons"]] == ["invalid_postal_code"]
+    new_address = {**CUSTOM_ORDER["shipping_address"], "postal_code": "10115"}
+    r = await intake.client.put(
+        f"/v1/orders/{order['id']}/shipping-address", headers=intake.h, json=new_address
+    )
+    assert r.status_code == 200 and r.json()["result"] == "applied"
+    r = await intake.client.post(f"/v1/orders/{order['id']}/release", headers=intake.h)
+    assert r.status_code == 200 and r.json()["status"] == "confirmed"
+    [event] = await intake.tap.wait_for("order.confirmed", order_id=order["id"])
+    assert event.payload["shipping_address"]["postal_code"] == "10115"
+    # an invalid correction is refused and changes nothing
+    r = await intake.client.put(
+        f"/v1/orders/{order['id']}/shipping-address",
+        headers=intake.h,
+        json={**new_address, "postal_code": "1"},
+    )
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_address"
+    assert (await intake.order(order["id"]))["shipping_address"]["postal_code"] == "10115"
+
+
+async def test_unknown_sku_mapped_by_operator(intake: Intake, custom_shop: str) -> None:
+    body = order_body(custom_shop)
+    body["lines"][0]["sku"] = "MUG-OLD"
+    order = (await intake.client.post("/v1/orders", headers=intake.h, json=body)).json()
+    assert order["status"] == "on_hold"
+    assert order["hold_reasons"][0]["code"] == "unknown_sku"
+    line = order["lines"][0]["id"]
+    r = await intake.client.put(
+        f"/v1/orders/{order['id']}/lines/{line}/sku", headers=intake.h, json={"sku": "MUG-1"}
+    )
+    assert r.status_code == 200 and r.json()["lines"][0]["sku_override"] == "MUG-1"
+    r = await intake.client.post(f"/v1/orders/{order['id']}/release", headers=intake.h)
+    assert r.json()["status"] == "confirmed"
+    [event] = await intake.tap.wait_for("order.confirmed", order_id=order["id"])
+    assert event.payload["lines"][0]["sku"] == "MUG-1"
+
+
+async def test_cancel_and_address_after_handoff_become_requests(
+    intake: Intake, custom_shop: str
+) -> None:
+    order = (
+        await intake.client.post("/v1/orders", headers=intake.h, json=order_body(custom_shop))
+    ).json()
+    # supplier-gateway reports the hand-off through the bus
+    placed = SupplierOrderPlaced(
+        order_id=uuid.UUID(order["id"]),
+        supplier_order_id=uuid.uuid4(),
+        supplier_id=uuid.uuid4(),
+        placed_at=dt.datetime.now(dt.UTC),
+    )
+    await intake.tap.bus.publish([placed.envelope(correlation_id=order["id"])])
+
+    async def handed_off() -> dict | None:
+        o = await intake.order(order["id"])
+        return o if o["handed_off_at"] else None
+
+    await eventually(handed_off)
+    r = await intake.client.post(
+        f"/v1/orders/{order['id']}/cancel", headers=intake.h, json={"reason": "buyer changed mind"}
+    )
+    assert r.status_code == 200
+    assert r.json()["result"] == "requested"
+    assert r.json()["order"]["status"] == "confirmed"
+    [req] = await intake.tap.wait_for("order.cancellation_requested", order_id=order["id"])
+    assert req.payload["reason"] == "buyer changed mind"
+    new_address = {**CUSTOM_ORDER["shipping_address"], "line1": "Friedrichstr. 100"}
+    r = await intake.client.put(
+        f"/v1/orders/{order['id']}/shipping-address", headers=intake.h, json=new_address
+    )
+    assert r.json()["result"] == "requested"
+    assert r.json()["order"]["shipping_address"]["line1"] == "Unter den Linden 5"
+    [chg] = await intake.tap.wait_for("order.address_change_requested", order_id=order["id"])
+    assert chg.payload["shipping_address"]["line1"] == "Friedrichstr. 100"
+
+
+async def test_cancel_before_handoff_is_applied(intake: Intake, custom_shop: str) -> None:
+    order = (
+        await intake.client.post("/v1/orders", headers=intake.h, json=order_body(custom_shop))
+    ).json()
+    r = await intake.client.post(
+        f"/v1/orders/{order['id']}/cancel", headers=intake.h, json={"reason": "out of stock"}
+    )
+    assert r.json()["result"] == "cancelled" and r.json()["order"]["status"] == "cancelled"
+    [ev] = await intake.tap.wait_for("order.cancelled", order_id=order["id"])
+    assert ev.payload["reason"] == "out of stock"
+    r = await intake.client.post(
+        f"/v1/orders/{order['id']}/cancel", headers=intake.h, json={"reason": "again"}
+    )
+    assert r.status_code == 409 and r.json()["error"]["code"] == "illegal_order_state"
+
+
+async def test_list_filters_and_cursor_pagination(intake: Intake, custom_shop: str) -> None:
+    ids = []
+    for i in range(5):
+        body = order_body(custom_shop, external_id=f"P-{i}", number=f"P-{i}")
+        body["buyer"] = {"email": f"buyer{i % 2}@example.de", "name": "B"}
+        ids.append(
+            (await intake.client.post("/v1/orders", headers=intake.h, json=body)).json()["id"]
+        )
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 2}
+        if cursor:
+            params["cursor"] = cursor
+        page = (await intake.client.get("/v1/orders", headers=intake.h, params=params)).json()
+        seen += [o["id"] for o in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == list(reversed(ids))
+    by_mail = await intake.orders(email="BUYER1@example.de")
+    assert {o["external_id"] for o in by_mail} == {"P-1", "P-3"}
+    assert [o["external_id"] for o in await intake.orders(number="P-2")] == ["P-2"]
+    assert len(await intake.orders(status="confirmed", shop_id=custom_shop)) == 5
+    assert await intake.orders(status="on_hold") == []
+    r = await intake.client.get("/v1/orders", headers=intake.h, params={"cursor": "garbage"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "bad_request"
+
+
+async def test_payment_window_reminds_then_cancels(intake: Intake, custom_shop: str) -> None:
+    placed = dt.datetime(2026, 11, 1, 12, tzinfo=dt.UTC)
+    body = order_body(custom_shop, payment_status="pending", placed_at=placed.isoformat())
+    order = (await intake.client.post("/v1/orders", headers=intake.h, json=body)).json()
+    assert order["status"] == "awaiting_payment"
+    rt = intake.svc.runtime
+    assert await sweep_payments(rt, placed + dt.timedelta(days=1)) == {
+        "reminded": 0,
+        "cancelled": 0,
+    }
+    assert await sweep_payments(rt, placed + dt.timedelta(days=4)) == {
+        "reminded": 1,
+        "cancelled": 0,
+    }
+    assert await sweep_payments(rt, placed + dt.timedelta(days=5)) == {
+        "reminded": 0,
+        "cancelled": 0,
+    }
+    assert await sweep_payments(rt, placed + dt.timedelta(days=20, hours=1)) == {
+        "reminded": 0,
+        "cancelled": 1,
+    }
+    final = await intake.order(order["id"])
+    assert final["status"] == "cancelled"
+    assert "not paid within 20 days" in final["timeline"][-1]["reason"]
+    [ev] = await intake.tap.wait_for("order.cancelled", order_id=order["id"])
+    assert ev.payload["reason"] == "not paid within 20 days"
+    assert intake.tap.of_type("order.confirmed", order_id=order["id"]) == []
