@@ -1,0 +1,193 @@
+"""Outbox, relay, inbox, retries and dead letters on real PostgreSQL + RabbitMQ."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from dropship_common.db import Database
+from dropship_common.messaging.envelope import Envelope
+from dropship_common.messaging.outbox import Outbox, OutboxRelay
+from dropship_common.messaging.rabbitmq import RabbitMQBus
+from dropship_common.observability import MESSAGES_CONSUMED
+from dropship_common.parked import park_handlers
+from dropship_common.runtime import ServiceSpec
+from dropship_common.testing.infra import rabbitmqctl
+from dropship_common.testing.tap import EventTap, eventually
+from sqlalchemy.ext.asyncio import AsyncSession
+from supplier_gateway.models import common, parked_events
+
+pytestmark = pytest.mark.integration
+
+
+def event(n: int = 0) -> Envelope:
+    return Envelope(type="test.happened", correlation_id=f"c-{n}", payload={"n": n})
+
+
+@pytest.fixture
+async def db(databases) -> AsyncIterator[Database]:  # type: ignore[no-untyped-def]
+    database = Database(await databases.new("supplier-gateway"))
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def bus(amqp_url: str) -> AsyncIterator[RabbitMQBus]:
+    b = RabbitMQBus(
+        amqp_url,
+        f"test.{uuid.uuid4().hex[:8]}",
+        retry_delays_ms=[50, 100],
+        delivery_limit=10,
+        prefetch=20,
+    )
+    await b.connect()
+    yield b
+    await b.close()
+
+
+async def outbox_rows(db: Database) -> list[Any]:
+    async with db.sessions() as s:
+        return list((await s.execute(sa.select(common.outbox))).all())
+
+
+async def test_rolled_back_transaction_publishes_nothing(db: Database, bus: RabbitMQBus) -> None:
+    tap = await EventTap(bus).start(["test.#"])
+    outbox = Outbox(common.outbox)
+    relay = OutboxRelay("t", db, common.outbox, bus)
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as s:
+            await outbox.add(s, [event(1)])
+            raise RuntimeError("the state change failed")
+    kept = event(2)
+    async with db.transaction() as s:
+        await outbox.add(s, [kept])
+    assert await relay.publish_pending() == 1
+    await tap.wait_for("test.happened")
+    assert [e.id for e in tap.received] == [kept.id]
+    [row] = await outbox_rows(db)
+    assert row.id == kept.id and row.published_at is not None
+    assert await relay.publish_pending() == 0
+
+
+async def test_unroutable_event_stays_in_outbox_until_a_queue_is_bound(
+    db: Database, bus: RabbitMQBus
+) -> None:
+    relay = OutboxRelay("t", db, common.outbox, bus, max_backoff_seconds=0.01)
+    env = event(3)
+    async with db.transaction() as s:
+        await Outbox(common.outbox).add(s, [env])
+    assert await relay.publish_pending() == 0
+    [row] = await outbox_rows(db)
+    assert row.published_at is None and row.attempts == 1 and "Unroutable" in row.last_error
+    tap = await EventTap(bus).start(["test.happened"])
+    await eventually(relay.publish_pending, timeout=5)
+    await tap.wait_for("test.happened")
+    assert tap.received[0].id == env.id
+
+
+async def test_relay_survives_a_broker_restart(db: Database, bus: RabbitMQBus) -> None:
+    tap = await EventTap(bus).start(["test.#"])
+    relay = OutboxRelay("t", db, common.outbox, bus, poll_seconds=0.2, max_backoff_seconds=0.5)
+    relay.start()
+    try:
+        assert rabbitmqctl("stop_app").returncode == 0
+        try:
+            async with db.transaction() as s:
+                await Outbox(common.outbox).add(s, [event(i) for i in range(5)])
+
+            async def failed_once() -> bool:
+                return any(r.attempts > 0 for r in await outbox_rows(db))
+
+            await eventually(failed_once, timeout=20)
+            assert all(r.published_at is None for r in await outbox_rows(db))
+        finally:
+            assert rabbitmqctl("start_app").returncode == 0
+            rabbitmqctl("await_startup")
+        await tap.wait_for("test.happened", count=5, timeout=60)
+        assert sorted(e.payload["n"] for e in tap.received) == [0, 1, 2, 3, 4]
+
+        async def all_marked() -> bool:
+            return all(r.published_at is not None for r in await outbox_rows(db))
+
+        await eventually(all_marked, timeout=10)
+    finally:
+        await relay.stop()
+
+
+async def test_inbox_drops_a_redelivery(start_service, databases) -> None:  # type: ignore[no-untyped-def]
+    spec = ServiceSpec(
+        name="supplier-gateway",
+        title="t",
+        tables=common,
+        handlers=lambda _rt: park_handlers(parked_events, ["test.happened"]),
+    )
+    svc = await start_service(spec)
+    env = event(7)
+    # the broker delivers the same message twice (a redelivery after a lost ack)
+    await svc.runtime.bus.publish([env])
+    await svc.runtime.bus.publish([env])
+
+    async def inbox_count() -> int:
+        async with svc.runtime.db.sessions() as s:
+            return int(await s.scalar(sa.select(sa.func.count()).select_from(common.inbox)) or 0)
+
+    await eventually(inbox_count)
+    await eventually(
+        lambda: _value(MESSAGES_CONSUMED, "supplier-gateway", "test.happened", "duplicate")
+    )
+    async with svc.runtime.db.sessions() as s:
+        parked = (await s.execute(sa.select(parked_events.c.message_id))).scalars().all()
+    assert parked == [env.id]
+
+
+async def _value(counter: Any, *labels: str) -> float:
+    return float(counter.labels(*labels)._value.get())
+
+
+async def test_failing_handler_retried_dead_lettered_then_replayed(start_service) -> None:  # type: ignore[no-untyped-def]
+    calls: list[int] = []
+    fixed = False
+
+    async def flaky(session: AsyncSession, envelope: Envelope) -> None:
+        calls.append(envelope.payload["n"])
+        if not fixed:
+            raise ValueError("supplier catalogue missing")
+        await park_handlers(parked_events, ["test.happened"])["test.happened"](session, envelope)
+
+    spec = ServiceSpec(
+        name="supplier-gateway",
+        title="t",
+        tables=common,
+        handlers=lambda _rt: {"test.happened": flaky},
+    )
+    svc = await start_service(spec)
+    env = event(9)
+    await svc.runtime.bus.publish([env])
+
+    async def dead() -> list[Any]:
+        r = await svc.client.get("/v1/dead-letters", headers=svc.admin_headers)
+        assert r.status_code == 200
+        return r.json()  # type: ignore[no-any-return]
+
+    [letter] = await eventually(dead)
+    assert letter["id"] == str(env.id)
+    assert "supplier catalogue missing" in letter["error"]
+    assert letter["attempts"] == 3  # first try + two retries (delays 50 ms, 100 ms)
+    assert calls == [9, 9, 9]
+    # the operator fixes the cause and replays
+    fixed = True
+    r = await svc.client.post("/v1/dead-letters/replay", headers=svc.admin_headers)
+    assert r.status_code == 200 and r.json() == {"replayed": 1}
+
+    async def parked() -> list[Any]:
+        async with svc.runtime.db.sessions() as s:
+            return list((await s.execute(sa.select(parked_events.c.message_id))).scalars())
+
+    assert await eventually(parked) == [env.id]
+    assert await dead() == []
+    # operators only
+    r = await svc.client.get("/v1/dead-letters")
+    assert r.status_code == 401
