@@ -176,7 +176,8 @@ async def test_killed_right_after_answering_loses_nothing_and_publishes_once(emb
             with sqlite3.connect(emb.data / "bus.db") as con:
                 return int(
                     con.execute(
-                        "select count(*) from messages where queue = 'test-tap' and state in ('ready', 'inflight')"
+                        "select count(*) from messages where queue = 'test-tap'"
+                        " and state in ('ready', 'inflight')"
                     ).fetchone()[0]
                 )
 
