@@ -1,0 +1,176 @@
+"""End to end in distributed mode: each service its own process (`dropship serve`) on
+PostgreSQL and RabbitMQ, driven over HTTP as a storefront would; plus the faults:
+the broker stopped while webhooks arrive, a consumer killed mid-stream."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from dropship_common.messaging.envelope import Envelope
+from dropship_common.settings import Settings
+from dropship_common.testing.infra import rabbitmqctl
+from dropship_common.testing.pytest_plugin import (
+    ADMIN_TOKEN,
+    TEST_SECRET,
+    distributed_settings,
+    free_port,
+)
+from dropship_common.testing.tap import EventTap, eventually
+from order_intake.testing import create_shop, shopify_headers, shopify_order
+
+from .support import DROPSHIP, Proc, clean_env
+
+pytestmark = pytest.mark.system
+
+SECRET = "dist-secret-1"
+DOMAIN = "dist-shop.myshopify.com"
+ADMIN = {"authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+@dataclass
+class Stack:
+    settings: Settings  # the shared bus settings (for the test consumer)
+    urls: dict[str, str]  # service -> database URL
+    procs: dict[str, Proc]
+    base: str  # order-intake
+    tap: EventTap
+
+    def restart(self, service: str) -> None:
+        self.procs[service].kill()
+        old = self.procs[service]
+        self.procs[service] = Proc(old.args, old.env, old.log.with_suffix(".2.log")).start()
+
+
+def _proc(service: str, db_url: str, bus: Settings, port: int, log: Path) -> Proc:
+    env = clean_env(
+        DROPSHIP_MODE="distributed",
+        DROPSHIP_DATABASE_URL=db_url,
+        DROPSHIP_BUS_URL=bus.bus_url,
+        DROPSHIP_EXCHANGE=bus.exchange,
+        DROPSHIP_SECRET_KEY=TEST_SECRET,
+        DROPSHIP_ADMIN_TOKEN=ADMIN_TOKEN,
+        DROPSHIP_PORT=str(port),
+        DROPSHIP_OUTBOX_POLL_SECONDS="0.2",
+        DROPSHIP_RETRY_DELAYS_MS="[100, 500]",
+    )
+    return Proc([DROPSHIP, "serve", service], env, log).start()
+
+
+@pytest.fixture
+async def stack(databases, amqp_url, tap_factory, tmp_path) -> AsyncIterator[Stack]:  # type: ignore[no-untyped-def]
+    urls = {s: await databases.new(s) for s in ("order-intake", "supplier-gateway")}
+    bus = distributed_settings("order-intake", urls["order-intake"], amqp_url)
+    ports = {s: free_port() for s in urls}
+    procs = {s: _proc(s, urls[s], bus, ports[s], tmp_path / f"{s}.log") for s in urls}
+    try:
+        for s, p in procs.items():
+            p.wait_ready(f"http://127.0.0.1:{ports[s]}/readyz")
+        tap = await tap_factory(bus, ["order.#"])
+        yield Stack(bus, urls, procs, f"http://127.0.0.1:{ports['order-intake']}", tap)
+    finally:
+        for p in procs.values():
+            p.stop()
+
+
+async def _parked(db_url: str) -> list[str]:
+    conn = await asyncpg.connect(db_url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        rows = await conn.fetch("select message_id from parked_events")
+        return [str(r[0]) for r in rows]
+    finally:
+        await conn.close()
+
+
+async def _shop(client: httpx.AsyncClient) -> None:
+    await create_shop(client, ADMIN, domain=DOMAIN, secret=SECRET)
+
+
+async def _post(client: httpx.AsyncClient, n: int) -> httpx.Response:
+    body = shopify_order(id=n, name=f"#{n}")
+    headers = shopify_headers(body, SECRET, domain=DOMAIN, webhook_id=f"wh-{n}")
+    return await client.post("/webhooks/shopify", content=body, headers=headers)
+
+
+async def test_signed_webhook_to_order_confirmed_across_processes(stack: Stack) -> None:
+    async with httpx.AsyncClient(base_url=stack.base) as client:
+        await _shop(client)
+        r = await _post(client, 5001)
+        assert r.status_code == 200 and r.json()["status"] == "accepted"
+        [event] = await stack.tap.wait_for("order.confirmed", external_id="5001")
+        r = await client.get(f"/v1/orders/{event.payload['order_id']}", headers=ADMIN)
+        order = r.json()
+    assert order["status"] == "confirmed"
+    assert order["number"] == "#5001"
+    assert [(e["kind"], e["to_status"]) for e in order["timeline"]] == [
+        ("received", None),
+        ("status_changed", "confirmed"),
+    ]
+    # supplier-gateway, another process, got it from its own queue
+    assert await eventually(lambda: _parked(stack.urls["supplier-gateway"])) == [str(event.id)]
+
+
+async def test_broker_stopped_while_webhooks_arrive_every_order_kept_and_published(
+    stack: Stack,
+) -> None:
+    n = 20
+    async with httpx.AsyncClient(base_url=stack.base, timeout=30) as client:
+        await _shop(client)
+        assert rabbitmqctl("stop_app").returncode == 0
+        try:
+            answers = [await _post(client, 6000 + i) for i in range(n)]
+            assert [a.status_code for a in answers] == [200] * n
+            assert {a.json()["status"] for a in answers} == {"accepted"}
+
+            async def all_confirmed() -> bool:
+                r = await client.get("/v1/orders", headers=ADMIN, params={"status": "confirmed"})
+                return len(r.json()["items"]) == n
+
+            await eventually(all_confirmed, timeout=30)
+            assert stack.tap.of_type("order.confirmed") == []
+        finally:
+            assert rabbitmqctl("start_app").returncode == 0
+            rabbitmqctl("await_startup")
+    events = await stack.tap.wait_for("order.confirmed", count=n, timeout=90)
+    assert sorted(int(e.payload["external_id"]) for e in events) == list(range(6000, 6000 + n))
+
+    async def all_parked() -> bool:
+        return len(await _parked(stack.urls["supplier-gateway"])) == n
+
+    await eventually(all_parked, timeout=60)
+
+
+async def test_consumer_killed_mid_stream_every_message_applied_once(stack: Stack) -> None:
+    n = 300
+    envelopes = [
+        Envelope(type="order.confirmed", correlation_id=str(i), payload={"n": i}) for i in range(n)
+    ]
+    await stack.tap.bus.publish(envelopes)
+
+    async def some_applied() -> bool:
+        return len(await _parked(stack.urls["supplier-gateway"])) >= 20
+
+    await eventually(some_applied, timeout=30)
+    stack.procs["supplier-gateway"].kill()  # SIGKILL mid-stream: unacked messages come back
+    partial = len(await _parked(stack.urls["supplier-gateway"]))
+    assert partial < n, "the consumer must be killed before it finished"
+    stack.restart("supplier-gateway")
+
+    async def all_applied() -> list[str] | None:
+        got = await _parked(stack.urls["supplier-gateway"])
+        return got if len(got) >= n else None
+
+    applied = await eventually(all_applied, timeout=60)
+    assert sorted(applied) == sorted(str(e.id) for e in envelopes)
+    conn = await asyncpg.connect(
+        stack.urls["supplier-gateway"].replace("postgresql+asyncpg", "postgresql")
+    )
+    try:
+        inbox = await conn.fetchval("select count(*) from inbox")
+    finally:
+        await conn.close()
+    assert inbox == n
