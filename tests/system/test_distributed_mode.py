@@ -11,6 +11,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+
 from dropship_common.messaging.envelope import Envelope
 from dropship_common.settings import Settings
 from dropship_common.testing.infra import rabbitmqctl

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from dropship_common.messaging.embedded import EmbeddedBus
 from dropship_common.testing.pytest_plugin import free_port
 from dropship_common.testing.tap import EventTap, eventually

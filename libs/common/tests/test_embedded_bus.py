@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from dropship_common.messaging.bus import BusError, Delivery, Unroutable
 from dropship_common.messaging.embedded import EmbeddedBus, get_embedded_bus
 from dropship_common.messaging.envelope import Envelope

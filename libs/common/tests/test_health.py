@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-from dropship_common.health import health_router, run_checks
-from dropship_common.observability import OUTBOX_PENDING
 from fastapi import FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST
+
+from dropship_common.health import health_router, run_checks
+from dropship_common.observability import OUTBOX_PENDING
 
 
 async def ok() -> None:

@@ -9,6 +9,7 @@ import json
 import httpx
 import pytest
 import respx
+
 from dropship_common.http import (
     CircuitOpen,
     HostNotAllowed,

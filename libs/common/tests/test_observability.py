@@ -9,6 +9,9 @@ import re
 import httpx
 import pytest
 import structlog
+from fastapi import FastAPI
+from prometheus_client import REGISTRY
+
 from dropship_common.observability import (
     HTTP_LATENCY,
     HTTP_REQUESTS,
@@ -25,8 +28,6 @@ from dropship_common.observability import (
     mask_text,
     mask_value,
 )
-from fastapi import FastAPI
-from prometheus_client import REGISTRY
 
 
 @pytest.fixture

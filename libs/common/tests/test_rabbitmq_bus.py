@@ -11,6 +11,7 @@ from typing import Any
 
 import aio_pika
 import pytest
+
 from dropship_common.messaging.bus import BusError, Delivery, Unroutable
 from dropship_common.messaging.envelope import Envelope
 from dropship_common.messaging.rabbitmq import RabbitMQBus

@@ -9,6 +9,11 @@ import re
 
 import httpx
 import pytest
+from fastapi import FastAPI, Request
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
 from dropship_common.errors import install_error_handlers
 from dropship_common.security import (
     BodySizeLimitMiddleware,
@@ -23,10 +28,6 @@ from dropship_common.security import (
     verify_hmac_base64,
     verify_standard_webhook,
 )
-from fastapi import FastAPI, Request
-from starlette.applications import Starlette
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 BODY = b'{"id":820982911946154508,"email":"jon@example.com"}'
 

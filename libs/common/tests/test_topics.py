@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from dropship_common.messaging.topics import matches
 
 CASES = [

@@ -40,7 +40,9 @@ def _configured(settings: Settings) -> list[str]:
     DROPSHIP_<SERVICE>_DATABASE_URL is set, or the one DROPSHIP_DATABASE_URL serves."""
     if settings.mode == "embedded":
         return list(SERVICE_NAMES)
-    named = [s for s in SERVICE_NAMES if os.environ.get(f"DROPSHIP_{env_name(s)}_DATABASE_URL")]
+    named: list[str] = [
+        s for s in SERVICE_NAMES if os.environ.get(f"DROPSHIP_{env_name(s)}_DATABASE_URL")
+    ]
     return named or [settings.service]
 
 

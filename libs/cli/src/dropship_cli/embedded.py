@@ -10,10 +10,10 @@ from collections.abc import Generator
 
 import uvicorn
 
+from dropship_cli.services import APP_FACTORIES, migrations_dir
 from dropship_common.messaging.factory import make_bus
 from dropship_common.migrate import upgrade
 from dropship_common.settings import SERVICE_NAMES, Settings
-from dropship_cli.services import APP_FACTORIES, migrations_dir
 
 
 class _Server(uvicorn.Server):

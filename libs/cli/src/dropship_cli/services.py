@@ -6,17 +6,17 @@ from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
+from fastapi import FastAPI
+
 import aftersales
 import logistics
 import order_intake
 import supplier_gateway
 from aftersales.main import create_app as aftersales_app
-from fastapi import FastAPI
+from dropship_common.migrate import find_migrations
 from logistics.main import create_app as logistics_app
 from order_intake.main import create_app as order_intake_app
 from supplier_gateway.main import create_app as supplier_gateway_app
-
-from dropship_common.migrate import find_migrations
 
 PACKAGES: dict[str, ModuleType] = {
     "order-intake": order_intake,

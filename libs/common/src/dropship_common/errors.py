@@ -107,9 +107,7 @@ def install_error_handlers(app: FastAPI) -> None:
                 error_body("invalid_json", "the body is not valid JSON", errors), status_code=400
             )
         return JSONResponse(
-            error_body(
-                "validation_error", "the request is invalid", errors
-            ),
+            error_body("validation_error", "the request is invalid", errors),
             status_code=422,
         )
 

@@ -136,9 +136,7 @@ class ServiceRuntime:
             raise RuntimeError("message bus not connected")
 
 
-def create_service_app(
-    spec: ServiceSpec, settings: Settings, *, bus: Bus | None = None
-) -> FastAPI:
+def create_service_app(spec: ServiceSpec, settings: Settings, *, bus: Bus | None = None) -> FastAPI:
     """The FastAPI app of one service. ``bus``: share one embedded bus between the
     services of one process (then the caller closes it)."""
     settings = settings.for_service(spec.name) if settings.service != spec.name else settings

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from dropship_common.db import Database
 from dropship_common.messaging.envelope import Envelope
 from dropship_common.messaging.outbox import Outbox, OutboxRelay
@@ -17,7 +19,6 @@ from dropship_common.parked import park_handlers
 from dropship_common.runtime import ServiceSpec
 from dropship_common.testing.infra import rabbitmqctl
 from dropship_common.testing.tap import EventTap, eventually
-from sqlalchemy.ext.asyncio import AsyncSession
 from supplier_gateway.models import common, parked_events
 
 pytestmark = pytest.mark.integration

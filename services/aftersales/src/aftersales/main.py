@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from aftersales.models import common, parked_events
 from dropship_common.messaging.bus import Bus
 from dropship_common.parked import park_handlers
 from dropship_common.runtime import ServiceSpec, create_service_app
 from dropship_common.settings import Settings
-from aftersales.models import common, parked_events
 
-BINDINGS = ("order.cancellation_requested", "order.address_change_requested",)
+BINDINGS = (
+    "order.cancellation_requested",
+    "order.address_change_requested",
+)
 
 SPEC = ServiceSpec(
     name="aftersales",

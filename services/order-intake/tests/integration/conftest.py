@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+
 from dropship_common.testing.pytest_plugin import RunningService
 from dropship_common.testing.tap import EventTap, eventually
 from order_intake.main import SPEC

@@ -10,6 +10,7 @@ import uuid
 from typing import Any
 
 import pytest
+
 from dropship_common.contracts.supplier_gateway import SupplierOrderPlaced
 from dropship_common.testing.tap import eventually
 from order_intake.orders import idempotency

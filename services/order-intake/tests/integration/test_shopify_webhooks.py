@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from dropship_common.testing.tap import eventually
 from order_intake.testing import shopify_headers, shopify_order, shopify_order_body
 

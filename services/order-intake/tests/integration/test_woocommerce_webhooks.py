@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from dropship_common.testing.tap import eventually
 from order_intake.testing import create_shop, woo_headers, woo_order_body
 

@@ -8,10 +8,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
+
 from order_intake.domain.order import PaymentStatus, Platform, Wish
 from order_intake.storefronts import InvalidPayload
 from order_intake.storefronts.custom import CustomOrderIn, parse_order, to_canonical
-from pydantic import ValidationError
 
 NOW = dt.datetime(2025, 3, 3, 8, 30, tzinfo=dt.UTC)
 

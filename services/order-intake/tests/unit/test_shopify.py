@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
+
 from order_intake.domain.order import PaymentStatus, Platform, Wish
 from order_intake.storefronts import InvalidPayload
 from order_intake.storefronts.shopify import ShopifyOrder, parse_order, to_canonical
-from pydantic import ValidationError
 
 FIXTURES = Path(__file__).resolve().parents[4] / "tests" / "fixtures"
 

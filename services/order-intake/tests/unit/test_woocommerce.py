@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
+
 from order_intake.domain.order import CanonicalOrder, PaymentStatus, Platform, Wish
 from order_intake.storefronts import InvalidPayload
 from order_intake.storefronts.woocommerce import WooOrder, parse_order
-from pydantic import ValidationError
 
 FIXTURES = Path(__file__).resolve().parents[4] / "tests" / "fixtures"
 ORDER = FIXTURES / "woocommerce" / "order.json"

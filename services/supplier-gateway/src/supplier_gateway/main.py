@@ -14,7 +14,13 @@ from dropship_common.runtime import ServiceSpec, create_service_app
 from dropship_common.settings import Settings
 from supplier_gateway.models import common, parked_events
 
-BINDINGS = ("order.confirmed", "order.cancelled", "order.cancellation_requested", "order.address_changed", "order.address_change_requested",)
+BINDINGS = (
+    "order.confirmed",
+    "order.cancelled",
+    "order.cancellation_requested",
+    "order.address_changed",
+    "order.address_change_requested",
+)
 
 SPEC = ServiceSpec(
     name="supplier-gateway",

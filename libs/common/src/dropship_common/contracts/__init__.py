@@ -44,9 +44,12 @@ def all_events() -> list[type[Event]]:
     events: list[type[Event]] = []
     for module in (order_intake, supplier_gateway):
         for value in vars(module).values():
-            if isinstance(value, type) and issubclass(value, Event) and value is not Event:
-                if value.__module__ == module.__name__:
-                    events.append(value)
+            if (
+                isinstance(value, type)
+                and issubclass(value, Event)
+                and value.__module__ == module.__name__
+            ):
+                events.append(value)
     return sorted(events, key=lambda e: (e.TYPE, e.VERSION))
 
 

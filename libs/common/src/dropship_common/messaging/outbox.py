@@ -6,6 +6,7 @@ broker confirmed. A crash between confirm and mark republishes: consumers dedupe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import random
 from collections.abc import Sequence
@@ -18,10 +19,11 @@ from dropship_common.db import Database, utcnow
 from dropship_common.messaging.bus import Bus
 from dropship_common.messaging.envelope import Envelope
 from dropship_common.observability import OUTBOX_PENDING, OUTBOX_PUBLISHED
+from dropship_common.workers import CommitSignal, drain_forever
 
 log = structlog.get_logger(__name__)
 
-_DIRTY = "outbox_dirty"
+OUTBOX_FLAG = "outbox_dirty"  # set on a session that wrote events
 
 
 class Outbox:
@@ -48,7 +50,7 @@ class Outbox:
                 for e in envelopes
             ],
         )
-        session.info[_DIRTY] = True
+        session.info[OUTBOX_FLAG] = True
 
 
 class OutboxRelay:
@@ -74,16 +76,11 @@ class OutboxRelay:
         self.poll_seconds = poll_seconds
         self.batch_size = batch_size
         self.max_backoff = max_backoff_seconds
-        self._wake = asyncio.Event()
+        self._signal = CommitSignal(db, OUTBOX_FLAG)
         self._task: asyncio.Task[None] | None = None
-        db.after_commit.append(self._after_commit)
-
-    def _after_commit(self, session: AsyncSession) -> None:
-        if session.info.pop(_DIRTY, False):
-            self._wake.set()
 
     def wake(self) -> None:
-        self._wake.set()
+        self._signal.set()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name=f"outbox-relay-{self.service}")
@@ -91,28 +88,18 @@ class OutboxRelay:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
 
     async def run(self) -> None:
-        while True:
-            try:
-                published = await self.publish_pending()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the database may be briefly away: keep going
-                log.warning("outbox_relay_error", service=self.service, error=str(exc))
-                published = 0
-            if published >= self.batch_size:
-                continue  # more waiting: no pause
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-            except TimeoutError:
-                pass
-            self._wake.clear()
+        await drain_forever(
+            f"outbox-relay-{self.service}",
+            self.publish_pending,
+            self._signal,
+            poll_seconds=self.poll_seconds,
+            batch_size=self.batch_size,
+        )
 
     def _backoff(self, attempts: int) -> dt.timedelta:
         base = min(self.max_backoff, 0.5 * 2 ** min(attempts, 10))

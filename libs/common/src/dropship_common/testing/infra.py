@@ -84,9 +84,7 @@ def rabbitmqctl(*args: str) -> subprocess.CompletedProcess[str]:
     exe = shutil.which("rabbitmqctl")
     if exe is None:
         raise RuntimeError("rabbitmqctl not found: the tests need a local RabbitMQ")
-    return subprocess.run(
-        [exe, *args], capture_output=True, text=True, timeout=120, check=False
-    )
+    return subprocess.run([exe, *args], capture_output=True, text=True, timeout=120, check=False)
 
 
 def create_vhost(name: str) -> str:

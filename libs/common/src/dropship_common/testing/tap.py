@@ -19,7 +19,7 @@ async def eventually(
 ) -> T:
     """Poll ``probe`` until it returns something truthy; fail after ``timeout``."""
     deadline = time.monotonic() + timeout
-    last: Any = None
+    last: T | None = None
     while time.monotonic() < deadline:
         last = await probe()
         if last:

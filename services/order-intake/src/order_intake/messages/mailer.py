@@ -13,10 +13,11 @@ from urllib.parse import unquote, urlparse
 import aiosmtplib
 import sqlalchemy as sa
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from dropship_common.db import utcnow
 from dropship_common.runtime import ServiceRuntime
+from dropship_common.workers import CommitSignal, drain_forever
+from order_intake.messages.service import MAIL_FLAG
 from order_intake.models import BuyerMessage
 
 log = structlog.get_logger(__name__)
@@ -89,12 +90,7 @@ class Mailer:
     def __init__(self, runtime: ServiceRuntime, sender: MailSender) -> None:
         self.rt = runtime
         self.sender = sender
-        self._wake = asyncio.Event()
-        runtime.db.after_commit.append(self._after_commit)
-
-    def _after_commit(self, session: AsyncSession) -> None:
-        if session.info.pop("mail_dirty", False):
-            self._wake.set()
+        self.signal = CommitSignal(runtime.db, MAIL_FLAG)
 
     async def send_due(self, limit: int = 50) -> int:
         sent = 0
@@ -102,7 +98,9 @@ class Mailer:
             rows = list(
                 await session.scalars(
                     sa.select(BuyerMessage)
-                    .where(BuyerMessage.status == "pending", BuyerMessage.next_attempt_at <= utcnow())
+                    .where(
+                        BuyerMessage.status == "pending", BuyerMessage.next_attempt_at <= utcnow()
+                    )
                     .order_by(BuyerMessage.created_at)
                     .limit(limit)
                     .with_for_update(skip_locked=True)
@@ -114,7 +112,9 @@ class Mailer:
                 except Exception as exc:
                     row.attempts += 1
                     row.last_error = f"{type(exc).__name__}: {exc}"[:1000]
-                    row.next_attempt_at = utcnow() + dt.timedelta(seconds=min(3600, 5 * 3**row.attempts))
+                    row.next_attempt_at = utcnow() + dt.timedelta(
+                        seconds=min(3600, 5 * 3**row.attempts)
+                    )
                     if row.attempts >= MAX_ATTEMPTS:
                         row.status = "failed"
                     log.warning("buyer_message_failed", message=str(row.id), error=row.last_error)
@@ -125,18 +125,7 @@ class Mailer:
         return sent
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.send_due()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("mailer_error", error=str(exc))
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=5.0)
-            except TimeoutError:
-                pass
-            self._wake.clear()
+        await drain_forever("mailer", self.send_due, self.signal, poll_seconds=5.0, batch_size=50)
 
 
 async def mail_worker(runtime: ServiceRuntime) -> None:

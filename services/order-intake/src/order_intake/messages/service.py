@@ -12,6 +12,8 @@ from dropship_common.db import utcnow
 from order_intake.messages.templates import render
 from order_intake.models import BuyerMessage, Order, Shop
 
+MAIL_FLAG = "mail_dirty"  # set on a session that queued a buyer message
+
 
 async def queue_buyer_message(
     session: AsyncSession,
@@ -56,5 +58,5 @@ async def queue_buyer_message(
             created_at=utcnow(),
         )
     )
-    session.info["mail_dirty"] = True
+    session.info[MAIL_FLAG] = True
     return True

@@ -135,7 +135,7 @@ async def cancel_order(
         result = await OrderOps(session, rt.outbox).cancel(
             order_id, data.reason, _cause(principal, request)
         )
-    return ActionResult(result=result, order=await _reload(rt, order_id))  # type: ignore[arg-type]
+    return ActionResult(result=result, order=await _reload(rt, order_id))
 
 
 @router.put("/{order_id}/shipping-address", response_model=ActionResult)
@@ -147,7 +147,7 @@ async def change_address(
         result = await OrderOps(session, rt.outbox).change_address(
             order_id, address, _cause(principal, request)
         )
-    return ActionResult(result=result, order=await _reload(rt, order_id))  # type: ignore[arg-type]
+    return ActionResult(result=result, order=await _reload(rt, order_id))
 
 
 @router.put("/{order_id}/lines/{line_id}/sku", response_model=OrderOut)

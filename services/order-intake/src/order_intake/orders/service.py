@@ -204,7 +204,7 @@ class OrderOps:
         current = None if order.status == "new" else OrderStatus(order.status)
         transition(current, target)
         order.status = target.value
-        order.hold_reasons = reasons if target == OrderStatus.ON_HOLD else []
+        order.hold_reasons = (reasons or []) if target == OrderStatus.ON_HOLD else []
         reason_text = why or _reason_text(target, reasons or [])
         self.record(
             order,

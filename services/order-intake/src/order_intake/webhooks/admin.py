@@ -15,7 +15,7 @@ from dropship_common.db import utcnow
 from dropship_common.errors import Conflict, NotFound
 from order_intake.deps import Admin, Operator, Runtime
 from order_intake.models import ComplianceRequest
-from order_intake.webhooks.repository import DeliveryRepository
+from order_intake.webhooks.repository import WEBHOOK_FLAG, DeliveryRepository
 
 router = APIRouter(tags=["webhooks"])
 
@@ -65,7 +65,7 @@ async def retry_delivery(delivery_id: uuid.UUID, rt: Runtime, _: Admin) -> Deliv
         if row.status != "failed":
             raise Conflict("only a failed delivery can be retried")
         row.status, row.attempts, row.next_attempt_at = "pending", 0, utcnow()
-        session.info["webhook_dirty"] = True
+        session.info[WEBHOOK_FLAG] = True
         await session.flush()
         return DeliveryOut.model_validate(row, from_attributes=True)
 

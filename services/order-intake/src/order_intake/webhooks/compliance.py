@@ -37,7 +37,9 @@ async def _redact(ops: OrderOps, orders: list[Order], cause: Cause) -> None:
         await ops.session.execute(sa.delete(BuyerMessage).where(BuyerMessage.order_id.in_(ids)))
 
 
-async def handle_compliance(ops: OrderOps, shop: Shop, topic: str, body: bytes, cause: Cause) -> None:
+async def handle_compliance(
+    ops: OrderOps, shop: Shop, topic: str, body: bytes, cause: Cause
+) -> None:
     session: AsyncSession = ops.session
     repo = OrderRepository(session)
     data = load_json(body)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
@@ -93,4 +94,3 @@ async def woocommerce_webhook(shop_id: uuid.UUID, request: Request, rt: Runtime)
     _validate("woocommerce", topic, body)
     delivery = _delivery_id(h.get("x-wc-webhook-delivery-id"), topic, body)
     return await _accept(rt, shop, "woocommerce", topic, delivery, body)
-

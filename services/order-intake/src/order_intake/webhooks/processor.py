@@ -8,22 +8,21 @@ not hold back the others, and a failing one is retried with backoff, then parked
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 
 import orjson
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from dropship_common.db import Database, utcnow
 from dropship_common.runtime import ServiceRuntime
+from dropship_common.workers import CommitSignal, drain_forever
 from order_intake.models import WebhookDelivery
 from order_intake.orders.repository import OrderRepository
 from order_intake.orders.service import Cause, OrderOps
 from order_intake.shops.repository import ShopRepository
 from order_intake.storefronts import shopify, woocommerce
 from order_intake.webhooks.compliance import handle_compliance
-from order_intake.webhooks.repository import DeliveryRepository
+from order_intake.webhooks.repository import WEBHOOK_FLAG, DeliveryRepository
 from order_intake.webhooks.topics import SHOPIFY_COMPLIANCE_TOPICS
 
 log = structlog.get_logger(__name__)
@@ -36,7 +35,9 @@ async def process_delivery(ops: OrderOps, delivery: WebhookDelivery) -> None:
     shop = await ShopRepository(ops.session).get(delivery.shop_id)
     assert shop is not None
     body = delivery.body or b""
-    cause = Cause(actor=f"webhook:{delivery.platform}", ref=f"{delivery.topic}#{delivery.delivery_id}")
+    cause = Cause(
+        actor=f"webhook:{delivery.platform}", ref=f"{delivery.topic}#{delivery.delivery_id}"
+    )
     if delivery.platform == "shopify":
         if delivery.topic in SHOPIFY_COMPLIANCE_TOPICS:
             await handle_compliance(ops, shop, delivery.topic, body, cause)
@@ -55,36 +56,23 @@ async def process_delivery(ops: OrderOps, delivery: WebhookDelivery) -> None:
 
 
 def _backoff(attempts: int) -> dt.timedelta:
-    return dt.timedelta(seconds=min(3600, 2 ** attempts))
+    return dt.timedelta(seconds=min(3600, 2**attempts))
 
 
 class WebhookProcessor:
     def __init__(self, runtime: ServiceRuntime) -> None:
         self.rt = runtime
         self.db: Database = runtime.db
-        self._wake = asyncio.Event()
-        self.db.after_commit.append(self._after_commit)
-
-    def _after_commit(self, session: AsyncSession) -> None:
-        if session.info.pop("webhook_dirty", False):
-            self._wake.set()
+        self.signal = CommitSignal(self.db, WEBHOOK_FLAG)
 
     async def run(self) -> None:
-        while True:
-            try:
-                n = await self.process_batch()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("webhook_processor_error", error=f"{type(exc).__name__}: {exc}")
-                n = 0
-            if n >= BATCH:
-                continue
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.rt.settings.outbox_poll_seconds)
-            except TimeoutError:
-                pass
-            self._wake.clear()
+        await drain_forever(
+            "webhook-processor",
+            self.process_batch,
+            self.signal,
+            poll_seconds=self.rt.settings.outbox_poll_seconds,
+            batch_size=BATCH,
+        )
 
     async def process_batch(self) -> int:
         async with self.db.transaction() as session:

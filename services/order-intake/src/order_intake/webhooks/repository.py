@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dropship_common.db import insert_ignore, utcnow
 from order_intake.models import WebhookDelivery
 
-T = WebhookDelivery.__table__
+T: sa.Table = WebhookDelivery.__table__  # type: ignore[assignment]
+WEBHOOK_FLAG = "webhook_dirty"  # set on a session that stored a delivery to process
 
 
 class DeliveryRepository:
@@ -23,7 +24,7 @@ class DeliveryRepository:
     ) -> bool:
         """Insert a verified delivery; False if the same delivery was already stored."""
         now = utcnow()
-        stmt = insert_ignore(T, self.session.bind.dialect.name).values(
+        stmt = insert_ignore(T, self.session.get_bind().dialect.name).values(
             id=uuid.uuid4(),
             platform=platform,
             shop_id=shop_id,
@@ -38,14 +39,16 @@ class DeliveryRepository:
         result = await self.session.execute(stmt)
         stored = bool(getattr(result, "rowcount", 0))
         if stored:
-            self.session.info["webhook_dirty"] = True
+            self.session.info[WEBHOOK_FLAG] = True
         return stored
 
     async def claim_due(self, limit: int) -> list[WebhookDelivery]:
         return list(
             await self.session.scalars(
                 sa.select(WebhookDelivery)
-                .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= utcnow())
+                .where(
+                    WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= utcnow()
+                )
                 .order_by(WebhookDelivery.received_at)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
