@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dropship_common.money import money
 from order_intake.models import Order, OrderEvent
 
 
@@ -113,6 +114,10 @@ class ActionResult(BaseModel):
     order: OrderOut
 
 
+def _m(value: Decimal | None) -> Decimal | None:
+    return None if value is None else money(value)
+
+
 def order_out(order: Order, timeline: list[OrderEvent] | None = None) -> OrderOut:
     return OrderOut(
         id=order.id,
@@ -123,10 +128,10 @@ def order_out(order: Order, timeline: list[OrderEvent] | None = None) -> OrderOu
         status=order.status,
         payment_status=order.payment_status,
         currency=order.currency,
-        total_price=order.total_price,
-        subtotal_price=order.subtotal_price,
-        total_tax=order.total_tax,
-        shipping_price=order.shipping_price,
+        total_price=_m(order.total_price),
+        subtotal_price=_m(order.subtotal_price),
+        total_tax=_m(order.total_tax),
+        shipping_price=_m(order.shipping_price),
         shipping_method=order.shipping_method,
         buyer=order.buyer,
         shipping_address=order.shipping_address,
@@ -152,7 +157,7 @@ def order_out(order: Order, timeline: list[OrderEvent] | None = None) -> OrderOu
                 title=ln.title,
                 variant_title=ln.variant_title,
                 quantity=ln.quantity,
-                unit_price=ln.unit_price,
+                unit_price=money(ln.unit_price),
                 grams=ln.grams,
                 properties=[Wish(**p) for p in ln.properties],
             )

@@ -26,6 +26,7 @@ from dropship_common.contracts.order_intake import (
 from dropship_common.db import utcnow
 from dropship_common.messaging.envelope import Envelope
 from dropship_common.messaging.outbox import Outbox
+from dropship_common.money import money
 from order_intake.domain.lifecycle import (
     OrderStatus,
     decide,
@@ -405,7 +406,7 @@ def confirmed_event(order: Order, shop: Shop) -> OrderConfirmed:
         external_id=order.external_id,
         number=order.number,
         currency=order.currency,
-        total_price=order.total_price,
+        total_price=money(order.total_price),
         shipping_method=order.shipping_method,
         buyer=BuyerV1(
             name=order.buyer.get("name"),
@@ -423,7 +424,7 @@ def confirmed_event(order: Order, shop: Shop) -> OrderConfirmed:
                 title=line.title,
                 variant_title=line.variant_title,
                 quantity=line.quantity,
-                unit_price=line.unit_price,
+                unit_price=money(line.unit_price),
                 grams=line.grams,
                 properties=[WishV1(**p) for p in line.properties],
             )
