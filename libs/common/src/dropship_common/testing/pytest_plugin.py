@@ -27,7 +27,8 @@ ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
 def _migrations() -> dict[str, Any]:
     from dropship_cli.services import all_migrations
 
-    return all_migrations()
+    found: dict[str, Any] = all_migrations()
+    return found
 
 
 @pytest.fixture(scope="session")
