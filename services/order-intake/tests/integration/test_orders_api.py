@@ -292,3 +292,21 @@ async def test_payment_window_reminds_then_cancels(intake: Intake, custom_shop: 
     [ev] = await intake.tap.wait_for("order.cancelled", order_id=order["id"])
     assert ev.payload["reason"] == "not paid within 20 days"
     assert intake.tap.of_type("order.confirmed", order_id=order["id"]) == []
+
+
+async def test_operator_key_cannot_administer_shops(intake: Intake) -> None:
+    from dropship_common.auth import create_api_key
+    from dropship_common.security import Role
+
+    async with intake.svc.runtime.db.transaction() as s:
+        _, key = await create_api_key(s, intake.svc.runtime.tables.api_keys, Role.OPERATOR)
+    operator = {"authorization": f"Bearer {key}"}
+    assert (await intake.client.get("/v1/shops", headers=operator)).status_code == 200
+    r = await intake.client.post(
+        "/v1/shops",
+        headers=operator,
+        json={"platform": "shopify", "domain": "x.myshopify.com", "webhook_secret": "12345678"},
+    )
+    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+    r = await intake.client.get("/v1/shops", headers={"authorization": "Bearer dsk_nope_nope"})
+    assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
