@@ -36,3 +36,9 @@ def test_environment_is_read_with_prefix_and_per_service_overrides(monkeypatch) 
     assert s.for_service("order-intake").db_url.endswith("/shared")
     assert s.for_service("logistics").db_url.endswith("/logistics")
     assert s.for_service("logistics").port == 9003
+
+
+def test_distributed_mode_without_a_database_url_refuses_to_start() -> None:
+    s = Settings(mode="distributed", secret_key="k" * 32, bus_url="amqp://x/")
+    with pytest.raises(ValueError, match="DROPSHIP_DATABASE_URL"):
+        s.for_service("order-intake")

@@ -32,6 +32,9 @@ NAMING_CONVENTION = {
 }
 
 
+IMMEDIATE = "dropship_sqlite_immediate"
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -87,8 +90,10 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEn
 
         @event.listens_for(engine.sync_engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            # IMMEDIATE takes the write lock up front: no deadlock upgrading a read lock.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # A unit of work takes the write lock up front (IMMEDIATE): no deadlock when
+            # it upgrades a read lock. Reads begin deferred and never wait for writers.
+            immediate = conn.get_execution_options().get(IMMEDIATE, False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     return create_async_engine(
@@ -142,6 +147,8 @@ class Database:
         """One unit of work: commit on success, roll back on any exception."""
         async with self.sessions() as session:
             async with session.begin():
+                if self.is_sqlite:
+                    await session.connection(execution_options={IMMEDIATE: True})
                 yield session
             for hook in self.after_commit:
                 hook(session)

@@ -13,6 +13,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = structlog.get_logger(__name__)
@@ -118,6 +119,20 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body(codes.get(exc.status_code, "http_error"), str(exc.detail)),
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(DataError)
+    async def _data(_: Request, exc: DataError) -> JSONResponse:
+        # a value the database cannot hold (too long, out of range): the input's fault
+        return JSONResponse(
+            error_body("invalid_value", "a value is too long or out of range"), status_code=422
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
+        # two requests created the same thing at once: the loser hears so
+        return JSONResponse(
+            error_body("conflict", "it was changed concurrently; retry"), status_code=409
         )
 
     @app.exception_handler(Exception)

@@ -5,6 +5,7 @@ in the app's lifespan, never at import."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -113,10 +114,23 @@ class ServiceRuntime:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
 
+    async def _housekeeping(self) -> None:
+        """Hourly: sent events older than a week leave the outbox (they hold personal
+        data and the table would only grow)."""
+        while True:
+            try:
+                await self.relay.purge_published(dt.timedelta(days=7))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("housekeeping_failed", service=self.spec.name, error=str(exc))
+            await asyncio.sleep(3600)
+
     async def start(self) -> None:
         if self.spec.on_start is not None:
             await self.spec.on_start(self)
         self.spawn(self._connect_bus(), f"{self.spec.name}-bus")
+        self.spawn(self._housekeeping(), f"{self.spec.name}-housekeeping")
         self.relay.start()
         for worker in self.spec.workers:
             self.spawn(worker(self), f"{self.spec.name}-{worker.__name__}")

@@ -93,6 +93,10 @@ class Settings(BaseSettings):
         url = os.environ.get(prefix + "DATABASE_URL") or (
             self.database_url if self.mode == "distributed" else None
         )
+        if url is None and self.mode == "distributed":
+            raise ValueError(
+                f"distributed mode needs DROPSHIP_DATABASE_URL or {prefix}DATABASE_URL"
+            )
         if url is None:
             url = f"sqlite+aiosqlite:///{(self.data_dir / (db_name(service) + '.db')).resolve()}"
         port = int(os.environ.get(prefix + "PORT", 0)) or self.port or DEFAULT_PORTS[service]

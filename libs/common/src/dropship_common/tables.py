@@ -26,6 +26,7 @@ def add_common_tables(metadata: sa.MetaData) -> CommonTables:
         metadata,
         sa.Column("id", sa.Uuid, primary_key=True),
         sa.Column("type", sa.String(100), nullable=False),
+        sa.Column("correlation_id", sa.String(100), nullable=True, index=True),
         sa.Column("envelope", JSONType, nullable=False),
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.Column("published_at", UTCDateTime, nullable=True),

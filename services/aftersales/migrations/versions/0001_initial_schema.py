@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 04:23:02.081080
+Create Date: 2026-11-22 05:01:34.220411
 """
 
 from collections.abc import Sequence
@@ -45,6 +45,7 @@ def upgrade() -> None:
         "outbox",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("type", sa.String(length=100), nullable=False),
+        sa.Column("correlation_id", sa.String(length=100), nullable=True),
         sa.Column(
             "envelope",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
@@ -58,6 +59,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_outbox_correlation_id"), ["correlation_id"], unique=False
+        )
         batch_op.create_index(
             "ix_outbox_pending",
             ["next_attempt_at"],
@@ -90,6 +94,7 @@ def downgrade() -> None:
             postgresql_where=sa.text("published_at IS NULL"),
             sqlite_where=sa.text("published_at IS NULL"),
         )
+        batch_op.drop_index(batch_op.f("ix_outbox_correlation_id"))
 
     op.drop_table("outbox")
     op.drop_table("inbox")

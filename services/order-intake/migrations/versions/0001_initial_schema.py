@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 04:28:19.203069
+Create Date: 2026-11-22 05:01:26.662238
 """
 
 from collections.abc import Sequence
@@ -37,7 +37,7 @@ def upgrade() -> None:
         "idempotency_keys",
         sa.Column("principal", sa.String(length=100), nullable=False),
         sa.Column("key", sa.String(length=255), nullable=False),
-        sa.Column("request_hash", sa.String(length=64), nullable=False),
+        sa.Column("request_hash", sa.String(length=255), nullable=False),
         sa.Column("state", sa.String(length=20), nullable=False),
         sa.Column("response_status", sa.Integer(), nullable=True),
         sa.Column(
@@ -60,6 +60,7 @@ def upgrade() -> None:
         "outbox",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("type", sa.String(length=100), nullable=False),
+        sa.Column("correlation_id", sa.String(length=100), nullable=True),
         sa.Column(
             "envelope",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
@@ -73,6 +74,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
     )
     with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_outbox_correlation_id"), ["correlation_id"], unique=False
+        )
         batch_op.create_index(
             "ix_outbox_pending",
             ["next_attempt_at"],
@@ -118,7 +122,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("shop_id", sa.Uuid(), nullable=False),
         sa.Column("topic", sa.String(length=50), nullable=False),
-        sa.Column("customer_external_id", sa.String(length=64), nullable=True),
+        sa.Column("customer_external_id", sa.String(length=255), nullable=True),
         sa.Column(
             "order_external_ids",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
@@ -136,8 +140,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("shop_id", sa.Uuid(), nullable=False),
         sa.Column("platform", sa.String(length=20), nullable=False),
-        sa.Column("external_id", sa.String(length=64), nullable=False),
-        sa.Column("number", sa.String(length=64), nullable=True),
+        sa.Column("external_id", sa.String(length=255), nullable=False),
+        sa.Column("number", sa.String(length=255), nullable=True),
         sa.Column("status", sa.String(length=32), nullable=False),
         sa.Column("payment_status", sa.String(length=32), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
@@ -193,6 +197,11 @@ def upgrade() -> None:
         sa.Column("confirmed_at", dropship_common.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("cancelled_at", dropship_common.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("handed_off_at", dropship_common.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "cancellation_requested_at",
+            dropship_common.db.UTCDateTime(timezone=True),
+            nullable=True,
+        ),
         sa.Column("ship_by", sa.Date(), nullable=True),
         sa.Column("redacted_at", dropship_common.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", dropship_common.db.UTCDateTime(timezone=True), nullable=False),
@@ -215,8 +224,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("shop_id", sa.Uuid(), nullable=False),
         sa.Column("sku", sa.String(length=255), nullable=True),
-        sa.Column("external_product_id", sa.String(length=64), nullable=True),
-        sa.Column("external_variant_id", sa.String(length=64), nullable=True),
+        sa.Column("external_product_id", sa.String(length=255), nullable=True),
+        sa.Column("external_variant_id", sa.String(length=255), nullable=True),
         sa.Column("title", sa.String(length=500), nullable=True),
         sa.Column("created_at", dropship_common.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -341,11 +350,11 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("order_id", sa.Uuid(), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column("external_id", sa.String(length=64), nullable=True),
+        sa.Column("external_id", sa.String(length=255), nullable=True),
         sa.Column("sku", sa.String(length=255), nullable=True),
         sa.Column("sku_override", sa.String(length=255), nullable=True),
-        sa.Column("external_product_id", sa.String(length=64), nullable=True),
-        sa.Column("external_variant_id", sa.String(length=64), nullable=True),
+        sa.Column("external_product_id", sa.String(length=255), nullable=True),
+        sa.Column("external_variant_id", sa.String(length=255), nullable=True),
         sa.Column("title", sa.String(length=500), nullable=False),
         sa.Column("variant_title", sa.String(length=500), nullable=True),
         sa.Column("quantity", sa.Integer(), nullable=False),
@@ -417,6 +426,7 @@ def downgrade() -> None:
             postgresql_where=sa.text("published_at IS NULL"),
             sqlite_where=sa.text("published_at IS NULL"),
         )
+        batch_op.drop_index(batch_op.f("ix_outbox_correlation_id"))
 
     op.drop_table("outbox")
     op.drop_table("inbox")

@@ -16,7 +16,7 @@ from order_intake.products.endpoints import router as products_router
 from order_intake.shops.endpoints import router as shops_router
 from order_intake.webhooks.admin import router as webhooks_admin_router
 from order_intake.webhooks.endpoints import router as webhooks_router
-from order_intake.webhooks.processor import webhook_worker
+from order_intake.webhooks.processor import purge_worker, webhook_worker
 
 SPEC = ServiceSpec(
     name="order-intake",
@@ -34,7 +34,7 @@ SPEC = ServiceSpec(
         webhooks_admin_router,
     ),
     handlers=consumers.handlers,
-    workers=(webhook_worker, mail_worker, payment_worker),
+    workers=(webhook_worker, mail_worker, payment_worker, purge_worker),
 )
 
 

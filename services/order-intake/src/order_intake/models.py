@@ -57,8 +57,8 @@ class Product(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     shop_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("shops.id", ondelete="CASCADE"))
     sku: Mapped[str | None] = mapped_column(sa.String(255))
-    external_product_id: Mapped[str | None] = mapped_column(sa.String(64))
-    external_variant_id: Mapped[str | None] = mapped_column(sa.String(64))
+    external_product_id: Mapped[str | None] = mapped_column(sa.String(255))
+    external_variant_id: Mapped[str | None] = mapped_column(sa.String(255))
     title: Mapped[str | None] = mapped_column(sa.String(500))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -76,8 +76,8 @@ class Order(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     shop_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("shops.id"), index=True)
     platform: Mapped[str] = mapped_column(sa.String(20))
-    external_id: Mapped[str] = mapped_column(sa.String(64))
-    number: Mapped[str | None] = mapped_column(sa.String(64))
+    external_id: Mapped[str] = mapped_column(sa.String(255))
+    number: Mapped[str | None] = mapped_column(sa.String(255))
     status: Mapped[str] = mapped_column(sa.String(32))
     payment_status: Mapped[str] = mapped_column(sa.String(32))
     currency: Mapped[str] = mapped_column(sa.String(3))
@@ -103,6 +103,7 @@ class Order(Base):
     confirmed_at: Mapped[dt.datetime | None]
     cancelled_at: Mapped[dt.datetime | None]
     handed_off_at: Mapped[dt.datetime | None]
+    cancellation_requested_at: Mapped[dt.datetime | None]
     ship_by: Mapped[dt.date | None]
     redacted_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -121,11 +122,11 @@ class OrderLine(Base):
         sa.ForeignKey("orders.id", ondelete="CASCADE"), index=True
     )
     position: Mapped[int]
-    external_id: Mapped[str | None] = mapped_column(sa.String(64))
+    external_id: Mapped[str | None] = mapped_column(sa.String(255))
     sku: Mapped[str | None] = mapped_column(sa.String(255))
     sku_override: Mapped[str | None] = mapped_column(sa.String(255))
-    external_product_id: Mapped[str | None] = mapped_column(sa.String(64))
-    external_variant_id: Mapped[str | None] = mapped_column(sa.String(64))
+    external_product_id: Mapped[str | None] = mapped_column(sa.String(255))
+    external_variant_id: Mapped[str | None] = mapped_column(sa.String(255))
     title: Mapped[str] = mapped_column(sa.String(500))
     variant_title: Mapped[str | None] = mapped_column(sa.String(500))
     quantity: Mapped[int]
@@ -194,7 +195,7 @@ class IdempotencyKey(Base):
 
     principal: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
     key: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
-    request_hash: Mapped[str] = mapped_column(sa.String(64))
+    request_hash: Mapped[str] = mapped_column(sa.String(255))
     state: Mapped[str] = mapped_column(sa.String(20))  # in_progress | done
     response_status: Mapped[int | None]
     response_body: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
@@ -240,7 +241,7 @@ class ComplianceRequest(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     shop_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("shops.id"))
     topic: Mapped[str] = mapped_column(sa.String(50))
-    customer_external_id: Mapped[str | None] = mapped_column(sa.String(64))
+    customer_external_id: Mapped[str | None] = mapped_column(sa.String(255))
     order_external_ids: Mapped[list[str]] = mapped_column(JSONType)
     orders_affected: Mapped[int] = mapped_column(default=0)
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

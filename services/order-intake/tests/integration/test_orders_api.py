@@ -310,3 +310,69 @@ async def test_operator_key_cannot_administer_shops(intake: Intake) -> None:
     assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
     r = await intake.client.get("/v1/shops", headers={"authorization": "Bearer dsk_nope_nope"})
     assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
+
+
+async def test_stale_idempotency_claim_of_a_dead_request_is_taken_over(
+    intake: Intake, custom_shop: str
+) -> None:
+    import sqlalchemy as sa
+
+    from order_intake.models import IdempotencyKey
+
+    raw = json.dumps(order_body(custom_shop, external_id="DEAD-1")).encode()
+    db = intake.svc.runtime.db
+    assert (
+        await idempotency.claim(db, "admin-token", "key-dead", idempotency.request_hash(raw))
+        is None
+    )
+    headers = {**intake.h, "idempotency-key": "key-dead", "content-type": "application/json"}
+    assert (await intake.client.post("/v1/orders", headers=headers, content=raw)).status_code == 409
+    async with db.transaction() as s:  # the process that claimed it died two minutes ago
+        await s.execute(
+            sa.update(IdempotencyKey)
+            .where(IdempotencyKey.key == "key-dead")
+            .values(created_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2))
+        )
+    r = await intake.client.post("/v1/orders", headers=headers, content=raw)
+    assert r.status_code == 201 and r.json()["external_id"] == "DEAD-1"
+    again = await intake.client.post("/v1/orders", headers=headers, content=raw)
+    assert again.json() == r.json() and again.headers["idempotent-replayed"] == "true"
+
+
+async def test_concurrent_same_order_without_key_is_one_order_never_500(
+    intake: Intake, custom_shop: str
+) -> None:
+    body = order_body(custom_shop, external_id="TWIN-1")
+    answers = await asyncio.gather(
+        *(intake.client.post("/v1/orders", headers=intake.h, json=body) for _ in range(4))
+    )
+    assert {a.status_code for a in answers} == {201}
+    assert len({a.json()["id"] for a in answers}) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        (
+            {"lines": [{"sku": "MUG-1", "title": "Mug", "quantity": 10**12, "unit_price": "1"}]},
+            {"validation_error", "invalid_value"},
+        ),
+        ({"external_id": "x" * 256}, {"validation_error"}),
+    ],
+    ids=["huge-quantity", "too-long-id"],
+)
+async def test_out_of_range_values_are_422_not_500(
+    intake: Intake, custom_shop: str, change: dict, code: set
+) -> None:
+    r = await intake.client.post(
+        "/v1/orders", headers=intake.h, json=order_body(custom_shop, **change)
+    )
+    assert r.status_code == 422 and r.json()["error"]["code"] in code
+    assert await intake.orders() == []
+
+
+async def test_naive_date_filter_is_422(intake: Intake) -> None:
+    r = await intake.client.get(
+        "/v1/orders", headers=intake.h, params={"created_from": "2024-01-01T00:00:00"}
+    )
+    assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"

@@ -241,6 +241,41 @@ async def test_customers_redact_removes_personal_data(intake: Intake) -> None:
     o = await eventually(redacted)
     assert o["shipping_address"] == {"country_code": "US"}
     assert "bob" not in json.dumps(o).lower()
+    # the sent order.confirmed (it carries the address) left the outbox too
+    import sqlalchemy as sa
+
+    outbox = intake.svc.runtime.tables.outbox
+    async with intake.svc.runtime.db.sessions() as s:
+        left = (await s.execute(sa.select(outbox.c.type))).scalars().all()
+    assert "order.confirmed" not in left
     r = await intake.client.get("/v1/compliance-requests", headers=intake.h)
     [req] = r.json()
     assert (req["topic"], req["orders_affected"]) == ("customers/redact", 1)
+
+
+async def test_update_of_confirmed_order_publishes_address_change_only_when_it_changed(
+    intake: Intake,
+) -> None:
+    await post(intake, shopify_order_body())
+    order = await intake.wait_order("450789469", "confirmed")
+    await post(
+        intake,
+        shopify_order(note="only the note", updated_at="2008-01-11T11:00:00-05:00"),
+        topic="orders/updated",
+    )
+
+    async def processed(n: int) -> bool:
+        return len(await intake.deliveries("processed")) == n
+
+    await eventually(lambda: processed(2))
+    assert "address_changed" not in [
+        e["kind"] for e in (await intake.order(order["id"]))["timeline"]
+    ]
+    moved = json.loads(shopify_order_body())
+    moved["shipping_address"]["address1"] = "Main Street 1"
+    moved["updated_at"] = "2008-01-12T11:00:00-05:00"
+    await post(intake, json.dumps(moved).encode(), topic="orders/updated")
+    [event] = await intake.tap.wait_for("order.address_changed", order_id=order["id"])
+    assert event.payload["shipping_address"]["line1"] == "Main Street 1"
+    assert event.payload["shipping_address"]["phone"] == "+15556251199"  # normalised
+    assert len(intake.tap.of_type("order.address_changed")) == 1

@@ -10,6 +10,7 @@ import contextlib
 import datetime as dt
 import random
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 import structlog
@@ -42,6 +43,7 @@ class Outbox:
                 {
                     "id": e.id,
                     "type": e.type,
+                    "correlation_id": e.correlation_id,
                     "envelope": e.model_dump(mode="json"),
                     "created_at": now,
                     "next_attempt_at": now,
@@ -51,6 +53,15 @@ class Outbox:
             ],
         )
         session.info[OUTBOX_FLAG] = True
+
+    async def forget(self, session: AsyncSession, correlation_ids: Sequence[str]) -> None:
+        """Delete the sent events of these orders (personal data redaction)."""
+        t = self.table
+        await session.execute(
+            sa.delete(t).where(
+                t.c.correlation_id.in_(list(correlation_ids)), t.c.published_at.is_not(None)
+            )
+        )
 
 
 class OutboxRelay:
@@ -106,7 +117,13 @@ class OutboxRelay:
         return dt.timedelta(seconds=base * random.uniform(0.5, 1.0))
 
     async def publish_pending(self) -> int:
-        """One pass: publish up to ``batch_size`` due rows; returns how many went out."""
+        """One pass: publish up to ``batch_size`` due rows; returns how many went out.
+
+        Events of one order (correlation id) go out one after the other, in the order
+        they were written; different orders go out concurrently. After a failure, the
+        later events of that order wait for the next pass."""
+        if not await self.bus.is_ready():
+            return 0  # no rows held while the broker is away; the outbox keeps them
         t = self.table
         async with self.db.transaction() as session:
             rows = (
@@ -120,20 +137,30 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
-            envelopes = [Envelope.model_validate(r.envelope) for r in rows]
-            results = await asyncio.gather(
-                *(self.bus.publish([e]) for e in envelopes), return_exceptions=True
-            )
+            chains: dict[str | None, list[Any]] = {}
+            for r in rows:
+                chains.setdefault(r.envelope.get("correlation_id") or str(r.id), []).append(r)
+            outcome: dict[Any, BaseException | None] = {}
+
+            async def publish_chain(chain: list[Any]) -> None:
+                for r in chain:
+                    try:
+                        await self.bus.publish([Envelope.model_validate(r.envelope)])
+                    except Exception as exc:
+                        outcome[r.id] = exc
+                        return
+                    outcome[r.id] = None
+
+            await asyncio.gather(*(publish_chain(c) for c in chains.values()))
             now = utcnow()
-            sent = [r.id for r, res in zip(rows, results, strict=True) if res is None]
+            sent = [rid for rid, res in outcome.items() if res is None]
             if sent:
                 await session.execute(
                     sa.update(t).where(t.c.id.in_(sent)).values(published_at=now, last_error=None)
                 )
-            for r, res in zip(rows, results, strict=True):
-                if isinstance(res, BaseException):
-                    if isinstance(res, asyncio.CancelledError):
-                        raise res
+            for r in rows:
+                res = outcome.get(r.id)
+                if res is not None:
                     await session.execute(
                         sa.update(t)
                         .where(t.c.id == r.id)
@@ -143,7 +170,7 @@ class OutboxRelay:
                             last_error=f"{type(res).__name__}: {res}"[:2000],
                         )
                     )
-            failed = len(rows) - len(sent)
+            failed = sum(1 for res in outcome.values() if res is not None)
             if failed:
                 log.warning("outbox_publish_failed", service=self.service, failed=failed)
         OUTBOX_PUBLISHED.labels(self.service).inc(len(sent))

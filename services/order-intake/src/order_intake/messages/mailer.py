@@ -6,6 +6,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import datetime as dt
+import uuid
 from email.message import EmailMessage
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 import structlog
 
 from dropship_common.db import utcnow
+from dropship_common.observability import mask_text
 from dropship_common.runtime import ServiceRuntime
 from dropship_common.workers import CommitSignal, drain_forever
 from order_intake.messages.service import MAIL_FLAG
@@ -23,6 +25,7 @@ from order_intake.models import BuyerMessage
 log = structlog.get_logger(__name__)
 
 MAX_ATTEMPTS = 8
+SEND_LEASE = dt.timedelta(minutes=5)
 
 
 class MailSender(abc.ABC):
@@ -93,13 +96,17 @@ class Mailer:
         self.signal = CommitSignal(runtime.db, MAIL_FLAG)
 
     async def send_due(self, limit: int = 50) -> int:
-        sent = 0
+        """Claim due messages (a lease, in a short transaction), send them with no
+        transaction open, then record the outcome. A crash while sending leaves the
+        lease to expire and the message is sent again: at least once, never lost."""
+        now = utcnow()
         async with self.rt.db.transaction() as session:
             rows = list(
                 await session.scalars(
                     sa.select(BuyerMessage)
                     .where(
-                        BuyerMessage.status == "pending", BuyerMessage.next_attempt_at <= utcnow()
+                        BuyerMessage.status.in_(("pending", "sending")),
+                        BuyerMessage.next_attempt_at <= now,
                     )
                     .order_by(BuyerMessage.created_at)
                     .limit(limit)
@@ -107,22 +114,35 @@ class Mailer:
                 )
             )
             for row in rows:
-                try:
-                    await self.sender.send(to_email(row, self.rt.settings.mail_from))
-                except Exception as exc:
-                    row.attempts += 1
-                    row.last_error = f"{type(exc).__name__}: {exc}"[:1000]
-                    row.next_attempt_at = utcnow() + dt.timedelta(
-                        seconds=min(3600, 5 * 3**row.attempts)
-                    )
-                    if row.attempts >= MAX_ATTEMPTS:
-                        row.status = "failed"
-                    log.warning("buyer_message_failed", message=str(row.id), error=row.last_error)
+                row.status, row.next_attempt_at = "sending", now + SEND_LEASE
+            claimed = [
+                (row.id, row.attempts, to_email(row, self.rt.settings.mail_from)) for row in rows
+            ]
+        outcomes: dict[uuid.UUID, tuple[int, str | None]] = {}
+        for message_id, attempts, message in claimed:
+            try:
+                await self.sender.send(message)
+                outcomes[message_id] = (attempts, None)
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {mask_text(str(exc))}"[:1000]
+                outcomes[message_id] = (attempts + 1, error)
+                log.warning("buyer_message_failed", message=str(message_id), error=error)
+        if not outcomes:
+            return 0
+        async with self.rt.db.transaction() as session:
+            for row in await session.scalars(
+                sa.select(BuyerMessage).where(BuyerMessage.id.in_(list(outcomes)))
+            ):
+                attempts, outcome = outcomes[row.id]
+                if outcome is None:
+                    row.status = "sent"
+                    row.sent_at = utcnow()
+                    row.last_error = None
                     continue
-                row.status = "sent"
-                row.sent_at = utcnow()
-                sent += 1
-        return sent
+                row.attempts, row.last_error = attempts, outcome
+                row.status = "failed" if attempts >= MAX_ATTEMPTS else "pending"
+                row.next_attempt_at = utcnow() + dt.timedelta(seconds=min(3600, 5 * 3**attempts))
+        return len(claimed)
 
     async def run(self) -> None:
         await drain_forever("mailer", self.send_due, self.signal, poll_seconds=5.0, batch_size=50)

@@ -3,16 +3,16 @@ operator's actions (cancel, change address, map a SKU, release a hold)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime
+from sqlalchemy.exc import IntegrityError
 
 from dropship_common.auth import Principal
 from dropship_common.db import utcnow
-from dropship_common.errors import AppError
 from order_intake.deps import Operator, Runtime
 from order_intake.domain.order import Address
 from order_intake.errors import OrderNotFound, ShopNotFound
@@ -40,19 +40,36 @@ def _cause(principal: Principal, request: Request) -> Cause:
 
 
 async def _create(
-    rt: Runtime, data: CustomOrderRequest, principal: Principal, request: Request
-) -> OrderOut:
+    rt: Runtime,
+    data: CustomOrderRequest,
+    principal: Principal,
+    request: Request,
+    idempotency_key: str | None = None,
+) -> dict[str, Any]:
+    """One transaction: the order, its events and, with a key, the stored response."""
     co = to_canonical(data, utcnow())
-    shop_id = data.shop_id
-    async with rt.db.transaction() as session:
-        shop = await ShopRepository(session).get(shop_id)
-        if shop is None or shop.platform != "custom":
-            raise ShopNotFound(f"no custom shop {shop_id}")
-        ops = OrderOps(session, rt.outbox)
-        order = await ops.ingest(shop, co, _cause(principal, request))
-        await session.flush()
-        timeline = await OrderRepository(session).timeline(order.id)
-        return order_out(order, timeline)
+    for attempt in (1, 2):
+        try:
+            async with rt.db.transaction() as session:
+                shop = await ShopRepository(session).get(data.shop_id)
+                if shop is None or shop.platform != "custom":
+                    raise ShopNotFound(f"no custom shop {data.shop_id}")
+                order = await OrderOps(session, rt.outbox).ingest(
+                    shop, co, _cause(principal, request)
+                )
+                await session.flush()
+                timeline = await OrderRepository(session).timeline(order.id)
+                payload = order_out(order, timeline).model_dump(mode="json")
+                if idempotency_key is not None:
+                    await idempotency.complete(
+                        session, principal.actor, idempotency_key, 201, payload
+                    )
+                return payload
+        except IntegrityError:
+            # the same order created concurrently: the second try sees it and updates
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 @router.post("", status_code=201, response_model=OrderOut)
@@ -64,26 +81,19 @@ async def create_order(
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> JSONResponse:
     """An order from a custom storefront. With ``Idempotency-Key`` a retry is safe."""
-    body = await request.body()
     if idempotency_key is None:
-        out = await _create(rt, data, principal, request)
-        return JSONResponse(out.model_dump(mode="json"), status_code=201)
+        return JSONResponse(await _create(rt, data, principal, request), status_code=201)
     who = principal.actor
-    replay = await idempotency.claim(rt.db, who, idempotency_key, idempotency.request_hash(body))
+    digest = idempotency.request_hash(await request.body())
+    replay = await idempotency.claim(rt.db, who, idempotency_key, digest)
     if replay is not None:
         status, stored = replay
         return JSONResponse(stored, status_code=status, headers={"Idempotent-Replayed": "true"})
     try:
-        out = await _create(rt, data, principal, request)
-    except AppError as exc:
-        await idempotency.release(rt.db, who, idempotency_key)
-        raise exc
-    except Exception:
+        payload = await _create(rt, data, principal, request, idempotency_key)
+    except Exception:  # a cancelled request leaves the claim to expire (LEASE)
         await idempotency.release(rt.db, who, idempotency_key)
         raise
-    payload = out.model_dump(mode="json")
-    async with rt.db.transaction() as session:
-        await idempotency.complete(session, who, idempotency_key, 201, payload)
     return JSONResponse(payload, status_code=201)
 
 
@@ -93,8 +103,8 @@ async def list_orders(
     _: Operator,
     status: str | None = None,
     shop_id: uuid.UUID | None = None,
-    created_from: dt.datetime | None = None,
-    created_to: dt.datetime | None = None,
+    created_from: AwareDatetime | None = None,
+    created_to: AwareDatetime | None = None,
     number: str | None = None,
     email: str | None = None,
     limit: int = Query(50, ge=1, le=500),

@@ -36,7 +36,10 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         at, oid = orjson.loads(raw)
-        return dt.datetime.fromisoformat(at), uuid.UUID(oid)
+        when = dt.datetime.fromisoformat(at)
+        if when.tzinfo is None:
+            raise ValueError("cursor time without zone")
+        return when, uuid.UUID(oid)
     except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
         raise BadRequest("invalid cursor") from exc
 
@@ -81,16 +84,19 @@ class OrderRepository:
             )
         )
 
-    async def awaiting_payment(self, limit: int = 500) -> list[Order]:
-        return list(
-            await self.session.scalars(
-                sa.select(Order)
-                .where(Order.status == "awaiting_payment")
-                .order_by(Order.placed_at)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
+    async def awaiting_payment(
+        self, limit: int, after: tuple[dt.datetime, uuid.UUID] | None = None
+    ) -> list[Order]:
+        """Keyset pages over unpaid orders, oldest first."""
+        q = sa.select(Order).where(Order.status == "awaiting_payment")
+        if after is not None:
+            at, oid = after
+            q = q.where(
+                sa.tuple_(Order.placed_at, Order.id)
+                > sa.tuple_(sa.literal(at, UTCDateTime()), sa.literal(oid, sa.Uuid()))
             )
-        )
+        q = q.order_by(Order.placed_at, Order.id).limit(limit).with_for_update(skip_locked=True)
+        return list(await self.session.scalars(q))
 
     async def search(self, f: OrderFilter, limit: int, cursor: str | None) -> list[Order]:
         """Newest first, keyset pagination on (created_at, id)."""

@@ -151,15 +151,28 @@ class OrderOps:
                 details={"platform": co.platform.value, "number": co.number},
             )
         else:
+            was_confirmed = order.status == OrderStatus.CONFIRMED
             old_address = order.shipping_address
+            storefront_address = co.shipping_address
             apply_version(order, co)
             self.record(order, "updated", cause, at=now)
-            if (
-                order.status == OrderStatus.CONFIRMED
-                and old_address != order.shipping_address
-                and order.shipping_address is not None
-            ):
-                await self._address_changed(shop, order, cause, now, source="storefront")
+            if order.address_overridden and storefront_address is not None:
+                self.record(
+                    order,
+                    "storefront_address_ignored",
+                    cause,
+                    reason="the operator's correction is kept",
+                    at=now,
+                )
+            await self.evaluate(shop, order, cause, now)  # normalises the new address
+            new_address = order.shipping_address
+            if was_confirmed and new_address and not _same_place(old_address, new_address):
+                if order.handed_off_at is not None:
+                    order.shipping_address = old_address  # until the supplier agrees
+                await self._address_changed(
+                    shop, order, cause, now, source="storefront", address=new_address
+                )
+            return order
         await self.evaluate(shop, order, cause, now)
         return order
 
@@ -187,7 +200,8 @@ class OrderOps:
                 )
             return
         if target == OrderStatus.CANCELLED and order.handed_off_at is not None:
-            await self._request_cancellation(order, "cancelled at the storefront", cause, now)
+            if order.cancellation_requested_at is None:
+                await self._request_cancellation(order, "cancelled at the storefront", cause, now)
             return
         await self.move(shop, order, target, cause, now, reasons=reasons)
 
@@ -245,20 +259,31 @@ class OrderOps:
         )
 
     async def _address_changed(
-        self, shop: Shop, order: Order, cause: Cause, now: dt.datetime, *, source: str
+        self,
+        shop: Shop,
+        order: Order,
+        cause: Cause,
+        now: dt.datetime,
+        *,
+        source: str,
+        address: dict[str, Any] | None = None,
     ) -> None:
-        assert order.shipping_address is not None
-        address = address_v1(order.shipping_address)
+        new = address or order.shipping_address
+        assert new is not None
+        event_address = address_v1(new)
         if order.handed_off_at is None:
             event: Any = OrderAddressChanged(
-                order_id=order.id, shop_id=order.shop_id, shipping_address=address, changed_at=now
+                order_id=order.id,
+                shop_id=order.shop_id,
+                shipping_address=event_address,
+                changed_at=now,
             )
             self.record(order, "address_changed", cause, reason=f"changed by {source}", at=now)
         else:
             event = OrderAddressChangeRequested(
                 order_id=order.id,
                 shop_id=order.shop_id,
-                shipping_address=address,
+                shipping_address=event_address,
                 requested_by=cause.actor,
                 requested_at=now,
             )
@@ -274,6 +299,7 @@ class OrderOps:
     async def _request_cancellation(
         self, order: Order, reason: str, cause: Cause, now: dt.datetime
     ) -> None:
+        order.cancellation_requested_at = now
         self.record(order, "cancellation_requested", cause, reason=reason, at=now)
         await self.publish(
             order,
@@ -323,11 +349,10 @@ class OrderOps:
         if address_issues:
             raise InvalidAddress("the new address is not valid", address_issues)
         normalised = (assessment.address or address).model_dump(mode="json")
-        if order.handed_off_at is not None:
-            order_copy_address = order.shipping_address
-            order.shipping_address = normalised
-            await self._address_changed(shop, order, cause, now, source=cause.actor)
-            order.shipping_address = order_copy_address  # the supplier has not agreed yet
+        if order.handed_off_at is not None:  # the supplier must agree first
+            await self._address_changed(
+                shop, order, cause, now, source=cause.actor, address=normalised
+            )
             return "requested"
         order.shipping_address = normalised
         order.address_overridden = True
@@ -375,6 +400,26 @@ class OrderOps:
             return
         order.handed_off_at = at
         self.record(order, "handed_off", cause, reason="placed with a supplier")
+
+
+ADDRESS_FIELDS = (
+    "name",
+    "company",
+    "line1",
+    "line2",
+    "city",
+    "province_code",
+    "postal_code",
+    "country_code",
+    "phone",
+)
+
+
+def _same_place(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
+    """Same delivery address, whatever the spelling of fields we do not ship by."""
+    if a is None or b is None:
+        return a is b
+    return all(a.get(f) == b.get(f) for f in ADDRESS_FIELDS)
 
 
 def _is_address_issue(issue: Any) -> bool:

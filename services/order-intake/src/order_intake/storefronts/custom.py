@@ -37,7 +37,8 @@ __all__ = [
 
 _STRICT = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-NonNegativeMoney = Annotated[Money, Field(ge=0, allow_inf_nan=False)]
+# bounded by what the database holds: Numeric(18, 4) and 32-bit integers
+NonNegativeMoney = Annotated[Money, Field(ge=0, lt=10**13, allow_inf_nan=False)]
 Text = Annotated[str, Field(max_length=1000)]
 ShortText = Annotated[str, Field(max_length=255)]
 
@@ -90,9 +91,9 @@ class CustomLineIn(BaseModel):
     variant_title: ShortText | None = None
     external_product_id: ShortText | None = None
     external_variant_id: ShortText | None = None
-    quantity: Annotated[int, Field(gt=0, strict=True)]
+    quantity: Annotated[int, Field(gt=0, le=1_000_000, strict=True)]
     unit_price: NonNegativeMoney
-    grams: Annotated[int, Field(ge=0, strict=True)] | None = None
+    grams: Annotated[int, Field(ge=0, le=10**9, strict=True)] | None = None
     requires_shipping: bool = True
     properties: list[WishIn] = Field(default_factory=list, max_length=100)
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dropship_common.db import utcnow
-from order_intake.models import BuyerMessage, ComplianceRequest, Order, Shop
+from order_intake.models import BuyerMessage, ComplianceRequest, Order, Shop, WebhookDelivery
 from order_intake.orders.repository import OrderRepository
 from order_intake.orders.service import Cause, OrderOps
 from order_intake.storefronts import load_json
@@ -35,6 +35,10 @@ async def _redact(ops: OrderOps, orders: list[Order], cause: Cause) -> None:
         ops.record(order, "redacted", cause, reason="personal data removed (Shopify request)")
     if ids:
         await ops.session.execute(sa.delete(BuyerMessage).where(BuyerMessage.order_id.in_(ids)))
+        await ops.outbox.forget(ops.session, [str(i) for i in ids])
+        await ops.session.execute(
+            sa.update(WebhookDelivery).where(WebhookDelivery.order_id.in_(ids)).values(body=None)
+        )
 
 
 async def handle_compliance(

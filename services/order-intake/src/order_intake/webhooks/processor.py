@@ -8,15 +8,18 @@ not hold back the others, and a failing one is retried with backoff, then parked
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import orjson
 import structlog
 
 from dropship_common.db import Database, utcnow
+from dropship_common.observability import mask_text
 from dropship_common.runtime import ServiceRuntime
 from dropship_common.workers import CommitSignal, drain_forever
 from order_intake.models import WebhookDelivery
+from order_intake.orders.idempotency import purge_idempotency_keys
 from order_intake.orders.repository import OrderRepository
 from order_intake.orders.service import Cause, OrderOps
 from order_intake.shops.repository import ShopRepository
@@ -85,7 +88,7 @@ class WebhookProcessor:
                     async with session.begin_nested():
                         await process_delivery(ops, delivery)
                 except Exception as exc:
-                    error = f"{type(exc).__name__}: {exc}"[:2000]
+                    error = f"{type(exc).__name__}: {mask_text(str(exc))}"[:2000]
                     delivery.attempts = attempts + 1
                     delivery.last_error = error
                     if attempts + 1 >= MAX_ATTEMPTS:
@@ -108,3 +111,18 @@ class WebhookProcessor:
 
 async def webhook_worker(runtime: ServiceRuntime) -> None:
     await WebhookProcessor(runtime).run()
+
+
+async def purge_worker(runtime: ServiceRuntime) -> None:
+    """Hourly: processed deliveries older than a week (their ids deduplicate Shopify's
+    retries, which stop after 48 hours) and answered idempotency keys."""
+    while True:
+        try:
+            async with runtime.db.transaction() as session:
+                await DeliveryRepository(session).purge_processed(dt.timedelta(days=7))
+                await purge_idempotency_keys(session, dt.timedelta(days=7))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("purge_failed", error=str(exc))
+        await asyncio.sleep(3600)
