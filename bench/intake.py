@@ -599,10 +599,20 @@ async def intake_phase(
     for key in ("DATABASE_URL", "PORT"):
         env.pop(f"DROPSHIP_ORDER_INTAKE_{key}", None)
     dropship = str(Path(sys.executable).parent / "dropship")
-    argv = [dropship, "serve", SERVICE, "--migrate"]
+    # as deployed: an API process (answers webhooks) and a worker process (processes
+    # them, publishes the events), each on its own core
+    argv = [dropship, "serve", SERVICE, "--migrate", "--role", "api"]
+    worker_port = free_port()
+    worker_env = {**env, "DROPSHIP_PORT": str(worker_port)}
+    worker_argv = [dropship, "serve", SERVICE, "--role", "worker"]
 
-    async with running(Server(SERVICE, argv, env, logdir)) as server:
+    async with contextlib.AsyncExitStack() as stack:
+        server = await stack.enter_async_context(running(Server(SERVICE, argv, env, logdir)))
         await server.wait_ready(client.httpx, f"{base}/readyz")
+        worker = await stack.enter_async_context(
+            running(Server(f"{SERVICE}-worker", worker_argv, worker_env, logdir))
+        )
+        await worker.wait_ready(client.httpx, f"http://127.0.0.1:{worker_port}/readyz")
         auth = {"authorization": f"Bearer {admin_token}"}
         r = await client.httpx.post(
             f"{base}/v1/shops",
@@ -637,11 +647,11 @@ async def intake_phase(
 
         say(f"intake: posting {len(measured)} webhooks")
         load = await run_load(client, port, path, measured, concurrency, server.pid)
-        cpu_at_last_response = cpu_seconds(server.pid)
+        cpu_at_last_response = cpu_seconds(worker.pid)
         say("intake: waiting for order.confirmed events")
         expected = [q.external_id for q in measured]  # every one should be confirmed
         all_received = await tap.wait_for(expected, EVENTS_TIMEOUT_S)
-        cpu_at_all_events = cpu_seconds(server.pid)
+        cpu_at_all_events = cpu_seconds(worker.pid)
         arrived = [tap.arrived[i] for i in expected if i in tap.arrived]
         lag = (max(arrived) - load.t_last_response) if all_received else None
         by_last = sum(1 for t in arrived if t <= load.t_last_response)

@@ -44,6 +44,10 @@ def run() -> None:
 def serve(
     service: Annotated[str, typer.Argument(callback=_service)],
     migrate: Annotated[bool, typer.Option(help="apply migrations first")] = False,
+    role: Annotated[
+        str | None,
+        typer.Option(help="all (default) | api (HTTP only) | worker (background work only)"),
+    ] = None,
 ) -> None:
     """Run one service (distributed mode: PostgreSQL + RabbitMQ, from DROPSHIP_* env)."""
     import uvicorn
@@ -52,6 +56,10 @@ def serve(
     from dropship_common.migrate import upgrade_sync
 
     settings = Settings(service=service).for_service(service)
+    if role is not None:
+        if role not in ("all", "api", "worker"):
+            raise typer.BadParameter("all, api or worker")
+        settings = settings.model_copy(update={"role": role})
     if migrate:
         upgrade_sync(migrations_dir(service), settings.db_url)
     uvicorn.run(

@@ -102,7 +102,8 @@ def make_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEn
         hide_parameters=True,  # parameters hold personal data: never in error logs
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        # no pre-ping (a round trip per checkout on the webhook path): a connection
+        # broken by a database restart is invalidated on first use and the pool renewed
         pool_recycle=1800,
     )
 

@@ -129,6 +129,8 @@ class ServiceRuntime:
     async def start(self) -> None:
         if self.spec.on_start is not None:
             await self.spec.on_start(self)
+        if self.settings.role == "api":
+            return  # a worker process publishes, consumes and processes
         self.spawn(self._connect_bus(), f"{self.spec.name}-bus")
         self.spawn(self._housekeeping(), f"{self.spec.name}-housekeeping")
         self.relay.start()
@@ -181,7 +183,10 @@ def create_service_app(spec: ServiceSpec, settings: Settings, *, bus: Bus | None
     async def check_bus() -> None:
         await app.state.runtime.check_bus()
 
-    app.include_router(health_router(spec.name, {"database": check_db, "bus": check_bus}))
+    checks = {"database": check_db}
+    if settings.role != "api":
+        checks["bus"] = check_bus
+    app.include_router(health_router(spec.name, checks))
     app.include_router(dead_letters_router)
     for router in spec.routers:
         app.include_router(router)

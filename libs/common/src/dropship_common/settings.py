@@ -52,6 +52,9 @@ class Settings(BaseSettings):
 
     mode: Literal["embedded", "distributed"] = "embedded"
     service: str = "order-intake"
+    # all: HTTP + background work; api: HTTP only; worker: background work (consumers,
+    # outbox relay, processors) with only the health endpoints in use
+    role: Literal["all", "api", "worker"] = "all"
     data_dir: Path = Path("./data")
     database_url: str | None = None
     bus_url: str = "embedded://"

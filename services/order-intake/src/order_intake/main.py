@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from dropship_common.messaging.bus import Bus
-from dropship_common.runtime import ServiceSpec, create_service_app
+from dropship_common.runtime import ServiceRuntime, ServiceSpec, create_service_app
 from dropship_common.settings import Settings
+from dropship_common.workers import CommitSignal
 from order_intake import consumers
 from order_intake.messages.mailer import mail_worker
 from order_intake.models import common
@@ -16,7 +17,18 @@ from order_intake.products.endpoints import router as products_router
 from order_intake.shops.endpoints import router as shops_router
 from order_intake.webhooks.admin import router as webhooks_admin_router
 from order_intake.webhooks.endpoints import router as webhooks_router
+from order_intake.webhooks.intake import DeliveryWriter, ShopCache
 from order_intake.webhooks.processor import purge_worker, webhook_worker
+from order_intake.webhooks.repository import WEBHOOK_FLAG
+
+
+async def _wire(runtime: ServiceRuntime) -> None:
+    """The request path's helpers and the signal that wakes the webhook processor."""
+    signal = CommitSignal(runtime.db, WEBHOOK_FLAG)
+    runtime.state["webhook_signal"] = signal
+    runtime.state["shop_cache"] = ShopCache(runtime.db)
+    runtime.state["delivery_writer"] = DeliveryWriter(runtime.db, signal.set)
+
 
 SPEC = ServiceSpec(
     name="order-intake",
@@ -35,6 +47,7 @@ SPEC = ServiceSpec(
     ),
     handlers=consumers.handlers,
     workers=(webhook_worker, mail_worker, payment_worker, purge_worker),
+    on_start=_wire,
 )
 
 

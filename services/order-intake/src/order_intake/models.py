@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, WriteOnlyMapped, mapped_column, relationship
 
 from dropship_common.db import NAMING_CONVENTION, JSONType, UTCDateTime, utcnow
 from dropship_common.tables import add_common_tables
@@ -112,6 +112,10 @@ class Order(Base):
     lines: Mapped[list[OrderLine]] = relationship(
         lazy="raise", cascade="all, delete-orphan", order_by="OrderLine.position"
     )
+    # never loaded through the order; declared so that a new order is inserted before
+    # its timeline entries and messages in the same flush
+    events: WriteOnlyMapped[OrderEvent] = relationship(passive_deletes=True)
+    messages: WriteOnlyMapped[BuyerMessage] = relationship(passive_deletes=True)
 
 
 class OrderLine(Base):

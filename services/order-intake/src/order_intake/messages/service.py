@@ -23,9 +23,11 @@ async def queue_buyer_message(
     context: dict[str, Any],
     *,
     dedupe_key: str = "",
+    new_order: bool = False,
 ) -> bool:
-    """Returns False when the same message was already queued (never sent twice)."""
-    exists = await session.scalar(
+    """Returns False when the same message was already queued (never sent twice).
+    ``new_order``: created in this transaction, so nothing can be queued yet."""
+    exists = not new_order and await session.scalar(
         sa.select(sa.literal(1)).where(
             BuyerMessage.order_id == order.id,
             BuyerMessage.kind == kind,

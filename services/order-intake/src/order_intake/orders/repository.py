@@ -66,16 +66,15 @@ class OrderRepository:
             q = q.with_for_update()
         return await self.session.scalar(q)
 
-    async def by_externals(self, shop_id: uuid.UUID, external_ids: list[str]) -> list[Order]:
+    async def by_externals(
+        self, shop_id: uuid.UUID, external_ids: list[str], *, lines: bool = False
+    ) -> list[Order]:
         if not external_ids:
             return []
-        return list(
-            await self.session.scalars(
-                sa.select(Order)
-                .where(Order.shop_id == shop_id, Order.external_id.in_(external_ids))
-                .with_for_update()
-            )
-        )
+        q = sa.select(Order).where(Order.shop_id == shop_id, Order.external_id.in_(external_ids))
+        if lines:
+            q = q.options(selectinload(Order.lines))
+        return list(await self.session.scalars(q.order_by(Order.id).with_for_update()))
 
     async def of_shop(self, shop_id: uuid.UUID) -> list[Order]:
         return list(

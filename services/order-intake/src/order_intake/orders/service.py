@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -62,11 +62,43 @@ class Cause:
 
 
 @dataclass
+class BatchCache:
+    """What a batch of webhook deliveries needs, read in a few queries up front
+    instead of a few per order (see the webhook processor)."""
+
+    orders: dict[tuple[uuid.UUID, str], Order | None] = field(default_factory=dict)
+    known_keys: dict[uuid.UUID, set[str]] = field(default_factory=dict)
+    created: set[uuid.UUID] = field(default_factory=set)
+
+    async def prefetch(
+        self, session: AsyncSession, wanted: list[tuple[uuid.UUID, CanonicalOrder]]
+    ) -> None:
+        repo = OrderRepository(session)
+        by_shop: dict[uuid.UUID, list[CanonicalOrder]] = {}
+        for shop_id, co in wanted:
+            by_shop.setdefault(shop_id, []).append(co)
+        for shop_id, orders in by_shop.items():
+            ids = sorted({co.external_id for co in orders})
+            found = {o.external_id: o for o in await repo.by_externals(shop_id, ids, lines=True)}
+            for external_id in ids:
+                self.orders[(shop_id, external_id)] = found.get(external_id)
+            skus = {ln.sku for co in orders for ln in co.lines if ln.sku}
+            skus |= {ln.effective_sku for o in found.values() for ln in o.lines if ln.effective_sku}
+            pids = {
+                ln.external_product_id for co in orders for ln in co.lines if ln.external_product_id
+            }
+            self.known_keys[shop_id] = await ProductRepository(session).known_keys(
+                shop_id, skus, pids
+            )
+
+
+@dataclass
 class OrderOps:
     """Order operations bound to one transaction."""
 
     session: AsyncSession
     outbox: Outbox
+    cache: BatchCache | None = None
 
     @property
     def repo(self) -> OrderRepository:
@@ -113,7 +145,11 @@ class OrderOps:
         """Apply a storefront version of an order. Older versions than the one stored
         are ignored (deliveries arrive in any order); the newest data wins."""
         now = now or utcnow()
-        order = await self.repo.by_external(shop.id, co.external_id, for_update=True)
+        key = (shop.id, co.external_id)
+        if self.cache is not None and key in self.cache.orders:
+            order = self.cache.orders[key]
+        else:
+            order = await self.repo.by_external(shop.id, co.external_id, for_update=True)
         if order is not None and co.source_updated_at < order.source_updated_at:
             self.record(
                 order,
@@ -141,7 +177,9 @@ class OrderOps:
             )
             apply_version(order, co)
             self.session.add(order)
-            await self.session.flush()  # the timeline and messages refer to it
+            if self.cache is not None:
+                self.cache.orders[key] = order
+                self.cache.created.add(order.id)
             self.record(
                 order,
                 "received",
@@ -179,6 +217,8 @@ class OrderOps:
     async def _known_keys(self, order: Order) -> set[str]:
         skus = [line.effective_sku for line in order.lines if line.effective_sku]
         pids = [line.external_product_id for line in order.lines if line.external_product_id]
+        if self.cache is not None and order.shop_id in self.cache.known_keys:
+            return self.cache.known_keys[order.shop_id]  # the batch's SKUs, read up front
         return await ProductRepository(self.session).known_keys(order.shop_id, skus, pids)
 
     async def evaluate(self, shop: Shop, order: Order, cause: Cause, now: dt.datetime) -> None:
@@ -255,7 +295,12 @@ class OrderOps:
         event = confirmed_event(order, shop)
         await self.publish(order, self._envelope(order, event, cause))
         await queue_buyer_message(
-            self.session, order, shop, "order_confirmed", {"ship_by": order.ship_by.isoformat()}
+            self.session,
+            order,
+            shop,
+            "order_confirmed",
+            {"ship_by": order.ship_by.isoformat()},
+            new_order=self.cache is not None and order.id in self.cache.created,
         )
 
     async def _address_changed(

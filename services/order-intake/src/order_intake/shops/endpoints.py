@@ -39,4 +39,5 @@ async def read_shop(shop_id: uuid.UUID, rt: Runtime, _: Operator) -> ShopOut:
 async def patch_shop(shop_id: uuid.UUID, data: ShopUpdate, rt: Runtime, _: Admin) -> ShopOut:
     async with rt.db.transaction() as session:
         shop = await update_shop(session, shop_id, data)
+    rt.state["shop_cache"].clear()  # a rotated secret counts at once in this process
     return shop_out(shop, rt.settings.public_base_url)

@@ -52,7 +52,7 @@ async def list_deliveries(
     limit: int = Query(100, ge=1, le=1000),
 ) -> list[DeliveryOut]:
     async with rt.db.sessions() as session:
-        rows = await DeliveryRepository(session).list(status, limit)
+        rows = await DeliveryRepository(session).recent(status, limit)
         return [DeliveryOut.model_validate(r, from_attributes=True) for r in rows]
 
 

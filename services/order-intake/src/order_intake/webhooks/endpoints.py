@@ -16,10 +16,8 @@ from dropship_common.errors import ValidationFailed as ValidationError_
 from dropship_common.security import verify_hmac_base64
 from order_intake.deps import Runtime
 from order_intake.errors import UnknownShop
-from order_intake.models import Shop
-from order_intake.shops.repository import ShopRepository
 from order_intake.storefronts import InvalidPayload
-from order_intake.webhooks.repository import DeliveryRepository
+from order_intake.webhooks.intake import DeliveryWriter, ShopCache, ShopSnapshot
 from order_intake.webhooks.topics import SHOPIFY_TOPICS, WOO_TOPICS, validate_body
 
 router = APIRouter(tags=["webhooks"])
@@ -46,11 +44,16 @@ def _validate(platform: str, topic: str, body: bytes) -> None:
 
 
 async def _accept(
-    rt: Runtime, shop: Shop, platform: str, topic: str, delivery: str, body: bytes
+    rt: Runtime, shop: ShopSnapshot, platform: str, topic: str, delivery: str, body: bytes
 ) -> WebhookAccepted:
-    async with rt.db.transaction() as session:
-        stored = await DeliveryRepository(session).store(platform, shop.id, delivery, topic, body)
+    writer: DeliveryWriter = rt.state["delivery_writer"]
+    stored = await writer.store(platform, shop.id, delivery, topic, body)
     return WebhookAccepted(status="accepted" if stored else "duplicate", delivery_id=delivery)
+
+
+def _shops(rt: Runtime) -> ShopCache:
+    cache: ShopCache = rt.state["shop_cache"]
+    return cache
 
 
 @router.post("/webhooks/shopify", response_model=WebhookAccepted)
@@ -60,8 +63,7 @@ async def shopify_webhook(request: Request, rt: Runtime) -> WebhookAccepted:
     topic, domain = h.get("x-shopify-topic"), h.get("x-shopify-shop-domain")
     if not topic or not domain:
         raise BadRequest("X-Shopify-Topic and X-Shopify-Shop-Domain are required")
-    async with rt.db.sessions() as session:
-        shop = await ShopRepository(session).by_domain("shopify", domain)
+    shop = await _shops(rt).get("shopify", domain)
     if shop is None or not shop.active:
         raise UnknownShop("unknown shop", {"shop_domain": domain})
     if not verify_hmac_base64(body, h.get("x-shopify-hmac-sha256"), shop.webhook_secrets):
@@ -80,9 +82,8 @@ async def woocommerce_webhook(shop_id: uuid.UUID, request: Request, rt: Runtime)
     if _WOO_PING.match(body.strip()) and "x-wc-webhook-signature" not in h:
         # WooCommerce's creation ping (form-encoded, unsigned): it only needs a 2xx
         return WebhookAccepted(status="ping")
-    async with rt.db.sessions() as session:
-        shop = await ShopRepository(session).get(shop_id)
-    if shop is None or shop.platform != "woocommerce" or not shop.active:
+    shop = await _shops(rt).get("woocommerce", str(shop_id))
+    if shop is None or not shop.active:
         raise UnknownShop("unknown shop", {"shop_id": str(shop_id)})
     if not verify_hmac_base64(body, h.get("x-wc-webhook-signature"), shop.webhook_secrets):
         raise InvalidSignature("X-WC-Webhook-Signature does not match the body")

@@ -13,20 +13,24 @@ import datetime as dt
 
 import orjson
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dropship_common.db import Database, utcnow
+from dropship_common.notify import listen_forever
 from dropship_common.observability import mask_text
 from dropship_common.runtime import ServiceRuntime
 from dropship_common.workers import CommitSignal, drain_forever
+from order_intake.domain.order import CanonicalOrder
 from order_intake.models import WebhookDelivery
 from order_intake.orders.idempotency import purge_idempotency_keys
 from order_intake.orders.repository import OrderRepository
-from order_intake.orders.service import Cause, OrderOps
+from order_intake.orders.service import BatchCache, Cause, OrderOps
 from order_intake.shops.repository import ShopRepository
 from order_intake.storefronts import shopify, woocommerce
 from order_intake.webhooks.compliance import handle_compliance
-from order_intake.webhooks.repository import WEBHOOK_FLAG, DeliveryRepository
+from order_intake.webhooks.repository import DeliveryRepository
 from order_intake.webhooks.topics import SHOPIFY_COMPLIANCE_TOPICS
+from order_intake.workers_wiring import WEBHOOK_CHANNEL
 
 log = structlog.get_logger(__name__)
 
@@ -34,28 +38,43 @@ MAX_ATTEMPTS = 10
 BATCH = 50
 
 
-async def process_delivery(ops: OrderOps, delivery: WebhookDelivery) -> None:
+def parse_order(delivery: WebhookDelivery) -> CanonicalOrder | None:
+    """The storefront order a delivery carries (None for compliance and deletions)."""
+    body = delivery.body or b""
+    if delivery.platform == "shopify":
+        return None if delivery.topic in SHOPIFY_COMPLIANCE_TOPICS else shopify.parse_order(body)
+    return None if delivery.topic == "order.deleted" else woocommerce.parse_order(body)
+
+
+async def process_delivery(
+    ops: OrderOps, delivery: WebhookDelivery, parsed: CanonicalOrder | None = None
+) -> None:
     shop = await ShopRepository(ops.session).get(delivery.shop_id)
     assert shop is not None
     body = delivery.body or b""
     cause = Cause(
         actor=f"webhook:{delivery.platform}", ref=f"{delivery.topic}#{delivery.delivery_id}"
     )
-    if delivery.platform == "shopify":
-        if delivery.topic in SHOPIFY_COMPLIANCE_TOPICS:
-            await handle_compliance(ops, shop, delivery.topic, body, cause)
-            return
-        order = await ops.ingest(shop, shopify.parse_order(body), cause)
-    elif delivery.topic == "order.deleted":
+    if delivery.platform == "shopify" and delivery.topic in SHOPIFY_COMPLIANCE_TOPICS:
+        await handle_compliance(ops, shop, delivery.topic, body, cause)
+        return
+    if delivery.platform == "woocommerce" and delivery.topic == "order.deleted":
         external_id = str(orjson.loads(body)["id"])
         found = await OrderRepository(ops.session).by_external(shop.id, external_id)
         if found is None or found.status == "cancelled":
             return
         await ops.cancel(found.id, "deleted at the storefront", cause)
-        order = found
-    else:
-        order = await ops.ingest(shop, woocommerce.parse_order(body), cause)
+        delivery.order_id = found.id
+        return
+    order = await ops.ingest(shop, parsed or parse_order(delivery), cause)  # type: ignore[arg-type]
     delivery.order_id = order.id
+
+
+def _done(delivery: WebhookDelivery) -> None:
+    delivery.status = "processed"
+    delivery.processed_at = utcnow()
+    delivery.body = None  # personal data: not kept once applied
+    delivery.last_error = None
 
 
 def _backoff(attempts: int) -> dt.timedelta:
@@ -66,7 +85,7 @@ class WebhookProcessor:
     def __init__(self, runtime: ServiceRuntime) -> None:
         self.rt = runtime
         self.db: Database = runtime.db
-        self.signal = CommitSignal(self.db, WEBHOOK_FLAG)
+        self.signal: CommitSignal = runtime.state["webhook_signal"]
 
     async def run(self) -> None:
         await drain_forever(
@@ -78,39 +97,70 @@ class WebhookProcessor:
         )
 
     async def process_batch(self) -> int:
+        """A batch goes through in one go (orders and products read up front, one
+        flush); if any delivery in it fails, the batch is rolled back and its
+        deliveries are processed one by one, each in a savepoint."""
         async with self.db.transaction() as session:
-            deliveries = await DeliveryRepository(session).claim_due(BATCH)
-            ops = OrderOps(session, self.rt.outbox)
-            for delivery in deliveries:
-                # read now: a rolled-back savepoint may expire the row
-                attempts, topic, ref = delivery.attempts, delivery.topic, delivery.delivery_id
-                try:
-                    async with session.begin_nested():
-                        await process_delivery(ops, delivery)
-                except Exception as exc:
-                    error = f"{type(exc).__name__}: {mask_text(str(exc))}"[:2000]
-                    delivery.attempts = attempts + 1
-                    delivery.last_error = error
-                    if attempts + 1 >= MAX_ATTEMPTS:
-                        delivery.status = "failed"
-                    delivery.next_attempt_at = utcnow() + _backoff(attempts + 1)
-                    log.warning(
-                        "webhook_delivery_failed",
-                        delivery=ref,
-                        topic=topic,
-                        attempts=attempts + 1,
-                        error=error,
-                    )
-                    continue
-                delivery.status = "processed"
-                delivery.processed_at = utcnow()
-                delivery.body = None  # personal data: not kept once applied
-                delivery.last_error = None
+            repo = DeliveryRepository(session)
+            deliveries = await repo.claim_due(BATCH)
+            if not deliveries:
+                return 0
+            ids = [d.id for d in deliveries]
+            try:
+                async with session.begin_nested():
+                    await self._all_at_once(session, deliveries)
+                return len(deliveries)
+            except Exception as exc:
+                log.info("webhook_batch_fallback", size=len(ids), error=type(exc).__name__)
+            await self._one_by_one(session, await repo.by_ids(ids))
             return len(deliveries)
+
+    async def _all_at_once(self, session: AsyncSession, deliveries: list[WebhookDelivery]) -> None:
+        parsed = {d.id: parse_order(d) for d in deliveries}
+        cache = BatchCache()
+        await cache.prefetch(
+            session, [(d.shop_id, co) for d in deliveries if (co := parsed[d.id]) is not None]
+        )
+        ops = OrderOps(session, self.rt.outbox, cache)
+        for delivery in deliveries:
+            await process_delivery(ops, delivery, parsed[delivery.id])
+            _done(delivery)
+        await session.flush()
+
+    async def _one_by_one(self, session: AsyncSession, deliveries: list[WebhookDelivery]) -> None:
+        ops = OrderOps(session, self.rt.outbox)
+        for delivery in deliveries:
+            # read now: a rolled-back savepoint may expire the row
+            attempts, topic, ref = delivery.attempts, delivery.topic, delivery.delivery_id
+            try:
+                async with session.begin_nested():
+                    await process_delivery(ops, delivery)
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {mask_text(str(exc))}"[:2000]
+                delivery.attempts = attempts + 1
+                delivery.last_error = error
+                if attempts + 1 >= MAX_ATTEMPTS:
+                    delivery.status = "failed"
+                delivery.next_attempt_at = utcnow() + _backoff(attempts + 1)
+                log.warning(
+                    "webhook_delivery_failed",
+                    delivery=ref,
+                    topic=topic,
+                    attempts=attempts + 1,
+                    error=error,
+                )
+                continue
+            _done(delivery)
 
 
 async def webhook_worker(runtime: ServiceRuntime) -> None:
-    await WebhookProcessor(runtime).run()
+    processor = WebhookProcessor(runtime)
+    if not runtime.db.is_sqlite:  # an API process elsewhere NOTIFYs after its commits
+        runtime.spawn(
+            listen_forever(runtime.db.url, WEBHOOK_CHANNEL, processor.signal.set),
+            "webhook-listener",
+        )
+    await processor.run()
 
 
 async def purge_worker(runtime: ServiceRuntime) -> None:

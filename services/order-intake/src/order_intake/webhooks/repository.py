@@ -55,11 +55,22 @@ class DeliveryRepository:
             )
         )
 
-    async def list(self, status: str | None, limit: int) -> list[WebhookDelivery]:
+    async def recent(self, status: str | None, limit: int) -> list[WebhookDelivery]:
         q = sa.select(WebhookDelivery).order_by(WebhookDelivery.received_at.desc()).limit(limit)
         if status:
             q = q.where(WebhookDelivery.status == status)
         return list(await self.session.scalars(q))
+
+    async def by_ids(self, ids: list[uuid.UUID]) -> list[WebhookDelivery]:
+        """Fresh from the database (after a rolled-back savepoint), in arrival order."""
+        return list(
+            await self.session.scalars(
+                sa.select(WebhookDelivery)
+                .where(WebhookDelivery.id.in_(ids))
+                .order_by(WebhookDelivery.received_at)
+                .execution_options(populate_existing=True)
+            )
+        )
 
     async def get(self, delivery_id: uuid.UUID) -> WebhookDelivery | None:
         return await self.session.get(WebhookDelivery, delivery_id, with_for_update=True)

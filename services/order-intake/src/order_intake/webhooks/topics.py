@@ -53,12 +53,13 @@ COMPLIANCE_MODELS: dict[str, type[_Loose]] = {
 
 def validate_body(platform: str, topic: str, body: bytes) -> None:
     """Raises InvalidPayload; the processor parses the same body again after commit."""
+    data = load_json(body)
     if platform == "shopify":
         if topic in SHOPIFY_ORDER_TOPICS:
-            shopify.parse_order(body)
+            validate_payload(shopify.ShopifyOrder, data)
         else:
-            validate_payload(COMPLIANCE_MODELS[topic], load_json(body))
+            validate_payload(COMPLIANCE_MODELS[topic], data)
     elif topic == "order.deleted":
-        validate_payload(WooDeleted, load_json(body))
+        validate_payload(WooDeleted, data)
     else:
-        woocommerce.parse_order(body)
+        validate_payload(woocommerce.WooOrder, data)

@@ -1,0 +1,143 @@
+"""The webhook hot path, kept short: a shop cache and a group-committing writer.
+
+Concurrent requests are written together: each request hands its verified delivery to
+the writer and waits for the commit that holds it (one multi-row ``INSERT … ON CONFLICT
+DO NOTHING RETURNING`` per batch). A request is answered only after its row is
+committed, so nothing answered 2xx is lost; under load the database sees a few
+commits per second instead of one per webhook."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from dropship_common.db import Database, insert_ignore, utcnow
+from order_intake.models import Shop, WebhookDelivery
+from order_intake.workers_wiring import WEBHOOK_CHANNEL
+
+T: sa.Table = WebhookDelivery.__table__  # type: ignore[assignment]
+MAX_BATCH = 200
+
+
+@dataclass(frozen=True)
+class ShopSnapshot:
+    id: uuid.UUID
+    platform: str
+    domain: str
+    webhook_secrets: tuple[str, ...]
+    active: bool
+
+
+class ShopCache:
+    """Shops for webhook verification, read again after ``ttl`` seconds: a change made
+    by the CLI or another replica takes effect within that time; one made through this
+    process's API at once (:meth:`clear`)."""
+
+    def __init__(self, db: Database, ttl: float = 2.0) -> None:
+        self.db = db
+        self.ttl = ttl
+        self._by_key: dict[tuple[str, str], tuple[float, ShopSnapshot | None]] = {}
+
+    def clear(self) -> None:
+        self._by_key.clear()
+
+    async def get(self, platform: str, key: str) -> ShopSnapshot | None:
+        """``key``: the domain (Shopify) or the shop id (WooCommerce)."""
+        now = time.monotonic()
+        hit = self._by_key.get((platform, key))
+        if hit is not None and now - hit[0] < self.ttl:
+            return hit[1]
+        async with self.db.sessions() as session:
+            if platform == "shopify":
+                q = sa.select(Shop).where(Shop.platform == platform, Shop.domain == key.lower())
+            else:
+                try:
+                    q = sa.select(Shop).where(Shop.id == uuid.UUID(key))
+                except ValueError:
+                    return None
+            shop = await session.scalar(q)
+        snap = (
+            None
+            if shop is None or shop.platform != platform
+            else ShopSnapshot(
+                shop.id, shop.platform, shop.domain, tuple(shop.webhook_secrets), shop.active
+            )
+        )
+        if len(self._by_key) > 10_000:
+            self._by_key.clear()
+        self._by_key[(platform, key)] = (now, snap)
+        return snap
+
+
+class DeliveryWriter:
+    def __init__(self, db: Database, on_commit: Any) -> None:
+        self.db = db
+        self.on_commit = on_commit
+        self._pending: list[tuple[dict[str, Any], asyncio.Future[bool]]] = []
+        self._kick = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def store(
+        self, platform: str, shop_id: uuid.UUID, delivery_id: str, topic: str, body: bytes
+    ) -> bool:
+        """True once committed; False if this delivery was stored before (a replay)."""
+        now = utcnow()
+        row = {
+            "id": uuid.uuid4(),
+            "platform": platform,
+            "shop_id": shop_id,
+            "delivery_id": delivery_id,
+            "topic": topic,
+            "body": body,
+            "status": "pending",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "received_at": now,
+        }
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._pending.append((row, future))
+        self._kick.set()
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._flush_forever(), name="delivery-writer")
+        return await future
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await self._kick.wait()
+            self._kick.clear()
+            while self._pending:
+                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                try:
+                    inserted = await self._write([row for row, _ in batch])
+                except Exception as exc:  # nothing of the batch is stored: all fail
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                seen: set[tuple[str, uuid.UUID, str]] = set()
+                for row, future in batch:
+                    key = (row["platform"], row["shop_id"], row["delivery_id"])
+                    fresh = key in inserted and key not in seen
+                    seen.add(key)
+                    if not future.done():
+                        future.set_result(fresh)
+
+    async def _write(self, rows: list[dict[str, Any]]) -> set[tuple[str, uuid.UUID, str]]:
+        async with self.db.transaction() as session:
+            dialect = session.get_bind().dialect.name
+            stmt = (
+                insert_ignore(T, dialect)
+                .values(rows)
+                .returning(T.c.platform, T.c.shop_id, T.c.delivery_id)
+            )
+            inserted = {(r[0], r[1], r[2]) for r in (await session.execute(stmt)).all()}
+            if inserted and dialect == "postgresql":
+                await session.execute(sa.select(sa.func.pg_notify(WEBHOOK_CHANNEL, "")))
+        if inserted:
+            self.on_commit()
+        return inserted
