@@ -69,6 +69,8 @@ class BatchCache:
     orders: dict[tuple[uuid.UUID, str], Order | None] = field(default_factory=dict)
     known_keys: dict[uuid.UUID, set[str]] = field(default_factory=dict)
     created: set[uuid.UUID] = field(default_factory=set)
+    shops: dict[uuid.UUID, Shop] = field(default_factory=dict)  # strong refs: the
+    # session's identity map is weak and would load the shop again for every order
 
     async def prefetch(
         self, session: AsyncSession, wanted: list[tuple[uuid.UUID, CanonicalOrder]]
@@ -103,6 +105,15 @@ class OrderOps:
     @property
     def repo(self) -> OrderRepository:
         return OrderRepository(self.session)
+
+    async def shop(self, shop_id: uuid.UUID) -> Shop:
+        if self.cache is not None and shop_id in self.cache.shops:
+            return self.cache.shops[shop_id]
+        shop = await ShopRepository(self.session).get(shop_id)
+        assert shop is not None
+        if self.cache is not None:
+            self.cache.shops[shop_id] = shop
+        return shop
 
     # --- timeline and events -------------------------------------------------------
     def record(

@@ -25,7 +25,6 @@ from order_intake.models import WebhookDelivery
 from order_intake.orders.idempotency import purge_idempotency_keys
 from order_intake.orders.repository import OrderRepository
 from order_intake.orders.service import BatchCache, Cause, OrderOps
-from order_intake.shops.repository import ShopRepository
 from order_intake.storefronts import shopify, woocommerce
 from order_intake.webhooks.compliance import handle_compliance
 from order_intake.webhooks.repository import DeliveryRepository
@@ -49,8 +48,7 @@ def parse_order(delivery: WebhookDelivery) -> CanonicalOrder | None:
 async def process_delivery(
     ops: OrderOps, delivery: WebhookDelivery, parsed: CanonicalOrder | None = None
 ) -> None:
-    shop = await ShopRepository(ops.session).get(delivery.shop_id)
-    assert shop is not None
+    shop = await ops.shop(delivery.shop_id)
     body = delivery.body or b""
     cause = Cause(
         actor=f"webhook:{delivery.platform}", ref=f"{delivery.topic}#{delivery.delivery_id}"
