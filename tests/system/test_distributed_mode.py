@@ -47,8 +47,16 @@ class Stack:
         self.procs[service] = Proc(old.args, old.env, old.log.with_suffix(".2.log")).start()
 
 
-def _proc(service: str, db_url: str, bus: Settings, port: int, log: Path) -> Proc:
-    env = clean_env(
+def _proc(
+    service: str,
+    db_url: str,
+    bus: Settings,
+    port: int,
+    log: Path,
+    *args: str,
+    **env_extra: str,
+) -> Proc:
+    settings = dict(
         DROPSHIP_MODE="distributed",
         DROPSHIP_DATABASE_URL=db_url,
         DROPSHIP_BUS_URL=bus.bus_url,
@@ -59,7 +67,8 @@ def _proc(service: str, db_url: str, bus: Settings, port: int, log: Path) -> Pro
         DROPSHIP_OUTBOX_POLL_SECONDS="0.2",
         DROPSHIP_RETRY_DELAYS_MS="[100, 500]",
     )
-    return Proc([DROPSHIP, "serve", service], env, log).start()
+    env = clean_env(**{**settings, **env_extra})
+    return Proc([DROPSHIP, "serve", service, *args], env, log).start()
 
 
 @pytest.fixture
@@ -175,3 +184,41 @@ async def test_consumer_killed_mid_stream_every_message_applied_once(stack: Stac
     finally:
         await conn.close()
     assert inbox == n
+
+
+async def test_api_and_worker_as_separate_processes(
+    databases, amqp_url, tap_factory, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """The deployment for load: `--role api` answers, `--role worker` processes and
+    publishes, woken by PostgreSQL NOTIFY."""
+    db_url = await databases.new("order-intake")
+    bus = distributed_settings("order-intake", db_url, amqp_url)
+    api_port, worker_port = free_port(), free_port()
+    slow_polling = {"DROPSHIP_OUTBOX_POLL_SECONDS": "30"}
+    api = _proc("order-intake", db_url, bus, api_port, tmp_path / "api.log", "--role", "api")
+    worker = _proc(
+        "order-intake",
+        db_url,
+        bus,
+        worker_port,
+        tmp_path / "worker.log",
+        "--role",
+        "worker",
+        **slow_polling,
+    )
+    try:
+        api.wait_ready(f"http://127.0.0.1:{api_port}/readyz")
+        worker.wait_ready(f"http://127.0.0.1:{worker_port}/readyz")
+        r = httpx.get(f"http://127.0.0.1:{api_port}/readyz")
+        assert set(r.json()["checks"]) == {"database"}  # the API process needs no broker
+        tap = await tap_factory(bus, ["order.confirmed"])
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api_port}") as client:
+            await _shop(client)
+            assert (await _post(client, 7001)).json()["status"] == "accepted"
+            # polling is every 30 s here: an event within 15 s proves the NOTIFY wake-up
+            [event] = await tap.wait_for("order.confirmed", external_id="7001", timeout=15)
+            r = await client.get(f"/v1/orders/{event.payload['order_id']}", headers=ADMIN)
+            assert r.json()["status"] == "confirmed"
+    finally:
+        api.stop()
+        worker.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -279,3 +280,43 @@ async def test_update_of_confirmed_order_publishes_address_change_only_when_it_c
     assert event.payload["shipping_address"]["line1"] == "Main Street 1"
     assert event.payload["shipping_address"]["phone"] == "+15556251199"  # normalised
     assert len(intake.tap.of_type("order.address_changed")) == 1
+
+
+async def test_concurrent_copies_of_one_delivery_one_accepted(intake: Intake) -> None:
+    body = shopify_order_body()
+    headers = shopify_headers(body, SECRET, domain=DOMAIN, webhook_id="wh-same")
+    answers = await asyncio.gather(
+        *(intake.client.post("/webhooks/shopify", content=body, headers=headers) for _ in range(6))
+    )
+    assert [a.status_code for a in answers] == [200] * 6
+    assert sorted(a.json()["status"] for a in answers) == ["accepted"] + ["duplicate"] * 5
+    assert len(await intake.deliveries()) == 1
+
+
+async def test_one_bad_delivery_does_not_hold_back_the_others(intake: Intake, monkeypatch) -> None:
+    from order_intake.webhooks import processor
+
+    real = processor.parse_order
+
+    def failing_for_one(delivery):  # type: ignore[no-untyped-def]
+        if delivery.delivery_id == "wh-bad":
+            raise ValueError("cannot make an order of it")
+        return real(delivery)
+
+    monkeypatch.setattr(processor, "parse_order", failing_for_one)
+    # both arrive before the processor runs, so they share a batch
+    answers = await asyncio.gather(
+        post(intake, shopify_order(id=777), webhook_id="wh-bad"),
+        post(intake, shopify_order(id=778), webhook_id="wh-good"),
+    )
+    assert [a[1]["status"] for a in answers] == ["accepted", "accepted"]
+    await intake.wait_order("778", "confirmed")
+
+    async def retried() -> list | None:
+        found = [d for d in await intake.deliveries() if d["delivery_id"] == "wh-bad"]
+        return found if found and found[0]["attempts"] >= 1 else None
+
+    [delivery] = await eventually(retried)
+    assert delivery["status"] == "pending"  # retried later with backoff, then parked
+    assert "cannot make an order of it" in delivery["last_error"]
+    assert [o["external_id"] for o in await intake.orders()] == ["778"]
