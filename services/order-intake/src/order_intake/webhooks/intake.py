@@ -130,12 +130,11 @@ class DeliveryWriter:
     async def _write(self, rows: list[dict[str, Any]]) -> set[tuple[str, uuid.UUID, str]]:
         async with self.db.transaction() as session:
             dialect = session.get_bind().dialect.name
-            stmt = (
-                insert_ignore(T, dialect)
-                .values(rows)
-                .returning(T.c.platform, T.c.shop_id, T.c.delivery_id)
-            )
-            inserted = {(r[0], r[1], r[2]) for r in (await session.execute(stmt)).all()}
+            # executemany form: the statement compiles once and is cached (a multi-row
+            # VALUES of varying length would be compiled for every batch)
+            stmt = insert_ignore(T, dialect).returning(T.c.platform, T.c.shop_id, T.c.delivery_id)
+            result = await session.execute(stmt, rows)
+            inserted = {(r[0], r[1], r[2]) for r in result.all()}
             if inserted and dialect == "postgresql":
                 await session.execute(sa.select(sa.func.pg_notify(WEBHOOK_CHANNEL, "")))
         if inserted:
