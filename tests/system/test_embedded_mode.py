@@ -192,3 +192,26 @@ async def test_killed_right_after_answering_loses_nothing_and_publishes_once(emb
         ]
     finally:
         second.stop()
+
+
+def test_run_refuses_clearly_when_a_port_is_taken(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = clean_env(
+            DROPSHIP_DATA_DIR=str(tmp_path / "data"),
+            DROPSHIP_ORDER_INTAKE_PORT=str(free_port()),
+            DROPSHIP_SUPPLIER_GATEWAY_PORT=str(free_port()),
+            DROPSHIP_LOGISTICS_PORT=str(port),
+            DROPSHIP_AFTERSALES_PORT=str(free_port()),
+        )
+        done = subprocess.run(
+            [DROPSHIP, "run"], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+    assert done.returncode == 1
+    assert f"logistics cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert not (tmp_path / "data").exists()  # nothing started, nothing written

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import socket
 from collections.abc import Generator
 
 import uvicorn
@@ -13,7 +14,7 @@ import uvicorn
 from dropship_cli.services import APP_FACTORIES, migrations_dir
 from dropship_common.messaging.factory import make_bus
 from dropship_common.migrate import upgrade
-from dropship_common.settings import SERVICE_NAMES, Settings
+from dropship_common.settings import SERVICE_NAMES, Settings, env_name
 
 
 class _Server(uvicorn.Server):
@@ -29,7 +30,27 @@ async def migrate_all(settings: Settings, services: tuple[str, ...] = SERVICE_NA
         await upgrade(migrations_dir(name), settings.for_service(name).db_url)
 
 
+class PortBusy(RuntimeError):
+    pass
+
+
+def check_ports(settings: Settings) -> None:
+    """Fail before starting anything, with the service and port named."""
+    for name in SERVICE_NAMES:
+        svc = settings.for_service(name)
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind((svc.host, svc.port or 0))
+            except OSError as exc:
+                raise PortBusy(
+                    f"{name} cannot listen on {svc.host}:{svc.port} ({exc.strerror}); "
+                    f"stop what uses it or set DROPSHIP_{env_name(name)}_PORT"
+                ) from exc
+
+
 async def run_embedded(settings: Settings) -> None:
+    check_ports(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     await migrate_all(settings)
     bus = make_bus(settings)

@@ -32,12 +32,16 @@ def _service(name: str) -> str:
 @app.command()
 def run() -> None:
     """Run all four services in one process (embedded mode: SQLite + embedded bus)."""
-    from dropship_cli.embedded import run_embedded
+    from dropship_cli.embedded import PortBusy, run_embedded
 
     settings = Settings()
     if settings.mode != "embedded":
         raise typer.BadParameter("`dropship run` is the embedded mode; use `dropship serve`")
-    asyncio.run(run_embedded(settings))
+    try:
+        asyncio.run(run_embedded(settings))
+    except PortBusy as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
 
 
 @app.command()

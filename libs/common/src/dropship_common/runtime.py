@@ -115,16 +115,21 @@ class ServiceRuntime:
                 delay = min(delay * 2, 10.0)
 
     async def _housekeeping(self) -> None:
-        """Hourly: sent events older than a week leave the outbox (they hold personal
-        data and the table would only grow)."""
+        """Every 15 s the ``outbox_pending`` gauge (events not yet on the broker: the
+        number to alert on); hourly, sent events older than a week leave the outbox
+        (they hold personal data and the table would only grow)."""
+        ticks = 0
         while True:
             try:
-                await self.relay.purge_published(dt.timedelta(days=7))
+                await self.relay.pending_count()
+                if ticks % 240 == 0:
+                    await self.relay.purge_published(dt.timedelta(days=7))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("housekeeping_failed", service=self.spec.name, error=str(exc))
-            await asyncio.sleep(3600)
+            ticks += 1
+            await asyncio.sleep(15)
 
     async def start(self) -> None:
         if self.spec.on_start is not None:

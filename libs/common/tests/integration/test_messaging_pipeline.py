@@ -194,3 +194,13 @@ async def test_failing_handler_retried_dead_lettered_then_replayed(start_service
     # operators only
     r = await svc.client.get("/v1/dead-letters")
     assert r.status_code == 401
+
+
+async def test_metrics_show_pending_outbox_events(db: Database, bus: RabbitMQBus) -> None:
+    relay = OutboxRelay("metrics-test", db, common.outbox, bus)
+    async with db.transaction() as s:
+        await Outbox(common.outbox).add(s, [event(1), event(2)])
+    assert await relay.pending_count() == 2
+    from prometheus_client import generate_latest
+
+    assert 'outbox_pending{service="metrics-test"} 2.0' in generate_latest().decode()
