@@ -18,7 +18,7 @@ run: install
 services:
 	./scripts/ensure-services.sh
 
-test: install services
+test: install services lint
 	$(UV) run pytest $(PYTEST_ARGS)
 
 unit: install

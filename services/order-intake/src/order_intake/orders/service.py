@@ -7,26 +7,20 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dropship_common.contracts.order_intake import (
-    AddressV1,
-    BuyerV1,
     OrderAddressChanged,
     OrderAddressChangeRequested,
     OrderCancellationRequested,
     OrderCancelled,
-    OrderConfirmed,
-    OrderLineV1,
-    WishV1,
 )
 from dropship_common.db import utcnow
 from dropship_common.messaging.envelope import Envelope
 from dropship_common.messaging.outbox import Outbox
-from dropship_common.money import money
 from order_intake.domain.lifecycle import (
     OrderStatus,
     decide,
@@ -44,9 +38,11 @@ from order_intake.errors import (
 )
 from order_intake.messages.service import queue_buyer_message
 from order_intake.models import Order, OrderEvent, Shop
+from order_intake.orders.batch import BatchCache
+from order_intake.orders.events import address_v1, confirmed_event
 from order_intake.orders.repository import OrderRepository
 from order_intake.orders.view import apply_version, issue_dict, view_of
-from order_intake.products.repository import ProductRepository, product_key
+from order_intake.products.repository import ProductRepository
 from order_intake.shops.repository import ShopRepository
 
 # before hand-off, these can still be cancelled or re-addressed directly
@@ -59,39 +55,6 @@ class Cause:
 
     actor: str  # "webhook:shopify", "apikey:ab12cd34", "system:payment-sweeper"
     ref: str | None = None  # the webhook delivery / message / request that caused it
-
-
-@dataclass
-class BatchCache:
-    """What a batch of webhook deliveries needs, read in a few queries up front
-    instead of a few per order (see the webhook processor)."""
-
-    orders: dict[tuple[uuid.UUID, str], Order | None] = field(default_factory=dict)
-    known_keys: dict[uuid.UUID, set[str]] = field(default_factory=dict)
-    created: set[uuid.UUID] = field(default_factory=set)
-    shops: dict[uuid.UUID, Shop] = field(default_factory=dict)  # strong refs: the
-    # session's identity map is weak and would load the shop again for every order
-
-    async def prefetch(
-        self, session: AsyncSession, wanted: list[tuple[uuid.UUID, CanonicalOrder]]
-    ) -> None:
-        repo = OrderRepository(session)
-        by_shop: dict[uuid.UUID, list[CanonicalOrder]] = {}
-        for shop_id, co in wanted:
-            by_shop.setdefault(shop_id, []).append(co)
-        for shop_id, orders in by_shop.items():
-            ids = sorted({co.external_id for co in orders})
-            found = {o.external_id: o for o in await repo.by_externals(shop_id, ids, lines=True)}
-            for external_id in ids:
-                self.orders[(shop_id, external_id)] = found.get(external_id)
-            skus = {ln.sku for co in orders for ln in co.lines if ln.sku}
-            skus |= {ln.effective_sku for o in found.values() for ln in o.lines if ln.effective_sku}
-            pids = {
-                ln.external_product_id for co in orders for ln in co.lines if ln.external_product_id
-            }
-            self.known_keys[shop_id] = await ProductRepository(session).known_keys(
-                shop_id, skus, pids
-            )
 
 
 @dataclass
@@ -493,49 +456,4 @@ def _reason_text(target: OrderStatus, reasons: list[dict[str, Any]]) -> str:
     }.get(target, target.value)
 
 
-def address_v1(address: dict[str, Any]) -> AddressV1:
-    return AddressV1.model_validate({k: address.get(k) for k in AddressV1.model_fields})
-
-
-def confirmed_event(order: Order, shop: Shop) -> OrderConfirmed:
-    assert order.shipping_address is not None
-    assert order.confirmed_at is not None and order.ship_by is not None
-    return OrderConfirmed(
-        order_id=order.id,
-        shop_id=order.shop_id,
-        platform=order.platform,
-        external_id=order.external_id,
-        number=order.number,
-        currency=order.currency,
-        total_price=money(order.total_price),
-        shipping_method=order.shipping_method,
-        buyer=BuyerV1(
-            name=order.buyer.get("name"),
-            email=order.buyer.get("email"),
-            phone=order.buyer.get("phone") or order.shipping_address.get("phone"),
-            language=order.buyer.get("language") or shop.buyer_language,
-        ),
-        shipping_address=address_v1(order.shipping_address),
-        lines=[
-            OrderLineV1(
-                line_id=line.id,
-                sku=line.effective_sku,
-                external_product_id=line.external_product_id,
-                external_variant_id=line.external_variant_id,
-                title=line.title,
-                variant_title=line.variant_title,
-                quantity=line.quantity,
-                unit_price=money(line.unit_price),
-                grams=line.grams,
-                properties=[WishV1(**p) for p in line.properties],
-            )
-            for line in order.lines
-        ],
-        note=order.note,
-        note_attributes=[WishV1(**w) for w in order.note_attributes],
-        confirmed_at=order.confirmed_at,
-        ship_by=order.ship_by,
-    )
-
-
-__all__ = ["Cause", "OrderOps", "confirmed_event", "product_key"]
+__all__ = ["Cause", "OrderOps"]

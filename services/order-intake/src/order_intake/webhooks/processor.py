@@ -22,9 +22,10 @@ from dropship_common.runtime import ServiceRuntime
 from dropship_common.workers import CommitSignal, drain_forever
 from order_intake.domain.order import CanonicalOrder
 from order_intake.models import WebhookDelivery
+from order_intake.orders.batch import BatchCache
 from order_intake.orders.idempotency import purge_idempotency_keys
 from order_intake.orders.repository import OrderRepository
-from order_intake.orders.service import BatchCache, Cause, OrderOps
+from order_intake.orders.service import Cause, OrderOps
 from order_intake.storefronts import shopify, woocommerce
 from order_intake.webhooks.compliance import handle_compliance
 from order_intake.webhooks.repository import DeliveryRepository
