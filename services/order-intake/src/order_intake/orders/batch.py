@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dropship_common.messaging.envelope import Envelope
 from order_intake.domain.order import CanonicalOrder
 from order_intake.models import Order, Shop
 from order_intake.orders.repository import OrderRepository
@@ -21,6 +22,7 @@ class BatchCache:
     orders: dict[tuple[uuid.UUID, str], Order | None] = field(default_factory=dict)
     known_keys: dict[uuid.UUID, set[str]] = field(default_factory=dict)
     created: set[uuid.UUID] = field(default_factory=set)
+    events: list[Envelope] = field(default_factory=list)  # written at the batch's end
     shops: dict[uuid.UUID, Shop] = field(default_factory=dict)  # strong refs: the
     # session's identity map is weak and would load the shop again for every order
 

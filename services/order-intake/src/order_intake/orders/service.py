@@ -106,7 +106,16 @@ class OrderOps:
         )
 
     async def publish(self, order: Order, envelope: Envelope) -> None:
+        if self.cache is not None:  # a batch writes its events in one statement
+            self.cache.events.append(envelope)
+            return
         await self.outbox.add(self.session, [envelope])
+
+    async def write_batched_events(self) -> None:
+        """In batch mode: into the outbox, in the order they happened (same transaction)."""
+        if self.cache is not None and self.cache.events:
+            await self.outbox.add(self.session, self.cache.events)
+            self.cache.events = []
 
     def _envelope(self, order: Order, event: Any, cause: Cause) -> Envelope:
         env: Envelope = event.envelope(correlation_id=str(order.id), causation_id=cause.ref)
@@ -185,7 +194,7 @@ class OrderOps:
                     shop, order, cause, now, source="storefront", address=new_address
                 )
             return order
-        await self.evaluate(shop, order, cause, now)
+        await self.evaluate(shop, order, cause, now, view=co)  # new: the view is co
         return order
 
     async def _known_keys(self, order: Order) -> set[str]:
@@ -195,9 +204,17 @@ class OrderOps:
             return self.cache.known_keys[order.shop_id]  # the batch's SKUs, read up front
         return await ProductRepository(self.session).known_keys(order.shop_id, skus, pids)
 
-    async def evaluate(self, shop: Shop, order: Order, cause: Cause, now: dt.datetime) -> None:
+    async def evaluate(
+        self,
+        shop: Shop,
+        order: Order,
+        cause: Cause,
+        now: dt.datetime,
+        *,
+        view: CanonicalOrder | None = None,
+    ) -> None:
         """Re-assess the order and move it to the status the policy decides."""
-        view = view_of(order)
+        view = view or view_of(order)
         assessment = check_order(view, await self._known_keys(order))
         order.warnings = [issue_dict(w) for w in assessment.warnings]
         if assessment.address is not None and order.status in ("new", *OPEN_STATUSES):

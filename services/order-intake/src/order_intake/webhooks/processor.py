@@ -124,6 +124,7 @@ class WebhookProcessor:
         for delivery in deliveries:
             await process_delivery(ops, delivery, parsed[delivery.id])
             _done(delivery)
+        await ops.write_batched_events()
         await session.flush()
 
     async def _one_by_one(self, session: AsyncSession, deliveries: list[WebhookDelivery]) -> None:
