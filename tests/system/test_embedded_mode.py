@@ -215,3 +215,25 @@ def test_run_refuses_clearly_when_a_port_is_taken(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert f"logistics cannot listen on 127.0.0.1:{port}" in done.stderr
     assert not (tmp_path / "data").exists()  # nothing started, nothing written
+
+
+def test_cli_adds_a_supplier_into_supplier_gateways_database(tmp_path: Path) -> None:
+    env = clean_env(DROPSHIP_DATA_DIR=str(tmp_path / "data"))
+    run_cli("migrate", "--service", "supplier-gateway", env=env)
+    supplier_id = run_cli(
+        "supplier",
+        "add",
+        "--name",
+        "Yiwu Goods",
+        "--adapter",
+        "portal",
+        "--handling-days",
+        "3",
+        "--contact-email",
+        "ops@yiwu.example",
+        env=env,
+    )
+    with sqlite3.connect(tmp_path / "data" / "supplier_gateway.db") as con:
+        row = con.execute("select name, adapter, handling_days from suppliers").fetchone()
+    assert row == ("Yiwu Goods", "portal", 3)
+    assert len(supplier_id) == 36

@@ -25,6 +25,19 @@ async def add_shop(settings: Settings, data: dict[str, Any]) -> str:
         await db.dispose()
 
 
+async def add_supplier(settings: Settings, data: dict[str, Any]) -> str:
+    from supplier_gateway.suppliers.schemas import SupplierCreate
+    from supplier_gateway.suppliers.service import create_supplier
+
+    db = Database(settings.for_service("supplier-gateway").db_url, pool_size=1)
+    try:
+        async with db.transaction() as session:
+            supplier = await create_supplier(session, SupplierCreate(**data))
+        return str(supplier.id)
+    finally:
+        await db.dispose()
+
+
 async def list_shops(settings: Settings) -> list[dict[str, Any]]:
     db = Database(settings.for_service("order-intake").db_url, pool_size=1)
     try:

@@ -18,7 +18,9 @@ app = typer.Typer(help="Dropshipping fulfilment platform.", no_args_is_help=True
 shop_app = typer.Typer(help="Storefronts served by this deployment.", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys for the admin and operator API.", no_args_is_help=True)
 contracts_app = typer.Typer(help="Integration event contracts.", no_args_is_help=True)
+supplier_app = typer.Typer(help="Dropship suppliers.", no_args_is_help=True)
 app.add_typer(shop_app, name="shop")
+app.add_typer(supplier_app, name="supplier")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(contracts_app, name="contracts")
 
@@ -130,6 +132,34 @@ def shop_list() -> None:
 
     for shop in asyncio.run(list_shops(Settings())):
         typer.echo(json.dumps(shop))
+
+
+@supplier_app.command("add")
+def supplier_add(
+    name: Annotated[str, typer.Option()],
+    adapter: Annotated[str, typer.Option(help="cjdropshipping | http | portal")],
+    handling_days: Annotated[int, typer.Option(help="business days to ship, 1-3")],
+    contact_email: Annotated[str | None, typer.Option()] = None,
+    ship_from: Annotated[str, typer.Option(help="ISO country the parcels leave")] = "CN",
+    holiday_country: Annotated[str, typer.Option(help="whose holidays count")] = "CN",
+) -> None:
+    """Register a supplier; prints its id."""
+    from dropship_cli.admin import add_supplier
+
+    supplier_id = asyncio.run(
+        add_supplier(
+            Settings(),
+            dict(
+                name=name,
+                adapter=adapter,
+                handling_days=handling_days,
+                contact_email=contact_email,
+                ship_from_country=ship_from,
+                holiday_country=holiday_country,
+            ),
+        )
+    )
+    typer.echo(supplier_id)
 
 
 @apikey_app.command("create")

@@ -376,3 +376,18 @@ async def test_naive_date_filter_is_422(intake: Intake) -> None:
         "/v1/orders", headers=intake.h, params={"created_from": "2024-01-01T00:00:00"}
     )
     assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"
+
+
+async def test_products_csv_import_all_or_nothing(intake: Intake, custom_shop: str) -> None:
+    url = f"/v1/products/import?shop_id={custom_shop}"
+    headers = {**intake.h, "content-type": "text/csv"}
+    good = "sku,title,external_product_id\nCAP-1,Cap,501\nCAP-2,Cap XL,\n"
+    r = await intake.client.post(url, headers=headers, content=(good + ",,\n").encode())
+    assert r.status_code == 422
+    assert r.json()["error"]["details"][0]["row"] == 4
+    r = await intake.client.get("/v1/products", headers=intake.h, params={"shop_id": custom_shop})
+    assert [p["sku"] for p in r.json()] == ["MUG-1"]
+    r = await intake.client.post(url, headers=headers, content=good.encode())
+    assert r.json() == {"created": 2, "updated": 0}
+    r = await intake.client.post(url, headers=headers, content=b"\xff\xfe bad")
+    assert r.status_code == 400 and r.json()["error"]["message"] == "the CSV must be UTF-8"

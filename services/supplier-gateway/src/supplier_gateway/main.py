@@ -1,7 +1,8 @@
 """Supplier gateway service: the app factory.
 
-Bare for now: it migrates, reports healthy and binds its queue so that no event meant
-for it is lost before its features land; events are kept in ``parked_events``.
+Holds the suppliers and the mappings of the shops' SKUs to their products. Placing
+orders is the next step: until then it binds its queue so that no event meant for it
+is lost, and keeps them in ``parked_events``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from dropship_common.messaging.bus import Bus
 from dropship_common.parked import park_handlers
 from dropship_common.runtime import ServiceSpec, create_service_app
 from dropship_common.settings import Settings
+from supplier_gateway.mappings.endpoints import router as mappings_router
 from supplier_gateway.models import common, parked_events
+from supplier_gateway.suppliers.endpoints import router as suppliers_router
 
 BINDINGS = (
     "order.confirmed",
@@ -26,6 +29,7 @@ SPEC = ServiceSpec(
     name="supplier-gateway",
     title="Supplier gateway",
     tables=common,
+    routers=(suppliers_router, mappings_router),
     handlers=lambda _rt: park_handlers(parked_events, BINDINGS),
 )
 

@@ -1,13 +1,69 @@
-"""Tables of supplier-gateway."""
+"""Tables of supplier-gateway. All SQL against them lives in the feature repositories."""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Any
 
-from dropship_common.db import NAMING_CONVENTION
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from dropship_common.db import NAMING_CONVENTION, JSONType, UTCDateTime, utcnow
 from dropship_common.parked import add_parked_events_table
 from dropship_common.tables import add_common_tables
 
-metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dt.datetime: UTCDateTime, dict[str, Any]: JSONType}
+
+
+metadata = Base.metadata
 common = add_common_tables(metadata)
 parked_events = add_parked_events_table(metadata)
+
+
+class Supplier(Base):
+    """A dropship supplier and how we reach it (``adapter``)."""
+
+    __tablename__ = "suppliers"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    adapter: Mapped[str] = mapped_column(sa.String(20))  # cjdropshipping | http | portal
+    credentials: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    handling_days: Mapped[int]
+    holiday_country: Mapped[str] = mapped_column(sa.String(2), default="CN")
+    ship_from_country: Mapped[str] = mapped_column(sa.String(2), default="CN")
+    contact_email: Mapped[str | None] = mapped_column(sa.String(320))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Mapping(Base):
+    """A shop's SKU -> one supplier's product, with what a customs declaration needs.
+    Several per SKU in ``priority`` order (1 first), optionally for one destination."""
+
+    __tablename__ = "mappings"
+    __table_args__ = (
+        sa.UniqueConstraint("shop_id", "sku", "supplier_id", "destination_country"),
+        sa.Index("ix_mappings_shop_sku", "shop_id", "sku"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    shop_id: Mapped[uuid.UUID]  # order-intake's shop (another service: no foreign key)
+    sku: Mapped[str] = mapped_column(sa.String(255))
+    supplier_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("suppliers.id"))
+    supplier_product_id: Mapped[str] = mapped_column(sa.String(255))
+    supplier_variant_id: Mapped[str | None] = mapped_column(sa.String(255))
+    unit_cost: Mapped[Decimal] = mapped_column(sa.Numeric(18, 4))
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    customs_description: Mapped[str] = mapped_column(sa.String(255))
+    hs_code: Mapped[str | None] = mapped_column(sa.String(12))
+    weight_grams: Mapped[int]
+    priority: Mapped[int] = mapped_column(default=1)
+    destination_country: Mapped[str | None] = mapped_column(sa.String(2))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

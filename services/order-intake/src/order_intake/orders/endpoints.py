@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from dropship_common.auth import Principal
 from dropship_common.db import utcnow
-from order_intake.deps import Operator, Runtime
+from dropship_common.deps import Operator, Runtime
 from order_intake.domain.order import Address
 from order_intake.errors import OrderNotFound, ShopNotFound
 from order_intake.orders import idempotency

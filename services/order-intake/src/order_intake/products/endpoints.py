@@ -6,8 +6,8 @@ import uuid
 
 from fastapi import APIRouter, Query, Request
 
-from dropship_common.errors import BadRequest
-from order_intake.deps import Operator, Runtime
+from dropship_common.csvimport import decode
+from dropship_common.deps import Operator, Runtime
 from order_intake.products.repository import ProductRepository
 from order_intake.products.schemas import ImportResult, ProductOut, ProductsCreate
 from order_intake.products.service import parse_csv, upsert_products
@@ -28,12 +28,7 @@ async def import_products(
     request: Request, rt: Runtime, _: Operator, shop_id: uuid.UUID = Query()
 ) -> ImportResult:
     """Body: a CSV file (``text/csv``) with a header row."""
-    raw = await request.body()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise BadRequest("the CSV must be UTF-8") from exc
-    products = parse_csv(text)
+    products = parse_csv(decode(await request.body()))
     async with rt.db.transaction() as session:
         _rows, result = await upsert_products(session, shop_id, products)
     return result

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dropship_common.errors import ValidationFailed
+from dropship_common.csvimport import parse_rows
 from order_intake.models import Product
 from order_intake.products.repository import ProductRepository
 from order_intake.products.schemas import ImportResult, ProductIn
@@ -52,23 +50,4 @@ async def upsert_products(
 
 def parse_csv(text: str) -> list[ProductIn]:
     """Header row required; columns: sku, title, external_product_id, external_variant_id."""
-    reader = csv.DictReader(io.StringIO(text))
-    if reader.fieldnames is None or "sku" not in reader.fieldnames:
-        raise ValidationFailed("the CSV needs a header row with at least a 'sku' column")
-    unknown = set(reader.fieldnames) - set(CSV_COLUMNS)
-    if unknown:
-        raise ValidationFailed(
-            "unknown CSV columns", {"unknown": sorted(unknown), "allowed": list(CSV_COLUMNS)}
-        )
-    products, errors = [], []
-    for number, row in enumerate(reader, start=2):
-        values = {k: (v.strip() or None) for k, v in row.items() if k and v is not None}
-        try:
-            products.append(ProductIn(**values))
-        except ValueError as exc:
-            errors.append({"row": number, "error": str(exc).splitlines()[0]})
-    if errors:
-        raise ValidationFailed("the CSV has invalid rows; nothing was imported", errors[:50])
-    if not products:
-        raise ValidationFailed("the CSV has no rows")
-    return products
+    return parse_rows(text, ProductIn, columns=CSV_COLUMNS, required=("sku",))

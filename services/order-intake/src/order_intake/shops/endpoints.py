@@ -6,7 +6,7 @@ import uuid
 
 from fastapi import APIRouter
 
-from order_intake.deps import Admin, Operator, Runtime
+from dropship_common.deps import Admin, Operator, Runtime
 from order_intake.shops.repository import ShopRepository
 from order_intake.shops.schemas import ShopCreate, ShopOut, ShopUpdate
 from order_intake.shops.service import create_shop, get_shop, shop_out, update_shop

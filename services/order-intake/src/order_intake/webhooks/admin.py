@@ -12,8 +12,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from dropship_common.db import utcnow
+from dropship_common.deps import Admin, Operator, Runtime
 from dropship_common.errors import Conflict, NotFound
-from order_intake.deps import Admin, Operator, Runtime
 from order_intake.models import ComplianceRequest
 from order_intake.webhooks.repository import WEBHOOK_FLAG, DeliveryRepository
 

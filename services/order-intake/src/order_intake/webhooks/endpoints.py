@@ -11,10 +11,10 @@ import uuid
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
+from dropship_common.deps import Runtime
 from dropship_common.errors import BadRequest, InvalidJSON, InvalidSignature
 from dropship_common.errors import ValidationFailed as ValidationError_
 from dropship_common.security import verify_hmac_base64
-from order_intake.deps import Runtime
 from order_intake.errors import UnknownShop
 from order_intake.storefronts import InvalidPayload
 from order_intake.webhooks.intake import DeliveryWriter, ShopCache, ShopSnapshot

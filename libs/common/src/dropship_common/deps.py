@@ -1,4 +1,4 @@
-"""FastAPI dependencies of order-intake."""
+"""FastAPI dependencies every service uses: its runtime and the caller's role."""
 
 from __future__ import annotations
 

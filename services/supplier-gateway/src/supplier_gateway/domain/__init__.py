@@ -1,0 +1,1 @@
+"""Pure domain of supplier-gateway: no I/O here."""

@@ -1,0 +1,31 @@
+"""SQL of suppliers."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from supplier_gateway.models import Supplier
+
+
+class SupplierRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, supplier_id: uuid.UUID) -> Supplier | None:
+        return await self.session.get(Supplier, supplier_id)
+
+    async def by_name(self, name: str) -> Supplier | None:
+        return await self.session.scalar(sa.select(Supplier).where(Supplier.name == name))
+
+    async def by_names(self, names: set[str]) -> dict[str, Supplier]:
+        rows = await self.session.scalars(sa.select(Supplier).where(Supplier.name.in_(names)))
+        return {s.name: s for s in rows}
+
+    async def all(self) -> list[Supplier]:
+        return list(await self.session.scalars(sa.select(Supplier).order_by(Supplier.name)))
+
+    def add(self, supplier: Supplier) -> None:
+        self.session.add(supplier)

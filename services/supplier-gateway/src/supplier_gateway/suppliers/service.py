@@ -1,0 +1,59 @@
+"""Suppliers: who ships, how we reach them, how long they take."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from supplier_gateway.errors import SupplierExists, SupplierNotFound
+from supplier_gateway.models import Supplier
+from supplier_gateway.suppliers.repository import SupplierRepository
+from supplier_gateway.suppliers.schemas import SupplierCreate, SupplierOut, SupplierUpdate
+
+
+async def create_supplier(session: AsyncSession, data: SupplierCreate) -> Supplier:
+    repo = SupplierRepository(session)
+    if await repo.by_name(data.name) is not None:
+        raise SupplierExists(f"a supplier named {data.name!r} exists")
+    supplier = Supplier(id=uuid.uuid4(), active=True, **data.model_dump())
+    repo.add(supplier)
+    await session.flush()
+    return supplier
+
+
+async def get_supplier(session: AsyncSession, supplier_id: uuid.UUID) -> Supplier:
+    supplier = await SupplierRepository(session).get(supplier_id)
+    if supplier is None:
+        raise SupplierNotFound(f"no supplier {supplier_id}")
+    return supplier
+
+
+async def update_supplier(
+    session: AsyncSession, supplier_id: uuid.UUID, data: SupplierUpdate
+) -> Supplier:
+    supplier = await get_supplier(session, supplier_id)
+    changes = data.model_dump(exclude_unset=True)
+    renamed = changes.get("name") not in (None, supplier.name)
+    if renamed and await SupplierRepository(session).by_name(changes["name"]) is not None:
+        raise SupplierExists(f"a supplier named {changes['name']!r} exists")
+    for key, value in changes.items():
+        if value is not None or key in ("credentials", "contact_email"):
+            setattr(supplier, key, value)
+    await session.flush()
+    return supplier
+
+
+def supplier_out(supplier: Supplier) -> SupplierOut:
+    return SupplierOut(
+        id=supplier.id,
+        name=supplier.name,
+        adapter=supplier.adapter,
+        has_credentials=bool(supplier.credentials),
+        handling_days=supplier.handling_days,
+        holiday_country=supplier.holiday_country,
+        ship_from_country=supplier.ship_from_country,
+        contact_email=supplier.contact_email,
+        active=supplier.active,
+        created_at=supplier.created_at,
+    )
