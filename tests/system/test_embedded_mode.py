@@ -124,11 +124,15 @@ async def test_webhook_to_order_confirmed_in_one_process(embedded) -> None:  # t
         ]
 
         # supplier-gateway, in the same process, received it through the bus
-        async def parked() -> list[tuple[str]]:
+        async def unrouted() -> list[tuple[str]]:
             with sqlite3.connect(emb.data / "supplier_gateway.db") as con:
-                return con.execute("select type from parked_events").fetchall()
+                return con.execute("select sku from unrouted_lines order by sku").fetchall()
 
-        assert await eventually(parked) == [("order.confirmed",)]
+        assert await eventually(unrouted) == [
+            ("IPOD2008BLACK",),
+            ("IPOD2008GREEN",),
+            ("IPOD2008RED",),
+        ]
         # the buyer's thank-you went to the mail folder
         mails = await eventually(lambda: _mails(emb.data))
         mail = email.message_from_string(mails[0], policy=email.policy.default)

@@ -8,13 +8,19 @@ is lost, and keeps them in ``parked_events``.
 from __future__ import annotations
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from dropship_common.contracts.order_intake import OrderConfirmed
 from dropship_common.messaging.bus import Bus
+from dropship_common.messaging.consumer import MessageHandler
+from dropship_common.messaging.envelope import Envelope
 from dropship_common.parked import park_handlers
-from dropship_common.runtime import ServiceSpec, create_service_app
+from dropship_common.runtime import ServiceRuntime, ServiceSpec, create_service_app
 from dropship_common.settings import Settings
 from supplier_gateway.mappings.endpoints import router as mappings_router
 from supplier_gateway.models import common, parked_events
+from supplier_gateway.supplier_orders.endpoints import router as supplier_orders_router
+from supplier_gateway.supplier_orders.service import open_supplier_orders
 from supplier_gateway.suppliers.endpoints import router as suppliers_router
 
 BINDINGS = (
@@ -25,12 +31,25 @@ BINDINGS = (
     "order.address_change_requested",
 )
 
+
+def handlers(_rt: ServiceRuntime) -> dict[str, MessageHandler]:
+    """``order.confirmed`` opens supplier orders; the rest is kept for later releases."""
+
+    async def order_confirmed(session: AsyncSession, envelope: Envelope) -> None:
+        await open_supplier_orders(
+            session, OrderConfirmed.model_validate(envelope.payload), f"message:{envelope.id}"
+        )
+
+    parked = park_handlers(parked_events, [b for b in BINDINGS if b != OrderConfirmed.TYPE])
+    return {**parked, OrderConfirmed.TYPE: order_confirmed}
+
+
 SPEC = ServiceSpec(
     name="supplier-gateway",
     title="Supplier gateway",
     tables=common,
-    routers=(suppliers_router, mappings_router),
-    handlers=lambda _rt: park_handlers(parked_events, BINDINGS),
+    routers=(suppliers_router, mappings_router, supplier_orders_router),
+    handlers=handlers,
 )
 
 

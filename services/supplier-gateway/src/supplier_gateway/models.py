@@ -67,3 +67,54 @@ class Mapping(Base):
     priority: Mapped[int] = mapped_column(default=1)
     destination_country: Mapped[str | None] = mapped_column(sa.String(2))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class SupplierOrder(Base):
+    """What one supplier ships of one order. One per (order, supplier), enforced here:
+    placing the same order twice costs the merchant real money."""
+
+    __tablename__ = "supplier_orders"
+    __table_args__ = (sa.UniqueConstraint("order_id", "supplier_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    order_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    shop_id: Mapped[uuid.UUID]
+    supplier_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("suppliers.id"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(20))
+    notice: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SupplierOrderEvent(Base):
+    """The supplier order's timeline."""
+
+    __tablename__ = "supplier_order_events"
+
+    id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    supplier_order_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("supplier_orders.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    from_status: Mapped[str | None] = mapped_column(sa.String(20))
+    to_status: Mapped[str | None] = mapped_column(sa.String(20))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    cause: Mapped[str | None] = mapped_column(sa.String(200))
+
+
+class UnroutedLine(Base):
+    """A line of a confirmed order that no active supplier is mapped to ship."""
+
+    __tablename__ = "unrouted_lines"
+    __table_args__ = (sa.UniqueConstraint("order_id", "line_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    order_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    shop_id: Mapped[uuid.UUID]
+    line_id: Mapped[uuid.UUID]
+    sku: Mapped[str | None] = mapped_column(sa.String(255))
+    destination_country: Mapped[str | None] = mapped_column(sa.String(2))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

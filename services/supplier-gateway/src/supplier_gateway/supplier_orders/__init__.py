@@ -1,0 +1,1 @@
+"""Supplier orders: one per (order, supplier)."""

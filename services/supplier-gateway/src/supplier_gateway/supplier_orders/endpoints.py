@@ -1,0 +1,79 @@
+"""``/v1/supplier-orders``: what each supplier is to ship, with its timeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from dropship_common.deps import Operator, Runtime
+from dropship_common.errors import NotFound
+from supplier_gateway.models import SupplierOrder
+from supplier_gateway.supplier_orders.service import of_order, timeline, unrouted
+
+router = APIRouter(prefix="/v1/supplier-orders", tags=["supplier orders"])
+
+
+class TimelineEntry(BaseModel):
+    at: dt.datetime
+    kind: str
+    from_status: str | None
+    to_status: str | None
+    details: dict[str, Any] | None
+    cause: str | None
+
+
+class SupplierOrderOut(BaseModel):
+    model_config = {"from_attributes": True}
+
+    id: uuid.UUID
+    order_id: uuid.UUID
+    shop_id: uuid.UUID
+    supplier_id: uuid.UUID
+    status: str
+    notice: dict[str, Any]
+    created_at: dt.datetime
+    timeline: list[TimelineEntry] | None = None
+
+
+class UnroutedOut(BaseModel):
+    model_config = {"from_attributes": True}
+
+    line_id: uuid.UUID
+    sku: str | None
+    destination_country: str | None
+
+
+class OrderSupplierOrders(BaseModel):
+    supplier_orders: list[SupplierOrderOut]
+    unrouted_lines: list[UnroutedOut]  # no active supplier is mapped to ship these
+
+
+@router.get("", response_model=OrderSupplierOrders)
+async def for_order(rt: Runtime, _: Operator, order_id: uuid.UUID = Query()) -> OrderSupplierOrders:
+    async with rt.db.sessions() as session:
+        return OrderSupplierOrders(
+            supplier_orders=[
+                SupplierOrderOut.model_validate(s) for s in await of_order(session, order_id)
+            ],
+            unrouted_lines=[
+                UnroutedOut.model_validate(u) for u in await unrouted(session, order_id)
+            ],
+        )
+
+
+@router.get("/{supplier_order_id}", response_model=SupplierOrderOut)
+async def read(supplier_order_id: uuid.UUID, rt: Runtime, _: Operator) -> SupplierOrderOut:
+    async with rt.db.sessions() as session:
+        row = await session.get(SupplierOrder, supplier_order_id)
+        if row is None:
+            raise NotFound(f"no supplier order {supplier_order_id}")
+        out = SupplierOrderOut.model_validate(row)
+        out.timeline = [
+            TimelineEntry.model_validate(e, from_attributes=True)
+            for e in await timeline(session, supplier_order_id)
+        ]
+        return out

@@ -1,0 +1,110 @@
+"""From ``order.confirmed`` to supplier orders, one per supplier of the order's lines,
+each carrying its shipping notice. Placing them through the supplier's adapter is the
+next step; they start ``pending``."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dropship_common.contracts.order_intake import OrderConfirmed
+from dropship_common.db import insert_ignore, utcnow
+from supplier_gateway.domain.notice import MappedProduct, shipping_notice, split
+from supplier_gateway.mappings.repository import MappingRepository
+from supplier_gateway.models import SupplierOrder, SupplierOrderEvent, UnroutedLine
+
+
+async def open_supplier_orders(
+    session: AsyncSession, order: OrderConfirmed, cause: str
+) -> list[uuid.UUID]:
+    """Idempotent: a second delivery of the same event creates nothing new."""
+    skus = [line.sku for line in order.lines if line.sku]
+    products: dict[str, list[MappedProduct]] = {}
+    for m, s in await MappingRepository(session).candidates(order.shop_id, skus):
+        products.setdefault(m.sku, []).append(
+            MappedProduct(
+                m.supplier_id,
+                m.supplier_product_id,
+                m.supplier_variant_id,
+                m.customs_description,
+                m.hs_code,
+                m.weight_grams,
+                m.priority,
+                m.destination_country,
+                s.active,
+            )
+        )
+    plan = split(order, products)
+    dialect = session.get_bind().dialect.name
+    today = utcnow().date()
+    created: list[uuid.UUID] = []
+    for supplier_id, items in plan.by_supplier.items():
+        new_id = uuid.uuid4()
+        result = await session.execute(
+            insert_ignore(SupplierOrder.__table__, dialect)
+            .values(
+                id=new_id,
+                order_id=order.order_id,
+                shop_id=order.shop_id,
+                supplier_id=supplier_id,
+                status="pending",
+                notice=shipping_notice(order, items, today),
+                created_at=utcnow(),
+                updated_at=utcnow(),
+            )
+            .returning(SupplierOrder.__table__.c.id)
+        )
+        if result.first() is None:
+            continue  # already there: one supplier order per (order, supplier)
+        session.add(
+            SupplierOrderEvent(
+                supplier_order_id=new_id,
+                at=utcnow(),
+                kind="created",
+                to_status="pending",
+                details={"lines": [str(line.line_id) for line, _ in items]},
+                cause=cause,
+            )
+        )
+        created.append(new_id)
+    for line in plan.unroutable:
+        await session.execute(
+            insert_ignore(UnroutedLine.__table__, dialect).values(
+                id=uuid.uuid4(),
+                order_id=order.order_id,
+                shop_id=order.shop_id,
+                line_id=line.line_id,
+                sku=line.sku,
+                destination_country=order.shipping_address.country_code,
+                created_at=utcnow(),
+            )
+        )
+    return created
+
+
+async def of_order(session: AsyncSession, order_id: uuid.UUID) -> list[SupplierOrder]:
+    return list(
+        await session.scalars(
+            sa.select(SupplierOrder)
+            .where(SupplierOrder.order_id == order_id)
+            .order_by(SupplierOrder.created_at)
+        )
+    )
+
+
+async def unrouted(session: AsyncSession, order_id: uuid.UUID) -> list[UnroutedLine]:
+    return list(
+        await session.scalars(sa.select(UnroutedLine).where(UnroutedLine.order_id == order_id))
+    )
+
+
+async def timeline(session: AsyncSession, supplier_order_id: uuid.UUID) -> list[SupplierOrderEvent]:
+    return list(
+        await session.scalars(
+            sa.select(SupplierOrderEvent)
+            .where(SupplierOrderEvent.supplier_order_id == supplier_order_id)
+            .order_by(SupplierOrderEvent.id)
+        )
+    )
