@@ -320,3 +320,19 @@ async def test_one_bad_delivery_does_not_hold_back_the_others(intake: Intake, mo
     assert delivery["status"] == "pending"  # retried later with backoff, then parked
     assert "cannot make an order of it" in delivery["last_error"]
     assert [o["external_id"] for o in await intake.orders()] == ["778"]
+
+
+async def test_database_down_is_503_and_the_storefront_retries(intake: Intake, monkeypatch) -> None:
+    from order_intake.webhooks.intake import DeliveryWriter
+
+    async def unreachable(self, rows):  # type: ignore[no-untyped-def]
+        raise ConnectionRefusedError("connection refused")
+
+    with monkeypatch.context() as m:
+        m.setattr(DeliveryWriter, "_write", unreachable)
+        status, answer = await post(intake, shopify_order_body(), webhook_id="wh-down")
+    assert (status, answer["error"]["code"]) == (503, "unavailable")
+    # the retry, once the database is back, is accepted as new
+    status, answer = await post(intake, shopify_order_body(), webhook_id="wh-down")
+    assert (status, answer["status"]) == (200, "accepted")
+    await intake.wait_order("450789469", "confirmed")

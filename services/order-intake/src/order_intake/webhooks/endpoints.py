@@ -10,9 +10,10 @@ import uuid
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
 
 from dropship_common.deps import Runtime
-from dropship_common.errors import BadRequest, InvalidJSON, InvalidSignature
+from dropship_common.errors import BadRequest, InvalidJSON, InvalidSignature, ServiceUnavailable
 from dropship_common.errors import ValidationFailed as ValidationError_
 from dropship_common.security import verify_hmac_base64
 from order_intake.errors import UnknownShop
@@ -47,7 +48,11 @@ async def _accept(
     rt: Runtime, shop: ShopSnapshot, platform: str, topic: str, delivery: str, body: bytes
 ) -> WebhookAccepted:
     writer: DeliveryWriter = rt.state["delivery_writer"]
-    stored = await writer.store(platform, shop.id, delivery, topic, body)
+    try:
+        stored = await writer.store(platform, shop.id, delivery, topic, body)
+    except (OSError, DBAPIError) as exc:
+        # nothing was stored: a 503 makes the storefront deliver it again later
+        raise ServiceUnavailable("the order store is unavailable; deliver again later") from exc
     return WebhookAccepted(status="accepted" if stored else "duplicate", delivery_id=delivery)
 
 
