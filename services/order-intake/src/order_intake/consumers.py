@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dropship_common.contracts.supplier_gateway import SupplierOrderPlaced
+from dropship_common.contracts.supplier_gateway import SupplierOrderPlaced, SupplierOrderRejected
 from dropship_common.messaging.consumer import MessageHandler
 from dropship_common.messaging.envelope import Envelope
 from dropship_common.runtime import ServiceRuntime
@@ -22,4 +22,22 @@ def handlers(runtime: ServiceRuntime) -> Mapping[str, MessageHandler]:
             Cause(actor="service:supplier-gateway", ref=f"message:{envelope.id}"),
         )
 
-    return {SupplierOrderPlaced.TYPE: supplier_order_placed}
+    async def supplier_order_rejected(session: AsyncSession, envelope: Envelope) -> None:
+        event = SupplierOrderRejected.model_validate(envelope.payload)
+        await OrderOps(session, runtime.outbox).note_supplier_rejection(
+            event.order_id,
+            event.reason,
+            {
+                "supplier_id": str(event.supplier_id),
+                "supplier_order_id": str(event.supplier_order_id),
+                "note": event.note,
+                "restock_date": event.restock_date and event.restock_date.isoformat(),
+                "line_ids": [str(i) for i in event.line_ids],
+            },
+            Cause(actor="service:supplier-gateway", ref=f"message:{envelope.id}"),
+        )
+
+    return {
+        SupplierOrderPlaced.TYPE: supplier_order_placed,
+        SupplierOrderRejected.TYPE: supplier_order_rejected,
+    }

@@ -391,3 +391,30 @@ async def test_products_csv_import_all_or_nothing(intake: Intake, custom_shop: s
     assert r.json() == {"created": 2, "updated": 0}
     r = await intake.client.post(url, headers=headers, content=b"\xff\xfe bad")
     assert r.status_code == 400 and r.json()["error"]["message"] == "the CSV must be UTF-8"
+
+
+async def test_supplier_rejection_lands_on_the_timeline(intake: Intake, custom_shop: str) -> None:
+    from dropship_common.contracts.supplier_gateway import SupplierOrderRejected
+
+    order = (
+        await intake.client.post("/v1/orders", headers=intake.h, json=order_body(custom_shop))
+    ).json()
+    rejected = SupplierOrderRejected(
+        order_id=uuid.UUID(order["id"]),
+        supplier_order_id=uuid.uuid4(),
+        supplier_id=uuid.uuid4(),
+        reason="out_of_stock",
+        restock_date=dt.date(2026, 12, 1),
+        line_ids=[uuid.UUID(order["lines"][0]["id"])],
+        rejected_at=dt.datetime.now(dt.UTC),
+    )
+    await intake.tap.bus.publish([rejected.envelope(correlation_id=order["id"])])
+
+    async def noted() -> dict | None:
+        o = await intake.order(order["id"])
+        return next((e for e in o["timeline"] if e["kind"] == "supplier_rejected"), None)
+
+    entry = await eventually(noted)
+    assert entry["reason"] == "out_of_stock"
+    assert entry["details"]["restock_date"] == "2026-12-01"
+    assert entry["actor"] == "service:supplier-gateway"

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 05:48:06.562135
+Create Date: 2026-11-22 05:56:38.044235
 """
 
 from collections.abc import Sequence
@@ -160,6 +160,14 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
+        sa.Column("placed_at", dropship_common.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("carrier", sa.String(length=100), nullable=True),
+        sa.Column(
+            "tracking_numbers",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=True,
+        ),
+        sa.Column("reject_reason", sa.String(length=40), nullable=True),
         sa.Column("created_at", dropship_common.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", dropship_common.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(

@@ -19,6 +19,7 @@ from dropship_common.runtime import ServiceRuntime, ServiceSpec, create_service_
 from dropship_common.settings import Settings
 from supplier_gateway.mappings.endpoints import router as mappings_router
 from supplier_gateway.models import common, parked_events
+from supplier_gateway.portal.endpoints import router as portal_router
 from supplier_gateway.supplier_orders.endpoints import router as supplier_orders_router
 from supplier_gateway.supplier_orders.service import open_supplier_orders
 from supplier_gateway.suppliers.endpoints import router as suppliers_router
@@ -37,7 +38,10 @@ def handlers(_rt: ServiceRuntime) -> dict[str, MessageHandler]:
 
     async def order_confirmed(session: AsyncSession, envelope: Envelope) -> None:
         await open_supplier_orders(
-            session, OrderConfirmed.model_validate(envelope.payload), f"message:{envelope.id}"
+            session,
+            _rt.outbox,
+            OrderConfirmed.model_validate(envelope.payload),
+            f"message:{envelope.id}",
         )
 
     parked = park_handlers(parked_events, [b for b in BINDINGS if b != OrderConfirmed.TYPE])
@@ -48,7 +52,7 @@ SPEC = ServiceSpec(
     name="supplier-gateway",
     title="Supplier gateway",
     tables=common,
-    routers=(suppliers_router, mappings_router, supplier_orders_router),
+    routers=(suppliers_router, mappings_router, supplier_orders_router, portal_router),
     handlers=handlers,
 )
 

@@ -82,6 +82,10 @@ class SupplierOrder(Base):
     supplier_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("suppliers.id"), index=True)
     status: Mapped[str] = mapped_column(sa.String(20))
     notice: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    placed_at: Mapped[dt.datetime | None]
+    carrier: Mapped[str | None] = mapped_column(sa.String(100))
+    tracking_numbers: Mapped[list[str] | None] = mapped_column(JSONType)
+    reject_reason: Mapped[str | None] = mapped_column(sa.String(40))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -83,8 +83,11 @@ async def test_confirmed_order_opens_one_supplier_order_per_supplier_once(start_
     so = by_supplier[ids["Main"]]
     r = await gw.client.get(f"/v1/supplier-orders/{so['id']}", headers=h)
     detail = r.json()
-    assert detail["status"] == "pending"
-    assert [(e["kind"], e["to_status"]) for e in detail["timeline"]] == [("created", "pending")]
+    assert detail["status"] == "placed"  # a portal supplier sees it at once
+    assert [(e["kind"], e["to_status"]) for e in detail["timeline"]] == [
+        ("created", "pending"),
+        ("status_changed", "placed"),
+    ]
     async with gw.runtime.db.sessions() as s:
         count = await s.scalar(sa.select(sa.func.count()).select_from(SupplierOrder))
     assert count == 2

@@ -17,3 +17,32 @@ class SupplierOrderPlaced(Event):
     supplier_order_id: uuid.UUID
     supplier_id: uuid.UUID
     placed_at: dt.datetime
+
+
+class SupplierOrderRejected(Event):
+    """A supplier cannot ship (out of stock, …): the order needs a decision."""
+
+    TYPE = "supplier.order_rejected"
+
+    order_id: uuid.UUID
+    supplier_order_id: uuid.UUID
+    supplier_id: uuid.UUID
+    reason: str
+    note: str | None = None
+    restock_date: dt.date | None = None
+    line_ids: list[uuid.UUID]
+    rejected_at: dt.datetime
+
+
+class ShipmentTrackingAssigned(Event):
+    """A supplier shipped (part of) an order: carrier as given and tracking number(s)."""
+
+    TYPE = "shipment.tracking_assigned"
+
+    order_id: uuid.UUID
+    supplier_order_id: uuid.UUID
+    supplier_id: uuid.UUID
+    line_ids: list[uuid.UUID]
+    carrier: str
+    tracking_numbers: list[str]
+    shipped_at: dt.datetime

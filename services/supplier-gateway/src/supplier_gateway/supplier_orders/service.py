@@ -10,19 +10,26 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dropship_common.contracts.order_intake import OrderConfirmed
+from dropship_common.contracts.supplier_gateway import SupplierOrderPlaced
 from dropship_common.db import insert_ignore, utcnow
+from dropship_common.messaging.outbox import Outbox
 from supplier_gateway.domain.notice import MappedProduct, shipping_notice, split
+from supplier_gateway.domain.supplier_order import Status, transition
 from supplier_gateway.mappings.repository import MappingRepository
 from supplier_gateway.models import SupplierOrder, SupplierOrderEvent, UnroutedLine
 
 
 async def open_supplier_orders(
-    session: AsyncSession, order: OrderConfirmed, cause: str
+    session: AsyncSession, outbox: Outbox, order: OrderConfirmed, cause: str
 ) -> list[uuid.UUID]:
-    """Idempotent: a second delivery of the same event creates nothing new."""
+    """Idempotent: a second delivery of the same event creates nothing new. Orders for
+    portal suppliers are placed at once (the portal shows them); the other adapters
+    place theirs in a later release and leave them ``pending``."""
     skus = [line.sku for line in order.lines if line.sku]
     products: dict[str, list[MappedProduct]] = {}
+    adapters: dict[uuid.UUID, str] = {}
     for m, s in await MappingRepository(session).candidates(order.shop_id, skus):
+        adapters[s.id] = s.adapter
         products.setdefault(m.sku, []).append(
             MappedProduct(
                 m.supplier_id,
@@ -69,6 +76,10 @@ async def open_supplier_orders(
             )
         )
         created.append(new_id)
+        if adapters.get(supplier_id) == "portal":
+            row = await session.get(SupplierOrder, new_id)
+            assert row is not None
+            await mark_placed(session, outbox, row, cause, via="portal")
     for line in plan.unroutable:
         await session.execute(
             insert_ignore(UnroutedLine.__table__, dialect).values(
@@ -82,6 +93,32 @@ async def open_supplier_orders(
             )
         )
     return created
+
+
+async def mark_placed(
+    session: AsyncSession, outbox: Outbox, row: SupplierOrder, cause: str, *, via: str
+) -> None:
+    now = utcnow()
+    previous = Status(row.status)
+    row.status = transition(previous, Status.PLACED).value
+    row.placed_at = now
+    session.add(
+        SupplierOrderEvent(
+            supplier_order_id=row.id,
+            at=now,
+            kind="status_changed",
+            from_status=previous.value,
+            to_status=row.status,
+            details={"via": via},
+            cause=cause,
+        )
+    )
+    placed = SupplierOrderPlaced(
+        order_id=row.order_id, supplier_order_id=row.id, supplier_id=row.supplier_id, placed_at=now
+    )
+    await outbox.add(
+        session, [placed.envelope(correlation_id=str(row.order_id), causation_id=cause)]
+    )
 
 
 async def of_order(session: AsyncSession, order_id: uuid.UUID) -> list[SupplierOrder]:

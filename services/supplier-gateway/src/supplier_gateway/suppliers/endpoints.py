@@ -5,8 +5,11 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter
+from pydantic import BaseModel
 
+from dropship_common.auth import create_api_key
 from dropship_common.deps import Admin, Operator, Runtime
+from dropship_common.security import Role
 from supplier_gateway.suppliers.repository import SupplierRepository
 from supplier_gateway.suppliers.schemas import SupplierCreate, SupplierOut, SupplierUpdate
 from supplier_gateway.suppliers.service import (
@@ -43,3 +46,24 @@ async def patch_supplier(
 ) -> SupplierOut:
     async with rt.db.transaction() as session:
         return supplier_out(await update_supplier(session, supplier_id, data))
+
+
+class PortalKey(BaseModel):
+    key: str  # shown once: give it to the supplier
+    portal_url: str
+
+
+@router.post("/{supplier_id}/portal-key", status_code=201, response_model=PortalKey)
+async def new_portal_key(supplier_id: uuid.UUID, rt: Runtime, _: Admin) -> PortalKey:
+    """A key for the supplier's portal (only its own orders are visible with it)."""
+    async with rt.db.transaction() as session:
+        supplier = await get_supplier(session, supplier_id)
+        _id, key = await create_api_key(
+            session,
+            rt.tables.api_keys,
+            Role.SUPPLIER,
+            subject=str(supplier.id),
+            label=f"portal: {supplier.name}",
+        )
+    base = f"http://{rt.settings.host}:{rt.settings.port}"
+    return PortalKey(key=key, portal_url=f"{base}/portal/login")

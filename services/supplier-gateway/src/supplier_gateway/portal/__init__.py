@@ -1,0 +1,1 @@
+"""The supplier portal: server-rendered pages for suppliers with no API."""

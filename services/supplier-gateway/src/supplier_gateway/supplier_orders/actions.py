@@ -1,0 +1,145 @@
+"""What a supplier does with an order (through the portal now, its API later): accept,
+reject, ship. Each is a guarded transition with its timeline entry and event."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dropship_common.contracts.supplier_gateway import (
+    ShipmentTrackingAssigned,
+    SupplierOrderRejected,
+)
+from dropship_common.db import utcnow
+from dropship_common.errors import Conflict, NotFound, ValidationFailed
+from dropship_common.messaging.outbox import Outbox
+from supplier_gateway.domain.supplier_order import (
+    REJECT_REASONS,
+    IllegalTransition,
+    Status,
+    normalize_tracking,
+    transition,
+)
+from supplier_gateway.models import SupplierOrder, SupplierOrderEvent
+
+
+async def load_for_supplier(
+    session: AsyncSession, supplier_order_id: uuid.UUID, supplier_id: uuid.UUID
+) -> SupplierOrder:
+    """Another supplier's order is a 404: a supplier sees only its own."""
+    row = await session.scalar(
+        sa.select(SupplierOrder)
+        .where(SupplierOrder.id == supplier_order_id, SupplierOrder.supplier_id == supplier_id)
+        .with_for_update()
+    )
+    if row is None:
+        raise NotFound(f"no supplier order {supplier_order_id}")
+    return row
+
+
+def _move(
+    session: AsyncSession,
+    row: SupplierOrder,
+    target: Status,
+    actor: str,
+    details: dict[str, Any] | None,
+) -> None:
+    previous = Status(row.status)
+    try:
+        row.status = transition(previous, target).value
+    except IllegalTransition as exc:
+        raise Conflict(str(exc)) from exc
+    session.add(
+        SupplierOrderEvent(
+            supplier_order_id=row.id,
+            at=utcnow(),
+            kind="status_changed",
+            from_status=previous.value,
+            to_status=target.value,
+            details=details,
+            cause=actor,
+        )
+    )
+
+
+def _line_ids(row: SupplierOrder) -> list[uuid.UUID]:
+    return [uuid.UUID(i["line_id"]) for i in row.notice["items"]]
+
+
+async def accept(session: AsyncSession, row: SupplierOrder, actor: str) -> None:
+    _move(session, row, Status.ACCEPTED, actor, None)
+
+
+async def reject(
+    session: AsyncSession,
+    outbox: Outbox,
+    row: SupplierOrder,
+    actor: str,
+    reason: str,
+    note: str | None,
+    restock_date: dt.date | None,
+) -> None:
+    if reason not in REJECT_REASONS:
+        raise ValidationFailed("unknown reason", {"allowed": list(REJECT_REASONS)})
+    _move(
+        session,
+        row,
+        Status.REJECTED,
+        actor,
+        {"reason": reason, "note": note, "restock_date": restock_date and restock_date.isoformat()},
+    )
+    row.reject_reason = reason
+    event = SupplierOrderRejected(
+        order_id=row.order_id,
+        supplier_order_id=row.id,
+        supplier_id=row.supplier_id,
+        reason=reason,
+        note=note,
+        restock_date=restock_date,
+        line_ids=_line_ids(row),
+        rejected_at=utcnow(),
+    )
+    await outbox.add(
+        session, [event.envelope(correlation_id=str(row.order_id), causation_id=actor)]
+    )
+
+
+async def ship(
+    session: AsyncSession,
+    outbox: Outbox,
+    row: SupplierOrder,
+    actor: str,
+    carrier: str,
+    tracking: list[str],
+) -> None:
+    carrier = carrier.strip()
+    if not carrier or len(carrier) > 100:
+        raise ValidationFailed("the carrier is required (as the supplier names it)")
+    numbers: list[str] = []
+    bad = []
+    for raw in tracking:
+        value = normalize_tracking(raw)
+        if value is None:
+            bad.append(raw)
+        elif value not in numbers:
+            numbers.append(value)
+    if bad or not numbers:
+        raise ValidationFailed("malformed or missing tracking numbers", {"refused": bad})
+    _move(session, row, Status.SHIPPED, actor, {"carrier": carrier, "tracking_numbers": numbers})
+    row.carrier, row.tracking_numbers = carrier, numbers
+    event = ShipmentTrackingAssigned(
+        order_id=row.order_id,
+        supplier_order_id=row.id,
+        supplier_id=row.supplier_id,
+        line_ids=_line_ids(row),
+        carrier=carrier,
+        tracking_numbers=numbers,
+        shipped_at=utcnow(),
+    )
+    await outbox.add(
+        session, [event.envelope(correlation_id=str(row.order_id), causation_id=actor)]
+    )

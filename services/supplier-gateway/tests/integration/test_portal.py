@@ -1,0 +1,141 @@
+"""The supplier portal, driven as a supplier would with a browser (plain HTML forms)."""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import urlencode
+
+import pytest
+
+from dropship_common.testing.tap import eventually
+from supplier_gateway.main import SPEC
+
+from ..unit.test_notice_and_customs import _order
+
+pytestmark = pytest.mark.integration
+
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+
+
+async def _portal_supplier(gw, name: str, sku: str, shop_id: uuid.UUID) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    h = gw.admin_headers
+    r = await gw.client.post(
+        "/v1/suppliers", headers=h, json={"name": name, "adapter": "portal", "handling_days": 2}
+    )
+    sid = r.json()["id"]
+    r = await gw.client.post(
+        "/v1/mappings",
+        headers=h,
+        json={
+            "shop_id": str(shop_id),
+            "mappings": [
+                {
+                    "sku": sku,
+                    "supplier_id": sid,
+                    "supplier_product_id": f"{name}-{sku}",
+                    "unit_cost": "1",
+                    "currency": "USD",
+                    "customs_description": "goods",
+                    "weight_grams": 100,
+                }
+            ],
+        },
+    )
+    assert r.status_code == 201
+    r = await gw.client.post(f"/v1/suppliers/{sid}/portal-key", headers=h)
+    assert r.status_code == 201 and r.json()["portal_url"].endswith("/portal/login")
+    return sid, r.json()["key"]
+
+
+async def _login(gw, key: str) -> None:  # type: ignore[no-untyped-def]
+    gw.client.cookies.clear()
+    r = await gw.client.post("/portal/login", headers=FORM, content=urlencode({"key": key}))
+    assert r.status_code == 303 and r.headers["location"] == "/portal"
+
+
+async def test_supplier_works_its_orders_in_the_portal(start_service, tap_factory) -> None:  # type: ignore[no-untyped-def]
+    gw = await start_service(SPEC)
+    tap = await tap_factory(gw.settings, ["supplier.#", "shipment.#"])
+    order = _order("DE")
+    mugs, key_a = await _portal_supplier(gw, "Mugs Ltd", "MUG-1", order.shop_id)
+    tees, key_b = await _portal_supplier(gw, "Tees Ltd", "TEE-M", order.shop_id)
+    await gw.runtime.bus.publish([order.envelope(correlation_id=str(order.order_id))])
+    placed = await tap.wait_for("supplier.order_placed", count=2, order_id=str(order.order_id))
+    mine = next(e.payload["supplier_order_id"] for e in placed if e.payload["supplier_id"] == mugs)
+    theirs = next(
+        e.payload["supplier_order_id"] for e in placed if e.payload["supplier_id"] == tees
+    )
+
+    # a wrong key is refused; the right one signs in
+    r = await gw.client.post("/portal/login", headers=FORM, content="key=dsk_wrong_key")
+    assert r.status_code == 401 and "not valid" in r.text
+    await _login(gw, key_a)
+    listing = await gw.client.get("/portal")
+    assert listing.status_code == 200 and f"/portal/orders/{mine}" in listing.text
+    assert theirs not in listing.text
+    page = await gw.client.get(f"/portal/orders/{mine}")
+    assert "Unter den Linden 5" in page.text and "colour: blue" in page.text
+    assert "120.00 EUR" not in page.text and "60.00 EUR" in page.text  # unit value declared
+    # another supplier's order does not exist for this one
+    assert (await gw.client.get(f"/portal/orders/{theirs}")).status_code == 404
+    r = await gw.client.post(f"/portal/orders/{theirs}/accept", headers=FORM, content="")
+    assert r.status_code == 404
+
+    r = await gw.client.post(f"/portal/orders/{mine}/accept", headers=FORM, content="")
+    assert r.status_code == 303
+    bad = urlencode({"carrier": "China Post", "tracking": "RR123456784CN"})
+    r = await gw.client.post(f"/portal/orders/{mine}/ship", headers=FORM, content=bad)
+    assert r.status_code == 422 and "RR123456784CN" in r.text  # check digit wrong
+    good = urlencode({"carrier": "China Post", "tracking": "rr123456785cn\nLP00123456789012"})
+    r = await gw.client.post(f"/portal/orders/{mine}/ship", headers=FORM, content=good)
+    assert r.status_code == 303
+    [shipped] = await tap.wait_for("shipment.tracking_assigned", supplier_order_id=mine)
+    assert shipped.payload["carrier"] == "China Post"
+    assert shipped.payload["tracking_numbers"] == ["RR123456785CN", "LP00123456789012"]
+    assert shipped.payload["line_ids"] == [str(order.lines[0].line_id)]
+    # shipped is final: shipping again is refused and publishes nothing more
+    r = await gw.client.post(f"/portal/orders/{mine}/ship", headers=FORM, content=good)
+    assert r.status_code == 409
+    assert (await gw.client.get("/portal")).text.count("/portal/orders/") == 0
+
+    # the other supplier is out of stock
+    await _login(gw, key_b)
+    form = urlencode({"reason": "out_of_stock", "restock_date": "2026-12-01", "note": "new batch"})
+    r = await gw.client.post(f"/portal/orders/{theirs}/reject", headers=FORM, content=form)
+    assert r.status_code == 303
+    [rejected] = await tap.wait_for("supplier.order_rejected", supplier_order_id=theirs)
+    assert (rejected.payload["reason"], rejected.payload["restock_date"]) == (
+        "out_of_stock",
+        "2026-12-01",
+    )
+
+    r = await gw.client.get(f"/v1/supplier-orders/{mine}", headers=gw.admin_headers)
+    detail = r.json()
+    assert [e["to_status"] for e in detail["timeline"]] == [
+        "pending",
+        "placed",
+        "accepted",
+        "shipped",
+    ]
+    assert detail["timeline"][-1]["cause"] == f"supplier:{mugs}"
+
+    async def both_done() -> bool:
+        r = await gw.client.get(
+            "/v1/supplier-orders",
+            headers=gw.admin_headers,
+            params={"order_id": str(order.order_id)},
+        )
+        return {s["status"] for s in r.json()["supplier_orders"]} == {"shipped", "rejected"}
+
+    await eventually(both_done)
+
+
+async def test_portal_without_a_key_redirects_to_sign_in(start_service) -> None:  # type: ignore[no-untyped-def]
+    gw = await start_service(SPEC)
+    r = await gw.client.get("/portal")
+    assert r.status_code == 303 and r.headers["location"] == "/portal/login"
+    r = await gw.client.get("/portal/login")
+    assert r.status_code == 200 and "<form method='post' action='/portal/login'>" in r.text
+    # an operator's API key is not a supplier key
+    r = await gw.client.post("/portal/login", headers=FORM, content=urlencode({"key": "x" * 40}))
+    assert r.status_code == 401
