@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from dropship_common.auth import create_api_key
@@ -54,7 +54,9 @@ class PortalKey(BaseModel):
 
 
 @router.post("/{supplier_id}/portal-key", status_code=201, response_model=PortalKey)
-async def new_portal_key(supplier_id: uuid.UUID, rt: Runtime, _: Admin) -> PortalKey:
+async def new_portal_key(
+    supplier_id: uuid.UUID, request: Request, rt: Runtime, _: Admin
+) -> PortalKey:
     """A key for the supplier's portal (only its own orders are visible with it)."""
     async with rt.db.transaction() as session:
         supplier = await get_supplier(session, supplier_id)
@@ -65,5 +67,4 @@ async def new_portal_key(supplier_id: uuid.UUID, rt: Runtime, _: Admin) -> Porta
             subject=str(supplier.id),
             label=f"portal: {supplier.name}",
         )
-    base = f"http://{rt.settings.host}:{rt.settings.port}"
-    return PortalKey(key=key, portal_url=f"{base}/portal/login")
+    return PortalKey(key=key, portal_url=str(request.url_for("login_page")))
