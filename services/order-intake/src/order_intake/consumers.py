@@ -6,7 +6,11 @@ from collections.abc import Mapping
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dropship_common.contracts.supplier_gateway import SupplierOrderPlaced, SupplierOrderRejected
+from dropship_common.contracts.supplier_gateway import (
+    SupplierOrderOverdue,
+    SupplierOrderPlaced,
+    SupplierOrderRejected,
+)
 from dropship_common.messaging.consumer import MessageHandler
 from dropship_common.messaging.envelope import Envelope
 from dropship_common.runtime import ServiceRuntime
@@ -24,8 +28,9 @@ def handlers(runtime: ServiceRuntime) -> Mapping[str, MessageHandler]:
 
     async def supplier_order_rejected(session: AsyncSession, envelope: Envelope) -> None:
         event = SupplierOrderRejected.model_validate(envelope.payload)
-        await OrderOps(session, runtime.outbox).note_supplier_rejection(
+        await OrderOps(session, runtime.outbox).note_supplier_event(
             event.order_id,
+            "supplier_rejected",
             event.reason,
             {
                 "supplier_id": str(event.supplier_id),
@@ -37,7 +42,21 @@ def handlers(runtime: ServiceRuntime) -> Mapping[str, MessageHandler]:
             Cause(actor="service:supplier-gateway", ref=f"message:{envelope.id}"),
         )
 
+    async def supplier_order_overdue(session: AsyncSession, envelope: Envelope) -> None:
+        event = SupplierOrderOverdue.model_validate(envelope.payload)
+        await OrderOps(session, runtime.outbox).note_supplier_event(
+            event.order_id,
+            "supplier_overdue",
+            f"not shipped by {event.ship_by.isoformat()}",
+            {
+                "supplier_id": str(event.supplier_id),
+                "supplier_order_id": str(event.supplier_order_id),
+            },
+            Cause(actor="service:supplier-gateway", ref=f"message:{envelope.id}"),
+        )
+
     return {
+        SupplierOrderOverdue.TYPE: supplier_order_overdue,
         SupplierOrderPlaced.TYPE: supplier_order_placed,
         SupplierOrderRejected.TYPE: supplier_order_rejected,
     }

@@ -418,3 +418,25 @@ async def test_supplier_rejection_lands_on_the_timeline(intake: Intake, custom_s
     assert entry["reason"] == "out_of_stock"
     assert entry["details"]["restock_date"] == "2026-12-01"
     assert entry["actor"] == "service:supplier-gateway"
+
+
+async def test_supplier_overdue_lands_on_the_timeline(intake: Intake, custom_shop: str) -> None:
+    from dropship_common.contracts.supplier_gateway import SupplierOrderOverdue
+
+    order = (
+        await intake.client.post("/v1/orders", headers=intake.h, json=order_body(custom_shop))
+    ).json()
+    late = SupplierOrderOverdue(
+        order_id=uuid.UUID(order["id"]),
+        supplier_order_id=uuid.uuid4(),
+        supplier_id=uuid.uuid4(),
+        ship_by=dt.date(2026, 11, 25),
+        detected_at=dt.datetime.now(dt.UTC),
+    )
+    await intake.tap.bus.publish([late.envelope(correlation_id=order["id"])])
+
+    async def noted() -> dict | None:
+        o = await intake.order(order["id"])
+        return next((e for e in o["timeline"] if e["kind"] == "supplier_overdue"), None)
+
+    assert (await eventually(noted))["reason"] == "not shipped by 2026-11-25"

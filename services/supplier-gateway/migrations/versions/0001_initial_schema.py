@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 05:56:38.044235
+Create Date: 2026-11-22 06:04:41.145398
 """
 
 from collections.abc import Sequence
@@ -161,6 +161,8 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("placed_at", dropship_common.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("ship_by", sa.Date(), nullable=True),
+        sa.Column("deadline", sa.String(length=10), nullable=False),
         sa.Column("carrier", sa.String(length=100), nullable=True),
         sa.Column(
             "tracking_numbers",

@@ -20,6 +20,7 @@ from dropship_common.settings import Settings
 from supplier_gateway.mappings.endpoints import router as mappings_router
 from supplier_gateway.models import common, parked_events
 from supplier_gateway.portal.endpoints import router as portal_router
+from supplier_gateway.supplier_orders.deadlines import deadline_worker
 from supplier_gateway.supplier_orders.endpoints import router as supplier_orders_router
 from supplier_gateway.supplier_orders.service import open_supplier_orders
 from supplier_gateway.suppliers.endpoints import router as suppliers_router
@@ -54,6 +55,7 @@ SPEC = ServiceSpec(
     tables=common,
     routers=(suppliers_router, mappings_router, supplier_orders_router, portal_router),
     handlers=handlers,
+    workers=(deadline_worker,),
 )
 
 

@@ -139,3 +139,32 @@ async def test_portal_without_a_key_redirects_to_sign_in(start_service) -> None:
     # an operator's API key is not a supplier key
     r = await gw.client.post("/portal/login", headers=FORM, content=urlencode({"key": "x" * 40}))
     assert r.status_code == 401
+
+
+async def test_unshipped_order_goes_at_risk_then_overdue_once(start_service, tap_factory) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from supplier_gateway.supplier_orders.deadlines import check_deadlines
+
+    gw = await start_service(SPEC)
+    tap = await tap_factory(gw.settings, ["supplier.#"])
+    order = _order("DE")
+    await _portal_supplier(gw, "Slow Ltd", "MUG-1", order.shop_id)
+    await gw.runtime.bus.publish([order.envelope(correlation_id=str(order.order_id))])
+    [placed] = await tap.wait_for("supplier.order_placed", order_id=str(order.order_id))
+    so_id = placed.payload["supplier_order_id"]
+    detail = (await gw.client.get(f"/v1/supplier-orders/{so_id}", headers=gw.admin_headers)).json()
+    ship_by = dt.date.fromisoformat(detail["timeline"][-1]["details"]["ship_by"])
+    assert ship_by > dt.date.today()  # 2 business days in China
+    noon_cn = dt.time(4, tzinfo=dt.UTC)  # 12:00 in Shanghai
+    on_the_day = dt.datetime.combine(ship_by, noon_cn)
+    assert await check_deadlines(gw.runtime, on_the_day) == {"at_risk": 1, "overdue": 0}
+    assert await check_deadlines(gw.runtime, on_the_day) == {"at_risk": 0, "overdue": 0}
+    day_after = on_the_day + dt.timedelta(days=1)
+    assert await check_deadlines(gw.runtime, day_after) == {"at_risk": 0, "overdue": 1}
+    assert await check_deadlines(gw.runtime, day_after) == {"at_risk": 0, "overdue": 0}
+    [overdue] = await tap.wait_for("supplier.order_overdue", supplier_order_id=so_id)
+    assert overdue.payload["ship_by"] == ship_by.isoformat()
+    detail = (await gw.client.get(f"/v1/supplier-orders/{so_id}", headers=gw.admin_headers)).json()
+    assert [e["kind"] for e in detail["timeline"]][-2:] == ["at_risk", "overdue"]
+    assert len(tap.of_type("supplier.order_overdue")) == 1

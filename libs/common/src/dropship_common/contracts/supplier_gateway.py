@@ -46,3 +46,15 @@ class ShipmentTrackingAssigned(Event):
     carrier: str
     tracking_numbers: list[str]
     shipped_at: dt.datetime
+
+
+class SupplierOrderOverdue(Event):
+    """A supplier has not shipped by its ship-by date (placed + handling business days)."""
+
+    TYPE = "supplier.order_overdue"
+
+    order_id: uuid.UUID
+    supplier_order_id: uuid.UUID
+    supplier_id: uuid.UUID
+    ship_by: dt.date
+    detected_at: dt.datetime

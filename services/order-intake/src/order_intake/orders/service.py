@@ -430,14 +430,14 @@ class OrderOps:
             raise StillOnHold("the order still has problems", order.hold_reasons)
         return order
 
-    async def note_supplier_rejection(
-        self, order_id: uuid.UUID, reason: str, details: dict[str, Any], cause: Cause
+    async def note_supplier_event(
+        self, order_id: uuid.UUID, kind: str, reason: str, details: dict[str, Any], cause: Cause
     ) -> None:
-        """On the timeline for the operator, who offers the buyer a longer wait, a
-        substitute, or cancels (re-placing with a backup supplier comes next)."""
+        """A supplier rejected or is late: on the timeline for the operator, who offers
+        the buyer a longer wait, a substitute, or cancels."""
         order = await self.repo.get(order_id, for_update=True)
         if order is not None:
-            self.record(order, "supplier_rejected", cause, reason=reason, details=details)
+            self.record(order, kind, cause, reason=reason, details=details)
 
     async def mark_handed_off(self, order_id: uuid.UUID, at: dt.datetime, cause: Cause) -> None:
         order = await self.repo.get(order_id, for_update=True)

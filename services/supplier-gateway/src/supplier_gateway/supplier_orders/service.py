@@ -13,10 +13,11 @@ from dropship_common.contracts.order_intake import OrderConfirmed
 from dropship_common.contracts.supplier_gateway import SupplierOrderPlaced
 from dropship_common.db import insert_ignore, utcnow
 from dropship_common.messaging.outbox import Outbox
+from supplier_gateway.domain.deadlines import due_date
 from supplier_gateway.domain.notice import MappedProduct, shipping_notice, split
 from supplier_gateway.domain.supplier_order import Status, transition
 from supplier_gateway.mappings.repository import MappingRepository
-from supplier_gateway.models import SupplierOrder, SupplierOrderEvent, UnroutedLine
+from supplier_gateway.models import Supplier, SupplierOrder, SupplierOrderEvent, UnroutedLine
 
 
 async def open_supplier_orders(
@@ -27,9 +28,9 @@ async def open_supplier_orders(
     place theirs in a later release and leave them ``pending``."""
     skus = [line.sku for line in order.lines if line.sku]
     products: dict[str, list[MappedProduct]] = {}
-    adapters: dict[uuid.UUID, str] = {}
+    suppliers: dict[uuid.UUID, Supplier] = {}
     for m, s in await MappingRepository(session).candidates(order.shop_id, skus):
-        adapters[s.id] = s.adapter
+        suppliers[s.id] = s
         products.setdefault(m.sku, []).append(
             MappedProduct(
                 m.supplier_id,
@@ -76,10 +77,10 @@ async def open_supplier_orders(
             )
         )
         created.append(new_id)
-        if adapters.get(supplier_id) == "portal":
+        if suppliers[supplier_id].adapter == "portal":
             row = await session.get(SupplierOrder, new_id)
             assert row is not None
-            await mark_placed(session, outbox, row, cause, via="portal")
+            await mark_placed(session, outbox, row, suppliers[supplier_id], cause, via="portal")
     for line in plan.unroutable:
         await session.execute(
             insert_ignore(UnroutedLine.__table__, dialect).values(
@@ -96,12 +97,20 @@ async def open_supplier_orders(
 
 
 async def mark_placed(
-    session: AsyncSession, outbox: Outbox, row: SupplierOrder, cause: str, *, via: str
+    session: AsyncSession,
+    outbox: Outbox,
+    row: SupplierOrder,
+    supplier: Supplier,
+    cause: str,
+    *,
+    via: str,
 ) -> None:
+    """Placed: the supplier's clock starts (ship-by = now + its handling business days)."""
     now = utcnow()
     previous = Status(row.status)
     row.status = transition(previous, Status.PLACED).value
     row.placed_at = now
+    row.ship_by = due_date(now, supplier.handling_days, supplier.holiday_country)
     session.add(
         SupplierOrderEvent(
             supplier_order_id=row.id,
@@ -109,7 +118,7 @@ async def mark_placed(
             kind="status_changed",
             from_status=previous.value,
             to_status=row.status,
-            details={"via": via},
+            details={"via": via, "ship_by": row.ship_by.isoformat()},
             cause=cause,
         )
     )
