@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 06:04:41.145398
+Create Date: 2026-11-22 06:08:11.072635
 """
 
 from collections.abc import Sequence
@@ -162,6 +162,7 @@ def upgrade() -> None:
         ),
         sa.Column("placed_at", dropship_common.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("ship_by", sa.Date(), nullable=True),
+        sa.Column("shipped_at", dropship_common.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("deadline", sa.String(length=10), nullable=False),
         sa.Column("carrier", sa.String(length=100), nullable=True),
         sa.Column(

@@ -84,6 +84,7 @@ class SupplierOrder(Base):
     notice: Mapped[dict[str, Any]] = mapped_column(JSONType)
     placed_at: Mapped[dt.datetime | None]
     ship_by: Mapped[dt.date | None]
+    shipped_at: Mapped[dt.datetime | None]
     deadline: Mapped[str] = mapped_column(sa.String(10), default="on_time")
     carrier: Mapped[str | None] = mapped_column(sa.String(100))
     tracking_numbers: Mapped[list[str] | None] = mapped_column(JSONType)

@@ -128,6 +128,12 @@ async def test_supplier_works_its_orders_in_the_portal(start_service, tap_factor
         return {s["status"] for s in r.json()["supplier_orders"]} == {"shipped", "rejected"}
 
     await eventually(both_done)
+    card = (await gw.client.get(f"/v1/suppliers/{mugs}/scorecard", headers=gw.admin_headers)).json()
+    assert (card["orders"], card["acceptance_rate"], card["on_time_ship_rate"]) == (1, 1.0, 1.0)
+    assert card["median_handling_hours"] is not None and card["rejections_by_reason"] == {}
+    card = (await gw.client.get(f"/v1/suppliers/{tees}/scorecard", headers=gw.admin_headers)).json()
+    assert (card["acceptance_rate"], card["on_time_ship_rate"]) == (0.0, None)
+    assert card["rejections_by_reason"] == {"out_of_stock": 1}
 
 
 async def test_portal_without_a_key_redirects_to_sign_in(start_service) -> None:  # type: ignore[no-untyped-def]

@@ -131,6 +131,7 @@ async def ship(
         raise ValidationFailed("malformed or missing tracking numbers", {"refused": bad})
     _move(session, row, Status.SHIPPED, actor, {"carrier": carrier, "tracking_numbers": numbers})
     row.carrier, row.tracking_numbers = carrier, numbers
+    row.shipped_at = utcnow()
     event = ShipmentTrackingAssigned(
         order_id=row.order_id,
         supplier_order_id=row.id,

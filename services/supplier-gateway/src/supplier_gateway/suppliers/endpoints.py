@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from dropship_common.auth import create_api_key
 from dropship_common.deps import Admin, Operator, Runtime
 from dropship_common.security import Role
+from supplier_gateway.domain.scorecard import scorecard
 from supplier_gateway.suppliers.repository import SupplierRepository
 from supplier_gateway.suppliers.schemas import SupplierCreate, SupplierOut, SupplierUpdate
 from supplier_gateway.suppliers.service import (
@@ -68,3 +69,21 @@ async def new_portal_key(
             label=f"portal: {supplier.name}",
         )
     return PortalKey(key=key, portal_url=str(request.url_for("login_page")))
+
+
+class ScorecardOut(BaseModel):
+    supplier_id: uuid.UUID
+    orders: int
+    acceptance_rate: float | None
+    on_time_ship_rate: float | None
+    median_handling_hours: float | None
+    rejections_by_reason: dict[str, int]
+
+
+@router.get("/{supplier_id}/scorecard", response_model=ScorecardOut)
+async def get_scorecard(supplier_id: uuid.UUID, rt: Runtime, _: Operator) -> ScorecardOut:
+    async with rt.db.sessions() as session:
+        supplier = await get_supplier(session, supplier_id)
+        facts = await SupplierRepository(session).order_facts(supplier_id)
+    card = scorecard(facts, supplier.holiday_country)
+    return ScorecardOut(supplier_id=supplier_id, **card.__dict__)

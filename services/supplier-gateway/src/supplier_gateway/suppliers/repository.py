@@ -7,7 +7,8 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from supplier_gateway.models import Supplier
+from supplier_gateway.domain.scorecard import OrderFacts
+from supplier_gateway.models import Supplier, SupplierOrder
 
 
 class SupplierRepository:
@@ -26,6 +27,18 @@ class SupplierRepository:
 
     async def all(self) -> list[Supplier]:
         return list(await self.session.scalars(sa.select(Supplier).order_by(Supplier.name)))
+
+    async def order_facts(self, supplier_id: uuid.UUID) -> list[OrderFacts]:
+        rows = await self.session.execute(
+            sa.select(
+                SupplierOrder.status,
+                SupplierOrder.placed_at,
+                SupplierOrder.shipped_at,
+                SupplierOrder.ship_by,
+                SupplierOrder.reject_reason,
+            ).where(SupplierOrder.supplier_id == supplier_id)
+        )
+        return [OrderFacts(*r) for r in rows]
 
     def add(self, supplier: Supplier) -> None:
         self.session.add(supplier)
