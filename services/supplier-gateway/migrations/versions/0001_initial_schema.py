@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 06:08:11.072635
+Create Date: 2026-11-22 06:09:11.856493
 """
 
 from collections.abc import Sequence
@@ -32,6 +32,18 @@ def upgrade() -> None:
         sa.Column("revoked_at", dropship_common.db.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_keys")),
         sa.UniqueConstraint("key_hash", name=op.f("uq_api_keys_key_hash")),
+    )
+    op.create_table(
+        "confirmed_orders",
+        sa.Column("order_id", sa.Uuid(), nullable=False),
+        sa.Column("shop_id", sa.Uuid(), nullable=False),
+        sa.Column(
+            "payload",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("received_at", dropship_common.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("order_id", name=op.f("pk_confirmed_orders")),
     )
     op.create_table(
         "inbox",
@@ -255,5 +267,6 @@ def downgrade() -> None:
 
     op.drop_table("outbox")
     op.drop_table("inbox")
+    op.drop_table("confirmed_orders")
     op.drop_table("api_keys")
     # ### end Alembic commands ###

@@ -125,3 +125,15 @@ class UnroutedLine(Base):
     sku: Mapped[str | None] = mapped_column(sa.String(255))
     destination_country: Mapped[str | None] = mapped_column(sa.String(2))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ConfirmedOrder(Base):
+    """The ``order.confirmed`` payload as received: what a re-placement with a backup
+    supplier builds its shipping notice from."""
+
+    __tablename__ = "confirmed_orders"
+
+    order_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    shop_id: Mapped[uuid.UUID]
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

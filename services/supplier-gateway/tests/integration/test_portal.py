@@ -174,3 +174,60 @@ async def test_unshipped_order_goes_at_risk_then_overdue_once(start_service, tap
     detail = (await gw.client.get(f"/v1/supplier-orders/{so_id}", headers=gw.admin_headers)).json()
     assert [e["kind"] for e in detail["timeline"]][-2:] == ["at_risk", "overdue"]
     assert len(tap.of_type("supplier.order_overdue")) == 1
+
+
+async def test_rejection_is_replaced_with_the_backup_then_reported_when_none_is_left(
+    start_service, tap_factory
+) -> None:  # type: ignore[no-untyped-def]
+    gw = await start_service(SPEC)
+    tap = await tap_factory(gw.settings, ["supplier.#"])
+    order = _order("FR")
+    first, key_first = await _portal_supplier(gw, "First", "MUG-1", order.shop_id)
+    backup, key_backup = await _portal_supplier(gw, "Backup", "MUG-1", order.shop_id)
+    # make "Backup" the second choice for MUG-1
+    r = await gw.client.get(
+        "/v1/mappings",
+        headers=gw.admin_headers,
+        params={"shop_id": str(order.shop_id), "sku": "MUG-1"},
+    )
+    mapping = next(m for m in r.json() if m["supplier_id"] == backup)
+    mapping["priority"] = 2
+    for k in ("id", "shop_id"):
+        mapping.pop(k)
+    r = await gw.client.post(
+        "/v1/mappings",
+        headers=gw.admin_headers,
+        json={"shop_id": str(order.shop_id), "mappings": [mapping]},
+    )
+    assert r.status_code == 201
+    await gw.runtime.bus.publish([order.envelope(correlation_id=str(order.order_id))])
+    [placed] = await tap.wait_for("supplier.order_placed", order_id=str(order.order_id))
+    assert placed.payload["supplier_id"] == first
+
+    await _login(gw, key_first)
+    reject = urlencode({"reason": "out_of_stock"})
+    r = await gw.client.post(
+        f"/portal/orders/{placed.payload['supplier_order_id']}/reject", headers=FORM, content=reject
+    )
+    assert r.status_code == 303
+    # re-placed with the backup at once; nobody is told of a rejection yet
+    placed_again = await tap.wait_for(
+        "supplier.order_placed", count=2, order_id=str(order.order_id)
+    )
+    second = next(e for e in placed_again if e.payload["supplier_id"] == backup)
+    assert tap.of_type("supplier.order_rejected") == []
+    r = await gw.client.get(
+        f"/v1/supplier-orders/{second.payload['supplier_order_id']}", headers=gw.admin_headers
+    )
+    assert [i["sku"] for i in r.json()["notice"]["items"]] == ["MUG-1"]
+    assert r.json()["notice"]["recipient"]["country_code"] == "FR"
+
+    # the backup cannot either: no supplier left, now it is reported
+    await _login(gw, key_backup)
+    r = await gw.client.post(
+        f"/portal/orders/{second.payload['supplier_order_id']}/reject", headers=FORM, content=reject
+    )
+    assert r.status_code == 303
+    [rejected] = await tap.wait_for("supplier.order_rejected", order_id=str(order.order_id))
+    assert rejected.payload["line_ids"] == [str(order.lines[0].line_id)]
+    assert len(tap.of_type("supplier.order_placed", order_id=str(order.order_id))) == 2

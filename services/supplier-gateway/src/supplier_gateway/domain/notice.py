@@ -36,17 +36,22 @@ class Split:
     unroutable: list[OrderLineV1] = field(default_factory=list)
 
 
-def split(order: OrderConfirmed, products: dict[str, list[MappedProduct]]) -> Split:
-    """Each line to its best supplier for the destination (lines without a usable
-    mapping are returned apart)."""
+def split(
+    order: OrderConfirmed,
+    products: dict[str, list[MappedProduct]],
+    lines: list[OrderLineV1] | None = None,
+    tried: set[uuid.UUID] | frozenset[uuid.UUID] = frozenset(),
+) -> Split:
+    """Each line (all, or ``lines``) to its best supplier for the destination that was
+    not ``tried`` yet; lines without a usable mapping are returned apart."""
     country = order.shipping_address.country_code
     result = Split()
-    for line in order.lines:
+    for line in order.lines if lines is None else lines:
         options = products.get(line.sku or "", [])
         cands = [
             Candidate(p.supplier_id, p.priority, p.destination_country, p.active) for p in options
         ]
-        best = choose(cands, country)
+        best = choose(cands, country, tried)
         if best is None:
             result.unroutable.append(line)
             continue

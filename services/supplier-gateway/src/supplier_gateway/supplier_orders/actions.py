@@ -25,6 +25,7 @@ from supplier_gateway.domain.supplier_order import (
     transition,
 )
 from supplier_gateway.models import SupplierOrder, SupplierOrderEvent
+from supplier_gateway.supplier_orders.service import reroute_rejected
 
 
 async def load_for_supplier(
@@ -93,6 +94,19 @@ async def reject(
         {"reason": reason, "note": note, "restock_date": restock_date and restock_date.isoformat()},
     )
     row.reject_reason = reason
+    created, left = await reroute_rejected(session, outbox, row, actor)
+    if created:
+        session.add(
+            SupplierOrderEvent(
+                supplier_order_id=row.id,
+                at=utcnow(),
+                kind="replaced",
+                details={"by": [str(i) for i in created]},
+                cause=actor,
+            )
+        )
+    if not left:
+        return  # every line re-placed with a backup supplier
     event = SupplierOrderRejected(
         order_id=row.order_id,
         supplier_order_id=row.id,
@@ -100,7 +114,7 @@ async def reject(
         reason=reason,
         note=note,
         restock_date=restock_date,
-        line_ids=_line_ids(row),
+        line_ids=[line.line_id for line in left],
         rejected_at=utcnow(),
     )
     await outbox.add(

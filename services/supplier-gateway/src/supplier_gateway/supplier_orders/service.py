@@ -9,7 +9,7 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dropship_common.contracts.order_intake import OrderConfirmed
+from dropship_common.contracts.order_intake import OrderConfirmed, OrderLineV1
 from dropship_common.contracts.supplier_gateway import SupplierOrderPlaced
 from dropship_common.db import insert_ignore, utcnow
 from dropship_common.messaging.outbox import Outbox
@@ -17,7 +17,13 @@ from supplier_gateway.domain.deadlines import due_date
 from supplier_gateway.domain.notice import MappedProduct, shipping_notice, split
 from supplier_gateway.domain.supplier_order import Status, transition
 from supplier_gateway.mappings.repository import MappingRepository
-from supplier_gateway.models import Supplier, SupplierOrder, SupplierOrderEvent, UnroutedLine
+from supplier_gateway.models import (
+    ConfirmedOrder,
+    Supplier,
+    SupplierOrder,
+    SupplierOrderEvent,
+    UnroutedLine,
+)
 
 
 async def open_supplier_orders(
@@ -26,7 +32,62 @@ async def open_supplier_orders(
     """Idempotent: a second delivery of the same event creates nothing new. Orders for
     portal suppliers are placed at once (the portal shows them); the other adapters
     place theirs in a later release and leave them ``pending``."""
-    skus = [line.sku for line in order.lines if line.sku]
+    dialect = session.get_bind().dialect.name
+    await session.execute(
+        insert_ignore(ConfirmedOrder.__table__, dialect).values(
+            order_id=order.order_id,
+            shop_id=order.shop_id,
+            payload=order.model_dump(mode="json"),
+            received_at=utcnow(),
+        )
+    )
+    created, unroutable = await _place_lines(session, outbox, order, order.lines, set(), cause)
+    for line in unroutable:
+        await session.execute(
+            insert_ignore(UnroutedLine.__table__, dialect).values(
+                id=uuid.uuid4(),
+                order_id=order.order_id,
+                shop_id=order.shop_id,
+                line_id=line.line_id,
+                sku=line.sku,
+                destination_country=order.shipping_address.country_code,
+                created_at=utcnow(),
+            )
+        )
+    return created
+
+
+async def reroute_rejected(
+    session: AsyncSession, outbox: Outbox, rejected: SupplierOrder, cause: str
+) -> tuple[list[uuid.UUID], list[OrderLineV1]]:
+    """The rejected lines to the next mapped backup supplier not tried for this order.
+    Returns the new supplier orders and the lines no backup is left for."""
+    stored = await session.get(ConfirmedOrder, rejected.order_id)
+    assert stored is not None
+    order = OrderConfirmed.model_validate(stored.payload)
+    line_ids = {uuid.UUID(i["line_id"]) for i in rejected.notice["items"]}
+    tried = set(
+        await session.scalars(
+            sa.select(SupplierOrder.supplier_id).where(
+                SupplierOrder.order_id == rejected.order_id,
+                SupplierOrder.status == Status.REJECTED.value,
+            )
+        )
+    )
+    tried.add(rejected.supplier_id)  # this one, even before its new status is flushed
+    lines = [line for line in order.lines if line.line_id in line_ids]
+    return await _place_lines(session, outbox, order, lines, tried, cause)
+
+
+async def _place_lines(
+    session: AsyncSession,
+    outbox: Outbox,
+    order: OrderConfirmed,
+    lines: list[OrderLineV1],
+    tried: set[uuid.UUID],
+    cause: str,
+) -> tuple[list[uuid.UUID], list[OrderLineV1]]:
+    skus = [line.sku for line in lines if line.sku]
     products: dict[str, list[MappedProduct]] = {}
     suppliers: dict[uuid.UUID, Supplier] = {}
     for m, s in await MappingRepository(session).candidates(order.shop_id, skus):
@@ -44,10 +105,11 @@ async def open_supplier_orders(
                 s.active,
             )
         )
-    plan = split(order, products)
+    plan = split(order, products, lines, tried)
     dialect = session.get_bind().dialect.name
     today = utcnow().date()
     created: list[uuid.UUID] = []
+    left = list(plan.unroutable)
     for supplier_id, items in plan.by_supplier.items():
         new_id = uuid.uuid4()
         result = await session.execute(
@@ -65,7 +127,11 @@ async def open_supplier_orders(
             .returning(SupplierOrder.__table__.c.id)
         )
         if result.first() is None:
-            continue  # already there: one supplier order per (order, supplier)
+            # one supplier order per (order, supplier): a redelivery, or a backup that
+            # already ships other lines of this order (those lines are not re-placed)
+            if tried:
+                left += [line for line, _ in items]
+            continue
         session.add(
             SupplierOrderEvent(
                 supplier_order_id=new_id,
@@ -81,19 +147,7 @@ async def open_supplier_orders(
             row = await session.get(SupplierOrder, new_id)
             assert row is not None
             await mark_placed(session, outbox, row, suppliers[supplier_id], cause, via="portal")
-    for line in plan.unroutable:
-        await session.execute(
-            insert_ignore(UnroutedLine.__table__, dialect).values(
-                id=uuid.uuid4(),
-                order_id=order.order_id,
-                shop_id=order.shop_id,
-                line_id=line.line_id,
-                sku=line.sku,
-                destination_country=order.shipping_address.country_code,
-                created_at=utcnow(),
-            )
-        )
-    return created
+    return created, left
 
 
 async def mark_placed(
