@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dropship_common.contracts.supplier_gateway import (
+    SupplierCancellationAnswered,
     SupplierOrderOverdue,
     SupplierOrderPlaced,
     SupplierOrderRejected,
@@ -55,7 +56,17 @@ def handlers(runtime: ServiceRuntime) -> Mapping[str, MessageHandler]:
             Cause(actor="service:supplier-gateway", ref=f"message:{envelope.id}"),
         )
 
+    async def cancellation_answered(session: AsyncSession, envelope: Envelope) -> None:
+        event = SupplierCancellationAnswered.model_validate(envelope.payload)
+        await OrderOps(session, runtime.outbox).apply_cancellation_answer(
+            event.order_id,
+            [str(i) for i in event.cancelled],
+            [str(i) for i in event.already_shipped],
+            Cause(actor="service:supplier-gateway", ref=f"message:{envelope.id}"),
+        )
+
     return {
+        SupplierCancellationAnswered.TYPE: cancellation_answered,
         SupplierOrderOverdue.TYPE: supplier_order_overdue,
         SupplierOrderPlaced.TYPE: supplier_order_placed,
         SupplierOrderRejected.TYPE: supplier_order_rejected,

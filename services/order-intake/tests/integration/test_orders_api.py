@@ -440,3 +440,43 @@ async def test_supplier_overdue_lands_on_the_timeline(intake: Intake, custom_sho
         return next((e for e in o["timeline"] if e["kind"] == "supplier_overdue"), None)
 
     assert (await eventually(noted))["reason"] == "not shipped by 2026-11-25"
+
+
+async def test_requested_cancellation_completes_when_every_supplier_stopped(
+    intake: Intake, custom_shop: str
+) -> None:
+    from dropship_common.contracts.supplier_gateway import (
+        SupplierCancellationAnswered,
+        SupplierOrderPlaced,
+    )
+
+    order = (
+        await intake.client.post("/v1/orders", headers=intake.h, json=order_body(custom_shop))
+    ).json()
+    oid = uuid.UUID(order["id"])
+    now = dt.datetime.now(dt.UTC)
+    placed = SupplierOrderPlaced(
+        order_id=oid, supplier_order_id=uuid.uuid4(), supplier_id=uuid.uuid4(), placed_at=now
+    )
+    await intake.tap.bus.publish([placed.envelope(correlation_id=order["id"])])
+
+    async def handed_off() -> bool:
+        return (await intake.order(order["id"]))["handed_off_at"] is not None
+
+    await eventually(handed_off)
+    r = await intake.client.post(
+        f"/v1/orders/{order['id']}/cancel", headers=intake.h, json={"reason": "buyer changed mind"}
+    )
+    assert r.json()["result"] == "requested"
+    answer = SupplierCancellationAnswered(
+        order_id=oid, cancelled=[placed.supplier_order_id], already_shipped=[], answered_at=now
+    )
+    await intake.tap.bus.publish([answer.envelope(correlation_id=order["id"])])
+
+    async def cancelled() -> dict | None:
+        o = await intake.order(order["id"])
+        return o if o["status"] == "cancelled" else None
+
+    final = await eventually(cancelled)
+    assert final["timeline"][-1]["reason"] == "cancelled at the supplier(s)"
+    await intake.tap.wait_for("order.cancelled", order_id=order["id"])

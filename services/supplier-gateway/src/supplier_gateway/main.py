@@ -7,10 +7,16 @@ is lost, and keeps them in ``parked_events``.
 
 from __future__ import annotations
 
+import uuid
+
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dropship_common.contracts.order_intake import OrderConfirmed
+from dropship_common.contracts.order_intake import (
+    OrderCancellationRequested,
+    OrderCancelled,
+    OrderConfirmed,
+)
 from dropship_common.messaging.bus import Bus
 from dropship_common.messaging.consumer import MessageHandler
 from dropship_common.messaging.envelope import Envelope
@@ -20,6 +26,7 @@ from dropship_common.settings import Settings
 from supplier_gateway.mappings.endpoints import router as mappings_router
 from supplier_gateway.models import common, parked_events
 from supplier_gateway.portal.endpoints import router as portal_router
+from supplier_gateway.supplier_orders.cancellation import cancel_for_order
 from supplier_gateway.supplier_orders.deadlines import deadline_worker
 from supplier_gateway.supplier_orders.endpoints import router as supplier_orders_router
 from supplier_gateway.supplier_orders.service import open_supplier_orders
@@ -45,8 +52,21 @@ def handlers(_rt: ServiceRuntime) -> dict[str, MessageHandler]:
             f"message:{envelope.id}",
         )
 
-    parked = park_handlers(parked_events, [b for b in BINDINGS if b != OrderConfirmed.TYPE])
-    return {**parked, OrderConfirmed.TYPE: order_confirmed}
+    async def order_cancelled(session: AsyncSession, envelope: Envelope) -> None:
+        await cancel_for_order(
+            session,
+            _rt.outbox,
+            uuid.UUID(envelope.payload["order_id"]),
+            envelope.payload.get("reason") or "cancelled",
+            f"message:{envelope.id}",
+        )
+
+    own = {
+        OrderConfirmed.TYPE: order_confirmed,
+        OrderCancelled.TYPE: order_cancelled,
+        OrderCancellationRequested.TYPE: order_cancelled,
+    }
+    return {**park_handlers(parked_events, [b for b in BINDINGS if b not in own]), **own}
 
 
 SPEC = ServiceSpec(

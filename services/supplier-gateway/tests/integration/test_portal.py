@@ -231,3 +231,50 @@ async def test_rejection_is_replaced_with_the_backup_then_reported_when_none_is_
     [rejected] = await tap.wait_for("supplier.order_rejected", order_id=str(order.order_id))
     assert rejected.payload["line_ids"] == [str(order.lines[0].line_id)]
     assert len(tap.of_type("supplier.order_placed", order_id=str(order.order_id))) == 2
+
+
+async def test_cancellation_stops_what_has_not_shipped_and_answers(
+    start_service, tap_factory
+) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from dropship_common.contracts.order_intake import OrderCancellationRequested
+
+    gw = await start_service(SPEC)
+    tap = await tap_factory(gw.settings, ["supplier.#", "shipment.#"])
+    order = _order("DE")
+    await _portal_supplier(gw, "Mugs Ltd", "MUG-1", order.shop_id)
+    tees, key_tees = await _portal_supplier(gw, "Tees Ltd", "TEE-M", order.shop_id)
+    await gw.runtime.bus.publish([order.envelope(correlation_id=str(order.order_id))])
+    placed = await tap.wait_for("supplier.order_placed", count=2, order_id=str(order.order_id))
+    shipped_id = next(
+        e.payload["supplier_order_id"] for e in placed if e.payload["supplier_id"] == tees
+    )
+    await _login(gw, key_tees)
+    r = await gw.client.post(
+        f"/portal/orders/{shipped_id}/ship",
+        headers=FORM,
+        content=urlencode({"carrier": "YTO", "tracking": "YT2345678901234"}),
+    )
+    assert r.status_code == 303
+
+    request = OrderCancellationRequested(
+        order_id=order.order_id,
+        shop_id=order.shop_id,
+        reason="buyer changed mind",
+        requested_by="apikey:x",
+        requested_at=dt.datetime.now(dt.UTC),
+    )
+    await gw.runtime.bus.publish([request.envelope(correlation_id=str(order.order_id))])
+    [answer] = await tap.wait_for("supplier.cancellation_answered", order_id=str(order.order_id))
+    stopped = [
+        e.payload["supplier_order_id"]
+        for e in placed
+        if e.payload["supplier_order_id"] != shipped_id
+    ]
+    assert answer.payload["cancelled"] == stopped
+    assert answer.payload["already_shipped"] == [shipped_id]
+    r = await gw.client.get(
+        "/v1/supplier-orders", headers=gw.admin_headers, params={"order_id": str(order.order_id)}
+    )
+    assert sorted(s["status"] for s in r.json()["supplier_orders"]) == ["cancelled", "shipped"]

@@ -58,3 +58,14 @@ class SupplierOrderOverdue(Event):
     supplier_id: uuid.UUID
     ship_by: dt.date
     detected_at: dt.datetime
+
+
+class SupplierCancellationAnswered(Event):
+    """What the suppliers made of a cancellation: cancelled, or too late (shipped)."""
+
+    TYPE = "supplier.cancellation_answered"
+
+    order_id: uuid.UUID
+    cancelled: list[uuid.UUID]  # supplier orders stopped
+    already_shipped: list[uuid.UUID]  # too late: a return, for aftersales
+    answered_at: dt.datetime

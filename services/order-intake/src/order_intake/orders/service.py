@@ -439,6 +439,34 @@ class OrderOps:
         if order is not None:
             self.record(order, kind, cause, reason=reason, details=details)
 
+    async def apply_cancellation_answer(
+        self, order_id: uuid.UUID, cancelled: list[str], shipped: list[str], cause: Cause
+    ) -> None:
+        """Every supplier stopped it: the requested cancellation is done. Some parcel
+        already left: it stays, recorded (a return, for aftersales)."""
+        order, shop = await self.load(order_id)
+        details = {"cancelled": cancelled, "already_shipped": shipped}
+        if shipped:
+            self.record(
+                order,
+                "cancellation_refused",
+                cause,
+                reason="already shipped by a supplier",
+                details=details,
+            )
+            return
+        if order.status == OrderStatus.CONFIRMED and order.cancellation_requested_at is not None:
+            await self.move(
+                shop,
+                order,
+                OrderStatus.CANCELLED,
+                cause,
+                utcnow(),
+                why="cancelled at the supplier(s)",
+            )
+        else:
+            self.record(order, "supplier_orders_cancelled", cause, details=details)
+
     async def mark_handed_off(self, order_id: uuid.UUID, at: dt.datetime, cause: Cause) -> None:
         order = await self.repo.get(order_id, for_update=True)
         if order is None or order.handed_off_at is not None:
