@@ -170,7 +170,8 @@ async def test_broker_stopped_while_webhooks_arrive_every_order_kept_and_publish
 async def test_consumer_killed_mid_stream_every_message_applied_once(stack: Stack) -> None:
     n = 300
     envelopes = [
-        Envelope(type="order.cancelled", correlation_id=str(i), payload={"n": i}) for i in range(n)
+        Envelope(type="order.address_changed", correlation_id=str(i), payload={"n": i})
+        for i in range(n)
     ]
     await stack.tap.bus.publish(envelopes)
 
