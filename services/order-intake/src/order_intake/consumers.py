@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dropship_common.contracts.supplier_gateway import (
+    SupplierAddressChangeAnswered,
     SupplierCancellationAnswered,
     SupplierOrderOverdue,
     SupplierOrderPlaced,
@@ -65,7 +66,18 @@ def handlers(runtime: ServiceRuntime) -> Mapping[str, MessageHandler]:
             Cause(actor="service:supplier-gateway", ref=f"message:{envelope.id}"),
         )
 
+    async def address_answered(session: AsyncSession, envelope: Envelope) -> None:
+        event = SupplierAddressChangeAnswered.model_validate(envelope.payload)
+        await OrderOps(session, runtime.outbox).apply_address_answer(
+            event.order_id,
+            event.shipping_address.model_dump(mode="json"),
+            [str(i) for i in event.applied],
+            [str(i) for i in event.too_late],
+            Cause(actor="service:supplier-gateway", ref=f"message:{envelope.id}"),
+        )
+
     return {
+        SupplierAddressChangeAnswered.TYPE: address_answered,
         SupplierCancellationAnswered.TYPE: cancellation_answered,
         SupplierOrderOverdue.TYPE: supplier_order_overdue,
         SupplierOrderPlaced.TYPE: supplier_order_placed,

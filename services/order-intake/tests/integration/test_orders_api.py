@@ -480,3 +480,45 @@ async def test_requested_cancellation_completes_when_every_supplier_stopped(
     final = await eventually(cancelled)
     assert final["timeline"][-1]["reason"] == "cancelled at the supplier(s)"
     await intake.tap.wait_for("order.cancelled", order_id=order["id"])
+
+
+async def test_address_change_answered_by_suppliers_is_applied(
+    intake: Intake, custom_shop: str
+) -> None:
+    from dropship_common.contracts.order_intake import AddressV1
+    from dropship_common.contracts.supplier_gateway import (
+        SupplierAddressChangeAnswered,
+        SupplierOrderPlaced,
+    )
+
+    order = (
+        await intake.client.post("/v1/orders", headers=intake.h, json=order_body(custom_shop))
+    ).json()
+    oid = uuid.UUID(order["id"])
+    now = dt.datetime.now(dt.UTC)
+    so = uuid.uuid4()
+    placed = SupplierOrderPlaced(
+        order_id=oid, supplier_order_id=so, supplier_id=uuid.uuid4(), placed_at=now
+    )
+    await intake.tap.bus.publish([placed.envelope(correlation_id=order["id"])])
+
+    async def handed_off() -> bool:
+        return (await intake.order(order["id"]))["handed_off_at"] is not None
+
+    await eventually(handed_off)
+    new = {**order["shipping_address"], "line1": "Friedrichstr. 100"}
+    answer = SupplierAddressChangeAnswered(
+        order_id=oid,
+        shipping_address=AddressV1.model_validate(new),
+        applied=[so],
+        too_late=[],
+        answered_at=now,
+    )
+    await intake.tap.bus.publish([answer.envelope(correlation_id=order["id"])])
+
+    async def applied() -> dict | None:
+        o = await intake.order(order["id"])
+        return o if o["shipping_address"]["line1"] == "Friedrichstr. 100" else None
+
+    final = await eventually(applied)
+    assert final["timeline"][-1]["kind"] == "address_change_applied"

@@ -13,6 +13,9 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dropship_common.contracts.order_intake import (
+    AddressV1,
+    OrderAddressChanged,
+    OrderAddressChangeRequested,
     OrderCancellationRequested,
     OrderCancelled,
     OrderConfirmed,
@@ -26,7 +29,7 @@ from dropship_common.settings import Settings
 from supplier_gateway.mappings.endpoints import router as mappings_router
 from supplier_gateway.models import common, parked_events
 from supplier_gateway.portal.endpoints import router as portal_router
-from supplier_gateway.supplier_orders.cancellation import cancel_for_order
+from supplier_gateway.supplier_orders.cancellation import cancel_for_order, readdress_for_order
 from supplier_gateway.supplier_orders.deadlines import deadline_worker
 from supplier_gateway.supplier_orders.endpoints import router as supplier_orders_router
 from supplier_gateway.supplier_orders.service import open_supplier_orders
@@ -61,7 +64,18 @@ def handlers(_rt: ServiceRuntime) -> dict[str, MessageHandler]:
             f"message:{envelope.id}",
         )
 
+    async def address_changed(session: AsyncSession, envelope: Envelope) -> None:
+        await readdress_for_order(
+            session,
+            _rt.outbox,
+            uuid.UUID(envelope.payload["order_id"]),
+            AddressV1.model_validate(envelope.payload["shipping_address"]),
+            f"message:{envelope.id}",
+        )
+
     own = {
+        OrderAddressChanged.TYPE: address_changed,
+        OrderAddressChangeRequested.TYPE: address_changed,
         OrderConfirmed.TYPE: order_confirmed,
         OrderCancelled.TYPE: order_cancelled,
         OrderCancellationRequested.TYPE: order_cancelled,

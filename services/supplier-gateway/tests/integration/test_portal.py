@@ -278,3 +278,31 @@ async def test_cancellation_stops_what_has_not_shipped_and_answers(
         "/v1/supplier-orders", headers=gw.admin_headers, params={"order_id": str(order.order_id)}
     )
     assert sorted(s["status"] for s in r.json()["supplier_orders"]) == ["cancelled", "shipped"]
+
+
+async def test_new_address_reaches_the_notice_and_is_answered(start_service, tap_factory) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from dropship_common.contracts.order_intake import OrderAddressChangeRequested
+
+    gw = await start_service(SPEC)
+    tap = await tap_factory(gw.settings, ["supplier.#"])
+    order = _order("DE")
+    await _portal_supplier(gw, "Mugs Ltd", "MUG-1", order.shop_id)
+    await gw.runtime.bus.publish([order.envelope(correlation_id=str(order.order_id))])
+    [placed] = await tap.wait_for("supplier.order_placed", order_id=str(order.order_id))
+    new = order.shipping_address.model_copy(update={"line1": "Friedrichstr. 100"})
+    request = OrderAddressChangeRequested(
+        order_id=order.order_id,
+        shop_id=order.shop_id,
+        shipping_address=new,
+        requested_by="apikey:x",
+        requested_at=dt.datetime.now(dt.UTC),
+    )
+    await gw.runtime.bus.publish([request.envelope(correlation_id=str(order.order_id))])
+    [answer] = await tap.wait_for("supplier.address_change_answered", order_id=str(order.order_id))
+    so_id = placed.payload["supplier_order_id"]
+    assert (answer.payload["applied"], answer.payload["too_late"]) == ([so_id], [])
+    r = await gw.client.get(f"/v1/supplier-orders/{so_id}", headers=gw.admin_headers)
+    assert r.json()["notice"]["recipient"]["line1"] == "Friedrichstr. 100"
+    assert r.json()["timeline"][-1]["kind"] == "address_changed"

@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 
 from dropship_common.contracts import Event
+from dropship_common.contracts.order_intake import AddressV1
 
 
 class SupplierOrderPlaced(Event):
@@ -68,4 +69,16 @@ class SupplierCancellationAnswered(Event):
     order_id: uuid.UUID
     cancelled: list[uuid.UUID]  # supplier orders stopped
     already_shipped: list[uuid.UUID]  # too late: a return, for aftersales
+    answered_at: dt.datetime
+
+
+class SupplierAddressChangeAnswered(Event):
+    """What the suppliers made of a new shipping address."""
+
+    TYPE = "supplier.address_change_answered"
+
+    order_id: uuid.UUID
+    shipping_address: AddressV1
+    applied: list[uuid.UUID]  # supplier orders that will ship to the new address
+    too_late: list[uuid.UUID]  # already shipped to the old one
     answered_at: dt.datetime

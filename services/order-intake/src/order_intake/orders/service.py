@@ -467,6 +467,38 @@ class OrderOps:
         else:
             self.record(order, "supplier_orders_cancelled", cause, details=details)
 
+    async def apply_address_answer(
+        self,
+        order_id: uuid.UUID,
+        address: dict[str, Any],
+        applied: list[str],
+        too_late: list[str],
+        cause: Cause,
+    ) -> None:
+        """The suppliers took the new address: the order holds it now. A parcel that
+        already left goes to the old one: recorded for the operator."""
+        order, _shop = await self.load(order_id)
+        details = {"applied": applied, "too_late": too_late}
+        if too_late:
+            self.record(
+                order,
+                "address_change_refused",
+                cause,
+                reason="already shipped by a supplier",
+                details=details,
+            )
+            return
+        if order.handed_off_at is not None and not _same_place(order.shipping_address, address):
+            order.shipping_address = {**(order.shipping_address or {}), **address}
+            order.address_overridden = True
+            self.record(
+                order,
+                "address_change_applied",
+                cause,
+                reason="the suppliers ship to the new address",
+                details=details,
+            )
+
     async def mark_handed_off(self, order_id: uuid.UUID, at: dt.datetime, cause: Cause) -> None:
         order = await self.repo.get(order_id, for_update=True)
         if order is None or order.handed_off_at is not None:

@@ -1,5 +1,6 @@
-"""An order cancelled (before or after hand-off) stops its supplier orders that have
-not shipped; the answer goes back as ``supplier.cancellation_answered``."""
+"""Requests from order-intake reaching the suppliers: a cancellation stops the supplier
+orders that have not shipped, a new address goes into their notices; each answer goes
+back as an event."""
 
 from __future__ import annotations
 
@@ -8,7 +9,11 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dropship_common.contracts.supplier_gateway import SupplierCancellationAnswered
+from dropship_common.contracts.order_intake import AddressV1
+from dropship_common.contracts.supplier_gateway import (
+    SupplierAddressChangeAnswered,
+    SupplierCancellationAnswered,
+)
 from dropship_common.db import utcnow
 from dropship_common.messaging.outbox import Outbox
 from supplier_gateway.domain.supplier_order import Status, transition
@@ -50,3 +55,61 @@ async def cancel_for_order(
         order_id=order_id, cancelled=cancelled, already_shipped=shipped, answered_at=utcnow()
     )
     await outbox.add(session, [answer.envelope(correlation_id=str(order_id), causation_id=cause)])
+
+
+async def readdress_for_order(
+    session: AsyncSession,
+    outbox: Outbox,
+    order_id: uuid.UUID,
+    address: AddressV1,
+    cause: str,
+) -> None:
+    """A new shipping address: the notices of what has not shipped say so (the portal
+    shows it); the answer goes back as ``supplier.address_change_answered``."""
+    rows = list(
+        await session.scalars(
+            sa.select(SupplierOrder).where(SupplierOrder.order_id == order_id).with_for_update()
+        )
+    )
+    applied, too_late = [], []
+    fields = address.model_dump()
+    for row in rows:
+        status = Status(row.status)
+        if status == Status.SHIPPED:
+            too_late.append(row.id)
+        elif status in STOPPABLE:
+            recipient = {**row.notice["recipient"], **{k: fields.get(k) for k in RECIPIENT_FIELDS}}
+            row.notice = {**row.notice, "recipient": recipient}
+            session.add(
+                SupplierOrderEvent(
+                    supplier_order_id=row.id,
+                    at=utcnow(),
+                    kind="address_changed",
+                    details={"country_code": address.country_code},
+                    cause=cause,
+                )
+            )
+            applied.append(row.id)
+    if not applied and not too_late:
+        return
+    answer = SupplierAddressChangeAnswered(
+        order_id=order_id,
+        shipping_address=address,
+        applied=applied,
+        too_late=too_late,
+        answered_at=utcnow(),
+    )
+    await outbox.add(session, [answer.envelope(correlation_id=str(order_id), causation_id=cause)])
+
+
+RECIPIENT_FIELDS = (
+    "name",
+    "company",
+    "line1",
+    "line2",
+    "city",
+    "province",
+    "postal_code",
+    "country_code",
+    "phone",
+)
