@@ -57,3 +57,20 @@ async def drain_forever(
             handled = 0
         if handled < batch_size:
             await signal.wait(poll_seconds)
+
+
+async def every(
+    name: str, seconds: float, step: Callable[[], Awaitable[dict[str, int] | None]]
+) -> None:
+    """Run ``step`` every ``seconds`` until cancelled; what it did (non-zero counts) is
+    logged, an error is logged and never fatal."""
+    while True:
+        try:
+            counts = await step()
+            if counts and any(counts.values()):
+                log.info(name, **counts)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("worker_error", worker=name, error=f"{type(exc).__name__}: {exc}")
+        await asyncio.sleep(seconds)

@@ -3,13 +3,13 @@ cancelled when the window (default 20 days) ends."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 
 import structlog
 
 from dropship_common.db import utcnow
 from dropship_common.runtime import ServiceRuntime
+from dropship_common.workers import every
 from order_intake.domain.lifecycle import (
     OrderStatus,
     due_reminders,
@@ -96,13 +96,4 @@ async def sweep_payments(
 
 
 async def payment_worker(runtime: ServiceRuntime, interval: float = 60.0) -> None:
-    while True:
-        try:
-            counts = await sweep_payments(runtime)
-            if any(counts.values()):
-                log.info("payment_window_sweep", **counts)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("payment_sweep_error", error=str(exc))
-        await asyncio.sleep(interval)
+    await every("payment_window_sweep", interval, lambda: sweep_payments(runtime))

@@ -8,7 +8,6 @@ not hold back the others, and a failing one is retried with backoff, then parked
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 
 import orjson
@@ -19,7 +18,7 @@ from dropship_common.db import Database, utcnow
 from dropship_common.notify import listen_forever
 from dropship_common.observability import mask_text
 from dropship_common.runtime import ServiceRuntime
-from dropship_common.workers import CommitSignal, drain_forever
+from dropship_common.workers import CommitSignal, drain_forever, every
 from order_intake.domain.order import CanonicalOrder
 from order_intake.models import WebhookDelivery
 from order_intake.orders.batch import BatchCache
@@ -163,16 +162,16 @@ async def webhook_worker(runtime: ServiceRuntime) -> None:
     await processor.run()
 
 
+async def purge(runtime: ServiceRuntime) -> None:
+    """Processed deliveries older than a week (their ids deduplicate Shopify's retries,
+    which stop after 48 hours) and answered idempotency keys."""
+    async with runtime.db.transaction() as session:
+        await DeliveryRepository(session).purge_processed(dt.timedelta(days=7))
+        await purge_idempotency_keys(session, dt.timedelta(days=7))
+
+
 async def purge_worker(runtime: ServiceRuntime) -> None:
-    """Hourly: processed deliveries older than a week (their ids deduplicate Shopify's
-    retries, which stop after 48 hours) and answered idempotency keys."""
-    while True:
-        try:
-            async with runtime.db.transaction() as session:
-                await DeliveryRepository(session).purge_processed(dt.timedelta(days=7))
-                await purge_idempotency_keys(session, dt.timedelta(days=7))
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("purge_failed", error=str(exc))
-        await asyncio.sleep(3600)
+    async def step() -> None:
+        await purge(runtime)
+
+    await every("purge", 3600, step)

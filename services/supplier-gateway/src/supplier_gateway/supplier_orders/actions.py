@@ -22,10 +22,10 @@ from supplier_gateway.domain.supplier_order import (
     IllegalTransition,
     Status,
     normalize_tracking,
-    transition,
 )
 from supplier_gateway.models import SupplierOrder, SupplierOrderEvent
 from supplier_gateway.supplier_orders.service import reroute_rejected
+from supplier_gateway.supplier_orders.transitions import move
 
 
 async def load_for_supplier(
@@ -49,22 +49,10 @@ def _move(
     actor: str,
     details: dict[str, Any] | None,
 ) -> None:
-    previous = Status(row.status)
     try:
-        row.status = transition(previous, target).value
+        move(session, row, target, actor, details)
     except IllegalTransition as exc:
         raise Conflict(str(exc)) from exc
-    session.add(
-        SupplierOrderEvent(
-            supplier_order_id=row.id,
-            at=utcnow(),
-            kind="status_changed",
-            from_status=previous.value,
-            to_status=target.value,
-            details=details,
-            cause=actor,
-        )
-    )
 
 
 def _line_ids(row: SupplierOrder) -> list[uuid.UUID]:

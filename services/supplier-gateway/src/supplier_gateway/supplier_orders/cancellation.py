@@ -16,8 +16,9 @@ from dropship_common.contracts.supplier_gateway import (
 )
 from dropship_common.db import utcnow
 from dropship_common.messaging.outbox import Outbox
-from supplier_gateway.domain.supplier_order import Status, transition
+from supplier_gateway.domain.supplier_order import Status
 from supplier_gateway.models import SupplierOrder, SupplierOrderEvent
+from supplier_gateway.supplier_orders.transitions import move
 
 STOPPABLE = {Status.PENDING, Status.PLACED, Status.ACCEPTED}
 
@@ -36,18 +37,7 @@ async def cancel_for_order(
         if status == Status.SHIPPED:
             shipped.append(row.id)
         elif status in STOPPABLE:
-            row.status = transition(status, Status.CANCELLED).value
-            session.add(
-                SupplierOrderEvent(
-                    supplier_order_id=row.id,
-                    at=utcnow(),
-                    kind="status_changed",
-                    from_status=status.value,
-                    to_status=row.status,
-                    details={"reason": reason},
-                    cause=cause,
-                )
-            )
+            move(session, row, Status.CANCELLED, cause, {"reason": reason})
             cancelled.append(row.id)
     if not cancelled and not shipped:
         return  # nothing placed, or nothing left to stop: no answer to give

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 
 import sqlalchemy as sa
@@ -12,6 +11,7 @@ import structlog
 from dropship_common.contracts.supplier_gateway import SupplierOrderOverdue
 from dropship_common.db import utcnow
 from dropship_common.runtime import ServiceRuntime
+from dropship_common.workers import every
 from supplier_gateway.domain.deadlines import Deadline, deadline
 from supplier_gateway.domain.supplier_order import OPEN
 from supplier_gateway.models import Supplier, SupplierOrder, SupplierOrderEvent
@@ -69,13 +69,4 @@ async def check_deadlines(
 
 
 async def deadline_worker(runtime: ServiceRuntime, interval: float = 60.0) -> None:
-    while True:
-        try:
-            counts = await check_deadlines(runtime)
-            if any(counts.values()):
-                log.info("supplier_deadlines", **counts)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("deadline_watch_failed", error=str(exc))
-        await asyncio.sleep(interval)
+    await every("supplier_deadlines", interval, lambda: check_deadlines(runtime))

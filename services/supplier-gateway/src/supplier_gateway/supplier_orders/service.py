@@ -15,7 +15,7 @@ from dropship_common.db import insert_ignore, utcnow
 from dropship_common.messaging.outbox import Outbox
 from supplier_gateway.domain.deadlines import due_date
 from supplier_gateway.domain.notice import MappedProduct, shipping_notice, split
-from supplier_gateway.domain.supplier_order import Status, transition
+from supplier_gateway.domain.supplier_order import Status
 from supplier_gateway.mappings.repository import MappingRepository
 from supplier_gateway.models import (
     ConfirmedOrder,
@@ -24,6 +24,7 @@ from supplier_gateway.models import (
     SupplierOrderEvent,
     UnroutedLine,
 )
+from supplier_gateway.supplier_orders.transitions import move
 
 
 async def open_supplier_orders(
@@ -161,21 +162,9 @@ async def mark_placed(
 ) -> None:
     """Placed: the supplier's clock starts (ship-by = now + its handling business days)."""
     now = utcnow()
-    previous = Status(row.status)
-    row.status = transition(previous, Status.PLACED).value
     row.placed_at = now
     row.ship_by = due_date(now, supplier.handling_days, supplier.holiday_country)
-    session.add(
-        SupplierOrderEvent(
-            supplier_order_id=row.id,
-            at=now,
-            kind="status_changed",
-            from_status=previous.value,
-            to_status=row.status,
-            details={"via": via, "ship_by": row.ship_by.isoformat()},
-            cause=cause,
-        )
-    )
+    move(session, row, Status.PLACED, cause, {"via": via, "ship_by": row.ship_by.isoformat()})
     placed = SupplierOrderPlaced(
         order_id=row.order_id, supplier_order_id=row.id, supplier_id=row.supplier_id, placed_at=now
     )
