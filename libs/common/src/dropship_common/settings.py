@@ -76,6 +76,17 @@ class Settings(BaseSettings):
     smtp_url: str | None = None
     mail_from: str = "orders@example.com"
     public_base_url: str = "http://127.0.0.1:8001"
+    # supplier-gateway: placing orders with suppliers through their adapters
+    cj_base_url: str = "https://developers.cjdropshipping.com"
+    supplier_portal_url: str | None = None  # public URL of the portal (e-mailed links)
+    placement_poll_seconds: float = 5.0
+    placement_batch_size: int = 20
+    placement_lease_seconds: float = 120.0  # a claimed order is retried after this
+    placement_retry_base_seconds: float = 5.0
+    placement_retry_cap_seconds: float = 600.0
+    supplier_timeout_seconds: float = 15.0
+    supplier_breaker_threshold: int = 5
+    supplier_breaker_cooldown_seconds: float = 30.0
 
     @model_validator(mode="after")
     def _refuse_defaults_outside_embedded(self) -> Settings:

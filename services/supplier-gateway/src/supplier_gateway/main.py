@@ -1,8 +1,9 @@
 """Supplier gateway service: the app factory.
 
-Holds the suppliers and the mappings of the shops' SKUs to their products. Placing
-orders is the next step: until then it binds its queue so that no event meant for it
-is lost, and keeps them in ``parked_events``.
+Suppliers and the mappings of the shops' SKUs to their products; supplier orders from
+``order.confirmed``, placed through each supplier's adapter (CJdropshipping, our http
+protocol, the portal); supplier callbacks; deadlines. Events it does not handle yet are
+kept in ``parked_events``.
 """
 
 from __future__ import annotations
@@ -26,8 +27,11 @@ from dropship_common.messaging.envelope import Envelope
 from dropship_common.parked import park_handlers
 from dropship_common.runtime import ServiceRuntime, ServiceSpec, create_service_app
 from dropship_common.settings import Settings
+from supplier_gateway.callbacks.cj import router as cj_callbacks_router
+from supplier_gateway.callbacks.supplier_api import router as supplier_api_router
 from supplier_gateway.mappings.endpoints import router as mappings_router
 from supplier_gateway.models import common, parked_events
+from supplier_gateway.placement.worker import placement_worker
 from supplier_gateway.portal.endpoints import router as portal_router
 from supplier_gateway.supplier_orders.cancellation import cancel_for_order, readdress_for_order
 from supplier_gateway.supplier_orders.deadlines import deadline_worker
@@ -87,9 +91,16 @@ SPEC = ServiceSpec(
     name="supplier-gateway",
     title="Supplier gateway",
     tables=common,
-    routers=(suppliers_router, mappings_router, supplier_orders_router, portal_router),
+    routers=(
+        suppliers_router,
+        mappings_router,
+        supplier_orders_router,
+        portal_router,
+        cj_callbacks_router,
+        supplier_api_router,
+    ),
     handlers=handlers,
-    workers=(deadline_worker,),
+    workers=(deadline_worker, placement_worker),
 )
 
 

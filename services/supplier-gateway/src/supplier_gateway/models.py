@@ -74,7 +74,11 @@ class SupplierOrder(Base):
     placing the same order twice costs the merchant real money."""
 
     __tablename__ = "supplier_orders"
-    __table_args__ = (sa.UniqueConstraint("order_id", "supplier_id"),)
+    __table_args__ = (
+        sa.UniqueConstraint("order_id", "supplier_id"),
+        sa.Index("ix_supplier_orders_status_next_attempt_at", "status", "next_attempt_at"),
+        sa.Index("ix_supplier_orders_supplier_id_supplier_ref", "supplier_id", "supplier_ref"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     order_id: Mapped[uuid.UUID] = mapped_column(index=True)
@@ -89,8 +93,38 @@ class SupplierOrder(Base):
     carrier: Mapped[str | None] = mapped_column(sa.String(100))
     tracking_numbers: Mapped[list[str] | None] = mapped_column(JSONType)
     reject_reason: Mapped[str | None] = mapped_column(sa.String(40))
+    # placement through the supplier's adapter (not portal suppliers)
+    supplier_ref: Mapped[str | None] = mapped_column(sa.String(100))  # the supplier's own id
+    place_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[dt.datetime | None]  # None: nothing to send (or parked)
+    # a call was made whose outcome we do not know: look the order up before sending again
+    needs_lookup: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SupplierEmail(Base):
+    """A new portal supplier order e-mailed to the supplier (once per supplier order)."""
+
+    __tablename__ = "supplier_emails"
+    __table_args__ = (
+        sa.Index("ix_supplier_emails_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    supplier_order_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("supplier_orders.id", ondelete="CASCADE"), unique=True
+    )
+    to_address: Mapped[str] = mapped_column(sa.String(320))
+    subject: Mapped[str] = mapped_column(sa.String(300))
+    body: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(20), default="pending")  # sending|sent|failed
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None]
 
 
 class SupplierOrderEvent(Base):

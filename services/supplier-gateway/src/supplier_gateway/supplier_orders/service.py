@@ -1,6 +1,6 @@
 """From ``order.confirmed`` to supplier orders, one per supplier of the order's lines,
-each carrying its shipping notice. Placing them through the supplier's adapter is the
-next step; they start ``pending``."""
+each carrying its shipping notice. Portal orders are placed at once; the others start
+``pending``, due now, and the placement worker (woken after the commit) sends them."""
 
 from __future__ import annotations
 
@@ -26,13 +26,15 @@ from supplier_gateway.models import (
 )
 from supplier_gateway.supplier_orders.transitions import move
 
+PLACE_FLAG = "supplier_orders_to_place"  # session.info: wake the placement worker
+
 
 async def open_supplier_orders(
     session: AsyncSession, outbox: Outbox, order: OrderConfirmed, cause: str
 ) -> list[uuid.UUID]:
     """Idempotent: a second delivery of the same event creates nothing new. Orders for
-    portal suppliers are placed at once (the portal shows them); the other adapters
-    place theirs in a later release and leave them ``pending``."""
+    portal suppliers are placed at once (the portal shows them); the others stay
+    ``pending`` until the placement worker has placed them through their adapter."""
     dialect = session.get_bind().dialect.name
     await session.execute(
         insert_ignore(ConfirmedOrder.__table__, dialect).values(
@@ -113,6 +115,7 @@ async def _place_lines(
     left = list(plan.unroutable)
     for supplier_id, items in plan.by_supplier.items():
         new_id = uuid.uuid4()
+        portal = suppliers[supplier_id].adapter == "portal"
         result = await session.execute(
             insert_ignore(SupplierOrder.__table__, dialect)
             .values(
@@ -124,6 +127,7 @@ async def _place_lines(
                 notice=shipping_notice(order, items, today),
                 created_at=utcnow(),
                 updated_at=utcnow(),
+                next_attempt_at=None if portal else utcnow(),
             )
             .returning(SupplierOrder.__table__.c.id)
         )
@@ -144,10 +148,12 @@ async def _place_lines(
             )
         )
         created.append(new_id)
-        if suppliers[supplier_id].adapter == "portal":
-            row = await session.get(SupplierOrder, new_id)
-            assert row is not None
-            await mark_placed(session, outbox, row, suppliers[supplier_id], cause, via="portal")
+        if not portal:
+            session.info[PLACE_FLAG] = True
+            continue
+        row = await session.get(SupplierOrder, new_id)
+        assert row is not None
+        await mark_placed(session, outbox, row, suppliers[supplier_id], cause, via="portal")
     return created, left
 
 

@@ -1,0 +1,84 @@
+"""What every supplier adapter does: place, look up (by our own number), cancel.
+
+The worker calls adapters with no database transaction open. Outcomes are values
+(:class:`Placed`, :class:`Refused`, :class:`Lookup`); "try again later" is an
+exception: :class:`SupplierUnavailable` when nothing reached the supplier (or it
+refused to take the call: rate limit, busy), and
+:class:`dropship_common.http.OutcomeUnknown` / :class:`PlacementUnknown` when the order
+may have been created: the caller looks it up before sending it again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class PlacementRequest:
+    supplier_order_id: uuid.UUID
+    notice: dict[str, Any]
+    ship_from_country: str
+
+    @property
+    def our_number(self) -> str:
+        """Our supplier-order id: the number the supplier knows the order by."""
+        return str(self.supplier_order_id)
+
+
+@dataclass(frozen=True)
+class Placed:
+    supplier_ref: str | None  # the supplier's own id of the order, when it gives one
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The supplier will not take the order as sent (unknown product, bad address, …):
+    not retried; parked for an operator."""
+
+    reason: str
+
+
+PlaceResult = Placed | Refused
+
+
+@dataclass(frozen=True)
+class Lookup:
+    found: bool
+    supplier_ref: str | None = None
+    status: str | None = None  # as the supplier names it
+    carrier: str | None = None
+    tracking_numbers: list[str] = field(default_factory=list)
+
+
+NOT_FOUND = Lookup(found=False)
+
+
+class SupplierUnavailable(Exception):
+    """Not placed, for certain: try again after ``retry_after`` seconds (None: the
+    caller's backoff)."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class PlacementUnknown(Exception):
+    """The supplier may have created the order (a 5xx after the request was sent, an
+    error naming the order number as taken, …): look it up before sending again."""
+
+
+class SupplierAdapter(Protocol):
+    kind: str
+
+    async def place(self, request: PlacementRequest) -> PlaceResult: ...
+
+    async def lookup(self, our_number: str) -> Lookup: ...
+
+    async def cancel(self, our_number: str, supplier_ref: str | None) -> bool:
+        """True when the supplier cancelled it; False when it is too late."""
+        ...
+
+    async def aclose(self) -> None: ...

@@ -1,0 +1,305 @@
+"""CJdropshipping API 2.0 (https://developers.cjdropshipping.com/en/api/api2/).
+
+* **Access token** from the account's API key (``POST authentication/getAccessToken``,
+  at most once every 5 minutes), valid 15 days; the refresh token (180 days) renews it
+  (``refreshAccessToken``, at most 5 a minute). Renewed a day before it expires; an
+  answer 1600001/1600002 (token invalid) drops it and gets a new one once.
+* **Place**: ``POST shopping/order/createOrderV2`` with our supplier-order id as
+  ``orderNumber`` (CJ refuses an ``orderNumber`` it already has).
+* **Look up**: ``GET shopping/order/getOrderDetail?orderId=<our number>``: status,
+  CJ's own order id, carrier (``logisticName``) and ``trackNumber``.
+* **Cancel**: ``DELETE shopping/order/deleteOrder?orderId=<CJ id>`` (orders not yet
+  paid / processed).
+* CJ answers HTTP 200 with its own ``code`` (200 success). 1600200 "call exceeded
+  limit" and 1600201 "quota used up" (also as HTTP 429) are rate limits; 1600000
+  "system busy" is transient. The account's QPS (1 for a free account, up to 6) is the
+  client's token bucket.
+
+Credentials of a ``cjdropshipping`` supplier: ``api_key`` (required), ``open_id`` (from
+the token answer: the webhook signing secret), ``logistic_name`` (CJ shipping method,
+required), ``qps`` (default 1), ``pay_type`` (default 2: pay from the CJ balance).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from dropship_common.http import parse_retry_after
+from dropship_common.settings import Settings
+from supplier_gateway.adapters.base import (
+    NOT_FOUND,
+    Lookup,
+    Placed,
+    PlacementRequest,
+    PlacementUnknown,
+    PlaceResult,
+    Refused,
+    SupplierUnavailable,
+)
+from supplier_gateway.adapters.calls import supplier_client
+
+KIND = "cjdropshipping"
+API = "/api2.0/v1"
+
+SUCCESS = 200
+SYSTEM_BUSY = 1600000
+TOKEN_INVALID = {1600001, 1600002}
+REFRESH_INVALID = 1600003
+TOO_MANY_REQUESTS = 1600200
+QUOTA_USED_UP = 1600201
+ORDER_CREATE_FAIL = 1603000
+ORDER_NOT_FOUND = 1603100
+
+TOKEN_INTERVAL = 300.0  # getAccessToken: once every 5 minutes
+RENEW_BEFORE = dt.timedelta(days=1)
+QUOTA_WAIT = 3600.0
+
+# CJ answers that name what was sent as wrong: the order is not retried as it is.
+REFUSALS = {
+    1600300: "illegal parameter",
+    1602000: "variant not found",
+    1602001: "product not found",
+    1604000: "balance is insufficient",
+    1605000: "logistic not found",
+}
+
+
+class CJError(Exception):
+    def __init__(self, code: int | None, message: str) -> None:
+        super().__init__(f"CJ {code}: {message}")
+        self.code, self.message = code, message
+
+
+def _parse_time(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+class TokenManager:
+    """One CJ account's access token, renewed before expiry within CJ's call limits."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        api_key: str,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        renew_before: dt.timedelta = RENEW_BEFORE,
+    ) -> None:
+        self.client = client
+        self.api_key = api_key
+        self._clock = clock
+        self._wall = wall
+        self.renew_before = renew_before
+        self._lock = asyncio.Lock()
+        self.access_token: str | None = None
+        self.access_expires: dt.datetime | None = None
+        self.refresh_token: str | None = None
+        self.refresh_expires: dt.datetime | None = None
+        self.open_id: str | None = None
+        self._last_issue: float | None = None
+
+    def _fresh(self, now: dt.datetime) -> bool:
+        return (
+            self.access_token is not None
+            and self.access_expires is not None
+            and now < self.access_expires - self.renew_before
+        )
+
+    async def token(self) -> str:
+        async with self._lock:
+            now = self._wall()
+            if self._fresh(now):
+                assert self.access_token is not None
+                return self.access_token
+            if (
+                self.refresh_token
+                and self.refresh_expires is not None
+                and now < self.refresh_expires
+            ):
+                try:
+                    await self._call("refreshAccessToken", {"refreshToken": self.refresh_token})
+                except CJError as exc:
+                    if exc.code != REFRESH_INVALID:
+                        raise
+                    self.refresh_token = None
+                else:
+                    assert self.access_token is not None
+                    return self.access_token
+            await self._issue()
+            assert self.access_token is not None
+            return self.access_token
+
+    async def invalidate(self) -> None:
+        async with self._lock:
+            self.access_token = None
+
+    async def _issue(self) -> None:
+        if self._last_issue is not None:
+            wait = self._last_issue + TOKEN_INTERVAL - self._clock()
+            if wait > 0:
+                raise SupplierUnavailable("CJ allows one getAccessToken every 5 minutes", wait)
+        self._last_issue = self._clock()
+        await self._call("getAccessToken", {"apiKey": self.api_key})
+
+    async def _call(self, endpoint: str, body: dict[str, str]) -> None:
+        response = await self.client.post(f"{API}/authentication/{endpoint}", json=body)
+        data = _data(response)
+        self.access_token = str(data["accessToken"])
+        self.access_expires = _parse_time(data.get("accessTokenExpiryDate"))
+        self.refresh_token = data.get("refreshToken") or self.refresh_token
+        self.refresh_expires = _parse_time(data.get("refreshTokenExpiryDate"))
+        if data.get("openId") is not None:
+            self.open_id = str(data["openId"])
+
+
+def _data(response: httpx.Response) -> Any:
+    """CJ's ``data`` of a successful answer; raises for rate limits, busy and errors."""
+    retry_after = parse_retry_after(response.headers.get("retry-after"), time.time())
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    code = body.get("code") if isinstance(body, dict) else None
+    message = str(body.get("message") or "") if isinstance(body, dict) else response.text[:200]
+    if response.status_code == 429 or code == TOO_MANY_REQUESTS:
+        raise SupplierUnavailable(f"CJ rate limit: {message}", retry_after or 1.0)
+    if code == QUOTA_USED_UP:
+        raise SupplierUnavailable(f"CJ quota used up: {message}", retry_after or QUOTA_WAIT)
+    if response.status_code >= 500:
+        raise CJError(None, f"HTTP {response.status_code}")
+    if code == SYSTEM_BUSY:
+        raise SupplierUnavailable(f"CJ system busy: {message}", retry_after)
+    if not isinstance(body, dict) or code != SUCCESS:
+        raise CJError(code if isinstance(code, int) else None, message or "unexpected answer")
+    return body.get("data")
+
+
+class CJAdapter:
+    kind = KIND
+
+    def __init__(
+        self,
+        credentials: dict[str, Any],
+        settings: Settings,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        api_key = credentials.get("api_key")
+        if not api_key:
+            raise ValueError("a cjdropshipping supplier needs credentials.api_key")
+        self.credentials = credentials
+        qps = float(credentials.get("qps") or 1)
+        self.client = supplier_client(
+            settings.cj_base_url, settings, rate_per_second=qps, transport=transport
+        )
+        self.tokens = TokenManager(self.client, str(api_key))
+
+    async def _request(
+        self, method: str, path: str, *, json: Any = None, params: dict[str, str] | None = None
+    ) -> Any:
+        """One authenticated call; a token CJ no longer accepts is replaced once."""
+        for attempt in (1, 2):
+            token = await self.tokens.token()
+            response = await self.client.request(
+                method,
+                f"{API}{path}",
+                json=json,
+                params=params,
+                headers={"CJ-Access-Token": token},
+            )
+            try:
+                return _data(response)
+            except CJError as exc:
+                if exc.code in TOKEN_INVALID and attempt == 1:
+                    await self.tokens.invalidate()
+                    continue
+                raise
+        raise AssertionError("unreachable")
+
+    def _order_body(self, request: PlacementRequest) -> dict[str, Any]:
+        notice = request.notice
+        r = notice["recipient"]
+        wishes = "; ".join(f"{w['name']}: {w['value']}" for w in notice.get("buyer_wishes", []))
+        remark = " | ".join(x for x in (notice.get("buyer_note"), wishes) if x)
+        return {
+            "orderNumber": request.our_number,
+            "shippingZip": r.get("postal_code") or "",
+            "shippingCountryCode": r.get("country_code") or "",
+            "shippingCountry": r.get("country_code") or "",
+            "shippingProvince": r.get("province") or "",
+            "shippingCity": r.get("city") or "",
+            "shippingPhone": r.get("phone") or "",
+            "shippingCustomerName": r.get("name") or "",
+            "shippingAddress": r.get("line1") or "",
+            "shippingAddress2": r.get("line2") or "",
+            "remark": remark[:500],
+            "logisticName": self.credentials.get("logistic_name") or "",
+            "fromCountryCode": request.ship_from_country,
+            "payType": int(self.credentials.get("pay_type") or 2),
+            "products": [
+                {
+                    "vid": item.get("supplier_variant_id") or item["supplier_product_id"],
+                    "quantity": item["quantity"],
+                    "storeLineItemId": item["line_id"],
+                }
+                for item in notice["items"]
+            ],
+        }
+
+    async def place(self, request: PlacementRequest) -> PlaceResult:
+        try:
+            data = await self._request(
+                "POST", "/shopping/order/createOrderV2", json=self._order_body(request)
+            )
+        except CJError as exc:
+            if exc.code in REFUSALS:
+                return Refused(f"CJ {exc.code} {REFUSALS[exc.code]}: {exc.message}")
+            # a 5xx, or "order create fail" (as for an orderNumber CJ already has): it
+            # may exist; the caller looks it up
+            raise PlacementUnknown(str(exc)) from exc
+        ref = data.get("orderId") if isinstance(data, dict) else data
+        return Placed(str(ref) if ref else None)
+
+    async def lookup(self, our_number: str) -> Lookup:
+        try:
+            data = await self._request(
+                "GET", "/shopping/order/getOrderDetail", params={"orderId": our_number}
+            )
+        except CJError as exc:
+            if exc.code == ORDER_NOT_FOUND:
+                return NOT_FOUND
+            raise
+        if not isinstance(data, dict) or not data:
+            return NOT_FOUND
+        track = data.get("trackNumber")
+        return Lookup(
+            found=True,
+            supplier_ref=str(data.get("orderId") or data.get("cjOrderId") or "") or None,
+            status=data.get("orderStatus"),
+            carrier=data.get("logisticName"),
+            tracking_numbers=[str(track)] if track else [],
+        )
+
+    async def cancel(self, our_number: str, supplier_ref: str | None) -> bool:
+        ref = supplier_ref or (await self.lookup(our_number)).supplier_ref
+        if ref is None:
+            return True  # CJ never had it
+        try:
+            await self._request("DELETE", "/shopping/order/deleteOrder", params={"orderId": ref})
+        except CJError:
+            return False
+        return True
+
+    async def aclose(self) -> None:
+        await self.client.aclose()

@@ -1,0 +1,132 @@
+"""Our own protocol for suppliers who integrate (docs/supplier-http-protocol.yaml).
+
+* **Place**: ``POST {url}/orders`` with the supplier order (our id and the shipping
+  notice), signed Standard-Webhooks style: ``webhook-id`` is our supplier-order id (the
+  same on every retry: the supplier's idempotency key), ``webhook-timestamp``,
+  ``webhook-signature: v1,<base64 HMAC-SHA256>``. 200/201: taken (``supplier_ref``
+  optional); 409: the supplier already has it; 422: refused as sent; 429/503 with
+  ``Retry-After``: later; another 5xx: unknown, looked up.
+* **Look up**: ``GET {url}/orders/{id}``, signed the same way over an empty body:
+  200 with ``status`` (and ``supplier_ref``, ``carrier``, ``tracking_numbers``), or 404.
+* **Cancel**: ``POST {url}/orders/{id}/cancel``: 200 cancelled, 409 too late.
+
+They call us back at ``/v1/supplier/orders/{id}/accept|reject|ship`` with their key.
+Credentials: ``url`` (the supplier's base URL, the only host called) and ``secret``
+(``whsec_…``, shared with the supplier).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import httpx
+
+from dropship_common.http import parse_retry_after
+from dropship_common.security import sign_standard_webhook
+from dropship_common.settings import Settings
+from supplier_gateway.adapters.base import (
+    NOT_FOUND,
+    Lookup,
+    Placed,
+    PlacementRequest,
+    PlacementUnknown,
+    PlaceResult,
+    Refused,
+    SupplierUnavailable,
+)
+from supplier_gateway.adapters.calls import supplier_client
+
+KIND = "http"
+
+
+class HttpSupplierAdapter:
+    kind = KIND
+
+    def __init__(
+        self,
+        credentials: dict[str, Any],
+        settings: Settings,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        url, secret = credentials.get("url"), credentials.get("secret")
+        if not url or not secret:
+            raise ValueError("an http supplier needs credentials.url and credentials.secret")
+        self.secret = str(secret)
+        rate = credentials.get("rate_per_second")
+        self.client = supplier_client(
+            str(url).rstrip("/") + "/",
+            settings,
+            rate_per_second=float(rate) if rate else None,
+            transport=transport,
+        )
+
+    def _headers(self, msg_id: str, body: bytes) -> dict[str, str]:
+        ts = int(time.time())
+        return {
+            "content-type": "application/json",
+            "webhook-id": msg_id,
+            "webhook-timestamp": str(ts),
+            "webhook-signature": sign_standard_webhook(self.secret, msg_id, ts, body),
+        }
+
+    async def place(self, request: PlacementRequest) -> PlaceResult:
+        body = json.dumps(
+            {"id": request.our_number, "notice": request.notice}, separators=(",", ":")
+        ).encode()
+        response = await self.client.post(
+            "orders", content=body, headers=self._headers(request.our_number, body)
+        )
+        status = response.status_code
+        if status in (200, 201):
+            return Placed(_ref(response))
+        if status == 409:
+            return Placed(_ref(response) or (await self.lookup(request.our_number)).supplier_ref)
+        if status in (429, 503):
+            retry = parse_retry_after(response.headers.get("retry-after"), time.time())
+            raise SupplierUnavailable(f"HTTP {status}", retry)
+        if status >= 500:
+            raise PlacementUnknown(f"HTTP {status}")
+        return Refused(f"HTTP {status}: {response.text[:300]}")
+
+    async def lookup(self, our_number: str) -> Lookup:
+        response = await self.client.get(
+            f"orders/{our_number}", headers=self._headers(f"lookup-{our_number}", b"")
+        )
+        if response.status_code == 404:
+            return NOT_FOUND
+        if response.status_code == 429 or response.status_code >= 500:
+            retry = parse_retry_after(response.headers.get("retry-after"), time.time())
+            raise SupplierUnavailable(f"lookup: HTTP {response.status_code}", retry)
+        if response.status_code != 200:
+            raise SupplierUnavailable(f"lookup: HTTP {response.status_code}")
+        data = response.json()
+        return Lookup(
+            found=True,
+            supplier_ref=data.get("supplier_ref"),
+            status=data.get("status"),
+            carrier=data.get("carrier"),
+            tracking_numbers=list(data.get("tracking_numbers") or []),
+        )
+
+    async def cancel(self, our_number: str, supplier_ref: str | None) -> bool:
+        body = b"{}"
+        response = await self.client.post(
+            f"orders/{our_number}/cancel",
+            content=body,
+            headers=self._headers(f"cancel-{our_number}", body),
+        )
+        return response.status_code == 200
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+
+def _ref(response: httpx.Response) -> str | None:
+    try:
+        data = response.json()
+    except ValueError:
+        return None
+    ref = data.get("supplier_ref") if isinstance(data, dict) else None
+    return str(ref) if ref else None

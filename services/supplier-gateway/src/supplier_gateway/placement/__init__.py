@@ -1,0 +1,1 @@
+"""Placing pending supplier orders through their suppliers' adapters."""

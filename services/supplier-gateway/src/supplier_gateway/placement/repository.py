@@ -1,0 +1,109 @@
+"""SQL of placement: claiming due supplier orders, reading them back for the outcome."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from supplier_gateway.domain.supplier_order import Status
+from supplier_gateway.models import Supplier, SupplierOrder
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """What the worker needs to call the supplier, copied out of the transaction."""
+
+    supplier_order_id: uuid.UUID
+    supplier_id: uuid.UUID
+    adapter: str
+    credentials: dict[str, Any] | None
+    ship_from_country: str
+    notice: dict[str, Any]
+    attempts: int
+    needs_lookup: bool
+
+
+class PlacementRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def claim_due(
+        self, now: dt.datetime, kinds: Sequence[str], limit: int, lease: dt.timedelta
+    ) -> list[Claimed]:
+        """Pending orders due now, locked (others skip them), leased: a worker that dies
+        mid-call leaves them to come due again, and to be looked up first."""
+        rows = (
+            await self.session.execute(
+                sa.select(SupplierOrder, Supplier)
+                .join(Supplier, Supplier.id == SupplierOrder.supplier_id)
+                .where(
+                    SupplierOrder.status == Status.PENDING.value,
+                    SupplierOrder.next_attempt_at <= now,
+                    Supplier.adapter.in_(list(kinds)),
+                )
+                .order_by(SupplierOrder.next_attempt_at)
+                .limit(limit)
+                .with_for_update(of=SupplierOrder, skip_locked=True)
+            )
+        ).all()
+        claimed = []
+        for row, supplier in rows:
+            claimed.append(
+                Claimed(
+                    row.id,
+                    supplier.id,
+                    supplier.adapter,
+                    supplier.credentials,
+                    supplier.ship_from_country,
+                    row.notice,
+                    row.place_attempts,
+                    row.needs_lookup,
+                )
+            )
+            row.next_attempt_at = now + lease
+            row.needs_lookup = True  # a call is about to go out
+        return claimed
+
+    async def lock(self, supplier_order_id: uuid.UUID) -> tuple[SupplierOrder, Supplier]:
+        row, supplier = (
+            await self.session.execute(
+                sa.select(SupplierOrder, Supplier)
+                .join(Supplier, Supplier.id == SupplierOrder.supplier_id)
+                .where(SupplierOrder.id == supplier_order_id)
+                .with_for_update(of=SupplierOrder)
+            )
+        ).one()
+        return row, supplier
+
+    async def by_supplier_ref(self, supplier_id: uuid.UUID, ref: str) -> SupplierOrder | None:
+        return await self.session.scalar(
+            sa.select(SupplierOrder)
+            .where(SupplierOrder.supplier_id == supplier_id, SupplierOrder.supplier_ref == ref)
+            .with_for_update()
+        )
+
+    async def for_supplier(
+        self, supplier_id: uuid.UUID, supplier_order_id: uuid.UUID
+    ) -> SupplierOrder | None:
+        return await self.session.scalar(
+            sa.select(SupplierOrder)
+            .where(SupplierOrder.id == supplier_order_id, SupplierOrder.supplier_id == supplier_id)
+            .with_for_update()
+        )
+
+    async def make_due(self, supplier_order_id: uuid.UUID, now: dt.datetime) -> bool:
+        result = await self.session.execute(
+            sa.update(SupplierOrder)
+            .where(
+                SupplierOrder.id == supplier_order_id,
+                SupplierOrder.status == Status.PENDING.value,
+            )
+            .values(next_attempt_at=now)
+        )
+        return bool(getattr(result, "rowcount", 0))

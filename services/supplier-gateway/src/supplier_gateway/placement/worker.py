@@ -1,0 +1,233 @@
+"""The placement worker: pending supplier orders go to their suppliers, exactly once.
+
+Claim due orders in a short transaction (locked, leased); call the suppliers with no
+transaction open; record each outcome in its own transaction. A call whose outcome is
+unknown (a timeout after sending, a dropped connection, a 5xx) is resolved by looking
+the order up by our number, now and before any later try; the flag ``needs_lookup`` is
+committed *before* each call, so a worker killed mid-call also leaves a lookup for the
+next one. Failures wait with backoff and jitter (or what the supplier asked for:
+Retry-After, a breaker's cool-down); a supplier down for minutes only delays its
+orders."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import structlog
+
+from dropship_common.db import utcnow
+from dropship_common.http import CircuitOpen, OutboundError, OutcomeUnknown
+from dropship_common.runtime import ServiceRuntime
+from dropship_common.workers import CommitSignal, drain_forever
+from supplier_gateway.adapters.base import (
+    Lookup,
+    Placed,
+    PlacementRequest,
+    PlacementUnknown,
+    Refused,
+    SupplierAdapter,
+    SupplierUnavailable,
+)
+from supplier_gateway.adapters.calls import CallLog
+from supplier_gateway.adapters.registry import OUTSIDE_KINDS, AdapterRegistry
+from supplier_gateway.domain.placement import next_attempt, retry_delay
+from supplier_gateway.domain.supplier_order import Status
+from supplier_gateway.models import SupplierOrderEvent
+from supplier_gateway.placement.repository import Claimed, PlacementRepository
+from supplier_gateway.supplier_orders.service import PLACE_FLAG, mark_placed
+
+log = structlog.get_logger(__name__)
+
+CAUSE = "system:placement"
+
+
+@dataclass
+class Outcome:
+    result: str  # placed | refused | retry
+    supplier_ref: str | None = None
+    found_by_lookup: bool = False
+    unresolved: bool = False  # a call may have created it: look up before the next one
+    retry_after: float | None = None
+    error: str | None = None
+    lookup: Lookup | None = None
+    calls: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _found(found: Lookup, calls: CallLog) -> Outcome:
+    return Outcome(
+        "placed", found.supplier_ref, found_by_lookup=True, lookup=found, calls=calls.calls
+    )
+
+
+async def attempt(adapter: SupplierAdapter, claimed: Claimed) -> Outcome:
+    """One try: look up first if an earlier call is unresolved, else (or if not there)
+    place; an unknown outcome is looked up at once. Never raises for supplier trouble."""
+    request = PlacementRequest(claimed.supplier_order_id, claimed.notice, claimed.ship_from_country)
+    calls = CallLog()
+    unresolved = claimed.needs_lookup
+    with calls.active():
+        try:
+            if unresolved:
+                found = await adapter.lookup(request.our_number)
+                if found.found:
+                    return Outcome(
+                        "placed", found.supplier_ref, True, lookup=found, calls=calls.calls
+                    )
+                unresolved = False
+            try:
+                result = await adapter.place(request)
+            except (OutcomeUnknown, PlacementUnknown) as exc:
+                unresolved = True
+                error = f"outcome unknown: {exc}"
+                found = await adapter.lookup(request.our_number)
+                if found.found:
+                    return Outcome(
+                        "placed", found.supplier_ref, True, lookup=found, calls=calls.calls
+                    )
+                return Outcome("retry", unresolved=True, error=error, calls=calls.calls)
+            if isinstance(result, Placed):
+                return Outcome("placed", result.supplier_ref, calls=calls.calls)
+            assert isinstance(result, Refused)
+            return Outcome("refused", error=result.reason, calls=calls.calls)
+        except SupplierUnavailable as exc:
+            return Outcome(
+                "retry",
+                unresolved=unresolved,
+                retry_after=exc.retry_after,
+                error=exc.reason,
+                calls=calls.calls,
+            )
+        except CircuitOpen as exc:
+            return Outcome(
+                "retry",
+                unresolved=unresolved,
+                retry_after=exc.retry_in,
+                error=str(exc),
+                calls=calls.calls,
+            )
+        except (OutcomeUnknown, OutboundError, httpx.HTTPError, ValueError) as exc:
+            # a lookup that failed, or a call that never got through
+            return Outcome(
+                "retry",
+                unresolved=True if isinstance(exc, OutcomeUnknown) else unresolved,
+                error=f"{type(exc).__name__}: {exc}"[:500],
+                calls=calls.calls,
+            )
+        except Exception as exc:  # an adapter bug must not stop the other orders
+            log.exception(
+                "placement_attempt_crashed", supplier_order=str(claimed.supplier_order_id)
+            )
+            return Outcome(
+                "retry",
+                unresolved=True,
+                error=f"{type(exc).__name__}: {exc}"[:500],
+                calls=calls.calls,
+            )
+
+
+class Placer:
+    def __init__(self, runtime: ServiceRuntime, registry: AdapterRegistry) -> None:
+        self.rt = runtime
+        self.registry = registry
+        self.signal = CommitSignal(runtime.db, PLACE_FLAG)
+
+    async def place_due(self) -> int:
+        s = self.rt.settings
+        async with self.rt.db.transaction() as session:
+            claimed = await PlacementRepository(session).claim_due(
+                utcnow(),
+                OUTSIDE_KINDS,
+                s.placement_batch_size,
+                dt.timedelta(seconds=s.placement_lease_seconds),
+            )
+        if claimed:
+            await asyncio.gather(*(self._one(c) for c in claimed))
+        return len(claimed)
+
+    async def _one(self, claimed: Claimed) -> None:
+        try:
+            adapter = self.registry.for_supplier(
+                claimed.supplier_id, claimed.adapter, claimed.credentials
+            )
+        except (KeyError, ValueError) as exc:
+            outcome = Outcome("refused", error=f"supplier not configured: {exc}")
+        else:
+            outcome = await attempt(adapter, claimed)
+        await self.record(claimed, outcome)
+
+    async def record(self, claimed: Claimed, outcome: Outcome) -> None:
+        s = self.rt.settings
+        now = utcnow()
+        async with self.rt.db.transaction() as session:
+            row, supplier = await PlacementRepository(session).lock(claimed.supplier_order_id)
+            number = row.place_attempts + 1
+            details: dict[str, Any] = {
+                "attempt": number,
+                "adapter": claimed.adapter,
+                "outcome": outcome.result,
+                "calls": outcome.calls,
+            }
+            if outcome.found_by_lookup:
+                details["found_by_lookup"] = True
+            if outcome.error:
+                details["error"] = outcome.error
+            row.place_attempts = number
+            if row.status != Status.PENDING.value:
+                # cancelled while the call was out
+                details["note"] = f"the supplier order became {row.status} meanwhile"
+                row.next_attempt_at = None
+                log.warning("placement_outcome_after_status_change", **details)
+            elif outcome.result == "placed":
+                row.supplier_ref = outcome.supplier_ref or row.supplier_ref
+                row.needs_lookup, row.next_attempt_at, row.last_error = False, None, None
+            elif outcome.result == "refused":
+                row.needs_lookup, row.next_attempt_at = False, None  # parked
+                row.last_error = outcome.error
+            else:
+                delay = retry_delay(
+                    number,
+                    base=s.placement_retry_base_seconds,
+                    cap=s.placement_retry_cap_seconds,
+                    retry_after=outcome.retry_after,
+                )
+                row.next_attempt_at = next_attempt(now, delay)
+                row.needs_lookup = outcome.unresolved
+                row.last_error = outcome.error
+                details["retry_at"] = row.next_attempt_at.isoformat()
+            session.add(
+                SupplierOrderEvent(
+                    supplier_order_id=row.id,
+                    at=now,
+                    kind="placement_attempt",
+                    details=details,
+                    cause=CAUSE,
+                )
+            )
+            if row.status == Status.PENDING.value and outcome.result == "placed":
+                await mark_placed(
+                    session, self.rt.outbox, row, supplier, CAUSE, via=claimed.adapter
+                )
+
+    async def run(self) -> None:
+        s = self.rt.settings
+        try:
+            await drain_forever(
+                "supplier_placement",
+                self.place_due,
+                self.signal,
+                poll_seconds=s.placement_poll_seconds,
+                batch_size=s.placement_batch_size,
+            )
+        finally:
+            await self.registry.aclose()
+
+
+async def placement_worker(runtime: ServiceRuntime) -> None:
+    registry = runtime.state.get("supplier_adapters")
+    if not isinstance(registry, AdapterRegistry):
+        registry = AdapterRegistry(runtime.settings)
+    await Placer(runtime, registry).run()

@@ -1,0 +1,284 @@
+"""A fake CJdropshipping API 2.0, as its documentation describes it.
+
+* ``POST /api2.0/v1/authentication/getAccessToken`` (``apiKey``; once every 5 minutes,
+  else 429 / 1600200) and ``refreshAccessToken`` (``refreshToken``): tokens expire
+  after ``token_ttl`` (CJ: 15 days); an expired or unknown token is code 1600001.
+* The account's QPS: more calls in one second than ``qps`` get HTTP 429, code 1600200.
+* ``POST shopping/order/createOrderV2``: one order per ``orderNumber``; a second one
+  with the same number is refused (code 1603000).
+* ``GET shopping/order/getOrderDetail?orderId=`` (CJ id or our ``orderNumber``),
+  ``DELETE shopping/order/deleteOrder?orderId=``.
+* ``ship(order_number, …)`` makes CJ ship an order; :meth:`FakeCJ.callback` builds an
+  ORDER / LOGISTICS webhook message signed as CJ signs them (``sign`` header: base64
+  HMAC-SHA256 of the raw body with the account's ``openId`` as the key).
+
+Faults for tests: ``create_faults`` is a list of what the next ``createOrderV2`` calls
+do instead of answering normally: ``"500"`` (nothing created), ``"busy"`` (1600000),
+``"429:<seconds>"`` (HTTP 429 with Retry-After, nothing created), ``"hang"`` (the order
+is created, then no answer comes: the client times out). ``down = True`` answers every
+call with HTTP 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from dropship_common.security import hmac_sha256_base64
+
+API = "/api2.0/v1"
+CN = dt.timezone(dt.timedelta(hours=8))
+
+
+@dataclass
+class FakeOrder:
+    order_id: str
+    order_number: str
+    body: dict[str, Any]
+    status: str = "CREATED"
+    logistic_name: str | None = None
+    track_number: str | None = None
+
+
+@dataclass
+class FakeCJ:
+    api_key: str = "CJ1234567@api@0123456789abcdef"
+    open_id: int = 1234567
+    qps: int = 1
+    token_ttl: dt.timedelta = dt.timedelta(days=15)
+    refresh_ttl: dt.timedelta = dt.timedelta(days=180)
+    token_interval: float = 300.0
+    wall: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
+    create_faults: list[str] = field(default_factory=list)
+    down: bool = False
+    orders: dict[str, FakeOrder] = field(default_factory=dict)  # by orderNumber
+    calls: list[tuple[float, str, str]] = field(default_factory=list)  # (time, method, path)
+    tokens: dict[str, dt.datetime] = field(default_factory=dict)
+    refresh_tokens: dict[str, dt.datetime] = field(default_factory=dict)
+    _last_issue: float | None = None
+    _recent: deque[float] = field(default_factory=deque)
+    _release: asyncio.Event = field(default_factory=asyncio.Event)
+
+    # -- helpers for tests -------------------------------------------------------------
+
+    def count(self, path_end: str) -> int:
+        return sum(1 for _, _, p in self.calls if p.endswith(path_end))
+
+    def times(self, path_end: str) -> list[float]:
+        return [t for t, _, p in self.calls if p.endswith(path_end)]
+
+    def ship(self, order_number: str, logistic_name: str, track_number: str) -> FakeOrder:
+        order = self.orders[order_number]
+        order.status, order.logistic_name, order.track_number = (
+            "SHIPPED",
+            logistic_name,
+            track_number,
+        )
+        return order
+
+    def callback(self, kind: str, order: FakeOrder) -> tuple[bytes, dict[str, str]]:
+        """A webhook message as CJ pushes it, and its headers (``sign``)."""
+        if kind == "ORDER":
+            params: dict[str, Any] = {
+                "cjOrderId": order.order_id,
+                "orderNum": order.order_number,
+                "orderStatus": order.status,
+                "logisticName": order.logistic_name,
+                "trackNumber": order.track_number,
+                "updateDate": self.wall().astimezone(CN).isoformat(),
+            }
+        else:
+            params = {
+                "orderId": order.order_id,
+                "logisticName": order.logistic_name,
+                "trackingNumber": order.track_number,
+                "trackingStatus": 1,
+                "logisticsTrackEvents": [],
+            }
+        body = json.dumps(
+            {
+                "messageId": uuid.uuid4().hex,
+                "type": kind,
+                "messageType": "UPDATE",
+                "openId": self.open_id,
+                "params": params,
+            }
+        ).encode()
+        return body, {"content-type": "application/json", "sign": self.sign(body)}
+
+    def sign(self, body: bytes) -> str:
+        return hmac_sha256_base64(str(self.open_id), body)
+
+    def release(self) -> None:
+        """Let hung calls end (before the server stops)."""
+        self._release.set()
+
+    # -- the protocol ------------------------------------------------------------------
+
+    def _answer(self, data: Any, code: int = 200, message: str = "Success") -> JSONResponse:
+        return JSONResponse(
+            {
+                "code": code,
+                "result": code == 200,
+                "message": message,
+                "data": data,
+                "requestId": str(uuid.uuid4()),
+            }
+        )
+
+    def _too_many(self, retry_after: str | None = None) -> JSONResponse:
+        headers = {"Retry-After": retry_after} if retry_after else None
+        return JSONResponse(
+            {
+                "code": 1600200,
+                "result": False,
+                "message": "Too Many Requests, QPS limit is 1 time/1second",
+                "data": None,
+                "requestId": str(uuid.uuid4()),
+            },
+            status_code=429,
+            headers=headers,
+        )
+
+    def _issue(self) -> dict[str, Any]:
+        now = self.wall()
+        token, refresh = uuid.uuid4().hex, uuid.uuid4().hex
+        self.tokens[token] = now + self.token_ttl
+        self.refresh_tokens[refresh] = now + self.refresh_ttl
+        return {
+            "openId": self.open_id,
+            "accessToken": token,
+            "accessTokenExpiryDate": (now + self.token_ttl).astimezone(CN).isoformat(),
+            "refreshToken": refresh,
+            "refreshTokenExpiryDate": (now + self.refresh_ttl).astimezone(CN).isoformat(),
+            "createDate": now.astimezone(CN).isoformat(),
+        }
+
+    def _over_qps(self) -> bool:
+        now = time.monotonic()
+        while self._recent and now - self._recent[0] >= 1.0:
+            self._recent.popleft()
+        if len(self._recent) >= self.qps:
+            return True
+        self._recent.append(now)
+        return False
+
+    def _authorized(self, request: Request) -> bool:
+        expires = self.tokens.get(request.headers.get("CJ-Access-Token", ""))
+        return expires is not None and self.wall() < expires
+
+    def _find(self, key: str) -> FakeOrder | None:
+        return self.orders.get(key) or next(
+            (o for o in self.orders.values() if o.order_id == key), None
+        )
+
+    def _detail(self, order: FakeOrder) -> dict[str, Any]:
+        return {
+            "orderId": order.order_id,
+            "orderNum": order.order_number,
+            "cjOrderId": order.order_id,
+            "shippingCountryCode": order.body.get("shippingCountryCode"),
+            "orderStatus": order.status,
+            "logisticName": order.logistic_name,
+            "trackNumber": order.track_number,
+            "productList": order.body.get("products", []),
+        }
+
+    def app(self) -> FastAPI:
+        app = FastAPI()
+
+        @app.middleware("http")
+        async def record(request: Request, call_next: Any) -> Response:
+            self.calls.append((time.monotonic(), request.method, request.url.path))
+            if self.down:
+                return Response("upstream unavailable", status_code=500)
+            response: Response = await call_next(request)
+            return response
+
+        @app.post(f"{API}/authentication/getAccessToken")
+        async def get_access_token(request: Request) -> Response:
+            body = await request.json()
+            now = time.monotonic()
+            if self._last_issue is not None and now - self._last_issue < self.token_interval:
+                return self._too_many()
+            self._last_issue = now
+            if body.get("apiKey") != self.api_key:
+                return self._answer(None, 1600001, "Invalid API key or access token")
+            return self._answer(self._issue())
+
+        @app.post(f"{API}/authentication/refreshAccessToken")
+        async def refresh_access_token(request: Request) -> Response:
+            body = await request.json()
+            expires = self.refresh_tokens.pop(body.get("refreshToken", ""), None)
+            if expires is None or self.wall() >= expires:
+                return self._answer(None, 1600003, "Invalid Refresh token")
+            return self._answer(self._issue())
+
+        @app.post(f"{API}/shopping/order/createOrderV2")
+        async def create_order(request: Request) -> Response:
+            if self._over_qps():
+                return self._too_many()
+            if not self._authorized(request):
+                return self._answer(None, 1600001, "Invalid API key or access token")
+            body = await request.json()
+            fault = self.create_faults.pop(0) if self.create_faults else None
+            if fault == "500":
+                return Response("internal error", status_code=500)
+            if fault == "busy":
+                return self._answer(None, 1600000, "System busy")
+            if fault and fault.startswith("429:"):
+                return self._too_many(fault.split(":", 1)[1])
+            number = str(body.get("orderNumber") or "")
+            if not number or not body.get("products"):
+                return self._answer(None, 1600300, "Illegal parameter")
+            if number in self.orders:
+                return self._answer(None, 1603000, f"orderNumber {number} already exists")
+            order = FakeOrder(
+                order_id=str(1800000000000000000 + len(self.orders)), order_number=number, body=body
+            )
+            self.orders[number] = order
+            if fault == "hang":
+                await self._release.wait()
+            return self._answer(
+                {
+                    "orderId": order.order_id,
+                    "orderNumber": number,
+                    "orderStatus": order.status,
+                    "productAmount": 0,
+                }
+            )
+
+        @app.get(f"{API}/shopping/order/getOrderDetail")
+        async def order_detail(request: Request) -> Response:
+            if self._over_qps():
+                return self._too_many()
+            if not self._authorized(request):
+                return self._answer(None, 1600001, "Invalid API key or access token")
+            order = self._find(request.query_params.get("orderId", ""))
+            if order is None:
+                return self._answer(None, 1603100, "Order not found, Please check the CJ order id")
+            return self._answer(self._detail(order))
+
+        @app.delete(f"{API}/shopping/order/deleteOrder")
+        async def delete_order(request: Request) -> Response:
+            if not self._authorized(request):
+                return self._answer(None, 1600001, "Invalid API key or access token")
+            order = self._find(request.query_params.get("orderId", ""))
+            if order is None:
+                return self._answer(None, 1603100, "Order not found")
+            if order.status not in ("CREATED", "IN_CART", "UNPAID"):
+                return self._answer(None, 1603002, "Order delete fail")
+            order.status = "CANCELLED"
+            return self._answer(order.order_id)
+
+        return app

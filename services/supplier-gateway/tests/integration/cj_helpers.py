@@ -1,0 +1,107 @@
+"""Shared set-up for tests against the fake CJ: the fake on a real local port, the
+gateway configured for it, a CJ supplier with one mapped SKU."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from dropship_common.contracts.order_intake import OrderConfirmed
+from dropship_common.testing.tap import eventually
+from supplier_gateway.testing.fake_cj import FakeCJ
+from supplier_gateway.testing.server import serving
+
+FAST = {
+    "placement_poll_seconds": 0.1,
+    "placement_retry_base_seconds": 0.05,
+    "placement_retry_cap_seconds": 0.3,
+    "supplier_timeout_seconds": 1.0,
+}
+
+
+@asynccontextmanager
+async def fake_cj(**kw: Any) -> AsyncIterator[tuple[FakeCJ, str]]:
+    fake = FakeCJ(**kw)
+    async with serving(fake.app()) as url:
+        try:
+            yield fake, url
+        finally:
+            fake.release()
+
+
+async def cj_supplier(gw: Any, fake: FakeCJ, shop_id: uuid.UUID, **creds: Any) -> str:
+    h = gw.admin_headers
+    credentials = {
+        "api_key": fake.api_key,
+        "open_id": str(fake.open_id),
+        "logistic_name": "CJPacket Ordinary",
+        "qps": 5,
+        **creds,
+    }
+    r = await gw.client.post(
+        "/v1/suppliers",
+        headers=h,
+        json={
+            "name": f"CJ {uuid.uuid4().hex[:6]}",
+            "adapter": "cjdropshipping",
+            "handling_days": 2,
+            "credentials": credentials,
+        },
+    )
+    assert r.status_code == 201, r.text
+    sid: str = r.json()["id"]
+    r = await gw.client.post(
+        "/v1/mappings",
+        headers=h,
+        json={
+            "shop_id": str(shop_id),
+            "mappings": [
+                {
+                    "sku": "MUG-1",
+                    "supplier_id": sid,
+                    "supplier_product_id": "CJ-PID-1",
+                    "supplier_variant_id": "92511400-C758-4474-93CA-66D442F5F787",
+                    "unit_cost": "3.10",
+                    "currency": "USD",
+                    "customs_description": "ceramic mug",
+                    "weight_grams": 350,
+                }
+            ],
+        },
+    )
+    assert r.status_code == 201, r.text
+    return sid
+
+
+async def supplier_order_of(gw: Any, order: OrderConfirmed) -> dict[str, Any]:
+    async def one() -> dict[str, Any] | None:
+        r = await gw.client.get(
+            "/v1/supplier-orders",
+            headers=gw.admin_headers,
+            params={"order_id": str(order.order_id)},
+        )
+        found: list[dict[str, Any]] = r.json()["supplier_orders"]
+        return found[0] if found else None
+
+    return await eventually(one)
+
+
+async def detail(gw: Any, supplier_order_id: str) -> dict[str, Any]:
+    r = await gw.client.get(f"/v1/supplier-orders/{supplier_order_id}", headers=gw.admin_headers)
+    assert r.status_code == 200
+    body: dict[str, Any] = r.json()
+    return body
+
+
+async def placed(gw: Any, supplier_order_id: str, timeout: float = 15.0) -> dict[str, Any]:
+    async def done() -> dict[str, Any] | None:
+        d = await detail(gw, supplier_order_id)
+        return d if d["status"] == "placed" else None
+
+    return await eventually(done, timeout=timeout)
+
+
+def attempts(d: dict[str, Any]) -> list[dict[str, Any]]:
+    return [e["details"] for e in d["timeline"] if e["kind"] == "placement_attempt"]

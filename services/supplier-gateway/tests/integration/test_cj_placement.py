@@ -1,0 +1,154 @@
+"""Supplier orders placed at a fake CJdropshipping (real port, documented protocol),
+exactly once whatever fails; CJ's webhook messages verified by their sign."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from supplier_gateway.main import SPEC
+
+from ..unit.test_notice_and_customs import _order
+from .cj_helpers import (
+    FAST,
+    attempts,
+    cj_supplier,
+    detail,
+    fake_cj,
+    placed,
+    supplier_order_of,
+)
+
+pytestmark = pytest.mark.integration
+
+
+async def test_order_goes_to_cj_once_and_tracking_comes_back(start_service, tap_factory) -> None:  # type: ignore[no-untyped-def]
+    async with fake_cj() as (cj, url):
+        gw = await start_service(SPEC, cj_base_url=url, **FAST)
+        tap = await tap_factory(gw.settings, ["supplier.#", "shipment.#"])
+        order = _order("DE")
+        sid = await cj_supplier(gw, cj, order.shop_id)
+        await gw.runtime.bus.publish([order.envelope(correlation_id=str(order.order_id))])
+        so = await supplier_order_of(gw, order)
+        d = await placed(gw, so["id"])
+        [event] = await tap.wait_for("supplier.order_placed", supplier_order_id=so["id"])
+        assert event.payload["supplier_id"] == sid
+
+        # what CJ received: our supplier-order id as orderNumber, the notice as CJ fields
+        [cj_order] = cj.orders.values()
+        assert cj_order.order_number == so["id"]
+        body = cj_order.body
+        assert (body["shippingCountryCode"], body["shippingCity"], body["shippingZip"]) == (
+            "DE",
+            "Berlin",
+            "10117",
+        )
+        assert body["shippingAddress"] == "Unter den Linden 5"
+        assert body["logisticName"] == "CJPacket Ordinary" and body["fromCountryCode"] == "CN"
+        assert body["products"] == [
+            {
+                "vid": "92511400-C758-4474-93CA-66D442F5F787",
+                "quantity": 2,
+                "storeLineItemId": str(order.lines[0].line_id),
+            }
+        ]
+        assert cj.count("/createOrderV2") == 1 and cj.count("/getAccessToken") == 1
+        # every call on the timeline
+        [first] = attempts(d)
+        assert first["outcome"] == "placed" and first["adapter"] == "cjdropshipping"
+        assert [(c["request"], c["status"], c.get("code")) for c in first["calls"]] == [
+            ("POST /api2.0/v1/authentication/getAccessToken", 200, 200),
+            ("POST /api2.0/v1/shopping/order/createOrderV2", 200, 200),
+        ]
+        assert [e["to_status"] for e in d["timeline"] if e["kind"] == "status_changed"] == [
+            "placed"
+        ]
+
+        # CJ ships; its LOGISTICS message names its own order id
+        cj.ship(so["id"], "CJPacket Ordinary", "rr123456785cn")
+        hook = f"/v1/callbacks/cjdropshipping/{sid}"
+        body, headers = cj.callback("LOGISTICS", cj_order)
+
+        r = await gw.client.post(
+            hook, content=body, headers={**headers, "sign": "AAAA" + headers["sign"][4:]}
+        )
+        assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_signature"
+        r = await gw.client.post(hook, content=body, headers={"content-type": "application/json"})
+        assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_signature"
+        assert tap.of_type("shipment.tracking_assigned") == []
+
+        r = await gw.client.post(hook, content=body, headers=headers)
+        assert r.status_code == 200 and r.json() == {
+            "code": 200,
+            "result": "success",
+            "message": "tracking assigned",
+        }
+        [shipped] = await tap.wait_for("shipment.tracking_assigned", supplier_order_id=so["id"])
+        assert shipped.payload["carrier"] == "CJPacket Ordinary"
+        assert shipped.payload["tracking_numbers"] == ["RR123456785CN"]
+        assert shipped.payload["line_ids"] == [str(order.lines[0].line_id)]
+
+        # the same message again (CJ retries), and a new message with the same number
+        r = await gw.client.post(hook, content=body, headers=headers)
+        assert r.status_code == 200 and r.json()["message"] == "already received"
+        again, again_headers = cj.callback("LOGISTICS", cj_order)
+        r = await gw.client.post(hook, content=again, headers=again_headers)
+        assert r.status_code == 200 and r.json()["message"] == "tracking already known"
+        d = await detail(gw, so["id"])
+        assert d["status"] == "shipped"
+        # the event went out once (wait for the outbox to drain, then count)
+        await tap.wait_for("shipment.tracking_assigned", supplier_order_id=so["id"])
+        assert len(tap.of_type("shipment.tracking_assigned")) == 1
+
+
+async def test_malformed_tracking_and_unknown_orders_are_refused(
+    start_service, tap_factory
+) -> None:  # type: ignore[no-untyped-def]
+    async with fake_cj() as (cj, url):
+        gw = await start_service(SPEC, cj_base_url=url, **FAST)
+        tap = await tap_factory(gw.settings, ["shipment.#"])
+        order = _order("FR")
+        sid = await cj_supplier(gw, cj, order.shop_id)
+        await gw.runtime.bus.publish([order.envelope(correlation_id=str(order.order_id))])
+        so = await supplier_order_of(gw, order)
+        await placed(gw, so["id"])
+        hook = f"/v1/callbacks/cjdropshipping/{sid}"
+        cj_order = cj.ship(so["id"], "China Post", "RR123456784CN")  # wrong check digit
+        body, headers = cj.callback("LOGISTICS", cj_order)
+        r = await gw.client.post(hook, content=body, headers=headers)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"
+        assert r.json()["error"]["details"] == {"refused": ["RR123456784CN"]}
+
+        cj_order.order_id = "999"  # an order CJ has that is not ours
+        body, headers = cj.callback("LOGISTICS", cj_order)
+        r = await gw.client.post(hook, content=body, headers=headers)
+        assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+
+        body = b'{"messageId": "x"'
+        r = await gw.client.post(hook, content=body, headers={"sign": cj.sign(body)})
+        assert r.status_code == 400 and r.json()["error"]["code"] == "bad_request"
+        assert (await detail(gw, so["id"]))["status"] == "placed"
+        assert tap.of_type("shipment.tracking_assigned") == []
+
+
+async def test_order_message_with_tracking_ships(start_service, tap_factory) -> None:  # type: ignore[no-untyped-def]
+    async with fake_cj() as (cj, url):
+        gw = await start_service(SPEC, cj_base_url=url, **FAST)
+        tap = await tap_factory(gw.settings, ["shipment.#"])
+        order = _order("DE")
+        sid = await cj_supplier(gw, cj, order.shop_id)
+        await gw.runtime.bus.publish([order.envelope(correlation_id=str(order.order_id))])
+        so = await supplier_order_of(gw, order)
+        await placed(gw, so["id"])
+        cj_order = cj.ship(so["id"], "YunExpress", "YT2212345678901234")
+        body, headers = cj.callback("ORDER", cj_order)
+        assert json.loads(body)["params"]["orderNum"] == so["id"]
+        r = await gw.client.post(
+            f"/v1/callbacks/cjdropshipping/{sid}", content=body, headers=headers
+        )
+        assert r.status_code == 200 and r.json()["message"] == "order updated"
+        [shipped] = await tap.wait_for("shipment.tracking_assigned", supplier_order_id=so["id"])
+        assert shipped.payload["tracking_numbers"] == ["YT2212345678901234"]
+        kinds = [e["kind"] for e in (await detail(gw, so["id"]))["timeline"]]
+        assert "supplier_update" in kinds
