@@ -11,7 +11,9 @@ from dropship_common.runtime import ServiceRuntime
 from dropship_common.security import Role
 
 
-def get_runtime(request: Request) -> ServiceRuntime:
+async def get_runtime(request: Request) -> ServiceRuntime:
+    """Async on purpose: FastAPI runs a plain ``def`` dependency in a thread pool,
+    which costs a thread hand-off on every request."""
     runtime: ServiceRuntime = request.app.state.runtime
     return runtime
 

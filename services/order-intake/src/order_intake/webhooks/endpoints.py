@@ -8,7 +8,8 @@ import hashlib
 import re
 import uuid
 
-from fastapi import APIRouter, Request
+import orjson
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
 
@@ -31,6 +32,15 @@ class WebhookAccepted(BaseModel):
     delivery_id: str | None = None
 
 
+def _answer(status: str, delivery_id: str | None = None) -> Response:
+    """The documented ``WebhookAccepted``, encoded directly: on the hot path FastAPI's
+    response-model validation and encoding cost more than the answer is worth."""
+    return Response(
+        orjson.dumps({"status": status, "delivery_id": delivery_id}),
+        media_type="application/json",
+    )
+
+
 def _delivery_id(given: str | None, topic: str, body: bytes) -> str:
     return given or "sha256:" + hashlib.sha256(topic.encode() + b"\0" + body).hexdigest()
 
@@ -46,14 +56,14 @@ def _validate(platform: str, topic: str, body: bytes) -> None:
 
 async def _accept(
     rt: Runtime, shop: ShopSnapshot, platform: str, topic: str, delivery: str, body: bytes
-) -> WebhookAccepted:
+) -> Response:
     writer: DeliveryWriter = rt.state["delivery_writer"]
     try:
         stored = await writer.store(platform, shop.id, delivery, topic, body)
     except (OSError, DBAPIError) as exc:
         # nothing was stored: a 503 makes the storefront deliver it again later
         raise ServiceUnavailable("the order store is unavailable; deliver again later") from exc
-    return WebhookAccepted(status="accepted" if stored else "duplicate", delivery_id=delivery)
+    return _answer("accepted" if stored else "duplicate", delivery)
 
 
 def _shops(rt: Runtime) -> ShopCache:
@@ -62,7 +72,7 @@ def _shops(rt: Runtime) -> ShopCache:
 
 
 @router.post("/webhooks/shopify", response_model=WebhookAccepted)
-async def shopify_webhook(request: Request, rt: Runtime) -> WebhookAccepted:
+async def shopify_webhook(request: Request, rt: Runtime) -> Response:
     body = await request.body()
     h = request.headers
     topic, domain = h.get("x-shopify-topic"), h.get("x-shopify-shop-domain")
@@ -74,19 +84,19 @@ async def shopify_webhook(request: Request, rt: Runtime) -> WebhookAccepted:
     if not verify_hmac_base64(body, h.get("x-shopify-hmac-sha256"), shop.webhook_secrets):
         raise InvalidSignature("X-Shopify-Hmac-Sha256 does not match the body")
     if topic not in SHOPIFY_TOPICS:
-        return WebhookAccepted(status="ignored")
+        return _answer("ignored")
     _validate("shopify", topic, body)
     delivery = _delivery_id(h.get("x-shopify-webhook-id"), topic, body)
     return await _accept(rt, shop, "shopify", topic, delivery, body)
 
 
 @router.post("/webhooks/woocommerce/{shop_id}", response_model=WebhookAccepted)
-async def woocommerce_webhook(shop_id: uuid.UUID, request: Request, rt: Runtime) -> WebhookAccepted:
+async def woocommerce_webhook(shop_id: uuid.UUID, request: Request, rt: Runtime) -> Response:
     body = await request.body()
     h = request.headers
     if _WOO_PING.match(body.strip()) and "x-wc-webhook-signature" not in h:
         # WooCommerce's creation ping (form-encoded, unsigned): it only needs a 2xx
-        return WebhookAccepted(status="ping")
+        return _answer("ping")
     shop = await _shops(rt).get("woocommerce", str(shop_id))
     if shop is None or not shop.active:
         raise UnknownShop("unknown shop", {"shop_id": str(shop_id)})
@@ -96,7 +106,7 @@ async def woocommerce_webhook(shop_id: uuid.UUID, request: Request, rt: Runtime)
     if topic not in WOO_TOPICS:
         if not topic:
             raise BadRequest("X-WC-Webhook-Topic is required")
-        return WebhookAccepted(status="ignored")
+        return _answer("ignored")
     _validate("woocommerce", topic, body)
     delivery = _delivery_id(h.get("x-wc-webhook-delivery-id"), topic, body)
     return await _accept(rt, shop, "woocommerce", topic, delivery, body)
