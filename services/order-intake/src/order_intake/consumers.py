@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dropship_common.contracts.supplier_gateway import (
+    ShipmentTrackingAssigned,
     SupplierAddressChangeAnswered,
     SupplierCancellationAnswered,
     SupplierOrderOverdue,
@@ -16,7 +17,9 @@ from dropship_common.contracts.supplier_gateway import (
 from dropship_common.messaging.consumer import MessageHandler
 from dropship_common.messaging.envelope import Envelope
 from dropship_common.runtime import ServiceRuntime
+from order_intake.fulfilment.service import record_tracking
 from order_intake.orders.service import Cause, OrderOps
+from order_intake.orders.supplier_hold import hold_for_rejection
 
 
 def handlers(runtime: ServiceRuntime) -> Mapping[str, MessageHandler]:
@@ -29,18 +32,18 @@ def handlers(runtime: ServiceRuntime) -> Mapping[str, MessageHandler]:
         )
 
     async def supplier_order_rejected(session: AsyncSession, envelope: Envelope) -> None:
-        event = SupplierOrderRejected.model_validate(envelope.payload)
-        await OrderOps(session, runtime.outbox).note_supplier_event(
-            event.order_id,
-            "supplier_rejected",
-            event.reason,
-            {
-                "supplier_id": str(event.supplier_id),
-                "supplier_order_id": str(event.supplier_order_id),
-                "note": event.note,
-                "restock_date": event.restock_date and event.restock_date.isoformat(),
-                "line_ids": [str(i) for i in event.line_ids],
-            },
+        # sent only when no backup supplier is left: the order waits for a decision
+        await hold_for_rejection(
+            OrderOps(session, runtime.outbox),
+            SupplierOrderRejected.model_validate(envelope.payload),
+            Cause(actor="service:supplier-gateway", ref=f"message:{envelope.id}"),
+        )
+
+    async def tracking_assigned(session: AsyncSession, envelope: Envelope) -> None:
+        await record_tracking(
+            session,
+            runtime.outbox,
+            ShipmentTrackingAssigned.model_validate(envelope.payload),
             Cause(actor="service:supplier-gateway", ref=f"message:{envelope.id}"),
         )
 
@@ -77,6 +80,7 @@ def handlers(runtime: ServiceRuntime) -> Mapping[str, MessageHandler]:
         )
 
     return {
+        ShipmentTrackingAssigned.TYPE: tracking_assigned,
         SupplierAddressChangeAnswered.TYPE: address_answered,
         SupplierCancellationAnswered.TYPE: cancellation_answered,
         SupplierOrderOverdue.TYPE: supplier_order_overdue,

@@ -54,3 +54,11 @@ class UnknownShop(Unauthorized):
     """A webhook from a shop we do not serve: its signature cannot be checked."""
 
     code = "unknown_shop"
+
+
+class FulfilmentNotFound(NotFound):
+    code = "fulfilment_not_found"
+
+
+class IllegalFulfilmentState(Conflict):
+    code = "illegal_fulfilment_state"

@@ -9,6 +9,8 @@ from dropship_common.runtime import ServiceRuntime, ServiceSpec, create_service_
 from dropship_common.settings import Settings
 from dropship_common.workers import CommitSignal
 from order_intake import consumers
+from order_intake.fulfilment.endpoints import router as fulfilments_router
+from order_intake.fulfilment.worker import fulfilment_worker
 from order_intake.messages.mailer import mail_worker
 from order_intake.models import common
 from order_intake.orders.endpoints import router as orders_router
@@ -34,8 +36,9 @@ SPEC = ServiceSpec(
     name="order-intake",
     title="Order intake",
     description=(
-        "Receives storefront orders (Shopify, WooCommerce, custom), confirms them and "
-        "publishes `order.confirmed`."
+        "Receives storefront orders (Shopify, WooCommerce, custom), confirms them, "
+        "publishes `order.confirmed`, and writes the suppliers' tracking back to the "
+        "storefront and the buyer."
     ),
     tables=common,
     routers=(
@@ -44,9 +47,10 @@ SPEC = ServiceSpec(
         shops_router,
         products_router,
         webhooks_admin_router,
+        fulfilments_router,
     ),
     handlers=consumers.handlers,
-    workers=(webhook_worker, mail_worker, payment_worker, purge_worker),
+    workers=(webhook_worker, mail_worker, payment_worker, purge_worker, fulfilment_worker),
     on_start=_wire,
 )
 

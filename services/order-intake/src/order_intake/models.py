@@ -249,3 +249,62 @@ class ComplianceRequest(Base):
     order_external_ids: Mapped[list[str]] = mapped_column(JSONType)
     orders_affected: Mapped[int] = mapped_column(default=0)
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Parcel(Base):
+    """A parcel a supplier shipped, as ``shipment.tracking_assigned`` reported it. The
+    same tracking number twice is one parcel."""
+
+    __tablename__ = "parcels"
+    __table_args__ = (sa.UniqueConstraint("order_id", "tracking_number"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    order_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("orders.id", ondelete="CASCADE"))
+    tracking_number: Mapped[str] = mapped_column(sa.String(64))
+    carrier: Mapped[str] = mapped_column(sa.String(100))
+    tracking_url: Mapped[str] = mapped_column(sa.String(500))
+    supplier_order_id: Mapped[uuid.UUID]
+    supplier_id: Mapped[uuid.UUID]
+    line_ids: Mapped[list[str]] = mapped_column(JSONType)
+    fulfilment_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("fulfilments.id", ondelete="SET NULL")
+    )
+    shipped_at: Mapped[dt.datetime]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Fulfilment(Base):
+    """One supplier shipment written back to the storefront (its parcels' tracking
+    numbers and lines): written with the parcels in the consumer's transaction, sent by
+    the fulfilment worker after commit, retried until the storefront accepts it."""
+
+    __tablename__ = "fulfilments"
+    __table_args__ = (
+        sa.UniqueConstraint("order_id", "tracking_number"),
+        sa.Index(
+            "ix_fulfilments_due",
+            "next_attempt_at",
+            postgresql_where=sa.text("status IN ('pending', 'sending')"),
+            sqlite_where=sa.text("status IN ('pending', 'sending')"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    order_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("orders.id", ondelete="CASCADE"))
+    shop_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("shops.id"), index=True)
+    platform: Mapped[str] = mapped_column(sa.String(20))
+    tracking_number: Mapped[str] = mapped_column(sa.String(64))  # the first parcel's
+    tracking_numbers: Mapped[list[str]] = mapped_column(JSONType)
+    tracking_urls: Mapped[list[str]] = mapped_column(JSONType)
+    carrier: Mapped[str] = mapped_column(sa.String(100))
+    line_ids: Mapped[list[str]] = mapped_column(JSONType)
+    completes_order: Mapped[bool] = mapped_column(default=False)
+    shipped_at: Mapped[dt.datetime]
+    # pending | sending (claimed, lease until next_attempt_at) | sent | failed | skipped
+    status: Mapped[str] = mapped_column(sa.String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    external_ref: Mapped[str | None] = mapped_column(sa.String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None]

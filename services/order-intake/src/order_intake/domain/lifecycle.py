@@ -6,13 +6,17 @@ States: ``awaiting_payment`` -> (``on_hold`` <-> ) ``confirmed`` -> ``handed_off
 A storefront update never un-confirms an order: once confirmed, only a cancellation at the
 source (or a refund / void of the payment) moves it, to ``cancelled``. The later states
 belong to the fulfilment flow; :func:`decide` never enters them, it only respects them.
+
+A few moves are allowed only for one cause (:data:`CAUSED_TRANSITIONS`): a confirmed
+order goes back ``on_hold`` only when its supplier rejected it and no backup is left.
+Such a hold is kept by :func:`decide` until an operator releases it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any
 
@@ -24,7 +28,9 @@ from order_intake.domain.validation import Assessment, Issue
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
+    "CAUSED_TRANSITIONS",
     "DEFAULT_PAYMENT_WINDOW_DAYS",
+    "OPERATOR_HOLDS",
     "Decision",
     "IllegalTransition",
     "OrderStatus",
@@ -62,7 +68,9 @@ ALLOWED_TRANSITIONS: Mapping[OrderStatus | None, frozenset[OrderStatus]] = {
     None: _OPEN,
     _S.AWAITING_PAYMENT: frozenset({_S.ON_HOLD, _S.CONFIRMED, _S.CANCELLED}),
     _S.ON_HOLD: frozenset({_S.AWAITING_PAYMENT, _S.CONFIRMED, _S.CANCELLED}),
-    _S.CONFIRMED: frozenset({_S.CANCELLED, _S.HANDED_OFF}),
+    # Shipped while the status is still confirmed: order-intake records the hand-off
+    # (``handed_off_at``) without leaving ``confirmed``, so tracking moves on from here.
+    _S.CONFIRMED: frozenset({_S.CANCELLED, _S.HANDED_OFF, _S.PARTIALLY_SHIPPED, _S.SHIPPED}),
     # Not shipped yet: the supplier order can still be cancelled.
     _S.HANDED_OFF: frozenset({_S.PARTIALLY_SHIPPED, _S.SHIPPED, _S.CANCELLED}),
     _S.PARTIALLY_SHIPPED: frozenset({_S.SHIPPED}),
@@ -72,6 +80,19 @@ ALLOWED_TRANSITIONS: Mapping[OrderStatus | None, frozenset[OrderStatus]] = {
 }
 
 
+SUPPLIER_REJECTED = "supplier_rejected"
+
+# (current, target) -> the only causes (reason codes) for which the move is allowed.
+CAUSED_TRANSITIONS: Mapping[tuple[OrderStatus, OrderStatus], frozenset[str]] = {
+    # DOMAIN step 5: out of stock and no backup supplier: someone must decide (a longer
+    # wait, a substitute, or cancel and refund).
+    (_S.CONFIRMED, _S.ON_HOLD): frozenset({SUPPLIER_REJECTED}),
+}
+
+# Hold reasons only an operator clears (a storefront update or a re-check keeps them).
+OPERATOR_HOLDS = frozenset({SUPPLIER_REJECTED})
+
+
 class IllegalTransition(ValueError):
     def __init__(self, current: OrderStatus | None, target: OrderStatus) -> None:
         super().__init__(f"illegal order transition {current or 'new'} -> {target}")
@@ -79,13 +100,22 @@ class IllegalTransition(ValueError):
         self.target = target
 
 
-def can_transition(current: OrderStatus | None, target: OrderStatus) -> bool:
-    return target in ALLOWED_TRANSITIONS.get(current, frozenset())
+def can_transition(
+    current: OrderStatus | None, target: OrderStatus, *, because: str | None = None
+) -> bool:
+    """``because``: the reason code of the move, for the moves of :data:`CAUSED_TRANSITIONS`."""
+    if target in ALLOWED_TRANSITIONS.get(current, frozenset()):
+        return True
+    if current is None or because is None:
+        return False
+    return because in CAUSED_TRANSITIONS.get((current, target), frozenset())
 
 
-def transition(current: OrderStatus | None, target: OrderStatus) -> OrderStatus:
+def transition(
+    current: OrderStatus | None, target: OrderStatus, *, because: str | None = None
+) -> OrderStatus:
     """Return ``target`` if ``current -> target`` is allowed, else raise IllegalTransition."""
-    if not can_transition(current, target):
+    if not can_transition(current, target, because=because):
         raise IllegalTransition(current, target)
     return target
 
@@ -105,6 +135,7 @@ class ReasonCode:
     UPDATE_IGNORED = "update_ignored"
     CANCEL_AFTER_SHIPMENT = "cancel_after_shipment"
     PAYMENT_LOST_AFTER_CONFIRMATION = "payment_lost_after_confirmation"
+    SUPPLIER_REJECTED = SUPPLIER_REJECTED
 
 
 _SECURED = frozenset({PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED})
@@ -169,6 +200,7 @@ def decide(
     assessment: Assessment,
     *,
     accept_authorized: bool = True,
+    kept_holds: Sequence[Issue] = (),
 ) -> Decision:
     """The status an order should have after this storefront version, and why.
 
@@ -178,8 +210,12 @@ def decide(
     - else confirmed.
     Guards: cancelled is terminal; from confirmed (and later) only to cancelled, and never
     once shipped (reason ``cancel_after_shipment``: an aftersales case); holds or lost
-    payment found after confirmation do not un-confirm (reason for staff to see)."""
+    payment found after confirmation do not un-confirm (reason for staff to see).
+    ``kept_holds``: an on-hold order's holds only an operator clears (:data:`OPERATOR_HOLDS`);
+    it stays on hold with them unless it is to be cancelled or wait for payment."""
     wanted, reasons = _wanted(order, assessment, accept_authorized)
+    if current is _S.ON_HOLD and kept_holds and wanted in (_S.CONFIRMED, _S.ON_HOLD):
+        wanted, reasons = _S.ON_HOLD, [*kept_holds, *reasons]
     if current is None:
         return Decision(status=transition(None, wanted), reasons=reasons, transition=True)
     if wanted == current:

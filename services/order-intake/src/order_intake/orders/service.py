@@ -22,13 +22,14 @@ from dropship_common.db import utcnow
 from dropship_common.messaging.envelope import Envelope
 from dropship_common.messaging.outbox import Outbox
 from order_intake.domain.lifecycle import (
+    OPERATOR_HOLDS,
     OrderStatus,
     decide,
     ship_by,
     transition,
 )
 from order_intake.domain.order import Address, CanonicalOrder
-from order_intake.domain.validation import check_order
+from order_intake.domain.validation import Issue, check_order
 from order_intake.errors import (
     IllegalOrderState,
     InvalidAddress,
@@ -220,7 +221,16 @@ class OrderOps:
         if assessment.address is not None and order.status in ("new", *OPEN_STATUSES):
             order.shipping_address = assessment.address.model_dump(mode="json")
         current = None if order.status == "new" else OrderStatus(order.status)
-        decision = decide(current, view, assessment, accept_authorized=shop.accept_authorized)
+        kept = [
+            Issue.model_validate(r) for r in order.hold_reasons if r.get("code") in OPERATOR_HOLDS
+        ]
+        decision = decide(
+            current,
+            view,
+            assessment,
+            accept_authorized=shop.accept_authorized,
+            kept_holds=kept if current is OrderStatus.ON_HOLD else (),
+        )
         target = decision.status
         reasons = [issue_dict(r) for r in decision.reasons]
         if target == current:
@@ -425,6 +435,8 @@ class OrderOps:
         order, shop = await self.load(order_id)
         if order.status != OrderStatus.ON_HOLD:
             raise IllegalOrderState(f"only an on_hold order can be released (it is {order.status})")
+        # releasing is the operator's decision on the holds only an operator clears
+        order.hold_reasons = [r for r in order.hold_reasons if r.get("code") not in OPERATOR_HOLDS]
         await self.evaluate(shop, order, cause, now)
         if order.status == OrderStatus.ON_HOLD:
             raise StillOnHold("the order still has problems", order.hold_reasons)
@@ -455,7 +467,10 @@ class OrderOps:
                 details=details,
             )
             return
-        if order.status == OrderStatus.CONFIRMED and order.cancellation_requested_at is not None:
+        if (
+            order.status in (OrderStatus.CONFIRMED, OrderStatus.ON_HOLD)
+            and order.cancellation_requested_at is not None
+        ):
             await self.move(
                 shop,
                 order,

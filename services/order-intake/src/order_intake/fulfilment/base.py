@@ -1,0 +1,101 @@
+"""What a storefront plugin gets and answers. Plugins run outside any transaction; the
+worker records their outcome afterwards."""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import httpx
+
+__all__ = [
+    "FulfilmentPlugin",
+    "FulfilmentRequest",
+    "Outcome",
+    "ShipmentLine",
+    "ShopAccess",
+    "StorefrontRejected",
+    "StorefrontUnavailable",
+]
+
+
+@dataclass(frozen=True)
+class ShopAccess:
+    """The shop as the plugin needs it: calls go only to ``domain``."""
+
+    shop_id: uuid.UUID
+    platform: str
+    domain: str
+    credentials: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ShipmentLine:
+    external_id: str | None  # the storefront's line item id
+    quantity: int
+    title: str
+
+
+@dataclass(frozen=True)
+class FulfilmentRequest:
+    fulfilment_id: uuid.UUID
+    order_external_id: str
+    carrier: str
+    tracking_numbers: tuple[str, ...]
+    tracking_urls: tuple[str, ...]
+    lines: tuple[ShipmentLine, ...]  # the lines these parcels cover
+    completes_order: bool  # every line of the order is shipped with this one
+    shipped_at: dt.datetime
+    # An earlier attempt may have reached the storefront (it failed with an unknown
+    # outcome, or the worker died while sending): look before creating anything.
+    may_exist: bool
+
+
+@dataclass(frozen=True)
+class Outcome:
+    # created: done now; existing: an earlier attempt had done it; nothing_to_do: the
+    # storefront had these lines fulfilled already (by hand, another app)
+    result: Literal["created", "existing", "nothing_to_do"]
+    external_ref: str | None = None
+    detail: str | None = None
+
+
+class StorefrontRejected(Exception):
+    """The storefront refused the fulfilment (bad credentials, user errors): retrying the
+    same request would not help. An operator fixes the cause and retries."""
+
+
+class StorefrontUnavailable(Exception):
+    """Try again later (5xx, 429, throttled, timeout, unknown outcome).
+    ``retry_after``: seconds the storefront asked for, if it said."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class FulfilmentPlugin(abc.ABC):
+    """One storefront platform. ``client`` is a resilient client limited to the shop's
+    own domain (``https://<domain>``)."""
+
+    platform: ClassVar[str]
+    writes_back: ClassVar[bool] = True
+
+    def __init__(self, client: httpx.AsyncClient, shop: ShopAccess) -> None:
+        self.client = client
+        self.shop = shop
+
+    @abc.abstractmethod
+    async def fulfil(self, request: FulfilmentRequest) -> Outcome:
+        """Create the fulfilment at the storefront, never twice: when
+        ``request.may_exist``, find an earlier one by its tracking number first."""
+
+    def credential(self, name: str) -> str:
+        value = self.shop.credentials.get(name)
+        if not isinstance(value, str) or not value:
+            raise StorefrontRejected(f"the shop's admin credentials have no {name!r}")
+        return value

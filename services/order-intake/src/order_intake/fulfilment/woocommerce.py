@@ -1,0 +1,159 @@
+"""WooCommerce: REST API v3 (``/wp-json/wc/v3``), basic auth with the consumer key and
+secret over HTTPS.
+
+Per supplier shipment, in this order (so the "Completed order" e-mail Woo sends carries
+the tracking items):
+
+1. with the Shipment Tracking extension: one tracking item per parcel
+   (``POST /wp-json/wc-shipment-tracking/v3/orders/{id}/shipment-trackings``), the
+   store's own provider when the carrier is one of its providers, else a custom
+   provider with our tracking link;
+2. an order note for the buyer with carrier, number(s) and link(s)
+   (``POST /orders/{id}/notes``, ``customer_note: true``);
+3. when every line is shipped, the order's status ``completed``
+   (``PUT /orders/{id}``; a partial shipment leaves it ``processing``).
+
+POSTs are not repeated blindly: on an attempt that may follow an unknown outcome the
+order's tracking items and notes are read first, and what carries our number is not
+sent again. The PUT is idempotent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, ClassVar
+
+from order_intake.fulfilment.base import (
+    FulfilmentPlugin,
+    FulfilmentRequest,
+    Outcome,
+    StorefrontRejected,
+)
+from order_intake.fulfilment.http_errors import calling, check_status
+
+API = "/wp-json/wc/v3"
+TRACKING_API = "/wp-json/wc-shipment-tracking/v3"
+
+
+def note_text(carrier: str, numbers: Sequence[str], urls: Sequence[str]) -> str:
+    parcels = "\n".join(f"{carrier}: {n} ({u})" for n, u in zip(numbers, urls, strict=True))
+    return f"Your order has shipped.\n{parcels}"
+
+
+def note_payload(carrier: str, numbers: Sequence[str], urls: Sequence[str]) -> dict[str, Any]:
+    return {"note": note_text(carrier, numbers, urls), "customer_note": True}
+
+
+def provider_names(providers: Mapping[str, Any]) -> dict[str, str]:
+    """The providers endpoint groups names by region: lower-case name -> name."""
+    names: dict[str, str] = {}
+    for group in providers.values():
+        if isinstance(group, Mapping):
+            for name in group:
+                names[str(name).strip().lower()] = str(name)
+    return names
+
+
+def tracking_payload(
+    carrier: str, number: str, url: str, shipped_on: dt.date, providers: Mapping[str, str]
+) -> dict[str, Any]:
+    """A predefined provider by its exact name, else a custom provider with our link."""
+    body: dict[str, Any] = {"tracking_number": number, "date_shipped": shipped_on.isoformat()}
+    known = providers.get(carrier.strip().lower())
+    if known is not None:
+        body["tracking_provider"] = known
+    else:
+        body["custom_tracking_provider"] = carrier
+        body["custom_tracking_link"] = url
+    return body
+
+
+def status_payload(completes_order: bool) -> dict[str, Any] | None:
+    return {"status": "completed"} if completes_order else None
+
+
+def noted(notes: Iterable[Mapping[str, Any]], numbers: Sequence[str]) -> bool:
+    """An existing note names every one of ``numbers``."""
+    texts = [str(n.get("note") or "") for n in notes]
+    return all(any(number in text for text in texts) for number in numbers)
+
+
+class WooCommerceFulfilment(FulfilmentPlugin):
+    platform: ClassVar[str] = "woocommerce"
+
+    @property
+    def auth(self) -> tuple[str, str]:
+        return self.credential("consumer_key"), self.credential("consumer_secret")
+
+    @property
+    def has_tracking_extension(self) -> bool:
+        return bool(self.shop.credentials.get("shipment_tracking"))
+
+    async def call(
+        self, method: str, path: str, what: str, body: dict[str, Any] | None = None
+    ) -> Any:
+        async with calling(what):
+            response = await self.client.request(method, path, json=body, auth=self.auth)
+        check_status(response, what, time.time())
+        try:
+            return response.json()
+        except ValueError:
+            return None
+
+    async def fulfil(self, request: FulfilmentRequest) -> Outcome:
+        order_id = request.order_external_id
+        numbers, urls = request.tracking_numbers, request.tracking_urls
+        refs: list[str] = []
+        if self.has_tracking_extension:
+            refs += await self._trackings(request)
+        notes: list[Mapping[str, Any]] = []
+        if request.may_exist:
+            found = await self.call("GET", f"{API}/orders/{order_id}/notes", "list notes")
+            notes = [n for n in found or [] if isinstance(n, Mapping)]
+        if not noted(notes, numbers):
+            note = await self.call(
+                "POST",
+                f"{API}/orders/{order_id}/notes",
+                "add note",
+                note_payload(request.carrier, numbers, urls),
+            )
+            if isinstance(note, Mapping) and note.get("id") is not None:
+                refs.append(f"note:{note['id']}")
+        status = status_payload(request.completes_order)
+        if status is not None:
+            await self.call("PUT", f"{API}/orders/{order_id}", "complete order", status)
+        return Outcome("created" if refs else "existing", ",".join(refs) or None)
+
+    async def _trackings(self, request: FulfilmentRequest) -> list[str]:
+        order_id = request.order_external_id
+        path = f"{TRACKING_API}/orders/{order_id}/shipment-trackings"
+        have: set[str] = set()
+        if request.may_exist:
+            found = await self.call("GET", path, "list tracking items")
+            have = {
+                str(t.get("tracking_number") or "").upper()
+                for t in found or []
+                if isinstance(t, Mapping)
+            }
+        providers_body = await self.call(
+            "GET", f"{TRACKING_API}/shipment-trackings/providers", "list providers"
+        )
+        providers = provider_names(providers_body if isinstance(providers_body, Mapping) else {})
+        refs: list[str] = []
+        for number, url in zip(request.tracking_numbers, request.tracking_urls, strict=True):
+            if number.upper() in have:
+                continue
+            item = await self.call(
+                "POST",
+                path,
+                "add tracking item",
+                tracking_payload(
+                    request.carrier, number, url, request.shipped_at.date(), providers
+                ),
+            )
+            if not isinstance(item, Mapping):
+                raise StorefrontRejected("add tracking item: unexpected answer")
+            refs.append(f"tracking:{item.get('tracking_id')}")
+        return refs

@@ -1,0 +1,220 @@
+"""Sends queued fulfilments to the storefronts after commit.
+
+Like the mailer: claim due rows with a lease in a short transaction (``attempts`` counts
+the claim), call the storefront with no transaction open, record the outcome in a second
+transaction. A row claimed again after a failure or a lost lease is sent with
+``may_exist``, so the plugin looks for an earlier fulfilment with its tracking number
+before creating one: retried until the storefront accepts it, never duplicated."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import structlog
+
+from dropship_common.db import utcnow
+from dropship_common.http import OutboundPolicy, make_client
+from dropship_common.observability import mask_text
+from dropship_common.runtime import ServiceRuntime
+from dropship_common.workers import CommitSignal, drain_forever
+from order_intake.fulfilment.base import (
+    FulfilmentRequest,
+    Outcome,
+    ShipmentLine,
+    ShopAccess,
+    StorefrontRejected,
+    StorefrontUnavailable,
+)
+from order_intake.fulfilment.plugins import plugin_for
+from order_intake.fulfilment.repository import FulfilmentRepository
+from order_intake.fulfilment.routes import configured_routes, route_for
+from order_intake.fulfilment.service import FULFILMENT_FLAG
+from order_intake.models import Fulfilment, Order, OrderEvent, Shop
+
+log = structlog.get_logger(__name__)
+
+MAX_ATTEMPTS = 15  # about a day and a half of backoff, then an operator decides
+SEND_LEASE = dt.timedelta(minutes=2)
+TRANSPORT_KEY = "storefront_transport"  # runtime.state: an inner transport (tests)
+ACTOR = "system:fulfilment-worker"
+
+
+def backoff(attempts: int, rand: Callable[[], float] = random.random) -> dt.timedelta:
+    """After the ``attempts``-th failure: 1 s, 4 s, 16 s, ... up to 3 h, with jitter."""
+    ceiling = min(3 * 3600.0, 4.0 ** max(0, attempts - 1))
+    return dt.timedelta(seconds=ceiling * (0.75 + 0.25 * rand()))
+
+
+@dataclass(frozen=True)
+class Job:
+    fulfilment_id: uuid.UUID
+    shop: ShopAccess
+    request: FulfilmentRequest
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Result:
+    outcome: Outcome | None = None
+    error: str | None = None
+    permanent: bool = False
+    retry_after: float | None = None
+
+
+def request_for(f: Fulfilment, order: Order) -> FulfilmentRequest:
+    covered = set(f.line_ids)
+    return FulfilmentRequest(
+        fulfilment_id=f.id,
+        order_external_id=order.external_id,
+        carrier=f.carrier,
+        tracking_numbers=tuple(f.tracking_numbers),
+        tracking_urls=tuple(f.tracking_urls),
+        lines=tuple(
+            ShipmentLine(line.external_id, line.quantity, line.title)
+            for line in order.lines
+            if str(line.id) in covered
+        ),
+        completes_order=f.completes_order,
+        shipped_at=f.shipped_at,
+        may_exist=f.attempts > 1,
+    )
+
+
+def shop_access(shop: Shop) -> ShopAccess:
+    return ShopAccess(shop.id, shop.platform, shop.domain, dict(shop.admin_credentials or {}))
+
+
+@dataclass
+class FulfilmentWorker:
+    runtime: ServiceRuntime
+    batch_size: int = 20
+    _clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.signal = CommitSignal(self.runtime.db, FULFILMENT_FLAG)
+        self.routes = configured_routes()
+
+    def client(self, domain: str) -> httpx.AsyncClient:
+        """One resilient client per shop domain, allowed to call only that domain."""
+        found = self._clients.get(domain)
+        if found is None:
+            route = route_for(domain, self.routes)
+            policy = OutboundPolicy(
+                allowed_hosts={route.host}, allowed_schemes=frozenset({route.scheme})
+            )
+            found = self._clients[domain] = make_client(
+                policy, base_url=route.base_url, transport=self.runtime.state.get(TRANSPORT_KEY)
+            )
+        return found
+
+    async def claim(self) -> list[Job]:
+        now = utcnow()
+        async with self.runtime.db.transaction() as session:
+            repo = FulfilmentRepository(session)
+            rows = await repo.claim_due(now, self.batch_size)
+            orders = await repo.orders([r.order_id for r in rows])
+            shops = await repo.shops([r.shop_id for r in rows])
+            jobs = []
+            for row in rows:
+                row.status, row.next_attempt_at = "sending", now + SEND_LEASE
+                row.attempts += 1
+                jobs.append(
+                    Job(
+                        row.id,
+                        shop_access(shops[row.shop_id]),
+                        request_for(row, orders[row.order_id]),
+                        row.attempts,
+                    )
+                )
+        return jobs
+
+    async def send(self, job: Job) -> Result:
+        plugin = plugin_for(job.shop.platform)(self.client(job.shop.domain), job.shop)
+        try:
+            return Result(outcome=await plugin.fulfil(job.request))
+        except StorefrontRejected as exc:
+            return Result(error=mask_text(str(exc))[:1000], permanent=True)
+        except StorefrontUnavailable as exc:
+            return Result(error=mask_text(str(exc))[:1000], retry_after=exc.retry_after)
+        except Exception as exc:  # a bug or an answer we did not expect: retried
+            log.exception("fulfilment_crashed", fulfilment=str(job.fulfilment_id))
+            return Result(error=f"{type(exc).__name__}: {mask_text(str(exc))}"[:1000])
+
+    async def send_due(self) -> int:
+        jobs = await self.claim()
+        results = {job.fulfilment_id: (job, await self.send(job)) for job in jobs}
+        if not results:
+            return 0
+        async with self.runtime.db.transaction() as session:
+            for row in await FulfilmentRepository(session).by_ids(list(results)):
+                job, result = results[row.id]
+                self._record(session.add, row, job, result)
+        return len(jobs)
+
+    def _record(
+        self, add: Callable[[OrderEvent], None], row: Fulfilment, job: Job, result: Result
+    ) -> None:
+        now = utcnow()
+        numbers = ", ".join(row.tracking_numbers)
+        reason: str | None
+        details: dict[str, Any]
+        if result.outcome is not None:
+            row.status = "sent" if result.outcome.result != "nothing_to_do" else "skipped"
+            row.external_ref = result.outcome.external_ref
+            row.sent_at, row.last_error = now, result.outcome.detail
+            kind, reason = "fulfilment_written_back", f"{row.platform}: {numbers}"
+            details = {"result": result.outcome.result, "ref": result.outcome.external_ref}
+        else:
+            row.last_error = result.error
+            if result.permanent or row.attempts >= MAX_ATTEMPTS:
+                row.status = "failed"
+                kind, reason = "fulfilment_failed", result.error
+                details = {"attempts": row.attempts}
+            else:
+                row.status = "pending"
+                wait = backoff(row.attempts)
+                if result.retry_after is not None:
+                    wait = max(wait, dt.timedelta(seconds=result.retry_after))
+                row.next_attempt_at = now + wait
+                log.info(
+                    "fulfilment_retry",
+                    fulfilment=str(row.id),
+                    attempts=row.attempts,
+                    wait=wait.total_seconds(),
+                    error=result.error,
+                )
+                return
+        add(
+            OrderEvent(
+                order_id=row.order_id,
+                at=now,
+                kind=kind,
+                reason=reason,
+                details={**details, "fulfilment_id": str(row.id)},
+                cause=f"fulfilment:{row.id}",
+                actor=ACTOR,
+            )
+        )
+
+    async def run(self) -> None:
+        try:
+            await drain_forever(
+                "fulfilments",
+                self.send_due,
+                self.signal,
+                poll_seconds=1.0,
+                batch_size=self.batch_size,
+            )
+        finally:
+            for client in self._clients.values():
+                await client.aclose()
+
+
+async def fulfilment_worker(runtime: ServiceRuntime) -> None:
+    await FulfilmentWorker(runtime).run()

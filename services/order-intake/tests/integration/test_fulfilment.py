@@ -1,0 +1,381 @@
+"""Tracking back to the storefront and the buyer: ``shipment.tracking_assigned`` on real
+PostgreSQL + RabbitMQ, the fulfilment at a fake Shopify / WooCommerce (in-process, behind
+FakeNetwork), the buyer's message in the mail folder."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import json
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from dropship_common.contracts.supplier_gateway import ShipmentTrackingAssigned
+from dropship_common.messaging.envelope import Envelope
+from dropship_common.testing.fakes import FakeNetwork, FakeShopifyAdmin, FakeWooCommerce
+from dropship_common.testing.pytest_plugin import RunningService
+from dropship_common.testing.tap import EventTap, eventually
+from order_intake.fulfilment.worker import TRANSPORT_KEY
+from order_intake.main import SPEC
+from order_intake.models import common
+from order_intake.testing import (
+    create_shop,
+    shopify_headers,
+    shopify_order_body,
+    woo_headers,
+    woo_order_body,
+)
+
+pytestmark = pytest.mark.integration
+
+SHOPIFY_DOMAIN = "test-shop.myshopify.com"
+SHOPIFY_SECRET = "shpss_test_secret_1"
+TOKEN = "shpat_0123456789abcdef"
+WOO_DOMAIN = "woo.example.com"
+WOO_SECRET = "woo-secret-123"
+CK, CS = "ck_0123456789", "cs_abcdef0123"
+SHOPIFY_LINES = {466157049: 1, 518995019: 1, 703073504: 1}
+NUMBER = "RR123456785CN"
+NUMBER_2 = "LX123456785CN"
+
+
+@dataclass
+class World:
+    svc: RunningService
+    tap: EventTap
+    shopify: FakeShopifyAdmin
+    net: FakeNetwork
+    mail: Path
+
+    @property
+    def h(self) -> dict[str, str]:
+        return self.svc.admin_headers
+
+    async def get(self, path: str) -> Any:
+        r = await self.svc.client.get(path, headers=self.h)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    async def publish(self, event: ShipmentTrackingAssigned | Any) -> Envelope:
+        envelope: Envelope = event.envelope(correlation_id=str(event.order_id))
+        await self.tap.bus.publish([envelope])
+        return envelope
+
+    async def processed(self, envelope: Envelope) -> None:
+        """The consumer has committed this message (its inbox row)."""
+        inbox = common.inbox
+
+        async def probe() -> bool:
+            async with self.svc.runtime.db.sessions() as s:
+                found = await s.scalar(
+                    sa.select(sa.func.count())
+                    .select_from(inbox)
+                    .where(inbox.c.message_id == uuid.UUID(str(envelope.id)))
+                )
+            return bool(found)
+
+        await eventually(probe)
+
+    async def fulfilments(self, order_id: str, status: str, count: int = 1) -> dict[str, Any]:
+        async def probe() -> dict[str, Any] | None:
+            body: dict[str, Any] = await self.get(f"/v1/orders/{order_id}/fulfilments")
+            done = [f for f in body["fulfilments"] if f["status"] == status]
+            return body if len(done) >= count else None
+
+        return await eventually(probe)
+
+    def mails(self, subject_part: str) -> list[email.message.EmailMessage]:
+        found = []
+        for path in sorted(self.mail.glob("*.eml")):
+            msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+            if subject_part in str(msg["Subject"]):
+                found.append(msg)
+        return found  # type: ignore[return-value]
+
+    async def wait_mails(self, subject_part: str, count: int = 1) -> list[Any]:
+        async def probe() -> list[Any] | None:
+            found = self.mails(subject_part)
+            return found if len(found) >= count else None
+
+        return await eventually(probe)
+
+
+@pytest.fixture
+async def w(start_service, tap_factory, tmp_path: Path) -> World:  # type: ignore[no-untyped-def]
+    svc = await start_service(SPEC, data_dir=tmp_path)
+    shopify = FakeShopifyAdmin(TOKEN)
+    net = FakeNetwork({SHOPIFY_DOMAIN: shopify})
+    svc.runtime.state[TRANSPORT_KEY] = net
+    tap = await tap_factory(svc.settings, ["order.#"])
+    await create_shop(
+        svc.client,
+        svc.admin_headers,
+        domain=SHOPIFY_DOMAIN,
+        secret=SHOPIFY_SECRET,
+        admin_credentials={"access_token": TOKEN},
+    )
+    return World(svc=svc, tap=tap, shopify=shopify, net=net, mail=tmp_path / "mail")
+
+
+async def shopify_order(w: World) -> dict[str, Any]:
+    body = shopify_order_body()
+    r = await w.svc.client.post(
+        "/webhooks/shopify", content=body, headers=shopify_headers(body, SHOPIFY_SECRET)
+    )
+    assert r.status_code == 200, r.text
+    w.shopify.add_order(450789469, SHOPIFY_LINES)
+
+    async def confirmed() -> dict[str, Any] | None:
+        items = (await w.get("/v1/orders?limit=10"))["items"]
+        found = [o for o in items if o["external_id"] == "450789469" and o["status"] == "confirmed"]
+        return found[0] if found else None
+
+    return await eventually(confirmed)
+
+
+def tracking(
+    order: dict[str, Any],
+    lines: list[int] | None = None,
+    numbers: list[str] | None = None,
+    carrier: str = "China Post",
+) -> ShipmentTrackingAssigned:
+    chosen = [
+        order["lines"][i] for i in (lines if lines is not None else range(len(order["lines"])))
+    ]
+    return ShipmentTrackingAssigned(
+        order_id=uuid.UUID(order["id"]),
+        supplier_order_id=uuid.uuid4(),
+        supplier_id=uuid.uuid4(),
+        line_ids=[uuid.UUID(line["id"]) for line in chosen],
+        carrier=carrier,
+        tracking_numbers=numbers or [NUMBER],
+        shipped_at=dt.datetime(2026, 12, 1, 9, 30, tzinfo=dt.UTC),
+    )
+
+
+async def order_of(w: World, order_id: str) -> dict[str, Any]:
+    result: dict[str, Any] = await w.get(f"/v1/orders/{order_id}")
+    return result
+
+
+# --- Shopify ---------------------------------------------------------------------------
+
+
+async def test_tracking_becomes_one_shopify_fulfilment_and_the_buyer_is_told(w: World) -> None:
+    order = await shopify_order(w)
+    event = tracking(order)
+    first = await w.publish(event)
+    await w.fulfilments(order["id"], "sent")
+    # the same message again, and the same report as a new message: nothing new
+    await w.tap.bus.publish([first])
+    again = await w.publish(event)
+    await w.processed(again)
+
+    [fulfilment] = w.shopify.fulfillments(450789469)
+    url = "https://track.chinapost.com.cn/#/result?mailNo=RR123456785CN"
+    assert fulfilment["trackingInfo"] == [{"company": "China Post", "number": NUMBER, "url": url}]
+    assert fulfilment["notifyCustomer"] is False
+    assert sorted(i["lineItemId"] for i in fulfilment["lineItems"]) == [
+        f"gid://shopify/LineItem/{i}" for i in sorted(SHOPIFY_LINES)
+    ]
+    assert len(w.shopify.operations("fulfillmentCreate")) == 1
+    assert {c["version"] for c in w.shopify.calls} == {"2025-01"}
+
+    body = await w.get(f"/v1/orders/{order['id']}/fulfilments")
+    [parcel] = body["parcels"]
+    assert (parcel["tracking_number"], parcel["tracking_url"]) == (NUMBER, url)
+    [row] = body["fulfilments"]
+    assert row["attempts"] == 1 and row["external_ref"] == fulfilment["id"]
+
+    shipped = await order_of(w, order["id"])
+    assert shipped["status"] == "shipped"
+    moves = [
+        (e["from_status"], e["to_status"], e["reason"], e["actor"])
+        for e in shipped["timeline"]
+        if e["kind"] == "status_changed"
+    ]
+    assert moves[-1] == ("confirmed", "shipped", "every line shipped", "service:supplier-gateway")
+    kinds = [e["kind"] for e in shipped["timeline"]]
+    assert kinds.count("parcel_shipped") == 1 and kinds.count("fulfilment_written_back") == 1
+
+    [mail] = await w.wait_mails("has shipped")
+    text = mail.get_content()
+    assert mail["To"] == "bob.norman@hostmail.com"
+    assert "Carrier: China Post" in text and f"Tracking number: {NUMBER}" in text
+    assert url in text and "rest of your order" not in text
+
+
+async def test_shopify_500_first_is_retried_to_one_fulfilment(w: World) -> None:
+    order = await shopify_order(w)
+    w.shopify.fail_next("mutation", "http_500")
+    await w.publish(tracking(order))
+    body = await w.fulfilments(order["id"], "sent")
+    assert len(w.shopify.fulfillments(450789469)) == 1
+    assert len(w.shopify.operations("fulfillmentCreate")) == 2
+    assert body["fulfilments"][0]["attempts"] == 2
+
+
+async def test_throttled_queries_wait_for_the_restore_rate(w: World) -> None:
+    order = await shopify_order(w)
+    w.shopify.fail_next("query", "throttled")
+    w.shopify.fail_next("mutation", "throttled")
+    await w.publish(tracking(order))
+    body = await w.fulfilments(order["id"], "sent")
+    assert w.shopify.throttled == 2
+    assert len(w.shopify.fulfillments(450789469)) == 1
+    assert body["fulfilments"][0]["attempts"] == 1  # waited in place, not rescheduled
+
+
+async def test_timeout_after_shopify_committed_is_not_sent_twice(w: World) -> None:
+    order = await shopify_order(w)
+    w.shopify.fail_next("mutation", "drop_response")
+    await w.publish(tracking(order))
+    body = await w.fulfilments(order["id"], "sent")
+    [fulfilment] = w.shopify.fulfillments(450789469)
+    assert len(w.shopify.operations("fulfillmentCreate")) == 1
+    row = body["fulfilments"][0]
+    assert row["attempts"] == 2 and row["external_ref"] == fulfilment["id"]
+    timeline = (await order_of(w, order["id"]))["timeline"]
+    [done] = [e for e in timeline if e["kind"] == "fulfilment_written_back"]
+    assert done["details"]["result"] == "existing"
+
+
+async def test_partial_then_full_shipment(w: World) -> None:
+    order = await shopify_order(w)
+    await w.publish(tracking(order, lines=[0, 1], numbers=[NUMBER]))
+    await w.fulfilments(order["id"], "sent")
+    assert (await order_of(w, order["id"]))["status"] == "partially_shipped"
+    [partial] = await w.wait_mails("has shipped")
+    assert "rest of your order follows" in partial.get_content()
+
+    await w.publish(tracking(order, lines=[2], numbers=[NUMBER_2], carrier="YunExpress"))
+    await w.fulfilments(order["id"], "sent", count=2)
+    final = await order_of(w, order["id"])
+    assert final["status"] == "shipped"
+    moves = [
+        (e["from_status"], e["to_status"], e["reason"])
+        for e in final["timeline"]
+        if e["kind"] == "status_changed"
+    ]
+    assert moves[-2:] == [
+        ("confirmed", "partially_shipped", "2 of 3 lines shipped"),
+        ("partially_shipped", "shipped", "every line shipped"),
+    ]
+    first, second = w.shopify.fulfillments(450789469)
+    assert len(first["lineItems"]) == 2 and len(second["lineItems"]) == 1
+    assert second["trackingInfo"][0]["number"] == NUMBER_2
+    assert (
+        second["trackingInfo"][0]["url"]
+        == "https://www.yuntrack.com/parcelTracking?id=LX123456785CN"
+    )
+    mails = await w.wait_mails("has shipped", count=2)
+    assert any(
+        NUMBER_2 in m.get_content() and "rest of your order" not in m.get_content() for m in mails
+    )
+
+
+async def test_refused_access_token_fails_until_an_operator_retries(w: World) -> None:
+    order = await shopify_order(w)
+    w.shopify.access_token = "shpat_rotated"
+    await w.publish(tracking(order))
+    body = await w.fulfilments(order["id"], "failed")
+    row = body["fulfilments"][0]
+    assert "credentials were refused" in row["last_error"]
+    assert w.shopify.fulfillments(450789469) == []
+
+    w.shopify.access_token = TOKEN  # the merchant fixed the app's token
+    r = await w.svc.client.post(f"/v1/fulfilments/{row['id']}/retry", headers=w.h)
+    assert r.status_code == 200 and r.json()["status"] == "pending"
+    await w.fulfilments(order["id"], "sent")
+    assert len(w.shopify.fulfillments(450789469)) == 1
+    r = await w.svc.client.post(f"/v1/fulfilments/{row['id']}/retry", headers=w.h)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "illegal_fulfilment_state"
+
+
+# --- WooCommerce -------------------------------------------------------------------------
+
+
+async def woo_order(w: World, *, shipment_tracking: bool) -> tuple[dict[str, Any], FakeWooCommerce]:
+    woo = FakeWooCommerce(CK, CS, shipment_tracking=shipment_tracking)
+    woo.add_order(727)
+    w.net.add(WOO_DOMAIN, woo)
+    shop_id = await create_shop(
+        w.svc.client,
+        w.h,
+        platform="woocommerce",
+        domain=WOO_DOMAIN,
+        secret=WOO_SECRET,
+        skus=("Foo1", "Bar3"),
+        admin_credentials={
+            "consumer_key": CK,
+            "consumer_secret": CS,
+            "shipment_tracking": shipment_tracking,
+        },
+    )
+    payload = json.loads(woo_order_body())
+    payload["line_items"][0]["sku"] = "Foo1"
+    body = json.dumps(payload).encode()
+    r = await w.svc.client.post(
+        f"/webhooks/woocommerce/{shop_id}", content=body, headers=woo_headers(body, WOO_SECRET)
+    )
+    assert r.status_code == 200, r.text
+
+    async def confirmed() -> dict[str, Any] | None:
+        items = (await w.get(f"/v1/orders?shop_id={shop_id}"))["items"]
+        return items[0] if items and items[0]["status"] == "confirmed" else None
+
+    return await eventually(confirmed), woo
+
+
+async def test_woocommerce_with_shipment_tracking(w: World) -> None:
+    order, woo = await woo_order(w, shipment_tracking=True)
+    woo.fail_next("notes", "drop_response")  # the note is added, the answer lost
+    await w.publish(tracking(order, carrier="YunExpress"))
+    body = await w.fulfilments(order["id"], "sent")
+    store = woo.orders[727]
+    [item] = store["trackings"]
+    link = f"https://www.yuntrack.com/parcelTracking?id={NUMBER}"
+    assert item["tracking_number"] == NUMBER
+    assert (item["custom_tracking_provider"], item["custom_tracking_link"]) == ("YunExpress", link)
+    assert item["date_shipped"] == "2026-12-01"
+    [note] = store["notes"]  # not added a second time after the lost answer
+    assert note["customer_note"] is True
+    assert f"YunExpress: {NUMBER} ({link})" in note["note"]
+    assert store["status"] == "completed"
+    assert body["fulfilments"][0]["attempts"] == 2
+    assert ("POST", "/wp-json/wc/v3/orders/727/notes") in woo.calls
+    assert (
+        woo.calls.count(("POST", "/wp-json/wc-shipment-tracking/v3/orders/727/shipment-trackings"))
+        == 1
+    )
+
+
+async def test_woocommerce_known_provider_and_partial_keeps_processing(w: World) -> None:
+    order, woo = await woo_order(w, shipment_tracking=True)
+    await w.publish(tracking(order, lines=[0], carrier="DHL", numbers=["JD014600003828374523"]))
+    await w.fulfilments(order["id"], "sent")
+    store = woo.orders[727]
+    assert store["trackings"][0]["tracking_provider"] == "DHL"
+    assert store["trackings"][0]["custom_tracking_link"] == ""
+    assert store["status"] == "processing"
+    assert (await order_of(w, order["id"]))["status"] == "partially_shipped"
+
+
+async def test_woocommerce_without_shipment_tracking(w: World) -> None:
+    order, woo = await woo_order(w, shipment_tracking=False)
+    await w.publish(tracking(order))
+    await w.fulfilments(order["id"], "sent")
+    store = woo.orders[727]
+    assert store["trackings"] == []
+    assert not [c for c in woo.calls if "shipment-trackings" in c[1]]
+    [note] = store["notes"]
+    assert NUMBER in note["note"] and note["customer_note"] is True
+    assert store["status"] == "completed"
+    [mail] = await w.wait_mails("has shipped")
+    assert mail["To"] == "john.doe@example.com"
