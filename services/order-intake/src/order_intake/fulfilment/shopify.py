@@ -230,8 +230,11 @@ class ShopifyFulfilment(FulfilmentPlugin):
             raise StorefrontUnavailable(f"{what}: still throttled", retry_after=1.0)
         errors = body.get("errors")
         if errors:
-            codes = {str((e.get("extensions") or {}).get("code")) for e in errors}
-            message = "; ".join(str(e.get("message")) for e in errors)[:500]
+            listed = (
+                [e for e in errors if isinstance(e, Mapping)] if isinstance(errors, list) else []
+            )
+            codes = {str((e.get("extensions") or {}).get("code")) for e in listed}
+            message = ("; ".join(str(e.get("message")) for e in listed) or str(errors))[:500]
             if codes & {"INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE", "TIMEOUT"}:
                 raise StorefrontUnavailable(f"{what}: {message}")
             raise StorefrontRejected(f"{what}: {message}")
