@@ -1,6 +1,6 @@
 import asyncio
 
-from dropship_common.workers import every
+from dropship_common.workers import Backlog, drain_forever, every
 
 
 async def test_every_keeps_going_after_an_error() -> None:
@@ -19,3 +19,72 @@ async def test_every_keeps_going_after_an_error() -> None:
     await asyncio.wait_for(done.wait(), 5)
     task.cancel()
     assert calls[:3] == [0, 1, 2]
+
+
+class _Signal:
+    """Stands in for a CommitSignal: never woken, so a short batch waits out the poll."""
+
+    async def wait(self, at_most: float) -> None:
+        await asyncio.sleep(at_most)
+
+
+async def test_a_worker_gives_way_while_another_has_a_backlog() -> None:
+    backlog = Backlog()
+    order: list[str] = []
+    urgent_left = [50, 50, 10]  # two full batches, then a short one
+    mail_sent = asyncio.Event()
+
+    async def urgent() -> int:
+        n = urgent_left.pop(0) if urgent_left else 0
+        if n:
+            order.append(f"urgent:{n}")
+        return n
+
+    async def mail() -> int:
+        order.append("mail")
+        mail_sent.set()
+        return 0
+
+    backlog.report(50, 50)  # the urgent worker already saw a full batch
+    tasks = [
+        asyncio.create_task(
+            drain_forever(
+                "urgent", urgent, _Signal(), poll_seconds=30, batch_size=50, backlog=backlog
+            )
+        ),
+        asyncio.create_task(
+            drain_forever(
+                "mail", mail, _Signal(), poll_seconds=30, batch_size=50, give_way_to=backlog
+            )
+        ),
+    ]
+    await asyncio.wait_for(mail_sent.wait(), 5)
+    for task in tasks:
+        task.cancel()
+    assert order == ["urgent:50", "urgent:50", "urgent:10", "mail"]
+    assert not backlog.busy
+
+
+async def test_giving_way_is_bounded_so_the_other_worker_is_never_starved() -> None:
+    backlog = Backlog()
+    backlog.report(50, 50)  # busy, and nobody reports it quiet again
+    ran = asyncio.Event()
+
+    async def mail() -> int:
+        ran.set()
+        return 0
+
+    task = asyncio.create_task(
+        drain_forever(
+            "mail",
+            mail,
+            _Signal(),
+            poll_seconds=30,
+            batch_size=50,
+            give_way_to=backlog,
+            give_way_seconds=0.05,
+        )
+    )
+    await asyncio.wait_for(ran.wait(), 5)
+    task.cancel()
+    assert backlog.busy

@@ -37,6 +37,31 @@ class CommitSignal:
         self._event.clear()
 
 
+class Backlog:
+    """Whether a worker has more waiting than one batch, so that a worker whose work
+    can wait (buyer e-mails) gives way to one whose work cannot (confirming orders)
+    on a machine where they share the cores. The one that gives way waits a bounded
+    time, so it is delayed under sustained load but never starved."""
+
+    def __init__(self) -> None:
+        self._quiet = asyncio.Event()
+        self._quiet.set()
+
+    def report(self, handled: int, batch_size: int) -> None:
+        if handled >= batch_size:
+            self._quiet.clear()
+        else:
+            self._quiet.set()
+
+    @property
+    def busy(self) -> bool:
+        return not self._quiet.is_set()
+
+    async def wait_quiet(self, at_most: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._quiet.wait(), at_most)
+
+
 async def drain_forever(
     name: str,
     step: Callable[[], Awaitable[int]],
@@ -44,10 +69,17 @@ async def drain_forever(
     *,
     poll_seconds: float,
     batch_size: int,
+    backlog: Backlog | None = None,
+    give_way_to: Backlog | None = None,
+    give_way_seconds: float = 30.0,
 ) -> None:
     """Run ``step`` (returns how many items it handled) until cancelled; a full batch
-    means more is waiting, so go again at once; an error is logged, never fatal."""
+    means more is waiting, so go again at once; an error is logged, never fatal.
+    ``backlog``: where this worker reports whether more is waiting; ``give_way_to``:
+    another worker's backlog to wait out (at most ``give_way_seconds``) before a step."""
     while True:
+        if give_way_to is not None and give_way_to.busy:
+            await give_way_to.wait_quiet(give_way_seconds)
         try:
             handled = await step()
         except asyncio.CancelledError:
@@ -55,6 +87,8 @@ async def drain_forever(
         except Exception as exc:
             log.warning("worker_error", worker=name, error=f"{type(exc).__name__}: {exc}")
             handled = 0
+        if backlog is not None:
+            backlog.report(handled, batch_size)
         if handled < batch_size:
             await signal.wait(poll_seconds)
 

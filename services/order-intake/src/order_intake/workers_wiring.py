@@ -3,4 +3,14 @@
 
 from __future__ import annotations
 
+from dropship_common.runtime import ServiceRuntime
+from dropship_common.workers import Backlog
+
 WEBHOOK_CHANNEL = "dropship_order_intake_webhooks"
+
+
+def webhook_backlog(runtime: ServiceRuntime) -> Backlog:
+    """Whether webhook deliveries wait beyond one batch: the processor reports it, the
+    mailer of the same process gives way to it."""
+    backlog: Backlog = runtime.state.setdefault("webhook_backlog", Backlog())
+    return backlog

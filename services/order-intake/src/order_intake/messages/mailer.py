@@ -23,6 +23,7 @@ from dropship_common.runtime import ServiceRuntime
 from dropship_common.workers import CommitSignal, drain_forever
 from order_intake.messages.service import MAIL_FLAG
 from order_intake.models import BuyerMessage
+from order_intake.workers_wiring import webhook_backlog
 
 log = structlog.get_logger(__name__)
 
@@ -153,7 +154,17 @@ class Mailer:
         return len(claimed)
 
     async def run(self) -> None:
-        await drain_forever("mailer", self.send_due, self.signal, poll_seconds=5.0, batch_size=50)
+        # buyer e-mails give way to confirming orders while deliveries are waiting: a
+        # thank-you a few seconds late harms no one, a late order.confirmed delays
+        # the supplier (and the mailer is in the same process, on the same cores)
+        await drain_forever(
+            "mailer",
+            self.send_due,
+            self.signal,
+            poll_seconds=5.0,
+            batch_size=50,
+            give_way_to=webhook_backlog(self.rt),
+        )
 
 
 async def mail_worker(runtime: ServiceRuntime) -> None:

@@ -29,7 +29,7 @@ from order_intake.storefronts import shopify, woocommerce
 from order_intake.webhooks.compliance import handle_compliance
 from order_intake.webhooks.repository import DeliveryRepository
 from order_intake.webhooks.topics import SHOPIFY_COMPLIANCE_TOPICS
-from order_intake.workers_wiring import WEBHOOK_CHANNEL
+from order_intake.workers_wiring import WEBHOOK_CHANNEL, webhook_backlog
 
 log = structlog.get_logger(__name__)
 
@@ -84,6 +84,7 @@ class WebhookProcessor:
         self.rt = runtime
         self.db: Database = runtime.db
         self.signal: CommitSignal = runtime.state["webhook_signal"]
+        self.backlog = webhook_backlog(runtime)
 
     async def run(self) -> None:
         await drain_forever(
@@ -92,6 +93,7 @@ class WebhookProcessor:
             self.signal,
             poll_seconds=self.rt.settings.outbox_poll_seconds,
             batch_size=BATCH,
+            backlog=self.backlog,
         )
 
     async def process_batch(self) -> int:
