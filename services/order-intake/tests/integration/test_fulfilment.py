@@ -4,6 +4,7 @@ FakeNetwork), the buyer's message in the mail folder."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email
 import email.policy
@@ -15,12 +16,14 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import uvicorn
 
 from dropship_common.contracts.supplier_gateway import ShipmentTrackingAssigned
 from dropship_common.messaging.envelope import Envelope
 from dropship_common.testing.fakes import FakeNetwork, FakeShopifyAdmin, FakeWooCommerce
-from dropship_common.testing.pytest_plugin import RunningService
+from dropship_common.testing.pytest_plugin import RunningService, free_port
 from dropship_common.testing.tap import EventTap, eventually
+from order_intake.fulfilment.routes import ROUTES_ENV
 from order_intake.fulfilment.worker import TRANSPORT_KEY
 from order_intake.main import SPEC
 from order_intake.models import common
@@ -379,3 +382,82 @@ async def test_woocommerce_without_shipment_tracking(w: World) -> None:
     assert store["status"] == "completed"
     [mail] = await w.wait_mails("has shipped")
     assert mail["To"] == "john.doe@example.com"
+
+
+# --- custom storefronts, and a fake on a real port ------------------------------------------
+
+
+async def test_custom_storefront_ships_and_tells_the_buyer_with_nothing_to_write_back(
+    w: World,
+) -> None:
+    shop_id = await create_shop(
+        w.svc.client,
+        w.h,
+        platform="custom",
+        domain="shop.example.de",
+        secret="custom-secret-1",
+        skus=("MUG-1",),
+    )
+    body = {
+        "shop_id": shop_id,
+        "external_id": "A-1",
+        "number": "A-1",
+        "currency": "EUR",
+        "lines": [{"sku": "MUG-1", "title": "Mug", "quantity": 1, "unit_price": "9.50"}],
+        "shipping_address": {
+            "name": "Lena Müller",
+            "line1": "Unter den Linden 5",
+            "city": "Berlin",
+            "postal_code": "10117",
+            "country_code": "DE",
+            "phone": "030 1234567",
+        },
+        "buyer": {"email": "lena@example.de", "name": "Lena Müller", "language": "zh"},
+    }
+    r = await w.svc.client.post("/v1/orders", headers=w.h, json=body)
+    assert r.status_code == 201, r.text
+    order = r.json()
+    await w.publish(tracking(order, carrier="SF Express", numbers=["SF1234567890123"]))
+    [mail] = await w.wait_mails("已发货")
+    assert "物流单号：SF1234567890123" in mail.get_content()  # noqa: RUF001
+    assert (await order_of(w, order["id"]))["status"] == "shipped"
+    found = await w.get(f"/v1/orders/{order['id']}/fulfilments")
+    assert [p["tracking_number"] for p in found["parcels"]] == ["SF1234567890123"]
+    assert found["fulfilments"] == []
+    assert w.net.requests == []
+
+
+async def test_a_shop_routed_to_a_fake_on_a_local_port(
+    start_service, tap_factory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    fake = FakeShopifyAdmin(TOKEN)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(fake.app, host="127.0.0.1", port=port, log_level="warning")
+    )
+    serving = asyncio.create_task(server.serve())
+    try:
+        await eventually(lambda: _true(server.started))
+        monkeypatch.setenv(ROUTES_ENV, f"{SHOPIFY_DOMAIN}=http://127.0.0.1:{port}")
+        svc = await start_service(SPEC, data_dir=tmp_path)
+        tap = await tap_factory(svc.settings, ["order.#"])
+        await create_shop(
+            svc.client,
+            svc.admin_headers,
+            domain=SHOPIFY_DOMAIN,
+            secret=SHOPIFY_SECRET,
+            admin_credentials={"access_token": TOKEN},
+        )
+        w = World(svc=svc, tap=tap, shopify=fake, net=FakeNetwork(), mail=tmp_path / "mail")
+        order = await shopify_order(w)
+        await w.publish(tracking(order))
+        await w.fulfilments(order["id"], "sent")
+        [fulfilment] = fake.fulfillments(450789469)
+        assert fulfilment["trackingInfo"][0]["number"] == NUMBER
+    finally:
+        server.should_exit = True
+        await serving
+
+
+async def _true(value: bool) -> bool:
+    return value
