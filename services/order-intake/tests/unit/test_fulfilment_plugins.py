@@ -384,3 +384,27 @@ async def test_woocommerce_wrong_secret_is_a_refusal(net: FakeNetwork) -> None:
     missing = ShopAccess(uuid.uuid4(), "woocommerce", "w.example", {})
     with pytest.raises(StorefrontRejected, match="consumer_key"):
         await WooCommerceFulfilment(client(net, "w.example"), missing).fulfil(request())
+
+
+async def test_woocommerce_flagged_extension_that_is_missing_is_a_refusal(
+    net: FakeNetwork,
+) -> None:
+    fake = FakeWooCommerce("ck", "cs", shipment_tracking=False)
+    fake.add_order(900)
+    net.add("w.example", fake)
+    creds = {"consumer_key": "ck", "consumer_secret": "cs", "shipment_tracking": True}
+    access = ShopAccess(uuid.uuid4(), "woocommerce", "w.example", creds)
+    with pytest.raises(StorefrontRejected, match="HTTP 404"):
+        await WooCommerceFulfilment(client(net, "w.example"), access).fulfil(request())
+    assert fake.orders[900]["notes"] == []
+    # told there is none: no probing
+    net.requests.clear()
+    off = ShopAccess(
+        uuid.uuid4(), "woocommerce", "w.example", {**creds, "shipment_tracking": False}
+    )
+    await WooCommerceFulfilment(client(net, "w.example"), off).fulfil(request())
+    assert len(fake.orders[900]["notes"]) == 1
+    assert [(r.method, r.url.path) for r in net.requests] == [
+        ("POST", "/wp-json/wc/v3/orders/900/notes"),
+        ("PUT", "/wp-json/wc/v3/orders/900"),
+    ]

@@ -4,7 +4,8 @@ secret over HTTPS.
 Per supplier shipment, in this order (so the "Completed order" e-mail Woo sends carries
 the tracking items):
 
-1. with the Shipment Tracking extension: one tracking item per parcel
+1. with the Shipment Tracking extension (``admin_credentials.shipment_tracking``; when
+   not set, found by its providers route answering): one tracking item per parcel
    (``POST /wp-json/wc-shipment-tracking/v3/orders/{id}/shipment-trackings``), the
    store's own provider when the carrier is one of its providers, else a custom
    provider with our tracking link;
@@ -87,10 +88,6 @@ class WooCommerceFulfilment(FulfilmentPlugin):
     def auth(self) -> tuple[str, str]:
         return self.credential("consumer_key"), self.credential("consumer_secret")
 
-    @property
-    def has_tracking_extension(self) -> bool:
-        return bool(self.shop.credentials.get("shipment_tracking"))
-
     async def call(
         self, method: str, path: str, what: str, body: dict[str, Any] | None = None
     ) -> Any:
@@ -106,8 +103,9 @@ class WooCommerceFulfilment(FulfilmentPlugin):
         order_id = request.order_external_id
         numbers, urls = request.tracking_numbers, request.tracking_urls
         refs: list[str] = []
-        if self.has_tracking_extension:
-            refs += await self._trackings(request)
+        providers = await self._providers()
+        if providers is not None:
+            refs += await self._trackings(request, providers)
         notes: list[Mapping[str, Any]] = []
         if request.may_exist:
             found = await self.call("GET", f"{API}/orders/{order_id}/notes", "list notes")
@@ -126,7 +124,30 @@ class WooCommerceFulfilment(FulfilmentPlugin):
             await self.call("PUT", f"{API}/orders/{order_id}", "complete order", status)
         return Outcome("created" if refs else "existing", ",".join(refs) or None)
 
-    async def _trackings(self, request: FulfilmentRequest) -> list[str]:
+    async def _providers(self) -> dict[str, str] | None:
+        """The store's Shipment Tracking providers; None when it has no such extension
+        (``admin_credentials.shipment_tracking`` false, or, when not set, the extension's
+        route answers WordPress's 404)."""
+        flag = self.shop.credentials.get("shipment_tracking")
+        if flag is False:
+            return None
+        what = "list tracking providers"
+        async with calling(what):
+            response = await self.client.get(
+                f"{TRACKING_API}/shipment-trackings/providers", auth=self.auth
+            )
+        if response.status_code == 404 and flag is None:
+            return None
+        check_status(response, what, time.time())
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        return provider_names(body if isinstance(body, Mapping) else {})
+
+    async def _trackings(
+        self, request: FulfilmentRequest, providers: Mapping[str, str]
+    ) -> list[str]:
         order_id = request.order_external_id
         path = f"{TRACKING_API}/orders/{order_id}/shipment-trackings"
         have: set[str] = set()
@@ -137,10 +158,6 @@ class WooCommerceFulfilment(FulfilmentPlugin):
                 for t in found or []
                 if isinstance(t, Mapping)
             }
-        providers_body = await self.call(
-            "GET", f"{TRACKING_API}/shipment-trackings/providers", "list providers"
-        )
-        providers = provider_names(providers_body if isinstance(providers_body, Mapping) else {})
         refs: list[str] = []
         for number, url in zip(request.tracking_numbers, request.tracking_urls, strict=True):
             if number.upper() in have:
