@@ -65,6 +65,16 @@ class SupplierUnavailable(Exception):
         self.retry_after = retry_after
 
 
+class SupplierError(Exception):
+    """The supplier answered with an error that is neither a refusal of the order nor
+    "later" (tried again with backoff)."""
+
+
+class SupplierMisconfigured(SupplierError):
+    """Our credentials for the supplier are refused (a wrong API key, …): nothing can go
+    out until an operator fixes them; orders are parked."""
+
+
 class PlacementUnknown(Exception):
     """The supplier may have created the order (a 5xx after the request was sent, an
     error naming the order number as taken, …): look it up before sending again."""

@@ -40,6 +40,8 @@ from supplier_gateway.adapters.base import (
     PlacementUnknown,
     PlaceResult,
     Refused,
+    SupplierError,
+    SupplierMisconfigured,
     SupplierUnavailable,
 )
 from supplier_gateway.adapters.calls import supplier_client
@@ -50,6 +52,7 @@ API = "/api2.0/v1"
 SUCCESS = 200
 SYSTEM_BUSY = 1600000
 TOKEN_INVALID = {1600001, 1600002}
+AUTH_FAILED = {1600001, 1600004, 1600005, 1600006, 1600007, 1600008}  # on getAccessToken
 REFRESH_INVALID = 1600003
 TOO_MANY_REQUESTS = 1600200
 QUOTA_USED_UP = 1600201
@@ -59,6 +62,7 @@ ORDER_NOT_FOUND = 1603100
 TOKEN_INTERVAL = 300.0  # getAccessToken: once every 5 minutes
 RENEW_BEFORE = dt.timedelta(days=1)
 QUOTA_WAIT = 3600.0
+QPS_MARGIN = 0.9
 
 # CJ answers that name what was sent as wrong: the order is not retried as it is.
 REFUSALS = {
@@ -70,7 +74,7 @@ REFUSALS = {
 }
 
 
-class CJError(Exception):
+class CJError(SupplierError):
     def __init__(self, code: int | None, message: str) -> None:
         super().__init__(f"CJ {code}: {message}")
         self.code, self.message = code, message
@@ -93,7 +97,7 @@ class TokenManager:
         client: httpx.AsyncClient,
         api_key: str,
         *,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.monotonic,  # the 5-minute limit
         wall: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         renew_before: dt.timedelta = RENEW_BEFORE,
     ) -> None:
@@ -150,12 +154,21 @@ class TokenManager:
             wait = self._last_issue + TOKEN_INTERVAL - self._clock()
             if wait > 0:
                 raise SupplierUnavailable("CJ allows one getAccessToken every 5 minutes", wait)
-        self._last_issue = self._clock()
         await self._call("getAccessToken", {"apiKey": self.api_key})
 
     async def _call(self, endpoint: str, body: dict[str, str]) -> None:
+        started = self._clock()
         response = await self.client.post(f"{API}/authentication/{endpoint}", json=body)
-        data = _data(response)
+        if endpoint == "getAccessToken" and response.status_code < 500:
+            self._last_issue = started  # CJ counted it (a 5xx or no answer: it did not)
+        try:
+            data = _data(response)
+        except CJError as exc:
+            if endpoint == "getAccessToken" and exc.code in AUTH_FAILED:
+                raise SupplierMisconfigured(f"CJ refused the API key: {exc}") from exc
+            if exc.code == REFRESH_INVALID:
+                raise
+            raise SupplierUnavailable(f"no CJ access token: {exc}") from exc
         self.access_token = str(data["accessToken"])
         self.access_expires = _parse_time(data.get("accessTokenExpiryDate"))
         self.refresh_token = data.get("refreshToken") or self.refresh_token
@@ -199,7 +212,9 @@ class CJAdapter:
         if not api_key:
             raise ValueError("a cjdropshipping supplier needs credentials.api_key")
         self.credentials = credentials
-        qps = float(credentials.get("qps") or 1)
+        # a tenth under the account's QPS: calls sent exactly at the limit arrive a hair
+        # early now and then (network jitter) and are refused
+        qps = float(credentials.get("qps") or 1) * QPS_MARGIN
         self.client = supplier_client(
             settings.cj_base_url, settings, rate_per_second=qps, transport=transport
         )

@@ -30,6 +30,8 @@ from supplier_gateway.adapters.base import (
     PlacementUnknown,
     Refused,
     SupplierAdapter,
+    SupplierError,
+    SupplierMisconfigured,
     SupplierUnavailable,
 )
 from supplier_gateway.adapters.calls import CallLog
@@ -57,9 +59,14 @@ class Outcome:
     calls: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _found(found: Lookup, calls: CallLog) -> Outcome:
+def _found(found: Lookup, calls: CallLog, error: str | None = None) -> Outcome:
     return Outcome(
-        "placed", found.supplier_ref, found_by_lookup=True, lookup=found, calls=calls.calls
+        "placed",
+        found.supplier_ref,
+        found_by_lookup=True,
+        error=error,
+        lookup=found,
+        calls=calls.calls,
     )
 
 
@@ -74,9 +81,7 @@ async def attempt(adapter: SupplierAdapter, claimed: Claimed) -> Outcome:
             if unresolved:
                 found = await adapter.lookup(request.our_number)
                 if found.found:
-                    return Outcome(
-                        "placed", found.supplier_ref, True, lookup=found, calls=calls.calls
-                    )
+                    return _found(found, calls)
                 unresolved = False
             try:
                 result = await adapter.place(request)
@@ -85,14 +90,14 @@ async def attempt(adapter: SupplierAdapter, claimed: Claimed) -> Outcome:
                 error = f"outcome unknown: {exc}"
                 found = await adapter.lookup(request.our_number)
                 if found.found:
-                    return Outcome(
-                        "placed", found.supplier_ref, True, lookup=found, calls=calls.calls
-                    )
+                    return _found(found, calls, error)
                 return Outcome("retry", unresolved=True, error=error, calls=calls.calls)
             if isinstance(result, Placed):
                 return Outcome("placed", result.supplier_ref, calls=calls.calls)
             assert isinstance(result, Refused)
             return Outcome("refused", error=result.reason, calls=calls.calls)
+        except SupplierMisconfigured as exc:
+            return Outcome("refused", unresolved=unresolved, error=str(exc), calls=calls.calls)
         except SupplierUnavailable as exc:
             return Outcome(
                 "retry",
@@ -109,7 +114,7 @@ async def attempt(adapter: SupplierAdapter, claimed: Claimed) -> Outcome:
                 error=str(exc),
                 calls=calls.calls,
             )
-        except (OutcomeUnknown, OutboundError, httpx.HTTPError, ValueError) as exc:
+        except (OutcomeUnknown, OutboundError, httpx.HTTPError, SupplierError, ValueError) as exc:
             # a lookup that failed, or a call that never got through
             return Outcome(
                 "retry",
@@ -185,7 +190,7 @@ class Placer:
                 row.supplier_ref = outcome.supplier_ref or row.supplier_ref
                 row.needs_lookup, row.next_attempt_at, row.last_error = False, None, None
             elif outcome.result == "refused":
-                row.needs_lookup, row.next_attempt_at = False, None  # parked
+                row.needs_lookup, row.next_attempt_at = outcome.unresolved, None  # parked
                 row.last_error = outcome.error
             else:
                 delay = retry_delay(

@@ -9,10 +9,12 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
+from dropship_common.db import utcnow
 from dropship_common.deps import Operator, Runtime
-from dropship_common.errors import NotFound
+from dropship_common.errors import Conflict, NotFound
 from supplier_gateway.models import SupplierOrder
-from supplier_gateway.supplier_orders.service import of_order, timeline, unrouted
+from supplier_gateway.placement.repository import PlacementRepository
+from supplier_gateway.supplier_orders.service import PLACE_FLAG, of_order, timeline, unrouted
 
 router = APIRouter(prefix="/v1/supplier-orders", tags=["supplier orders"])
 
@@ -36,6 +38,11 @@ class SupplierOrderOut(BaseModel):
     status: str
     notice: dict[str, Any]
     created_at: dt.datetime
+    # placement through the supplier's adapter
+    supplier_ref: str | None = None
+    place_attempts: int = 0
+    next_attempt_at: dt.datetime | None = None
+    last_error: str | None = None
     timeline: list[TimelineEntry] | None = None
 
 
@@ -77,3 +84,18 @@ async def read(supplier_order_id: uuid.UUID, rt: Runtime, _: Operator) -> Suppli
             for e in await timeline(session, supplier_order_id)
         ]
         return out
+
+
+@router.post("/{supplier_order_id}/place", status_code=202, response_model=SupplierOrderOut)
+async def place_now(supplier_order_id: uuid.UUID, rt: Runtime, _: Operator) -> SupplierOrderOut:
+    """Try a pending supplier order again now (e.g. one parked after the supplier refused
+    it, once its mapping or the supplier's credentials are fixed)."""
+    async with rt.db.transaction() as session:
+        if not await PlacementRepository(session).make_due(supplier_order_id, utcnow()):
+            if await session.get(SupplierOrder, supplier_order_id) is None:
+                raise NotFound(f"no supplier order {supplier_order_id}")
+            raise Conflict("only a pending supplier order can be placed")
+        session.info[PLACE_FLAG] = True
+        row = await session.get(SupplierOrder, supplier_order_id)
+        assert row is not None
+        return SupplierOrderOut.model_validate(row)

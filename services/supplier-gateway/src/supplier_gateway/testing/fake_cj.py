@@ -59,6 +59,7 @@ class FakeCJ:
     refresh_ttl: dt.timedelta = dt.timedelta(days=180)
     token_interval: float = 300.0
     wall: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
+    mono: Callable[[], float] = time.monotonic
     create_faults: list[str] = field(default_factory=list)
     down: bool = False
     orders: dict[str, FakeOrder] = field(default_factory=dict)  # by orderNumber
@@ -208,7 +209,7 @@ class FakeCJ:
         @app.post(f"{API}/authentication/getAccessToken")
         async def get_access_token(request: Request) -> Response:
             body = await request.json()
-            now = time.monotonic()
+            now = self.mono()
             if self._last_issue is not None and now - self._last_issue < self.token_interval:
                 return self._too_many()
             self._last_issue = now

@@ -1,0 +1,83 @@
+"""CJ access tokens: renewed with the refresh token a day before they expire, a new one
+only within CJ's limit (one getAccessToken per 5 minutes), a token CJ stops accepting
+replaced once; against the fake CJ in-process."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import httpx
+import pytest
+
+from supplier_gateway.adapters.base import SupplierMisconfigured, SupplierUnavailable
+from supplier_gateway.adapters.cjdropshipping import TokenManager
+from supplier_gateway.testing.fake_cj import FakeCJ
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.mono = 1000.0
+        self.now = dt.datetime(2026, 12, 1, 8, tzinfo=dt.UTC)
+
+    def advance(self, seconds: float) -> None:
+        self.mono += seconds
+        self.now += dt.timedelta(seconds=seconds)
+
+
+def _setup(clock: Clock, **kw) -> tuple[FakeCJ, httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    fake = FakeCJ(wall=lambda: clock.now, mono=lambda: clock.mono, **kw)
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=fake.app()), base_url="http://cj")
+    return fake, client
+
+
+async def test_token_reused_then_refreshed_before_expiry() -> None:
+    clock = Clock()
+    fake, client = _setup(clock)
+    tokens = TokenManager(client, fake.api_key, clock=lambda: clock.mono, wall=lambda: clock.now)
+    first = await tokens.token()
+    assert await tokens.token() == first
+    assert fake.count("/getAccessToken") == 1 and tokens.open_id == str(fake.open_id)
+    clock.advance(13 * 86400)  # two days left: still good
+    assert await tokens.token() == first and fake.count("/refreshAccessToken") == 0
+    clock.advance(86400 + 60)  # under a day left: renewed with the refresh token
+    second = await tokens.token()
+    assert second != first and second in fake.tokens
+    assert fake.count("/refreshAccessToken") == 1 and fake.count("/getAccessToken") == 1
+    clock.advance(86400 * 2)  # the old token has expired at CJ; the new one is used
+    assert await tokens.token() == second
+
+
+async def test_new_token_only_once_every_five_minutes() -> None:
+    clock = Clock()
+    fake, client = _setup(clock)
+    tokens = TokenManager(client, fake.api_key, clock=lambda: clock.mono, wall=lambda: clock.now)
+    await tokens.token()
+    tokens.refresh_token = None  # nothing to renew with
+    await tokens.invalidate()
+    with pytest.raises(SupplierUnavailable) as info:
+        await tokens.token()
+    assert info.value.retry_after == pytest.approx(300.0)
+    assert fake.count("/getAccessToken") == 1  # refused here, not sent to CJ
+    clock.advance(301)
+    assert await tokens.token() in fake.tokens
+    assert fake.count("/getAccessToken") == 2
+
+
+async def test_expired_refresh_token_falls_back_to_the_api_key() -> None:
+    clock = Clock()
+    fake, client = _setup(clock, refresh_ttl=dt.timedelta(days=10))
+    tokens = TokenManager(client, fake.api_key, clock=lambda: clock.mono, wall=lambda: clock.now)
+    await tokens.token()
+    fake.refresh_tokens.clear()  # CJ no longer knows it
+    clock.advance(14 * 86400 + 60)
+    assert await tokens.token() in fake.tokens
+    assert fake.count("/refreshAccessToken") == 0  # expired here: not tried
+    assert fake.count("/getAccessToken") == 2
+
+
+async def test_wrong_api_key_is_a_configuration_error() -> None:
+    clock = Clock()
+    _, client = _setup(clock)
+    tokens = TokenManager(client, "CJ0@api@wrong", clock=lambda: clock.mono, wall=lambda: clock.now)
+    with pytest.raises(SupplierMisconfigured):
+        await tokens.token()
