@@ -69,8 +69,9 @@ async def record_tracking(
     line_ids = [str(i) for i in event.line_ids if i in order_lines]
     if len(line_ids) < len(event.line_ids):
         log.warning("tracking_with_unknown_lines", order=str(order.id))
+    carrier = event.carrier.strip()[:100] or "unknown"
     numbers = _dedupe(event.tracking_numbers)
-    urls = {n: tracking_url(event.carrier, n) for n in numbers}
+    urls = {n: tracking_url(carrier, n) for n in numbers}
     new = set(
         await repo.add_parcels(
             [
@@ -78,7 +79,7 @@ async def record_tracking(
                     "id": uuid.uuid4(),
                     "order_id": order.id,
                     "tracking_number": n,
-                    "carrier": event.carrier,
+                    "carrier": carrier,
                     "tracking_url": urls[n],
                     "supplier_order_id": event.supplier_order_id,
                     "supplier_id": event.supplier_id,
@@ -95,7 +96,7 @@ async def record_tracking(
         return Recorded([], order.status, None)
 
     details = {
-        "carrier": event.carrier,
+        "carrier": carrier,
         "tracking_numbers": fresh,
         "supplier_order_id": str(event.supplier_order_id),
         "line_ids": line_ids,
@@ -104,7 +105,7 @@ async def record_tracking(
         order,
         "parcel_shipped",
         cause,
-        reason=f"{event.carrier} {', '.join(fresh)}",
+        reason=f"{carrier} {', '.join(fresh)}",
         details=details,
         at=now,
     )
@@ -134,7 +135,7 @@ async def record_tracking(
             tracking_number=fresh[0],
             tracking_numbers=fresh,
             tracking_urls=[urls[n] for n in fresh],
-            carrier=event.carrier,
+            carrier=carrier,
             line_ids=line_ids,
             completes_order=shipping.complete,
             shipped_at=event.shipped_at,
@@ -150,7 +151,7 @@ async def record_tracking(
         fulfilment_id = fulfilment.id
 
     await _queue_shipped_message(
-        session, order, shop, event.carrier, fresh, urls, complete=shipping.complete
+        session, order, shop, carrier, fresh, urls, complete=shipping.complete
     )
     return Recorded(fresh, order.status, fulfilment_id)
 
