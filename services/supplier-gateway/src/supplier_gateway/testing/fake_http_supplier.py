@@ -1,0 +1,98 @@
+"""A fake supplier on our http protocol (docs/supplier-http-protocol.yaml): verifies our
+Standard-Webhooks signature on every call (401 otherwise), keeps one order per id
+(a repeat of the same ``webhook-id`` gets the first answer again), answers lookups.
+
+Faults for tests: ``create_faults`` lists what the next ``POST /orders`` calls do
+instead: ``"500"`` (nothing stored), ``"503:<seconds>"`` (Retry-After, nothing stored),
+``"hang"`` (stored, then no answer until :meth:`release`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from dropship_common.security import verify_standard_webhook
+
+
+@dataclass
+class FakeHttpSupplier:
+    secret: str
+    orders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    create_faults: list[str] = field(default_factory=list)
+    calls: list[tuple[float, str, str, bool]] = field(default_factory=list)  # ..., signed ok
+    _release: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def release(self) -> None:
+        self._release.set()
+
+    def count(self, method: str, prefix: str = "/orders") -> int:
+        return sum(1 for _, m, p, _ok in self.calls if m == method and p.startswith(prefix))
+
+    def app(self) -> FastAPI:
+        app = FastAPI()
+
+        async def verified(request: Request) -> bytes | None:
+            body = await request.body()
+            ok = verify_standard_webhook(self.secret, dict(request.headers), body, int(time.time()))
+            self.calls.append((time.monotonic(), request.method, request.url.path, ok))
+            return body if ok else None
+
+        def unsigned() -> JSONResponse:
+            return JSONResponse({"error": "invalid signature"}, status_code=401)
+
+        @app.post("/orders")
+        async def create(request: Request) -> Response:
+            body = await verified(request)
+            if body is None:
+                return unsigned()
+            fault = self.create_faults.pop(0) if self.create_faults else None
+            if fault == "500":
+                return Response("oops", status_code=500)
+            if fault and fault.startswith("503:"):
+                return Response(status_code=503, headers={"Retry-After": fault[4:]})
+            data = json.loads(body)
+            order_id = str(data["id"])
+            if request.headers["webhook-id"] != order_id:
+                return JSONResponse({"error": "webhook-id must be the order id"}, status_code=422)
+            known = self.orders.get(order_id)
+            if known is None:
+                known = self.orders[order_id] = {
+                    "id": order_id,
+                    "supplier_ref": f"SUP-{len(self.orders) + 1}",
+                    "status": "received",
+                    "notice": data["notice"],
+                }
+            if fault == "hang":
+                await self._release.wait()
+            return JSONResponse({"supplier_ref": known["supplier_ref"]}, status_code=201)
+
+        @app.get("/orders/{order_id}")
+        async def lookup(order_id: str, request: Request) -> Response:
+            if await verified(request) is None:
+                return unsigned()
+            known = self.orders.get(order_id)
+            if known is None:
+                return JSONResponse({"error": "not found"}, status_code=404)
+            return JSONResponse(
+                {k: known[k] for k in ("id", "supplier_ref", "status")}
+                | {"carrier": None, "tracking_numbers": []}
+            )
+
+        @app.post("/orders/{order_id}/cancel")
+        async def cancel(order_id: str, request: Request) -> Response:
+            if await verified(request) is None:
+                return unsigned()
+            known = self.orders.get(order_id)
+            if known is None:
+                return JSONResponse({"error": "not found"}, status_code=404)
+            known["status"] = "cancelled"
+            return JSONResponse({"id": order_id, "status": "cancelled"})
+
+        return app

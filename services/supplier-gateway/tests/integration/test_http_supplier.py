@@ -1,0 +1,237 @@
+"""Suppliers on our http protocol: we POST the order signed Standard-Webhooks style to
+their URL (a fake supplier on a real port checks the signature), look it up after an
+unknown outcome, and they answer at /v1/supplier/orders/{id}/accept|reject|ship with
+their supplier key."""
+
+from __future__ import annotations
+
+import base64
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+
+from dropship_common.testing.tap import eventually
+from supplier_gateway.main import SPEC
+from supplier_gateway.testing.fake_http_supplier import FakeHttpSupplier
+from supplier_gateway.testing.server import serving
+
+from ..unit.test_notice_and_customs import _order
+from .cj_helpers import FAST, attempts, detail, placed, supplier_order_of
+
+pytestmark = pytest.mark.integration
+
+
+def _secret() -> str:
+    return "whsec_" + base64.b64encode(os.urandom(32)).decode()
+
+
+@asynccontextmanager
+async def fake_supplier(**kw: Any) -> AsyncIterator[tuple[FakeHttpSupplier, str]]:
+    fake = FakeHttpSupplier(secret=_secret(), **kw)
+    async with serving(fake.app()) as url:
+        try:
+            yield fake, url
+        finally:
+            fake.release()
+
+
+async def http_supplier(
+    gw: Any, url: str, secret: str, sku: str, shop_id: uuid.UUID
+) -> tuple[str, str]:
+    """A supplier on the http protocol mapped for ``sku``, and its supplier key."""
+    h = gw.admin_headers
+    r = await gw.client.post(
+        "/v1/suppliers",
+        headers=h,
+        json={
+            "name": f"Integrated {uuid.uuid4().hex[:6]}",
+            "adapter": "http",
+            "handling_days": 1,
+            "credentials": {"url": f"{url}/", "secret": secret},
+        },
+    )
+    assert r.status_code == 201, r.text
+    sid: str = r.json()["id"]
+    r = await gw.client.post(
+        "/v1/mappings",
+        headers=h,
+        json={
+            "shop_id": str(shop_id),
+            "mappings": [
+                {
+                    "sku": sku,
+                    "supplier_id": sid,
+                    "supplier_product_id": f"P-{sku}",
+                    "unit_cost": "2",
+                    "currency": "USD",
+                    "customs_description": "goods",
+                    "weight_grams": 100,
+                }
+            ],
+        },
+    )
+    assert r.status_code == 201, r.text
+    r = await gw.client.post(f"/v1/suppliers/{sid}/portal-key", headers=h)
+    assert r.status_code == 201
+    return sid, r.json()["key"]
+
+
+async def test_order_posted_signed_and_answered_with_the_supplier_key(
+    start_service, tap_factory
+) -> None:  # type: ignore[no-untyped-def]
+    async with fake_supplier() as (fake, url), fake_supplier() as (other_fake, other_url):
+        gw = await start_service(SPEC, **FAST)
+        tap = await tap_factory(gw.settings, ["supplier.#", "shipment.#"])
+        order = _order("DE")
+        mine, key = await http_supplier(gw, url, fake.secret, "MUG-1", order.shop_id)
+        theirs, their_key = await http_supplier(
+            gw, other_url, other_fake.secret, "TEE-M", order.shop_id
+        )
+        await gw.runtime.bus.publish([order.envelope(correlation_id=str(order.order_id))])
+        placed_events = await tap.wait_for(
+            "supplier.order_placed", count=2, order_id=str(order.order_id)
+        )
+        so = next(
+            e.payload["supplier_order_id"]
+            for e in placed_events
+            if e.payload["supplier_id"] == mine
+        )
+        their_so = next(
+            e.payload["supplier_order_id"]
+            for e in placed_events
+            if e.payload["supplier_id"] == theirs
+        )
+
+        # what the supplier received, signature checked by it
+        assert list(fake.orders) == [so] and list(other_fake.orders) == [their_so]
+        assert all(ok for *_, ok in fake.calls)
+        notice = fake.orders[so]["notice"]
+        assert notice["recipient"]["city"] == "Berlin"
+        assert [i["sku"] for i in notice["items"]] == ["MUG-1"]
+        d = await detail(gw, so)
+        assert d["supplier_ref"] == "SUP-1"
+        [first] = attempts(d)
+        assert [(c["request"], c["status"]) for c in first["calls"]] == [("POST /orders", 201)]
+
+        auth = {"authorization": f"Bearer {key}"}
+        # another supplier's order does not exist for this key; staff keys are not supplier keys
+        for path in (f"/v1/supplier/orders/{their_so}", f"/v1/supplier/orders/{their_so}/accept"):
+            r = await (
+                gw.client.get(path, headers=auth)
+                if path.endswith(their_so)
+                else gw.client.post(path, headers=auth)
+            )
+            assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+        r = await gw.client.post(f"/v1/supplier/orders/{so}/accept", headers=gw.admin_headers)
+        assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+        r = await gw.client.post(f"/v1/supplier/orders/{so}/accept")
+        assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
+
+        r = await gw.client.get(f"/v1/supplier/orders/{so}", headers=auth)
+        assert (
+            r.status_code == 200
+            and r.json()["notice"]["recipient"]["line1"] == "Unter den Linden 5"
+        )
+        r = await gw.client.post(f"/v1/supplier/orders/{so}/accept", headers=auth)
+        assert r.status_code == 200 and r.json()["status"] == "accepted"
+        r = await gw.client.post(f"/v1/supplier/orders/{so}/accept", headers=auth)
+        assert r.status_code == 200 and r.json()["status"] == "accepted"  # a repeat changes nothing
+
+        bad = {"carrier": "China Post", "tracking_numbers": ["RR123456784CN"]}
+        r = await gw.client.post(f"/v1/supplier/orders/{so}/ship", headers=auth, json=bad)
+        assert r.status_code == 422 and r.json()["error"]["details"] == {
+            "refused": ["RR123456784CN"]
+        }
+        r = await gw.client.post(
+            f"/v1/supplier/orders/{so}/ship", headers=auth, json={"carrier": "x"}
+        )
+        assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"
+        r = await gw.client.post(
+            f"/v1/supplier/orders/{so}/ship",
+            headers={**auth, "content-type": "application/json"},
+            content=b"{",
+        )
+        assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_json"
+        good = {"carrier": "China Post", "tracking_numbers": ["rr123456785cn"]}
+        r = await gw.client.post(f"/v1/supplier/orders/{so}/ship", headers=auth, json=good)
+        assert r.status_code == 200
+        assert (r.json()["status"], r.json()["tracking_numbers"]) == ("shipped", ["RR123456785CN"])
+        [shipped] = await tap.wait_for("shipment.tracking_assigned", supplier_order_id=so)
+        assert shipped.payload["carrier"] == "China Post"
+        r = await gw.client.post(f"/v1/supplier/orders/{so}/ship", headers=auth, json=good)
+        assert r.status_code == 200  # the same numbers again: nothing new
+        other = {"carrier": "China Post", "tracking_numbers": ["LP00123456789012"]}
+        r = await gw.client.post(f"/v1/supplier/orders/{so}/ship", headers=auth, json=other)
+        assert r.status_code == 409
+
+        # the other supplier is out of stock (no backup is mapped)
+        auth_b = {"authorization": f"Bearer {their_key}"}
+        r = await gw.client.post(
+            f"/v1/supplier/orders/{their_so}/reject", headers=auth_b, json={"reason": "sold out"}
+        )
+        assert r.status_code == 422 and r.json()["error"]["details"]["allowed"][0] == "out_of_stock"
+        r = await gw.client.post(
+            f"/v1/supplier/orders/{their_so}/reject",
+            headers=auth_b,
+            json={"reason": "out_of_stock", "restock_date": "2026-12-20"},
+        )
+        assert r.status_code == 200 and r.json()["status"] == "rejected"
+        [rejected] = await tap.wait_for("supplier.order_rejected", supplier_order_id=their_so)
+        assert rejected.payload["restock_date"] == "2026-12-20"
+        assert len(tap.of_type("shipment.tracking_assigned")) == 1
+        timeline = (await detail(gw, so))["timeline"]
+        assert [e["to_status"] for e in timeline if e["kind"] == "status_changed"] == [
+            "placed",
+            "accepted",
+            "shipped",
+        ]
+
+
+async def test_unknown_outcome_and_retry_after_end_with_one_order(start_service) -> None:  # type: ignore[no-untyped-def]
+    async with fake_supplier(create_faults=["503:1", "hang"]) as (fake, url):
+        gw = await start_service(SPEC, **FAST)
+        order = _order("DE")
+        await http_supplier(gw, url, fake.secret, "MUG-1", order.shop_id)
+        await gw.runtime.bus.publish([order.envelope(correlation_id=str(order.order_id))])
+        so = await supplier_order_of(gw, order)
+        d = await placed(gw, so["id"])
+        tries = attempts(d)
+        assert [t["outcome"] for t in tries] == ["retry", "placed"]
+        assert tries[0]["error"] == "HTTP 503" and tries[0]["calls"][0]["status"] == 503
+        assert tries[1]["found_by_lookup"] is True
+        assert [(c["request"], c.get("error")) for c in tries[1]["calls"]] == [
+            ("POST /orders", "ReadTimeout"),
+            (f"GET /orders/{so['id']}", None),
+        ]
+        assert list(fake.orders) == [so["id"]] and fake.count("POST") == 2
+        post_times = [t for t, m, _p, _ok in fake.calls if m == "POST"]
+        assert post_times[1] - post_times[0] >= 0.9  # Retry-After: 1
+
+
+async def test_a_supplier_refusing_our_signature_parks_the_order(start_service) -> None:  # type: ignore[no-untyped-def]
+    async with fake_supplier() as (fake, url):
+        gw = await start_service(SPEC, **FAST)
+        order = _order("DE")
+        await http_supplier(gw, url, _secret(), "MUG-1", order.shop_id)  # not the supplier's secret
+        await gw.runtime.bus.publish([order.envelope(correlation_id=str(order.order_id))])
+        so = await supplier_order_of(gw, order)
+
+        async def parked() -> dict[str, Any] | None:
+            d = await detail(gw, so["id"])
+            return d if attempts(d) and d["next_attempt_at"] is None else None
+
+        d = await eventually(parked)
+        assert d["status"] == "pending" and d["last_error"].startswith("HTTP 401")
+        assert [t["outcome"] for t in attempts(d)] == ["refused"]
+        assert fake.orders == {} and [ok for *_, ok in fake.calls] == [False]
+        # once fixed, an operator sends it again
+        r = await gw.client.post(f"/v1/supplier-orders/{so['id']}/place", headers=gw.admin_headers)
+        assert r.status_code == 202 and r.json()["next_attempt_at"] is not None
+        r = await gw.client.post(
+            f"/v1/supplier-orders/{uuid.uuid4()}/place", headers=gw.admin_headers
+        )
+        assert r.status_code == 404
