@@ -1,23 +1,21 @@
-"""Sends queued buyer messages after commit: SMTP in production, a mail folder on disk
-in embedded mode (one ``.eml`` file per message, readable by any mail client)."""
+"""Sends queued buyer messages after commit, through the shared transport
+(:mod:`dropship_common.mail`: SMTP in production, a mail folder on disk in embedded
+mode)."""
 
 from __future__ import annotations
 
-import abc
-import asyncio
 import datetime as dt
 import uuid
 from email.header import Header
 from email.message import Message
 from email.mime.text import MIMEText
-from pathlib import Path
-from urllib.parse import unquote, urlparse
 
-import aiosmtplib
 import sqlalchemy as sa
 import structlog
 
+from dropship_common import mail
 from dropship_common.db import utcnow
+from dropship_common.mail import MailFolderSender, MailSender, SmtpSender
 from dropship_common.observability import mask_text
 from dropship_common.runtime import ServiceRuntime
 from dropship_common.workers import CommitSignal, drain_forever
@@ -25,63 +23,16 @@ from order_intake.messages.service import MAIL_FLAG
 from order_intake.models import BuyerMessage
 from order_intake.workers_wiring import webhook_backlog
 
+__all__ = ["MailFolderSender", "MailSender", "Mailer", "SmtpSender", "mail_worker", "to_email"]
+
 log = structlog.get_logger(__name__)
 
 MAX_ATTEMPTS = 8
 SEND_LEASE = dt.timedelta(minutes=5)
 
 
-class MailSender(abc.ABC):
-    @abc.abstractmethod
-    async def send(self, message: Message) -> None: ...
-
-
-class MailFolderSender(MailSender):
-    """Embedded mode: writes each message to ``<folder>/<message-id>.eml``."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    async def send(self, message: Message) -> None:
-        # one thread hand-off per message, not one per file operation
-        await asyncio.to_thread(self._write, str(message["X-Dropship-Message-Id"]), message)
-
-    def _write(self, message_id: str, message: Message) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        name = message_id + ".eml"
-        tmp = self.folder / (name + ".tmp")
-        tmp.write_bytes(message.as_bytes())
-        tmp.replace(self.folder / name)
-
-
-class SmtpSender(MailSender):
-    """``smtp://user:pass@host:port`` (STARTTLS when offered) or ``smtps://`` (TLS)."""
-
-    def __init__(self, url: str) -> None:
-        u = urlparse(url)
-        self.host = u.hostname or "localhost"
-        self.port = u.port or (465 if u.scheme == "smtps" else 25)
-        self.user = unquote(u.username) if u.username else None
-        self.password = unquote(u.password) if u.password else None
-        self.tls = u.scheme == "smtps"
-
-    async def send(self, message: Message) -> None:
-        await aiosmtplib.send(
-            message,
-            hostname=self.host,
-            port=self.port,
-            username=self.user,
-            password=self.password,
-            use_tls=self.tls,
-            timeout=20,
-        )
-
-
 def make_sender(runtime: ServiceRuntime) -> MailSender:
-    s = runtime.settings
-    if s.smtp_url:
-        return SmtpSender(s.smtp_url)
-    return MailFolderSender(s.data_dir / "mail")
+    return mail.make_sender(runtime.settings)
 
 
 def to_email(row: BuyerMessage, sender: str) -> Message:
