@@ -33,6 +33,7 @@ from supplier_gateway.mappings.endpoints import router as mappings_router
 from supplier_gateway.models import common, parked_events
 from supplier_gateway.placement.worker import placement_worker
 from supplier_gateway.portal.endpoints import router as portal_router
+from supplier_gateway.supplier_emails.worker import supplier_mail_worker
 from supplier_gateway.supplier_orders.cancellation import cancel_for_order, readdress_for_order
 from supplier_gateway.supplier_orders.deadlines import deadline_worker
 from supplier_gateway.supplier_orders.endpoints import router as supplier_orders_router
@@ -100,7 +101,7 @@ SPEC = ServiceSpec(
         supplier_api_router,
     ),
     handlers=handlers,
-    workers=(deadline_worker, placement_worker),
+    workers=(deadline_worker, placement_worker, supplier_mail_worker),
 )
 
 

@@ -24,6 +24,7 @@ from supplier_gateway.models import (
     SupplierOrderEvent,
     UnroutedLine,
 )
+from supplier_gateway.supplier_emails.service import queue_new_order_email
 from supplier_gateway.supplier_orders.transitions import move
 
 PLACE_FLAG = "supplier_orders_to_place"  # session.info: wake the placement worker
@@ -154,6 +155,7 @@ async def _place_lines(
         row = await session.get(SupplierOrder, new_id)
         assert row is not None
         await mark_placed(session, outbox, row, suppliers[supplier_id], cause, via="portal")
+        queue_new_order_email(session, row, suppliers[supplier_id])
     return created, left
 
 

@@ -1,0 +1,1 @@
+"""Each new portal supplier order e-mailed to the supplier's contact address."""
