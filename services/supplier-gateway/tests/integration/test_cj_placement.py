@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from dropship_common.testing.tap import eventually
 from supplier_gateway.main import SPEC
 
 from ..unit.test_notice_and_customs import _order
@@ -152,3 +153,40 @@ async def test_order_message_with_tracking_ships(start_service, tap_factory) -> 
         assert shipped.payload["tracking_numbers"] == ["YT2212345678901234"]
         kinds = [e["kind"] for e in (await detail(gw, so["id"]))["timeline"]]
         assert "supplier_update" in kinds
+
+
+async def test_bad_credentials_are_refused_and_fixed_ones_send_parked_orders(start_service) -> None:  # type: ignore[no-untyped-def]
+    async with fake_cj(qps=20) as (cj, url):
+        gw = await start_service(SPEC, cj_base_url=url, **FAST)
+        h = gw.admin_headers
+        r = await gw.client.post(
+            "/v1/suppliers",
+            headers=h,
+            json={
+                "name": "CJ bad",
+                "adapter": "cjdropshipping",
+                "handling_days": 1,
+                "credentials": {"api_key": ""},
+            },
+        )
+        assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"
+        assert r.json()["error"]["details"] == [
+            "api_key is required (text)",
+            "logistic_name is required (text)",
+        ]
+        order = _order("DE")
+        sid = await cj_supplier(gw, cj, order.shop_id, api_key="CJ1@api@not-the-key")
+        await gw.runtime.bus.publish([order.envelope(correlation_id=str(order.order_id))])
+        so = await supplier_order_of(gw, order)
+
+        async def parked() -> dict[str, object] | None:
+            d = await detail(gw, so["id"])
+            return d if attempts(d) and d["next_attempt_at"] is None else None
+
+        d = await eventually(parked)
+        assert "CJ refused the API key" in str(d["last_error"]) and cj.orders == {}
+        creds = {"api_key": cj.api_key, "logistic_name": "CJPacket Ordinary", "qps": 5}
+        r = await gw.client.patch(f"/v1/suppliers/{sid}", headers=h, json={"credentials": creds})
+        assert r.status_code == 200
+        await placed(gw, so["id"])
+        assert list(cj.orders) == [so["id"]]

@@ -74,6 +74,21 @@ REFUSALS = {
 }
 
 
+def credential_problems(credentials: dict[str, Any]) -> list[str]:
+    problems = []
+    for name in ("api_key", "logistic_name"):
+        if not isinstance(credentials.get(name), str) or not credentials[name].strip():
+            problems.append(f"{name} is required (text)")
+    qps = credentials.get("qps")
+    if qps is not None and (not isinstance(qps, int | float) or not 0 < qps <= 100):
+        problems.append("qps must be a number of calls per second (CJ: 1 to 6)")
+    if credentials.get("pay_type") not in (None, 1, 2, 3):
+        problems.append("pay_type must be 1 (page), 2 (balance) or 3 (create only)")
+    if credentials.get("open_id") is not None and not str(credentials["open_id"]).isdigit():
+        problems.append("open_id is the number CJ's getAccessToken answers")
+    return problems
+
+
 class CJError(SupplierError):
     def __init__(self, code: int | None, message: str) -> None:
         super().__init__(f"CJ {code}: {message}")

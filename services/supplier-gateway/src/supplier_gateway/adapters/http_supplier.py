@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -39,6 +40,23 @@ from supplier_gateway.adapters.base import (
 from supplier_gateway.adapters.calls import supplier_client
 
 KIND = "http"
+
+
+def credential_problems(credentials: dict[str, Any]) -> list[str]:
+    problems = []
+    url = credentials.get("url")
+    parts = urlsplit(url) if isinstance(url, str) else None
+    if parts is None or parts.scheme not in ("https", "http") or not parts.hostname:
+        problems.append("url must be the supplier's http(s) base URL")
+    secret = credentials.get("secret")
+    try:
+        sign_standard_webhook(str(secret or ""), "probe", 0, b"")
+    except ValueError:
+        problems.append("secret must be a Standard Webhooks secret (whsec_ + base64)")
+    rate = credentials.get("rate_per_second")
+    if rate is not None and (not isinstance(rate, int | float) or rate <= 0):
+        problems.append("rate_per_second must be a positive number")
+    return problems
 
 
 class HttpSupplierAdapter:

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from dropship_common.settings import Settings
+from supplier_gateway.adapters import cjdropshipping, http_supplier
 from supplier_gateway.adapters.base import SupplierAdapter
 from supplier_gateway.adapters.cjdropshipping import CJAdapter
 from supplier_gateway.adapters.http_supplier import HttpSupplierAdapter
@@ -26,6 +27,17 @@ FACTORIES: dict[str, AdapterFactory] = {
 }
 # portal suppliers have no API: their orders are placed (shown) at once
 OUTSIDE_KINDS = tuple(FACTORIES)
+
+CREDENTIAL_CHECKS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
+    CJAdapter.kind: cjdropshipping.credential_problems,
+    HttpSupplierAdapter.kind: http_supplier.credential_problems,
+}
+
+
+def credential_problems(kind: str, credentials: dict[str, Any]) -> list[str]:
+    """What is wrong with these credentials for an adapter of ``kind`` (none: fine)."""
+    check = CREDENTIAL_CHECKS.get(kind)
+    return check(credentials) if check else []
 
 
 class AdapterRegistry:

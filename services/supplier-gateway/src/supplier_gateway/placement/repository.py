@@ -107,3 +107,16 @@ class PlacementRepository:
             .values(next_attempt_at=now)
         )
         return bool(getattr(result, "rowcount", 0))
+
+    async def make_parked_due(self, supplier_id: uuid.UUID, now: dt.datetime) -> int:
+        """The supplier's parked pending orders (refused, or not configured) go again."""
+        result = await self.session.execute(
+            sa.update(SupplierOrder)
+            .where(
+                SupplierOrder.supplier_id == supplier_id,
+                SupplierOrder.status == Status.PENDING.value,
+                SupplierOrder.next_attempt_at.is_(None),
+            )
+            .values(next_attempt_at=now)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

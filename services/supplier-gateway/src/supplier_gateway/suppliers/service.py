@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dropship_common.db import utcnow
+from dropship_common.errors import ValidationFailed
+from supplier_gateway.adapters.registry import OUTSIDE_KINDS, credential_problems
 from supplier_gateway.errors import SupplierExists, SupplierNotFound
 from supplier_gateway.models import Supplier
+from supplier_gateway.placement.repository import PlacementRepository
+from supplier_gateway.supplier_orders.service import PLACE_FLAG
 from supplier_gateway.suppliers.repository import SupplierRepository
 from supplier_gateway.suppliers.schemas import SupplierCreate, SupplierOut, SupplierUpdate
 
@@ -16,6 +22,7 @@ async def create_supplier(session: AsyncSession, data: SupplierCreate) -> Suppli
     repo = SupplierRepository(session)
     if await repo.by_name(data.name) is not None:
         raise SupplierExists(f"a supplier named {data.name!r} exists")
+    _check_credentials(data.adapter, data.credentials)
     supplier = Supplier(id=uuid.uuid4(), active=True, **data.model_dump())
     repo.add(supplier)
     await session.flush()
@@ -37,10 +44,19 @@ async def update_supplier(
     renamed = changes.get("name") not in (None, supplier.name)
     if renamed and await SupplierRepository(session).by_name(changes["name"]) is not None:
         raise SupplierExists(f"a supplier named {changes['name']!r} exists")
+    if changes.get("credentials"):
+        _check_credentials(supplier.adapter, changes["credentials"])
     for key, value in changes.items():
         if value is not None or key in ("credentials", "contact_email"):
             setattr(supplier, key, value)
     await session.flush()
+    # orders parked for want of working credentials go out with the new ones
+    if (
+        changes.get("credentials")
+        and supplier.adapter in OUTSIDE_KINDS
+        and await PlacementRepository(session).make_parked_due(supplier.id, utcnow())
+    ):
+        session.info[PLACE_FLAG] = True
     return supplier
 
 
@@ -57,3 +73,11 @@ def supplier_out(supplier: Supplier) -> SupplierOut:
         active=supplier.active,
         created_at=supplier.created_at,
     )
+
+
+def _check_credentials(kind: str, credentials: dict[str, Any] | None) -> None:
+    """Credentials given are checked for the adapter; none at all is allowed (its
+    orders wait, parked, until they are set)."""
+    problems = credential_problems(kind, credentials) if credentials else []
+    if problems:
+        raise ValidationFailed(f"invalid credentials for a {kind} supplier", problems)

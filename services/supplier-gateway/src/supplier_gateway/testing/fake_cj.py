@@ -212,9 +212,9 @@ class FakeCJ:
             now = self.mono()
             if self._last_issue is not None and now - self._last_issue < self.token_interval:
                 return self._too_many()
-            self._last_issue = now
-            if body.get("apiKey") != self.api_key:
+            if body.get("apiKey") != self.api_key:  # (not the account: its limit untouched)
                 return self._answer(None, 1600001, "Invalid API key or access token")
+            self._last_issue = now
             return self._answer(self._issue())
 
         @app.post(f"{API}/authentication/refreshAccessToken")
