@@ -112,7 +112,8 @@ async def start_service(databases: DatabaseFactory, amqp_url: str) -> AsyncItera
             transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
         )
         clients.append(client)
-        await app.state.runtime.bus_connected.wait()
+        if settings.role != "api":  # an API process never connects to the broker
+            await app.state.runtime.bus_connected.wait()
         return RunningService(app=app, client=client, settings=settings)
 
     yield start

@@ -42,7 +42,8 @@ def to_email(row: BuyerMessage, sender: str) -> Message:
     msg = MIMEText(row.body, "plain", "utf-8")
     msg["From"] = sender
     msg["To"] = row.to_address or ""
-    msg["Subject"] = row.subject if row.subject.isascii() else Header(row.subject, "utf-8")
+    subject = row.subject
+    msg["Subject"] = subject if subject.isascii() else Header(subject, "utf-8").encode()
     msg["X-Dropship-Message-Id"] = str(row.id)
     msg["X-Dropship-Order-Id"] = str(row.order_id)
     msg["Content-Language"] = row.language

@@ -36,6 +36,15 @@ async def queue_buyer_message(
     )
     if exists:
         return False
+    session.add(BuyerMessage(**buyer_message_row(order, shop, kind, context, dedupe_key)))
+    session.info[MAIL_FLAG] = True
+    return True
+
+
+def buyer_message_row(
+    order: Order, shop: Shop, kind: str, context: dict[str, Any], dedupe_key: str = ""
+) -> dict[str, Any]:
+    """The message rendered in the buyer's language, as the row's values."""
     language = order.buyer.get("language") or shop.buyer_language
     ctx = {
         "name": order.buyer.get("name") or "customer",
@@ -44,21 +53,18 @@ async def queue_buyer_message(
         **context,
     }
     subject, body, lang = render(kind, language, ctx)
-    session.add(
-        BuyerMessage(
-            id=uuid.uuid4(),
-            order_id=order.id,
-            kind=kind,
-            dedupe_key=dedupe_key,
-            language=lang,
-            to_address=order.buyer.get("email"),
-            subject=subject,
-            body=body,
-            status="pending" if order.buyer.get("email") else "no_address",
-            attempts=0,
-            next_attempt_at=utcnow(),
-            created_at=utcnow(),
-        )
-    )
-    session.info[MAIL_FLAG] = True
-    return True
+    now = utcnow()
+    return {
+        "id": uuid.uuid4(),
+        "order_id": order.id,
+        "kind": kind,
+        "dedupe_key": dedupe_key,
+        "language": lang,
+        "to_address": order.buyer.get("email"),
+        "subject": subject,
+        "body": body,
+        "status": "pending" if order.buyer.get("email") else "no_address",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +26,17 @@ class BatchCache:
     events: list[Envelope] = field(default_factory=list)  # written at the batch's end
     shops: dict[uuid.UUID, Shop] = field(default_factory=dict)  # strong refs: the
     # session's identity map is weak and would load the shop again for every order
+    # bulk: the batch holds order versions only, so nothing in it reads back from the
+    # database what it creates; new orders, timeline entries and buyer messages are
+    # then kept here and written by statement at the end (``write_rows``)
+    bulk: bool = False
+    new_orders: list[Order] = field(default_factory=list)
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
+
+    async def write_rows(self, session: AsyncSession) -> None:
+        await OrderRepository(session).insert_new(self.new_orders, self.timeline, self.messages)
+        self.new_orders, self.timeline, self.messages = [], [], []
 
     async def prefetch(
         self, session: AsyncSession, wanted: list[tuple[uuid.UUID, CanonicalOrder]]

@@ -37,7 +37,7 @@ from order_intake.errors import (
     OrderNotFound,
     StillOnHold,
 )
-from order_intake.messages.service import queue_buyer_message
+from order_intake.messages.service import MAIL_FLAG, buyer_message_row, queue_buyer_message
 from order_intake.models import Order, OrderEvent, Shop
 from order_intake.orders.batch import BatchCache
 from order_intake.orders.events import address_v1, confirmed_event
@@ -92,19 +92,21 @@ class OrderOps:
         details: dict[str, Any] | None = None,
         at: dt.datetime | None = None,
     ) -> None:
-        self.session.add(
-            OrderEvent(
-                order_id=order.id,
-                at=at or utcnow(),
-                kind=kind,
-                from_status=from_status,
-                to_status=to_status,
-                reason=reason,
-                details=details,
-                cause=cause.ref,
-                actor=cause.actor,
-            )
-        )
+        entry = {
+            "order_id": order.id,
+            "at": at or utcnow(),
+            "kind": kind,
+            "from_status": from_status,
+            "to_status": to_status,
+            "reason": reason,
+            "details": details,
+            "cause": cause.ref,
+            "actor": cause.actor,
+        }
+        if self.cache is not None and self.cache.bulk:
+            self.cache.timeline.append(entry)
+        else:
+            self.session.add(OrderEvent(**entry))
 
     async def publish(self, order: Order, envelope: Envelope) -> None:
         if self.cache is not None:  # a batch writes its events in one statement
@@ -113,7 +115,10 @@ class OrderOps:
         await self.outbox.add(self.session, [envelope])
 
     async def write_batched_events(self) -> None:
-        """In batch mode: into the outbox, in the order they happened (same transaction)."""
+        """In batch mode: into the outbox, in the order they happened (same transaction);
+        in bulk mode the new orders, timeline entries and messages too."""
+        if self.cache is not None and self.cache.bulk:
+            await self.cache.write_rows(self.session)
         if self.cache is not None and self.cache.events:
             await self.outbox.add(self.session, self.cache.events)
             self.cache.events = []
@@ -160,7 +165,10 @@ class OrderOps:
                 created_at=now,
             )
             apply_version(order, co)
-            self.session.add(order)
+            if self.cache is not None and self.cache.bulk:
+                self.cache.new_orders.append(order)  # inserted at the batch's end
+            else:
+                self.session.add(order)
             if self.cache is not None:
                 self.cache.orders[key] = order
                 self.cache.created.add(order.id)
@@ -295,12 +303,18 @@ class OrderOps:
         order.ship_by = ship_by(now, shop.handling_days, shop.ship_from_country)
         event = confirmed_event(order, shop)
         await self.publish(order, self._envelope(order, event, cause))
+        context = {"ship_by": order.ship_by.isoformat()}
+        if self.cache is not None and self.cache.bulk and order.id in self.cache.created:
+            # new in this batch: nothing queued for it yet, and it is written at the end
+            self.cache.messages.append(buyer_message_row(order, shop, "order_confirmed", context))
+            self.session.info[MAIL_FLAG] = True
+            return
         await queue_buyer_message(
             self.session,
             order,
             shop,
             "order_confirmed",
-            {"ship_by": order.ship_by.isoformat()},
+            context,
             new_order=self.cache is not None and order.id in self.cache.created,
         )
 

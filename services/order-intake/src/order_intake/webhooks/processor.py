@@ -53,10 +53,16 @@ async def process_delivery(
     cause = Cause(
         actor=f"webhook:{delivery.platform}", ref=f"{delivery.topic}#{delivery.delivery_id}"
     )
-    if delivery.platform == "shopify" and delivery.topic in SHOPIFY_COMPLIANCE_TOPICS:
+    compliance = delivery.platform == "shopify" and delivery.topic in SHOPIFY_COMPLIANCE_TOPICS
+    deletion = delivery.platform == "woocommerce" and delivery.topic == "order.deleted"
+    if compliance or deletion:
+        # these read orders back: the ones created earlier in the same batch must be
+        # in the database first (sessions do not autoflush)
+        await ops.session.flush()
+    if compliance:
         await handle_compliance(ops, shop, delivery.topic, body, cause)
         return
-    if delivery.platform == "woocommerce" and delivery.topic == "order.deleted":
+    if deletion:
         external_id = str(orjson.loads(body)["id"])
         found = await OrderRepository(ops.session).by_external(shop.id, external_id)
         if found is None or found.status == "cancelled":
@@ -117,7 +123,9 @@ class WebhookProcessor:
 
     async def _all_at_once(self, session: AsyncSession, deliveries: list[WebhookDelivery]) -> None:
         parsed = {d.id: parse_order(d) for d in deliveries}
-        cache = BatchCache()
+        # order versions only (no redaction or deletion that would read back what the
+        # batch creates): new rows are written by statement at the end
+        cache = BatchCache(bulk=all(co is not None for co in parsed.values()))
         await cache.prefetch(
             session, [(d.shop_id, co) for d in deliveries if (co := parsed[d.id]) is not None]
         )
