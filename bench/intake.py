@@ -343,6 +343,28 @@ async def running(server: Server) -> AsyncIterator[Server]:
         await server.stop()
 
 
+def cpu_by_program(names: Sequence[str] = ("postgres", "beam.smp")) -> dict[str, float]:
+    """CPU seconds of every process whose name is one of ``names`` (e.g. all PostgreSQL
+    backends, the RabbitMQ node), summed per name: to see who was busy in a run."""
+    totals = dict.fromkeys(names, 0.0)
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            comm = (proc / "comm").read_text().strip()
+        except OSError:
+            continue
+        if comm in totals:
+            totals[comm] += cpu_seconds(int(proc.name)) or 0.0
+    return totals
+
+
+def workers_cpu(workers: Sequence[Server]) -> float | None:
+    """CPU seconds of every worker process together."""
+    times = [cpu_seconds(w.pid) for w in workers]
+    return None if any(t is None for t in times) else sum(t for t in times if t is not None)
+
+
 # -- PostgreSQL ------------------------------------------------------------------------
 
 
@@ -561,6 +583,8 @@ class IntakeResult:
     received_by_last_response: int
     drain_s: float | None
     drain_server_cpu_s: float | None
+    worker_cpu_s: float | None  # from the first request until the last event
+    others_cpu_s: dict[str, float]  # PostgreSQL, RabbitMQ: the same span
     pg_per_order: dict[str, float] | None
 
 
@@ -574,6 +598,7 @@ async def intake_phase(
     warmup_ids: Sequence[int],
     measured_ids: Sequence[int],
     concurrency: int,
+    n_workers: int,
 ) -> IntakeResult:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -602,17 +627,20 @@ async def intake_phase(
     # as deployed: an API process (answers webhooks) and a worker process (processes
     # them, publishes the events), each on its own core
     argv = [dropship, "serve", SERVICE, "--migrate", "--role", "api"]
-    worker_port = free_port()
-    worker_env = {**env, "DROPSHIP_PORT": str(worker_port)}
     worker_argv = [dropship, "serve", SERVICE, "--role", "worker"]
 
     async with contextlib.AsyncExitStack() as stack:
         server = await stack.enter_async_context(running(Server(SERVICE, argv, env, logdir)))
         await server.wait_ready(client.httpx, f"{base}/readyz")
-        worker = await stack.enter_async_context(
-            running(Server(f"{SERVICE}-worker", worker_argv, worker_env, logdir))
-        )
-        await worker.wait_ready(client.httpx, f"http://127.0.0.1:{worker_port}/readyz")
+        workers = []
+        for k in range(n_workers):
+            worker_port = free_port()
+            worker_env = {**env, "DROPSHIP_PORT": str(worker_port)}
+            worker = await stack.enter_async_context(
+                running(Server(f"{SERVICE}-worker{k}", worker_argv, worker_env, logdir))
+            )
+            await worker.wait_ready(client.httpx, f"http://127.0.0.1:{worker_port}/readyz")
+            workers.append(worker)
         auth = {"authorization": f"Bearer {admin_token}"}
         r = await client.httpx.post(
             f"{base}/v1/shops",
@@ -646,12 +674,15 @@ async def intake_phase(
             )
 
         say(f"intake: posting {len(measured)} webhooks")
+        cpu_at_load_start = workers_cpu(workers)
+        others_at_load_start = cpu_by_program()
         load = await run_load(client, port, path, measured, concurrency, server.pid)
-        cpu_at_last_response = cpu_seconds(worker.pid)
+        cpu_at_last_response = workers_cpu(workers)
         say("intake: waiting for order.confirmed events")
         expected = [q.external_id for q in measured]  # every one should be confirmed
         all_received = await tap.wait_for(expected, EVENTS_TIMEOUT_S)
-        cpu_at_all_events = cpu_seconds(worker.pid)
+        cpu_at_all_events = workers_cpu(workers)
+        others = {k: v - others_at_load_start.get(k, 0.0) for k, v in cpu_by_program().items()}
         arrived = [tap.arrived[i] for i in expected if i in tap.arrived]
         lag = (max(arrived) - load.t_last_response) if all_received else None
         by_last = sum(1 for t in arrived if t <= load.t_last_response)
@@ -671,6 +702,12 @@ async def intake_phase(
         drain_server_cpu_s=(
             cpu_at_all_events - cpu_at_last_response
             if all_received and cpu_at_all_events is not None and cpu_at_last_response is not None
+            else None
+        ),
+        others_cpu_s=others,
+        worker_cpu_s=(
+            cpu_at_all_events - cpu_at_load_start
+            if all_received and cpu_at_all_events is not None and cpu_at_load_start is not None
             else None
         ),
         pg_per_order={k: round((pg_after[k] - pg_before[k]) / orders, 1) for k in pg_after},
@@ -701,6 +738,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         choices=("raw", "httpx"),
         default=os.environ.get("BENCH_CLIENT", "raw"),
         help="load client of every phase (see bench.rawclient for why raw is the default)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=_env_int("BENCH_WORKERS", 1),
+        help="order-intake worker processes (replicas; they share the work by SKIP LOCKED)",
     )
     p.add_argument("--bare-rounds", type=int, default=3, help="median of this many")
     p.add_argument("--pg-connections", type=int, default=16)
@@ -772,6 +815,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                         warmup_ids,
                         measured_ids,
                         args.concurrency,
+                        args.workers,
                     )
                 finally:
                     await tap.close(service_queues)
@@ -798,6 +842,14 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             if intake.drain_s
             else None
         ),
+        "worker_cpu_ms_per_order": (
+            None
+            if intake.worker_cpu_s is None
+            else round(intake.worker_cpu_s / intake.load.n * 1000, 2)
+        ),
+        "cpu_ms_per_order_postgres_rabbitmq": {
+            k: round(v / intake.load.n * 1000, 2) for k, v in intake.others_cpu_s.items()
+        },
         "server_cpu_s_after_load": (
             None if intake.drain_server_cpu_s is None else round(intake.drain_server_cpu_s, 2)
         ),
