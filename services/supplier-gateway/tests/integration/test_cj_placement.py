@@ -190,3 +190,59 @@ async def test_bad_credentials_are_refused_and_fixed_ones_send_parked_orders(sta
         assert r.status_code == 200
         await placed(gw, so["id"])
         assert list(cj.orders) == [so["id"]]
+
+
+async def test_cancellation_reaches_cj_where_it_still_can(start_service, tap_factory) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from dropship_common.contracts.order_intake import OrderCancellationRequested
+
+    async with fake_cj(qps=20) as (cj, url):
+        gw = await start_service(SPEC, cj_base_url=url, **FAST)
+        tap = await tap_factory(gw.settings, ["supplier.#"])
+        shop = _order().shop_id
+        early, late = (_order(c).model_copy(update={"shop_id": shop}) for c in ("DE", "FR"))
+        await cj_supplier(gw, cj, shop)
+        await gw.runtime.bus.publish(
+            [o.envelope(correlation_id=str(o.order_id)) for o in (early, late)]
+        )
+        early_so = (await supplier_order_of(gw, early))["id"]
+        late_so = (await supplier_order_of(gw, late))["id"]
+        await placed(gw, early_so)
+        await placed(gw, late_so)
+        cj.orders[late_so].status = "UNSHIPPED"  # paid and being packed at CJ
+        for o in (early, late):
+            request = OrderCancellationRequested(
+                order_id=o.order_id,
+                shop_id=o.shop_id,
+                reason="buyer",
+                requested_by="apikey:x",
+                requested_at=dt.datetime.now(dt.UTC),
+            )
+            await gw.runtime.bus.publish([request.envelope(correlation_id=str(o.order_id))])
+
+        async def told(so: str) -> dict[str, object] | None:
+            d = await detail(gw, so)
+            done = [e["details"] for e in d["timeline"] if e["kind"] == "supplier_cancel"]
+            return done[-1] if done else None
+
+        at_cj = await told_eventually(told, early_so)
+        assert at_cj["outcome"] == "cancelled"
+        assert [c["request"] for c in at_cj["calls"]] == [
+            "DELETE /api2.0/v1/shopping/order/deleteOrder"
+        ]  # type: ignore[union-attr]
+        assert cj.orders[early_so].status == "CANCELLED"
+        too_late = await told_eventually(told, late_so)
+        assert too_late["outcome"] == "too_late" and cj.orders[late_so].status == "UNSHIPPED"
+        d = await detail(gw, late_so)
+        assert (
+            d["status"] == "cancelled"
+            and d["last_error"] == "too_late"
+            and d["next_attempt_at"] is None
+        )
+        answers = await tap.wait_for("supplier.cancellation_answered", count=2)
+        assert {a.payload["cancelled"][0] for a in answers} == {early_so, late_so}
+
+
+async def told_eventually(probe, so):  # type: ignore[no-untyped-def]
+    return await eventually(lambda: probe(so))

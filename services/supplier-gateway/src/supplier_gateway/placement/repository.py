@@ -27,6 +27,7 @@ class Claimed:
     notice: dict[str, Any]
     attempts: int
     needs_lookup: bool
+    supplier_ref: str | None = None
 
 
 class PlacementRepository:
@@ -69,6 +70,41 @@ class PlacementRepository:
             row.next_attempt_at = now + lease
             row.needs_lookup = True  # a call is about to go out
         return claimed
+
+    async def claim_cancellations_due(
+        self, now: dt.datetime, kinds: Sequence[str], limit: int, lease: dt.timedelta
+    ) -> list[Claimed]:
+        """Cancelled here, not yet at the supplier (``next_attempt_at`` set)."""
+        rows = (
+            await self.session.execute(
+                sa.select(SupplierOrder, Supplier)
+                .join(Supplier, Supplier.id == SupplierOrder.supplier_id)
+                .where(
+                    SupplierOrder.status == Status.CANCELLED.value,
+                    SupplierOrder.next_attempt_at <= now,
+                    Supplier.adapter.in_(list(kinds)),
+                )
+                .order_by(SupplierOrder.next_attempt_at)
+                .limit(limit)
+                .with_for_update(of=SupplierOrder, skip_locked=True)
+            )
+        ).all()
+        for row, _ in rows:
+            row.next_attempt_at = now + lease
+        return [
+            Claimed(
+                row.id,
+                supplier.id,
+                supplier.adapter,
+                supplier.credentials,
+                supplier.ship_from_country,
+                row.notice,
+                row.place_attempts,
+                row.needs_lookup,
+                row.supplier_ref,
+            )
+            for row, supplier in rows
+        ]
 
     async def lock(self, supplier_order_id: uuid.UUID) -> tuple[SupplierOrder, Supplier]:
         row, supplier = (

@@ -149,9 +149,64 @@ class Placer:
                 s.placement_batch_size,
                 dt.timedelta(seconds=s.placement_lease_seconds),
             )
-        if claimed:
-            await asyncio.gather(*(self._one(c) for c in claimed))
-        return len(claimed)
+            cancels = await PlacementRepository(session).claim_cancellations_due(
+                utcnow(),
+                OUTSIDE_KINDS,
+                s.placement_batch_size,
+                dt.timedelta(seconds=s.placement_lease_seconds),
+            )
+        await asyncio.gather(*(self._one(c) for c in claimed), *(self._cancel(c) for c in cancels))
+        return max(len(claimed), len(cancels))
+
+    async def _cancel(self, claimed: Claimed) -> None:
+        """Tell the supplier an order cancelled here is off: done, too late (recorded
+        for an operator), or tried again later."""
+        calls = CallLog()
+        result, error, retry_after = "cancelled", None, None
+        try:
+            adapter = self.registry.for_supplier(
+                claimed.supplier_id, claimed.adapter, claimed.credentials
+            )
+            with calls.active():
+                if not await adapter.cancel(str(claimed.supplier_order_id), claimed.supplier_ref):
+                    result = "too_late"
+        except (KeyError, ValueError, SupplierMisconfigured) as exc:
+            result, error = "not_possible", str(exc)
+        except SupplierUnavailable as exc:
+            result, error, retry_after = "retry", exc.reason, exc.retry_after
+        except CircuitOpen as exc:
+            result, error, retry_after = "retry", str(exc), exc.retry_in
+        except Exception as exc:
+            result, error = "retry", f"{type(exc).__name__}: {exc}"[:500]
+        s = self.rt.settings
+        now = utcnow()
+        async with self.rt.db.transaction() as session:
+            row, _ = await PlacementRepository(session).lock(claimed.supplier_order_id)
+            details: dict[str, Any] = {"outcome": result, "calls": calls.calls}
+            if error:
+                details["error"] = error
+            if result == "retry":
+                row.place_attempts += 1
+                delay = retry_delay(
+                    row.place_attempts,
+                    base=s.placement_retry_base_seconds,
+                    cap=s.placement_retry_cap_seconds,
+                    retry_after=retry_after,
+                )
+                row.next_attempt_at = next_attempt(now, delay)
+                details["retry_at"] = row.next_attempt_at.isoformat()
+            else:
+                row.next_attempt_at = None
+                row.last_error = None if result == "cancelled" else error or result
+            session.add(
+                SupplierOrderEvent(
+                    supplier_order_id=row.id,
+                    at=now,
+                    kind="supplier_cancel",
+                    details=details,
+                    cause=CAUSE,
+                )
+            )
 
     async def _one(self, claimed: Claimed) -> None:
         try:
@@ -182,9 +237,12 @@ class Placer:
                 details["error"] = outcome.error
             row.place_attempts = number
             if row.status != Status.PENDING.value:
-                # cancelled while the call was out
+                # cancelled while the call was out: if the supplier has it now, it is
+                # told (the cancellation pass picks it up)
                 details["note"] = f"the supplier order became {row.status} meanwhile"
-                row.next_attempt_at = None
+                row.supplier_ref = outcome.supplier_ref or row.supplier_ref
+                sent = outcome.result == "placed" or outcome.unresolved
+                row.next_attempt_at = now if sent and row.status == "cancelled" else None
                 log.warning("placement_outcome_after_status_change", **details)
             elif outcome.result == "placed":
                 row.supplier_ref = outcome.supplier_ref or row.supplier_ref

@@ -16,8 +16,10 @@ from dropship_common.contracts.supplier_gateway import (
 )
 from dropship_common.db import utcnow
 from dropship_common.messaging.outbox import Outbox
+from supplier_gateway.adapters.registry import OUTSIDE_KINDS
 from supplier_gateway.domain.supplier_order import Status
-from supplier_gateway.models import SupplierOrder, SupplierOrderEvent
+from supplier_gateway.models import Supplier, SupplierOrder, SupplierOrderEvent
+from supplier_gateway.supplier_orders.service import PLACE_FLAG
 from supplier_gateway.supplier_orders.transitions import move
 
 STOPPABLE = {Status.PENDING, Status.PLACED, Status.ACCEPTED}
@@ -31,6 +33,12 @@ async def cancel_for_order(
             sa.select(SupplierOrder).where(SupplierOrder.order_id == order_id).with_for_update()
         )
     )
+    kinds = await session.execute(
+        sa.select(Supplier.id, Supplier.adapter).where(
+            Supplier.id.in_({r.supplier_id for r in rows})
+        )
+    )
+    adapters = {supplier_id: kind for supplier_id, kind in kinds}
     cancelled, shipped = [], []
     for row in rows:
         status = Status(row.status)
@@ -39,6 +47,13 @@ async def cancel_for_order(
         elif status in STOPPABLE:
             move(session, row, Status.CANCELLED, cause, {"reason": reason})
             cancelled.append(row.id)
+            row.next_attempt_at = None
+            sent = status != Status.PENDING or row.place_attempts or row.needs_lookup
+            if sent and adapters.get(row.supplier_id) in OUTSIDE_KINDS:
+                # the supplier has it (or may): the placement worker tells its system
+                # (a portal supplier sees it gone from its list)
+                row.next_attempt_at = utcnow()
+                session.info[PLACE_FLAG] = True
     if not cancelled and not shipped:
         return  # nothing placed, or nothing left to stop: no answer to give
     answer = SupplierCancellationAnswered(
