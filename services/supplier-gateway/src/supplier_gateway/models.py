@@ -104,6 +104,25 @@ class SupplierOrder(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class SupplierToken(Base):
+    """A supplier API's access token, kept across restarts (CJ: valid 15 days, a new one
+    only every 5 minutes). A secret, like the credentials it was made from."""
+
+    __tablename__ = "supplier_tokens"
+
+    supplier_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("suppliers.id", ondelete="CASCADE"), primary_key=True
+    )
+    access_token: Mapped[str | None] = mapped_column(sa.String(200))
+    access_expires: Mapped[dt.datetime | None]
+    refresh_token: Mapped[str | None] = mapped_column(sa.String(200))
+    refresh_expires: Mapped[dt.datetime | None]
+    open_id: Mapped[str | None] = mapped_column(sa.String(40))
+    issued_at: Mapped[dt.datetime | None]
+    account: Mapped[str | None] = mapped_column(sa.String(64))  # fingerprint of the API key
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 class SupplierEmail(Base):
     """A new portal supplier order e-mailed to the supplier (once per supplier order)."""
 

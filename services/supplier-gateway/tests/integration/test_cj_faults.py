@@ -172,3 +172,42 @@ async def test_outage_opens_the_breaker_orders_wait_and_go_out_once(
         assert len(cj.orders) == 1 and len(cj.calls) > hits_while_open
         await tap.wait_for("supplier.order_placed", supplier_order_id=so["id"])
         assert len(tap.of_type("supplier.order_placed")) == 1
+
+
+async def test_worker_killed_mid_call_leaves_a_lookup_for_the_next_one(start_service) -> None:  # type: ignore[no-untyped-def]
+    """CJ created the order, the worker died before hearing back: the next worker (after
+    the lease) finds the order at CJ instead of creating a second one."""
+    import asyncio
+
+    from supplier_gateway.placement.worker import Placer, make_registry
+
+    async with fake_cj(qps=20, create_faults=["hang"]) as (cj, url):
+        settings = {**FAST, "supplier_timeout_seconds": 30.0, "placement_lease_seconds": 1.0}
+        gw = await start_service(SPEC, cj_base_url=url, **settings)
+        order = _order("DE")
+        await cj_supplier(gw, cj, order.shop_id)
+        await gw.runtime.bus.publish([order.envelope(correlation_id=str(order.order_id))])
+        so = await supplier_order_of(gw, order)
+        await eventually(lambda: _true(cj.count("/createOrderV2") == 1))
+        [worker] = [t for t in gw.runtime._tasks if t.get_name().endswith("placement_worker")]
+        worker.cancel()  # killed while waiting for CJ's answer
+        await asyncio.gather(worker, return_exceptions=True)
+        assert (await detail(gw, so["id"]))["status"] == "pending"
+
+        # a new process: new adapters, the token from the database (CJ would refuse a new
+        # one within 5 minutes)
+        restarted = asyncio.create_task(Placer(gw.runtime, make_registry(gw.runtime)).run())
+        try:
+            d = await placed(gw, so["id"])
+        finally:
+            restarted.cancel()
+            await asyncio.gather(restarted, return_exceptions=True)
+        [only] = attempts(d)  # the killed attempt left no outcome, only the lookup flag
+        assert only["found_by_lookup"] is True
+        assert [c["request"].rsplit("/", 1)[1] for c in only["calls"]] == ["getOrderDetail"]
+        assert cj.count("/getAccessToken") == 1
+        assert cj.count("/createOrderV2") == 1 and len(cj.orders) == 1
+
+
+async def _true(value: bool) -> bool:
+    return value

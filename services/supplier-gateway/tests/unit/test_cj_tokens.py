@@ -9,7 +9,7 @@ import datetime as dt
 import httpx
 import pytest
 
-from supplier_gateway.adapters.base import SupplierMisconfigured, SupplierUnavailable
+from supplier_gateway.adapters.base import SavedToken, SupplierMisconfigured, SupplierUnavailable
 from supplier_gateway.adapters.cjdropshipping import TokenManager
 from supplier_gateway.testing.fake_cj import FakeCJ
 
@@ -33,7 +33,7 @@ def _setup(clock: Clock, **kw) -> tuple[FakeCJ, httpx.AsyncClient]:  # type: ign
 async def test_token_reused_then_refreshed_before_expiry() -> None:
     clock = Clock()
     fake, client = _setup(clock)
-    tokens = TokenManager(client, fake.api_key, clock=lambda: clock.mono, wall=lambda: clock.now)
+    tokens = TokenManager(client, fake.api_key, wall=lambda: clock.now)
     first = await tokens.token()
     assert await tokens.token() == first
     assert fake.count("/getAccessToken") == 1 and tokens.open_id == str(fake.open_id)
@@ -50,7 +50,7 @@ async def test_token_reused_then_refreshed_before_expiry() -> None:
 async def test_new_token_only_once_every_five_minutes() -> None:
     clock = Clock()
     fake, client = _setup(clock)
-    tokens = TokenManager(client, fake.api_key, clock=lambda: clock.mono, wall=lambda: clock.now)
+    tokens = TokenManager(client, fake.api_key, wall=lambda: clock.now)
     await tokens.token()
     tokens.refresh_token = None  # nothing to renew with
     await tokens.invalidate()
@@ -66,7 +66,7 @@ async def test_new_token_only_once_every_five_minutes() -> None:
 async def test_expired_refresh_token_falls_back_to_the_api_key() -> None:
     clock = Clock()
     fake, client = _setup(clock, refresh_ttl=dt.timedelta(days=10))
-    tokens = TokenManager(client, fake.api_key, clock=lambda: clock.mono, wall=lambda: clock.now)
+    tokens = TokenManager(client, fake.api_key, wall=lambda: clock.now)
     await tokens.token()
     fake.refresh_tokens.clear()  # CJ no longer knows it
     clock.advance(14 * 86400 + 60)
@@ -78,6 +78,35 @@ async def test_expired_refresh_token_falls_back_to_the_api_key() -> None:
 async def test_wrong_api_key_is_a_configuration_error() -> None:
     clock = Clock()
     _, client = _setup(clock)
-    tokens = TokenManager(client, "CJ0@api@wrong", clock=lambda: clock.mono, wall=lambda: clock.now)
+    tokens = TokenManager(client, "CJ0@api@wrong", wall=lambda: clock.now)
     with pytest.raises(SupplierMisconfigured):
         await tokens.token()
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self.saved: SavedToken | None = None
+
+    async def load(self) -> SavedToken | None:
+        return self.saved
+
+    async def save(self, token: SavedToken) -> None:
+        self.saved = token
+
+
+async def test_a_restart_reuses_the_saved_token_of_the_same_key_only() -> None:
+    clock = Clock()
+    fake, client = _setup(clock)
+    store = MemoryStore()
+    first = await TokenManager(client, fake.api_key, wall=lambda: clock.now, store=store).token()
+    assert store.saved is not None and store.saved.issued_at == clock.now
+    clock.advance(60)  # a restart a minute later: CJ would refuse a new token
+    again = TokenManager(client, fake.api_key, wall=lambda: clock.now, store=store)
+    assert await again.token() == first and again.open_id == str(fake.open_id)
+    assert fake.count("/getAccessToken") == 1
+    # a new API key (another account) does not take over the old account's token
+    fake.api_key = "CJ2@api@another"
+    clock.advance(301)  # (the fake holds one account: its 5-minute limit)
+    other = TokenManager(client, fake.api_key, wall=lambda: clock.now, store=store)
+    assert await other.token() != first
+    assert fake.count("/getAccessToken") == 2

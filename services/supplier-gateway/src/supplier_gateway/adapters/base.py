@@ -10,9 +10,14 @@ may have been created: the caller looks it up before sending it again.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+import httpx
+
+from dropship_common.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -92,3 +97,32 @@ class SupplierAdapter(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class SavedToken:
+    """An access token kept across restarts (CJ allows a new one only every 5 minutes)."""
+
+    access_token: str | None
+    access_expires: dt.datetime | None
+    refresh_token: str | None
+    refresh_expires: dt.datetime | None
+    open_id: str | None
+    issued_at: dt.datetime | None  # the last getAccessToken CJ counted
+    account: str | None = None  # a fingerprint of the API key it was issued for
+
+
+class TokenStore(Protocol):
+    async def load(self) -> SavedToken | None: ...
+
+    async def save(self, token: SavedToken) -> None: ...
+
+
+@dataclass(frozen=True)
+class AdapterContext:
+    """What an adapter is made with besides the supplier's credentials."""
+
+    settings: Settings
+    supplier_id: uuid.UUID
+    transport: httpx.AsyncBaseTransport | None = None  # tests: an in-process fake
+    token_store: TokenStore | None = None

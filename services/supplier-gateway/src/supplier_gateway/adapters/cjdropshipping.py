@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import time
 from collections.abc import Callable
 from typing import Any
@@ -31,18 +32,20 @@ from typing import Any
 import httpx
 
 from dropship_common.http import parse_retry_after
-from dropship_common.settings import Settings
 from supplier_gateway.adapters.base import (
     NOT_FOUND,
+    AdapterContext,
     Lookup,
     Placed,
     PlacementRequest,
     PlacementUnknown,
     PlaceResult,
     Refused,
+    SavedToken,
     SupplierError,
     SupplierMisconfigured,
     SupplierUnavailable,
+    TokenStore,
 )
 from supplier_gateway.adapters.calls import supplier_client
 
@@ -105,29 +108,56 @@ def _parse_time(value: Any) -> dt.datetime | None:
 
 
 class TokenManager:
-    """One CJ account's access token, renewed before expiry within CJ's call limits."""
+    """One CJ account's access token, renewed before expiry within CJ's call limits, and
+    kept in ``store`` (if given) so a restart needs no new one."""
 
     def __init__(
         self,
         client: httpx.AsyncClient,
         api_key: str,
         *,
-        clock: Callable[[], float] = time.monotonic,  # the 5-minute limit
         wall: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         renew_before: dt.timedelta = RENEW_BEFORE,
+        store: TokenStore | None = None,
     ) -> None:
         self.client = client
         self.api_key = api_key
-        self._clock = clock
         self._wall = wall
         self.renew_before = renew_before
+        self.store = store
+        self.account = hashlib.sha256(api_key.encode()).hexdigest()[:32]
+        self._loaded = store is None
         self._lock = asyncio.Lock()
         self.access_token: str | None = None
         self.access_expires: dt.datetime | None = None
         self.refresh_token: str | None = None
         self.refresh_expires: dt.datetime | None = None
         self.open_id: str | None = None
-        self._last_issue: float | None = None
+        self._last_issue: dt.datetime | None = None
+
+    async def _load(self) -> None:
+        if self._loaded or self.store is None:
+            return
+        saved = await self.store.load()
+        self._loaded = True
+        if saved is not None and saved.account == self.account:  # not another key's
+            self.access_token, self.access_expires = saved.access_token, saved.access_expires
+            self.refresh_token, self.refresh_expires = saved.refresh_token, saved.refresh_expires
+            self.open_id, self._last_issue = saved.open_id, saved.issued_at
+
+    async def _save(self) -> None:
+        if self.store is not None:
+            await self.store.save(
+                SavedToken(
+                    self.access_token,
+                    self.access_expires,
+                    self.refresh_token,
+                    self.refresh_expires,
+                    self.open_id,
+                    self._last_issue,
+                    self.account,
+                )
+            )
 
     def _fresh(self, now: dt.datetime) -> bool:
         return (
@@ -138,6 +168,7 @@ class TokenManager:
 
     async def token(self) -> str:
         async with self._lock:
+            await self._load()
             now = self._wall()
             if self._fresh(now):
                 assert self.access_token is not None
@@ -163,19 +194,21 @@ class TokenManager:
     async def invalidate(self) -> None:
         async with self._lock:
             self.access_token = None
+            await self._save()
 
     async def _issue(self) -> None:
         if self._last_issue is not None:
-            wait = self._last_issue + TOKEN_INTERVAL - self._clock()
+            wait = (self._last_issue - self._wall()).total_seconds() + TOKEN_INTERVAL
             if wait > 0:
                 raise SupplierUnavailable("CJ allows one getAccessToken every 5 minutes", wait)
         await self._call("getAccessToken", {"apiKey": self.api_key})
 
     async def _call(self, endpoint: str, body: dict[str, str]) -> None:
-        started = self._clock()
+        started = self._wall()
         response = await self.client.post(f"{API}/authentication/{endpoint}", json=body)
         if endpoint == "getAccessToken" and response.status_code < 500:
             self._last_issue = started  # CJ counted it (a 5xx or no answer: it did not)
+            await self._save()
         try:
             data = _data(response)
         except CJError as exc:
@@ -190,6 +223,7 @@ class TokenManager:
         self.refresh_expires = _parse_time(data.get("refreshTokenExpiryDate"))
         if data.get("openId") is not None:
             self.open_id = str(data["openId"])
+        await self._save()
 
 
 def _data(response: httpx.Response) -> Any:
@@ -217,12 +251,8 @@ def _data(response: httpx.Response) -> Any:
 class CJAdapter:
     kind = KIND
 
-    def __init__(
-        self,
-        credentials: dict[str, Any],
-        settings: Settings,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
+    def __init__(self, credentials: dict[str, Any], context: AdapterContext) -> None:
+        settings = context.settings
         api_key = credentials.get("api_key")
         if not api_key:
             raise ValueError("a cjdropshipping supplier needs credentials.api_key")
@@ -231,9 +261,9 @@ class CJAdapter:
         # early now and then (network jitter) and are refused
         qps = float(credentials.get("qps") or 1) * QPS_MARGIN
         self.client = supplier_client(
-            settings.cj_base_url, settings, rate_per_second=qps, transport=transport
+            settings.cj_base_url, settings, rate_per_second=qps, transport=context.transport
         )
-        self.tokens = TokenManager(self.client, str(api_key))
+        self.tokens = TokenManager(self.client, str(api_key), store=context.token_store)
 
     async def _request(
         self, method: str, path: str, *, json: Any = None, params: dict[str, str] | None = None

@@ -26,9 +26,9 @@ import httpx
 
 from dropship_common.http import parse_retry_after
 from dropship_common.security import sign_standard_webhook
-from dropship_common.settings import Settings
 from supplier_gateway.adapters.base import (
     NOT_FOUND,
+    AdapterContext,
     Lookup,
     Placed,
     PlacementRequest,
@@ -62,12 +62,7 @@ def credential_problems(credentials: dict[str, Any]) -> list[str]:
 class HttpSupplierAdapter:
     kind = KIND
 
-    def __init__(
-        self,
-        credentials: dict[str, Any],
-        settings: Settings,
-        transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
+    def __init__(self, credentials: dict[str, Any], context: AdapterContext) -> None:
         url, secret = credentials.get("url"), credentials.get("secret")
         if not url or not secret:
             raise ValueError("an http supplier needs credentials.url and credentials.secret")
@@ -75,9 +70,9 @@ class HttpSupplierAdapter:
         rate = credentials.get("rate_per_second")
         self.client = supplier_client(
             str(url).rstrip("/") + "/",
-            settings,
+            context.settings,
             rate_per_second=float(rate) if rate else None,
-            transport=transport,
+            transport=context.transport,
         )
 
     def _headers(self, msg_id: str, body: bytes) -> dict[str, str]:

@@ -13,13 +13,12 @@ import httpx
 
 from dropship_common.settings import Settings
 from supplier_gateway.adapters import cjdropshipping, http_supplier
-from supplier_gateway.adapters.base import SupplierAdapter
+from supplier_gateway.adapters.base import AdapterContext, SupplierAdapter, TokenStore
 from supplier_gateway.adapters.cjdropshipping import CJAdapter
 from supplier_gateway.adapters.http_supplier import HttpSupplierAdapter
 
-AdapterFactory = Callable[
-    [dict[str, Any], Settings, httpx.AsyncBaseTransport | None], SupplierAdapter
-]
+AdapterFactory = Callable[[dict[str, Any], AdapterContext], SupplierAdapter]
+StoreFactory = Callable[[uuid.UUID], TokenStore]
 
 FACTORIES: dict[str, AdapterFactory] = {
     CJAdapter.kind: CJAdapter,
@@ -46,10 +45,12 @@ class AdapterRegistry:
         settings: Settings,
         factories: dict[str, AdapterFactory] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        token_stores: StoreFactory | None = None,
     ) -> None:
         self.settings = settings
         self.factories = dict(FACTORIES if factories is None else factories)
         self.transport = transport  # tests: an in-process fake
+        self.token_stores = token_stores
         self._made: dict[uuid.UUID, tuple[str, SupplierAdapter]] = {}
         self._stale: list[SupplierAdapter] = []
 
@@ -64,7 +65,13 @@ class AdapterRegistry:
         known = self._made.get(supplier_id)
         if known is not None and known[0] == stamp:
             return known[1]
-        adapter = self.factories[kind](creds, self.settings, self.transport)
+        context = AdapterContext(
+            self.settings,
+            supplier_id,
+            self.transport,
+            self.token_stores(supplier_id) if self.token_stores else None,
+        )
+        adapter = self.factories[kind](creds, context)
         if known is not None:
             self._stale.append(known[1])
         self._made[supplier_id] = (stamp, adapter)

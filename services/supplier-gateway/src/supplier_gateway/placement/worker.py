@@ -36,6 +36,7 @@ from supplier_gateway.adapters.base import (
 )
 from supplier_gateway.adapters.calls import CallLog
 from supplier_gateway.adapters.registry import OUTSIDE_KINDS, AdapterRegistry
+from supplier_gateway.adapters.token_store import DbTokenStore
 from supplier_gateway.domain.placement import next_attempt, retry_delay
 from supplier_gateway.domain.supplier_order import Status
 from supplier_gateway.models import SupplierOrderEvent
@@ -290,7 +291,11 @@ class Placer:
 
 
 async def placement_worker(runtime: ServiceRuntime) -> None:
-    registry = runtime.state.get("supplier_adapters")
-    if not isinstance(registry, AdapterRegistry):
-        registry = AdapterRegistry(runtime.settings)
-    await Placer(runtime, registry).run()
+    await Placer(runtime, make_registry(runtime)).run()
+
+
+def make_registry(runtime: ServiceRuntime) -> AdapterRegistry:
+    """Adapters whose tokens are kept in this service's database."""
+    return AdapterRegistry(
+        runtime.settings, token_stores=lambda supplier_id: DbTokenStore(runtime.db, supplier_id)
+    )

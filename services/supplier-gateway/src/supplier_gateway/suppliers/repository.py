@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from supplier_gateway.domain.scorecard import OrderFacts
-from supplier_gateway.models import Supplier, SupplierOrder
+from supplier_gateway.models import Supplier, SupplierOrder, SupplierToken
 
 
 class SupplierRepository:
@@ -42,3 +42,7 @@ class SupplierRepository:
 
     def add(self, supplier: Supplier) -> None:
         self.session.add(supplier)
+
+    async def token(self, supplier_id: uuid.UUID, *, lock: bool = False) -> SupplierToken | None:
+        query = sa.select(SupplierToken).where(SupplierToken.supplier_id == supplier_id)
+        return await self.session.scalar(query.with_for_update() if lock else query)
