@@ -12,6 +12,7 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,7 +45,7 @@ class Outbox:
                     "id": e.id,
                     "type": e.type,
                     "correlation_id": e.correlation_id,
-                    "envelope": e.model_dump(mode="json"),
+                    "envelope": orjson.loads(e.to_json()),  # cheaper than model_dump
                     "created_at": now,
                     "next_attempt_at": now,
                     "attempts": 0,

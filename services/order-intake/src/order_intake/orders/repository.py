@@ -17,15 +17,25 @@ from dropship_common.db import UTCDateTime
 from dropship_common.errors import BadRequest
 from order_intake.models import BuyerMessage, Order, OrderEvent, OrderLine
 
-_ORDER_COLUMNS = tuple(c.key for c in Order.__table__.columns)
-_LINE_COLUMNS = tuple(c.key for c in OrderLine.__table__.columns)
+_ORDERS: sa.Table = Order.__table__  # type: ignore[assignment]
+_LINES: sa.Table = OrderLine.__table__  # type: ignore[assignment]
+_EVENTS: sa.Table = OrderEvent.__table__  # type: ignore[assignment]
+_MESSAGES: sa.Table = BuyerMessage.__table__  # type: ignore[assignment]
 
 
-def _values(obj: object, columns: tuple[str, ...]) -> dict[str, Any]:
-    """A not-yet-added ORM object's column values; unset columns are left to their
-    defaults by the INSERT."""
+def _row(obj: object, table: sa.Table) -> dict[str, Any]:
+    """A never-added ORM object's values for every column of its table (one key set
+    for all rows of an executemany); an unset column gets its default."""
     state = obj.__dict__
-    return {k: state[k] for k in columns if k in state}
+    return {c.key: state[c.key] if c.key in state else _default(c) for c in table.columns}
+
+
+def _default(column: sa.Column[Any]) -> Any:
+    default = column.default
+    if default is None or not isinstance(default, sa.ColumnDefault):
+        return None
+    arg = default.arg
+    return arg(None) if callable(arg) else arg
 
 
 @dataclass(frozen=True)
@@ -68,17 +78,16 @@ class OrderRepository:
         """A batch's new orders (built but never added to the session), then the
         timeline entries and buyer messages of all its orders: a few executemany
         INSERTs instead of the unit of work's bookkeeping for every row."""
+        # Core statements: an ORM bulk INSERT would still run per-row Python
         if orders:
-            await self.session.execute(
-                sa.insert(Order), [_values(o, _ORDER_COLUMNS) for o in orders]
-            )
-            lines = [_values(ln, _LINE_COLUMNS) for o in orders for ln in o.lines]
+            await self.session.execute(_ORDERS.insert(), [_row(o, _ORDERS) for o in orders])
+            lines = [_row(ln, _LINES) for o in orders for ln in o.lines]
             if lines:
-                await self.session.execute(sa.insert(OrderLine), lines)
+                await self.session.execute(_LINES.insert(), lines)
         if timeline:
-            await self.session.execute(sa.insert(OrderEvent), timeline)
+            await self.session.execute(_EVENTS.insert(), timeline)
         if messages:
-            await self.session.execute(sa.insert(BuyerMessage), messages)
+            await self.session.execute(_MESSAGES.insert(), messages)
 
     async def by_external(
         self, shop_id: uuid.UUID, external_id: str, *, for_update: bool = False

@@ -71,6 +71,11 @@ def view_of(order: Order) -> CanonicalOrder:
     )
 
 
+def _wish_rows(wishes: tuple[Wish, ...]) -> list[dict[str, str]]:
+    # what model_dump gives, without its cost (several per order on the webhook path)
+    return [{"name": w.name, "value": w.value} for w in wishes]
+
+
 def apply_version(order: Order, co: CanonicalOrder) -> None:
     """Write the storefront's newest version into the row. The operator's corrections
     (address, SKU mapping) survive a storefront update."""
@@ -95,7 +100,7 @@ def apply_version(order: Order, co: CanonicalOrder) -> None:
         co.billing_address.model_dump(mode="json") if co.billing_address else None
     )
     order.note = co.note
-    order.note_attributes = [w.model_dump() for w in co.note_attributes]
+    order.note_attributes = _wish_rows(co.note_attributes)
     order.placed_at = co.placed_at
     order.source_updated_at = co.source_updated_at
     order.test = co.test
@@ -118,6 +123,6 @@ def apply_version(order: Order, co: CanonicalOrder) -> None:
         row.unit_price = line.unit_price
         row.grams = line.grams
         row.requires_shipping = line.requires_shipping
-        row.properties = [w.model_dump() for w in line.properties]
+        row.properties = _wish_rows(line.properties)
         new_lines.append(row)
     order.lines = new_lines
