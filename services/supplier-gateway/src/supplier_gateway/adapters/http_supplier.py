@@ -35,6 +35,8 @@ from supplier_gateway.adapters.base import (
     PlacementUnknown,
     PlaceResult,
     Refused,
+    SupplierError,
+    SupplierMisconfigured,
     SupplierUnavailable,
 )
 from supplier_gateway.adapters.calls import supplier_client
@@ -112,8 +114,10 @@ class HttpSupplierAdapter:
         if response.status_code == 429 or response.status_code >= 500:
             retry = parse_retry_after(response.headers.get("retry-after"), time.time())
             raise SupplierUnavailable(f"lookup: HTTP {response.status_code}", retry)
+        if response.status_code in (401, 403):
+            raise SupplierMisconfigured(f"lookup refused: HTTP {response.status_code}")
         if response.status_code != 200:
-            raise SupplierUnavailable(f"lookup: HTTP {response.status_code}")
+            raise SupplierError(f"lookup: HTTP {response.status_code}")
         data = response.json()
         return Lookup(
             found=True,
