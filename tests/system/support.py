@@ -61,6 +61,11 @@ class Proc:
             os.killpg(self.popen.pid, signal.SIGKILL)
             self.popen.wait(10)
 
+    def restart(self) -> Proc:
+        """SIGKILL, then the same command again (its output in ``<log>.2.log``)."""
+        self.kill()
+        return Proc(self.args, self.env, self.log.with_suffix(".2.log")).start()
+
     def stop(self) -> None:
         if self.popen and self.popen.poll() is None:
             os.killpg(self.popen.pid, signal.SIGTERM)
@@ -68,6 +73,31 @@ class Proc:
                 self.popen.wait(15)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+def service_env(
+    *,
+    database_url: str,
+    bus_url: str,
+    exchange: str,
+    port: int,
+    secret_key: str,
+    admin_token: str,
+    **extra: str,
+) -> dict[str, str]:
+    """The environment of one ``dropship serve <service>`` process in distributed mode
+    (nothing inherited from the caller's ``DROPSHIP_*``); ``extra``: more ``DROPSHIP_*``
+    variables, e.g. ``DROPSHIP_CJ_BASE_URL``."""
+    return clean_env(
+        DROPSHIP_MODE="distributed",
+        DROPSHIP_DATABASE_URL=database_url,
+        DROPSHIP_BUS_URL=bus_url,
+        DROPSHIP_EXCHANGE=exchange,
+        DROPSHIP_SECRET_KEY=secret_key,
+        DROPSHIP_ADMIN_TOKEN=admin_token,
+        DROPSHIP_PORT=str(port),
+        **extra,
+    )
 
 
 def run_cli(*args: str, env: dict[str, str]) -> str:

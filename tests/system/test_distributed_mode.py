@@ -28,7 +28,7 @@ from dropship_common.testing.pytest_plugin import (
 from dropship_common.testing.tap import EventTap, eventually
 from order_intake.testing import create_shop, shopify_headers, shopify_order
 
-from .support import DROPSHIP, Proc, clean_env
+from .support import DROPSHIP, Proc, service_env
 
 pytestmark = pytest.mark.system
 
@@ -46,9 +46,7 @@ class Stack:
     tap: EventTap
 
     def restart(self, service: str) -> None:
-        self.procs[service].kill()
-        old = self.procs[service]
-        self.procs[service] = Proc(old.args, old.env, old.log.with_suffix(".2.log")).start()
+        self.procs[service] = self.procs[service].restart()
 
 
 def _proc(
@@ -60,18 +58,19 @@ def _proc(
     *args: str,
     **env_extra: str,
 ) -> Proc:
-    settings = dict(
-        DROPSHIP_MODE="distributed",
-        DROPSHIP_DATABASE_URL=db_url,
-        DROPSHIP_BUS_URL=bus.bus_url,
-        DROPSHIP_EXCHANGE=bus.exchange,
-        DROPSHIP_SECRET_KEY=TEST_SECRET,
-        DROPSHIP_ADMIN_TOKEN=ADMIN_TOKEN,
-        DROPSHIP_PORT=str(port),
-        DROPSHIP_OUTBOX_POLL_SECONDS="0.2",
-        DROPSHIP_RETRY_DELAYS_MS="[100, 500]",
+    env = service_env(
+        database_url=db_url,
+        bus_url=bus.bus_url,
+        exchange=bus.exchange,
+        port=port,
+        secret_key=TEST_SECRET,
+        admin_token=ADMIN_TOKEN,
+        **{
+            "DROPSHIP_OUTBOX_POLL_SECONDS": "0.2",
+            "DROPSHIP_RETRY_DELAYS_MS": "[100, 500]",
+            **env_extra,
+        },
     )
-    env = clean_env(**{**settings, **env_extra})
     return Proc([DROPSHIP, "serve", service, *args], env, log).start()
 
 
