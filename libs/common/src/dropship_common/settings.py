@@ -87,6 +87,7 @@ class Settings(BaseSettings):
     supplier_timeout_seconds: float = 15.0
     supplier_breaker_threshold: int = 5
     supplier_breaker_cooldown_seconds: float = 30.0
+    supplier_sync_seconds: float = 3600.0  # open orders looked up (a webhook may be lost)
 
     @model_validator(mode="after")
     def _refuse_defaults_outside_embedded(self) -> Settings:

@@ -246,3 +246,26 @@ async def test_cancellation_reaches_cj_where_it_still_can(start_service, tap_fac
 
 async def told_eventually(probe, so):  # type: ignore[no-untyped-def]
     return await eventually(lambda: probe(so))
+
+
+async def test_tracking_is_learnt_by_lookup_when_no_webhook_comes(
+    start_service, tap_factory
+) -> None:  # type: ignore[no-untyped-def]
+    async with fake_cj(qps=20) as (cj, url):
+        gw = await start_service(SPEC, cj_base_url=url, supplier_sync_seconds=0.3, **FAST)
+        tap = await tap_factory(gw.settings, ["shipment.#"])
+        order = _order("DE")
+        await cj_supplier(gw, cj, order.shop_id)
+        await gw.runtime.bus.publish([order.envelope(correlation_id=str(order.order_id))])
+        so = await supplier_order_of(gw, order)
+        await placed(gw, so["id"])
+        lookups = cj.count("/getOrderDetail")
+        cj.ship(so["id"], "CJPacket Ordinary", "CJPKL7160102171YQ")  # CJ's webhook is lost
+        [shipped] = await tap.wait_for("shipment.tracking_assigned", supplier_order_id=so["id"])
+        assert shipped.payload["tracking_numbers"] == ["CJPKL7160102171YQ"]
+        assert cj.count("/getOrderDetail") > lookups
+        d = await detail(gw, so["id"])
+        assert d["status"] == "shipped" and d["next_attempt_at"] is None
+        [sync] = [e["details"] for e in d["timeline"] if e["kind"] == "supplier_sync"]
+        assert sync["supplier_status"] == "SHIPPED"
+        assert [c["request"].rsplit("/", 1)[1] for c in sync["calls"]] == ["getOrderDetail"]

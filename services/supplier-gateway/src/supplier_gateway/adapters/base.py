@@ -55,6 +55,7 @@ class Lookup:
     status: str | None = None  # as the supplier names it
     carrier: str | None = None
     tracking_numbers: list[str] = field(default_factory=list)
+    shipped: bool = False  # the supplier says the parcel left (with tracking_numbers)
 
 
 NOT_FOUND = Lookup(found=False)

@@ -61,6 +61,7 @@ TOO_MANY_REQUESTS = 1600200
 QUOTA_USED_UP = 1600201
 ORDER_CREATE_FAIL = 1603000
 ORDER_NOT_FOUND = 1603100
+SHIPPED_STATES = frozenset({"SHIPPED", "DELIVERED"})
 
 TOKEN_INTERVAL = 300.0  # getAccessToken: once every 5 minutes
 RENEW_BEFORE = dt.timedelta(days=1)
@@ -349,6 +350,7 @@ class CJAdapter:
             status=data.get("orderStatus"),
             carrier=data.get("logisticName"),
             tracking_numbers=[str(track)] if track else [],
+            shipped=bool(track) and data.get("orderStatus") in SHIPPED_STATES,
         )
 
     async def cancel(self, our_number: str, supplier_ref: str | None) -> bool:

@@ -125,6 +125,7 @@ class HttpSupplierAdapter:
             status=data.get("status"),
             carrier=data.get("carrier"),
             tracking_numbers=list(data.get("tracking_numbers") or []),
+            shipped=data.get("status") == "shipped" and bool(data.get("tracking_numbers")),
         )
 
     async def cancel(self, our_number: str, supplier_ref: str | None) -> bool:

@@ -23,15 +23,13 @@ from dropship_common.errors import BadRequest, InvalidSignature, NotFound
 from dropship_common.messaging.inbox import Inbox
 from dropship_common.messaging.outbox import Outbox
 from dropship_common.security import verify_hmac_base64
-from supplier_gateway.adapters.cjdropshipping import KIND
+from supplier_gateway.adapters.cjdropshipping import KIND, SHIPPED_STATES
 from supplier_gateway.models import SupplierOrder, SupplierOrderEvent
 from supplier_gateway.placement.repository import PlacementRepository
 from supplier_gateway.supplier_orders.supplier_updates import ensure_placed, report_shipped
 from supplier_gateway.suppliers.repository import SupplierRepository
 
 router = APIRouter(prefix="/v1/callbacks", tags=["supplier callbacks"])
-
-SHIPPED_STATES = {"SHIPPED", "DELIVERED"}
 
 
 class CJMessage(BaseModel):

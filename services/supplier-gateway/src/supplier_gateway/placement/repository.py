@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from supplier_gateway.domain.supplier_order import Status
+from supplier_gateway.domain.supplier_order import OPEN, Status
 from supplier_gateway.models import Supplier, SupplierOrder
 
 
@@ -81,6 +81,42 @@ class PlacementRepository:
                 .join(Supplier, Supplier.id == SupplierOrder.supplier_id)
                 .where(
                     SupplierOrder.status == Status.CANCELLED.value,
+                    SupplierOrder.next_attempt_at <= now,
+                    Supplier.adapter.in_(list(kinds)),
+                )
+                .order_by(SupplierOrder.next_attempt_at)
+                .limit(limit)
+                .with_for_update(of=SupplierOrder, skip_locked=True)
+            )
+        ).all()
+        for row, _ in rows:
+            row.next_attempt_at = now + lease
+        return [
+            Claimed(
+                row.id,
+                supplier.id,
+                supplier.adapter,
+                supplier.credentials,
+                supplier.ship_from_country,
+                row.notice,
+                row.place_attempts,
+                row.needs_lookup,
+                row.supplier_ref,
+            )
+            for row, supplier in rows
+        ]
+
+    async def claim_syncs_due(
+        self, now: dt.datetime, kinds: Sequence[str], limit: int, lease: dt.timedelta
+    ) -> list[Claimed]:
+        """Open orders (placed, accepted) due to be looked up at the supplier, in case a
+        webhook or callback never came."""
+        rows = (
+            await self.session.execute(
+                sa.select(SupplierOrder, Supplier)
+                .join(Supplier, Supplier.id == SupplierOrder.supplier_id)
+                .where(
+                    SupplierOrder.status.in_([s.value for s in OPEN]),
                     SupplierOrder.next_attempt_at <= now,
                     Supplier.adapter.in_(list(kinds)),
                 )

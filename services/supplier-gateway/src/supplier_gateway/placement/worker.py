@@ -20,6 +20,7 @@ import httpx
 import structlog
 
 from dropship_common.db import utcnow
+from dropship_common.errors import AppError
 from dropship_common.http import CircuitOpen, OutboundError, OutcomeUnknown
 from dropship_common.runtime import ServiceRuntime
 from dropship_common.workers import CommitSignal, drain_forever
@@ -38,10 +39,11 @@ from supplier_gateway.adapters.calls import CallLog
 from supplier_gateway.adapters.registry import OUTSIDE_KINDS, AdapterRegistry
 from supplier_gateway.adapters.token_store import DbTokenStore
 from supplier_gateway.domain.placement import next_attempt, retry_delay
-from supplier_gateway.domain.supplier_order import Status
+from supplier_gateway.domain.supplier_order import OPEN, Status
 from supplier_gateway.models import SupplierOrderEvent
 from supplier_gateway.placement.repository import Claimed, PlacementRepository
 from supplier_gateway.supplier_orders.service import PLACE_FLAG, mark_placed
+from supplier_gateway.supplier_orders.supplier_updates import report_shipped
 
 log = structlog.get_logger(__name__)
 
@@ -156,8 +158,66 @@ class Placer:
                 s.placement_batch_size,
                 dt.timedelta(seconds=s.placement_lease_seconds),
             )
-        await asyncio.gather(*(self._one(c) for c in claimed), *(self._cancel(c) for c in cancels))
-        return max(len(claimed), len(cancels))
+            syncs = await PlacementRepository(session).claim_syncs_due(
+                utcnow(),
+                OUTSIDE_KINDS,
+                s.placement_batch_size,
+                dt.timedelta(seconds=s.placement_lease_seconds),
+            )
+        await asyncio.gather(
+            *(self._one(c) for c in claimed),
+            *(self._cancel(c) for c in cancels),
+            *(self._sync(c) for c in syncs),
+        )
+        return max(len(claimed), len(cancels), len(syncs))
+
+    async def _sync(self, claimed: Claimed) -> None:
+        """Look an open order up at the supplier: tracking that never reached us (a lost
+        webhook) is applied; otherwise look again after ``supplier_sync_seconds``."""
+        calls = CallLog()
+        found: Lookup | None = None
+        error = None
+        try:
+            adapter = self.registry.for_supplier(
+                claimed.supplier_id, claimed.adapter, claimed.credentials
+            )
+            with calls.active():
+                found = await adapter.lookup(str(claimed.supplier_order_id))
+        except Exception as exc:  # looked up again next time
+            error = f"{type(exc).__name__}: {exc}"[:500]
+        now = utcnow()
+        async with self.rt.db.transaction() as session:
+            row, _ = await PlacementRepository(session).lock(claimed.supplier_order_id)
+            if row.status not in {s.value for s in OPEN}:
+                return  # shipped or cancelled meanwhile: its own path set what is next
+            row.next_attempt_at = now + dt.timedelta(seconds=self.rt.settings.supplier_sync_seconds)
+            if found is not None and found.supplier_ref and not row.supplier_ref:
+                row.supplier_ref = found.supplier_ref
+            if found is not None and found.shipped and found.tracking_numbers:
+                carrier = found.carrier or claimed.adapter
+                try:
+                    await report_shipped(
+                        session, self.rt.outbox, row, CAUSE, carrier, found.tracking_numbers
+                    )
+                except AppError as exc:
+                    error = f"tracking refused: {exc.message} {exc.details or ''}".strip()
+                else:
+                    row.next_attempt_at = None
+            if error or (found is not None and found.shipped):
+                details: dict[str, Any] = {"calls": calls.calls}
+                if found is not None:
+                    details["supplier_status"] = found.status
+                if error:
+                    details["error"] = error
+                session.add(
+                    SupplierOrderEvent(
+                        supplier_order_id=row.id,
+                        at=now,
+                        kind="supplier_sync",
+                        details=details,
+                        cause=CAUSE,
+                    )
+                )
 
     async def _cancel(self, claimed: Claimed) -> None:
         """Tell the supplier an order cancelled here is off: done, too late (recorded
@@ -247,7 +307,8 @@ class Placer:
                 log.warning("placement_outcome_after_status_change", **details)
             elif outcome.result == "placed":
                 row.supplier_ref = outcome.supplier_ref or row.supplier_ref
-                row.needs_lookup, row.next_attempt_at, row.last_error = False, None, None
+                row.needs_lookup, row.last_error = False, None
+                row.next_attempt_at = now + dt.timedelta(seconds=s.supplier_sync_seconds)
             elif outcome.result == "refused":
                 row.needs_lookup, row.next_attempt_at = outcome.unresolved, None  # parked
                 row.last_error = outcome.error
@@ -272,9 +333,15 @@ class Placer:
                 )
             )
             if row.status == Status.PENDING.value and outcome.result == "placed":
-                await mark_placed(
-                    session, self.rt.outbox, row, supplier, CAUSE, via=claimed.adapter
-                )
+                via = claimed.adapter
+                await mark_placed(session, self.rt.outbox, row, supplier, CAUSE, via=via)
+                found = outcome.lookup
+                if found is not None and found.shipped and found.tracking_numbers:
+                    # found only after it had shipped (a long outage): tracking too
+                    carrier = found.carrier or claimed.adapter
+                    numbers = found.tracking_numbers
+                    await report_shipped(session, self.rt.outbox, row, CAUSE, carrier, numbers)
+                    row.next_attempt_at = None
 
     async def run(self) -> None:
         s = self.rt.settings
