@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import uuid
 
 import pytest
 
 from dropship_common.testing.tap import eventually
 from supplier_gateway.main import SPEC
+from supplier_gateway.models import SupplierOrder
 
 from ..unit.test_notice_and_customs import _order
 from .cj_helpers import FAST, attempts, cj_supplier, detail, fake_cj, placed, supplier_order_of
@@ -52,10 +54,8 @@ async def test_timeout_after_cj_created_the_order_is_resolved_by_lookup(
         await tap.wait_for("supplier.order_placed", supplier_order_id=so["id"])
         assert len(tap.of_type("supplier.order_placed")) == 1
         # CJ's own id was learnt from the lookup: its LOGISTICS messages find the order
-        from supplier_gateway.models import SupplierOrder
-
         async with gw.runtime.db.sessions() as session:
-            row = await session.get(SupplierOrder, __import__("uuid").UUID(so["id"]))
+            row = await session.get(SupplierOrder, uuid.UUID(so["id"]))
             assert row is not None and row.supplier_ref == cj_order.order_id
 
 
