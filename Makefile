@@ -38,6 +38,7 @@ contracts: install
 
 bench: install services
 	$(UV) run python -m bench.intake
+	$(UV) run python -m bench.pipeline
 
 clean:
 	rm -rf .tools data .pytest_cache .mypy_cache .ruff_cache

@@ -44,6 +44,8 @@ SHOPIFY_TOKEN = "shpat_pipeline_0123456789"
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 
 ASGIApp = Callable[..., Awaitable[None]]
+# POST ``path`` (on the gateway) with ``body`` and ``headers``: (status, body)
+Post = Callable[[str, bytes, dict[str, str]], Awaitable[tuple[int, bytes]]]
 
 
 def s10(serial: int, prefix: str = "RR", country: str = "CN") -> str:
@@ -139,10 +141,12 @@ class Recorder:
         ]
 
 
-@contextlib.asynccontextmanager
-async def served(app: ASGIApp) -> AsyncIterator[str]:
-    async with serving(app) as url:
-        yield url
+def httpx_post(client: httpx.AsyncClient, base_url: str) -> Post:
+    async def post(path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        r = await client.post(f"{base_url}{path}", content=body, headers=headers)
+        return r.status_code, r.content
+
+    return post
 
 
 # -- the fakes -------------------------------------------------------------------------
@@ -161,7 +165,7 @@ class FakeShopify:
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[FakeShopify]:
-        async with served(self.recorder) as url:
+        async with serving(self.recorder) as url:
             self.url = url
             yield self
 
@@ -204,7 +208,7 @@ class FakeCJSupplier:
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[FakeCJSupplier]:
-        async with served(self.recorder) as url:
+        async with serving(self.recorder) as url:
             self.url = url
             try:
                 yield self
@@ -269,13 +273,13 @@ class FakeHttpSupplierServer:
         self.url = ""
         self.shipped: dict[str, Shipped] = {}
         self.ship_errors: list[str] = []
-        self._auto: tuple[httpx.AsyncClient, str, str] | None = None
+        self._auto: tuple[Post, str] | None = None
         self._serial = int.from_bytes(os.urandom(3), "big") * 100
         self._tasks: set[asyncio.Task[None]] = set()
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[FakeHttpSupplierServer]:
-        async with served(self.recorder) as url:
+        async with serving(self.recorder) as url:
             self.url = url
             try:
                 yield self
@@ -288,8 +292,9 @@ class FakeHttpSupplierServer:
     def credentials(self) -> dict[str, Any]:
         return {"url": f"{self.url}/", "secret": self.fake.secret}
 
-    def ship_at_once(self, client: httpx.AsyncClient, gateway: str, key: str) -> None:
-        self._auto = (client, gateway, key)
+    def ship_at_once(self, post: Post, key: str) -> None:
+        """From now on, ship each new order through ``post`` (to the gateway)."""
+        self._auto = (post, key)
 
     def posts(self, supplier_order_id: str | None = None) -> list[Seen]:
         """``POST /orders`` calls (for one of our supplier-order ids: ``webhook-id``)."""
@@ -319,20 +324,23 @@ class FakeHttpSupplierServer:
 
     async def _ship(self, shipped: Shipped) -> None:
         assert self._auto is not None
-        client, gateway, key = self._auto
-        url = f"{gateway}/v1/supplier/orders/{shipped.supplier_order_id}/ship"
-        body = {"carrier": "China Post", "tracking_numbers": [shipped.tracking_number]}
+        post, key = self._auto
+        path = f"/v1/supplier/orders/{shipped.supplier_order_id}/ship"
+        body = json.dumps(
+            {"carrier": "China Post", "tracking_numbers": [shipped.tracking_number]}
+        ).encode()
+        headers = {"content-type": "application/json", "authorization": f"Bearer {key}"}
         deadline = time.monotonic() + 120
         while True:
             shipped.attempts += 1
             try:
-                r = await client.post(url, json=body, headers={"authorization": f"Bearer {key}"})
-                shipped.status = r.status_code
-                if r.status_code == 200:
+                status, answer = await post(path, body, headers)
+                shipped.status = status
+                if status == 200:
                     shipped.answered_at = time.monotonic()
                     return
-                problem = f"{r.status_code}: {r.text[:200]}"
-            except httpx.HTTPError as exc:
+                problem = f"{status}: {answer[:200]!r}"
+            except Exception as exc:  # refused, reset, timed out (gateway restarting): retry
                 problem = f"{type(exc).__name__}: {exc}"
             if time.monotonic() > deadline:
                 self.ship_errors.append(f"{shipped.supplier_order_id}: {problem}")

@@ -40,6 +40,7 @@ from .harness import (
     FakeShopify,
     Pipeline,
     Shop,
+    httpx_post,
     s10,
 )
 from .support import DROPSHIP, Proc, service_env
@@ -531,7 +532,7 @@ async def test_rabbitmq_restarted_mid_flow_every_order_placed_once(world: World)
     ids = list(range(7_900_001, 7_900_021))
     async with FakeHttpSupplierServer().running() as fake:
         _, key = await world.http_supplier(shop, fake)
-        fake.ship_at_once(p.client, p.gateway, key)
+        fake.ship_at_once(httpx_post(p.client, p.gateway), key)
         await _many(world, shop, ids[:10])
 
         async def moving() -> bool:
@@ -555,7 +556,7 @@ async def test_gateway_killed_mid_message_every_order_placed_once(world: World) 
     ids = list(range(8_000_001, 8_000_041))
     async with FakeHttpSupplierServer().running() as fake:
         _, key = await world.http_supplier(shop, fake)
-        fake.ship_at_once(p.client, p.gateway, key)
+        fake.ship_at_once(httpx_post(p.client, p.gateway), key)
         await _many(world, shop, ids)
 
         async def some_placed() -> bool:
