@@ -191,10 +191,12 @@ def create_service_app(spec: ServiceSpec, settings: Settings, *, bus: Bus | None
     checks = {"database": check_db}
     if settings.role != "api":
         checks["bus"] = check_bus
-    app.include_router(health_router(spec.name, checks))
-    app.include_router(dead_letters_router)
+    # the service's own routes first: each request is matched against the routes in
+    # order, and its webhooks are the busiest
     for router in spec.routers:
         app.include_router(router)
+    app.include_router(health_router(spec.name, checks))
+    app.include_router(dead_letters_router)
     app.add_middleware(MetricsMiddleware, service=spec.name)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(CorrelationIdMiddleware)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from order_intake.storefronts import load_json, shopify, validate_payload, woocommerce
+from order_intake.storefronts import shopify, validate_json, woocommerce
 
 SHOPIFY_ORDER_TOPICS = {"orders/create", "orders/paid", "orders/updated", "orders/cancelled"}
 SHOPIFY_COMPLIANCE_TOPICS = {"customers/data_request", "customers/redact", "shop/redact"}
@@ -53,13 +53,11 @@ COMPLIANCE_MODELS: dict[str, type[_Loose]] = {
 
 def validate_body(platform: str, topic: str, body: bytes) -> None:
     """Raises InvalidPayload; the processor parses the same body again after commit."""
-    data = load_json(body)
+    model: type[BaseModel]
     if platform == "shopify":
-        if topic in SHOPIFY_ORDER_TOPICS:
-            validate_payload(shopify.ShopifyOrder, data)
-        else:
-            validate_payload(COMPLIANCE_MODELS[topic], data)
+        model = shopify.ShopifyOrder if topic in SHOPIFY_ORDER_TOPICS else COMPLIANCE_MODELS[topic]
     elif topic == "order.deleted":
-        validate_payload(WooDeleted, data)
+        model = WooDeleted
     else:
-        validate_payload(woocommerce.WooOrder, data)
+        model = woocommerce.WooOrder
+    validate_json(model, body)
