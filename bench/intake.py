@@ -599,6 +599,7 @@ async def intake_phase(
     measured_ids: Sequence[int],
     concurrency: int,
     n_workers: int,
+    worker_nice: int,
 ) -> IntakeResult:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -628,6 +629,8 @@ async def intake_phase(
     # them, publishes the events), each on its own core
     argv = [dropship, "serve", SERVICE, "--migrate", "--role", "api"]
     worker_argv = [dropship, "serve", SERVICE, "--role", "worker"]
+    if worker_nice:  # as an operator would run it on a host it shares with the API
+        worker_argv = ["nice", "-n", str(worker_nice), *worker_argv]
 
     async with contextlib.AsyncExitStack() as stack:
         server = await stack.enter_async_context(running(Server(SERVICE, argv, env, logdir)))
@@ -745,6 +748,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=_env_int("BENCH_WORKERS", 1),
         help="order-intake worker processes (replicas; they share the work by SKIP LOCKED)",
     )
+    p.add_argument(
+        "--worker-nice",
+        type=int,
+        default=_env_int("BENCH_WORKER_NICE", 0),
+        help="niceness of the worker processes (the API answers storefronts first)",
+    )
     p.add_argument("--bare-rounds", type=int, default=3, help="median of this many")
     p.add_argument("--pg-connections", type=int, default=16)
     p.add_argument("--pg-seconds", type=float, default=5.0)
@@ -816,6 +825,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                         measured_ids,
                         args.concurrency,
                         args.workers,
+                        args.worker_nice,
                     )
                 finally:
                     await tap.close(service_queues)

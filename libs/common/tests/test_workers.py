@@ -1,5 +1,7 @@
 import asyncio
+import gc
 
+from dropship_common.runtime import tune_gc
 from dropship_common.workers import Backlog, drain_forever, every
 
 
@@ -88,3 +90,14 @@ async def test_giving_way_is_bounded_so_the_other_worker_is_never_starved() -> N
     await asyncio.wait_for(ran.wait(), 5)
     task.cancel()
     assert backlog.busy
+
+
+def test_tune_gc_freezes_what_is_loaded_and_collects_young_objects_less_often() -> None:
+    before = gc.get_threshold()
+    try:
+        tune_gc()
+        assert gc.get_threshold()[0] == 50_000
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

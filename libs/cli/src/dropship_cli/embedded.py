@@ -14,6 +14,7 @@ import uvicorn
 from dropship_cli.services import APP_FACTORIES, migrations_dir
 from dropship_common.messaging.factory import make_bus
 from dropship_common.migrate import upgrade
+from dropship_common.runtime import tune_gc
 from dropship_common.settings import SERVICE_NAMES, Settings, env_name
 
 
@@ -63,6 +64,7 @@ async def run_embedded(settings: Settings) -> None:
             app, host=svc.host, port=svc.port or 0, log_config=None, access_log=False
         )
         servers.append((name, svc, _Server(config)))
+    tune_gc()
     loop = asyncio.get_running_loop()
 
     def stop() -> None:

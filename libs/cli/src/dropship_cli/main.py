@@ -60,6 +60,7 @@ def serve(
 
     from dropship_cli.services import APP_FACTORIES, migrations_dir
     from dropship_common.migrate import upgrade_sync
+    from dropship_common.runtime import tune_gc
 
     settings = Settings(service=service).for_service(service)
     if role is not None:
@@ -68,8 +69,10 @@ def serve(
         settings = settings.model_copy(update={"role": role})
     if migrate:
         upgrade_sync(migrations_dir(service), settings.db_url)
+    service_app = APP_FACTORIES[service](settings)
+    tune_gc()
     uvicorn.run(
-        APP_FACTORIES[service](settings),
+        service_app,
         host=settings.host,
         port=settings.port or 0,
         log_config=None,

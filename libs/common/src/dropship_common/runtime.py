@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gc
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -201,3 +202,15 @@ def create_service_app(spec: ServiceSpec, settings: Settings, *, bus: Bus | None
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(CorrelationIdMiddleware)
     return app
+
+
+def tune_gc() -> None:
+    """For a long-running service, once its code is imported: the objects that live as
+    long as the process (modules, models, routes) go to the permanent generation so the
+    collector stops scanning them, and the youngest generation is collected after
+    50,000 allocations instead of 700. A webhook batch allocates tens of thousands of
+    short-lived objects; with the defaults the collector took a fifth of the worker's
+    CPU. Reference counting still frees almost everything at once; only cycles wait."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
