@@ -76,6 +76,7 @@ class Seen:
     body: bytes
     status: int | None = None
     answered_at: float | None = None
+    complete: bool = True  # False: the caller went away before the body was sent
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
@@ -96,12 +97,14 @@ class Recorder:
             return
         at = time.monotonic()
         chunks = []
+        complete = False
         while True:
             message = await receive()
             if message["type"] != "http.request":
                 break
             chunks.append(message.get("body", b""))
             if not message.get("more_body"):
+                complete = True
                 break
         seen = Seen(
             at=at,
@@ -110,6 +113,7 @@ class Recorder:
             query=scope.get("query_string", b"").decode(),
             headers={k.decode().lower(): v.decode() for k, v in scope["headers"]},
             body=b"".join(chunks),
+            complete=complete,
         )
         self.seen.append(seen)
         replayed = False
