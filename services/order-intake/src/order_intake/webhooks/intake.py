@@ -42,16 +42,39 @@ class ShopCache:
         self.db = db
         self.ttl = ttl
         self._by_key: dict[tuple[str, str], tuple[float, ShopSnapshot | None]] = {}
+        self._loading: dict[tuple[str, str], asyncio.Future[ShopSnapshot | None]] = {}
 
     def clear(self) -> None:
         self._by_key.clear()
 
     async def get(self, platform: str, key: str) -> ShopSnapshot | None:
-        """``key``: the domain (Shopify) or the shop id (WooCommerce)."""
+        """``key``: the domain (Shopify) or the shop id (WooCommerce). Concurrent misses
+        of one key share one read: under load every expiry would otherwise send each
+        waiting webhook to the database, past the pool's size."""
         now = time.monotonic()
         hit = self._by_key.get((platform, key))
         if hit is not None and now - hit[0] < self.ttl:
             return hit[1]
+        loading = self._loading.get((platform, key))
+        if loading is not None:
+            return await asyncio.shield(loading)
+        future: asyncio.Future[ShopSnapshot | None] = asyncio.get_running_loop().create_future()
+        self._loading[(platform, key)] = future
+        try:
+            snap = await self._read(platform, key, now)
+        except Exception as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: a miss with no one else waiting is not an error
+            raise
+        except BaseException:
+            future.cancel()
+            raise
+        finally:
+            del self._loading[(platform, key)]
+        future.set_result(snap)
+        return snap
+
+    async def _read(self, platform: str, key: str, now: float) -> ShopSnapshot | None:
         async with self.db.sessions() as session:
             if platform == "shopify":
                 q = sa.select(Shop).where(Shop.platform == platform, Shop.domain == key.lower())
