@@ -173,6 +173,7 @@ class Stack:
 
 @contextlib.asynccontextmanager
 async def services(
+    log_level: str,
     hx: httpx.AsyncClient,
     logdir: Path,
     dbs: dict[str, str],
@@ -194,7 +195,7 @@ async def services(
             admin_token=admin_token,
             DROPSHIP_QUEUE_PREFIX=prefix,
             DROPSHIP_RETRY_DELAYS_MS=json.dumps(RETRY_DELAYS_MS),
-            DROPSHIP_LOG_LEVEL="WARNING",
+            DROPSHIP_LOG_LEVEL=log_level,
             # without SMTP the e-mails go to <data dir>/mail: keep them in the run's tmp
             DROPSHIP_DATA_DIR=str(logdir / data),
             **extra,
@@ -363,6 +364,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--warmup", type=int, default=int(_env_num("BENCH_PIPELINE_WARMUP", 20)))
     p.add_argument("--timeout", type=float, default=180.0, help="seconds to wait for the last")
+    p.add_argument(
+        "--keep-logs",
+        metavar="DIR",
+        help="write the processes' logs (and mail folders) to DIR and keep them",
+    )
+    p.add_argument("--log-level", default="WARNING", help="of the service processes")
     return p.parse_args(argv)
 
 
@@ -388,7 +395,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     busy_before = await machine_busy()
 
     with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
-        logdir = Path(tmp)
+        logdir = Path(args.keep_logs or tmp)
+        logdir.mkdir(parents=True, exist_ok=True)
         async with contextlib.AsyncExitStack() as stack:
             hx = await stack.enter_async_context(httpx.AsyncClient(timeout=60.0))
             shopify = await stack.enter_async_context(FakeShopify(unthrottled=True).running())
@@ -402,7 +410,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             # the run's queues and exchange go when the stack unwinds (after the processes)
             stack.push_async_callback(EventTap(exchange, f"{prefix}tap").close, queues)
             procs = await stack.enter_async_context(
-                services(hx, logdir, dbs, exchange, prefix, shopify.url)
+                services(args.log_level, hx, logdir, dbs, exchange, prefix, shopify.url)
             )
             pipeline = Pipeline(
                 intake=f"http://127.0.0.1:{procs.intake_port}",
