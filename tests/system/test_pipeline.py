@@ -219,8 +219,11 @@ async def test_cj_order_tracking_back_to_shopify_and_the_buyer(world: World) -> 
         str(uuid.uuid5(uuid.NAMESPACE_OID, sku)).upper() for sku in SHOPIFY_LINES.values()
     )
     assert cj.fake.orders[so["id"]].status == "CREATED"
-    handed_off = await p.order(order["id"])
-    assert "handed_off" in [e["kind"] for e in handed_off["timeline"]]
+
+    async def handed_off() -> bool:  # order-intake consumed supplier.order_placed
+        return "handed_off" in [e["kind"] for e in (await p.order(order["id"]))["timeline"]]
+
+    await eventually(handed_off)
 
     # CJ ships and pushes a signed LOGISTICS message naming its own order id
     number = tracking_number()
@@ -242,7 +245,6 @@ async def test_cj_order_tracking_back_to_shopify_and_the_buyer(world: World) -> 
     assert sorted(i["lineItemId"] for i in fulfilment["lineItems"]) == [
         f"gid://shopify/LineItem/{i}" for i in sorted(SHOPIFY_LINES)
     ]
-    assert len(world.shopify.fake.operations("fulfillmentCreate")) >= 1
     [row] = body["fulfilments"]
     assert row["external_ref"] == fulfilment["id"]
 
@@ -417,7 +419,7 @@ async def test_rejection_re_placed_with_the_backup_supplier(world: World) -> Non
     [so] = await p.supplier_orders(order["id"])
     assert so["supplier_id"] == first
     await p.supplier_order_in(so["id"], "placed")
-    assert cj.creates() == [] or all(c.json()["orderNumber"] != so["id"] for c in cj.creates())
+    assert cj.creates(so["id"]) == []  # a portal order: nothing sent to CJ
 
     async with p.portal(key) as portal:
         r = await portal.act(
