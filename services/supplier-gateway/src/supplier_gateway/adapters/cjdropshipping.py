@@ -359,8 +359,10 @@ class CJAdapter:
             return True  # CJ never had it
         try:
             await self._request("DELETE", "/shopping/order/deleteOrder", params={"orderId": ref})
-        except CJError:
-            return False
+        except CJError as exc:
+            if exc.code is None:
+                raise  # a 5xx or an answer that is not CJ's: tried again later
+            return False  # CJ's answer: the order's state no longer allows it
         return True
 
     async def aclose(self) -> None:

@@ -8,7 +8,8 @@
   ``Retry-After``: later; another 5xx: unknown, looked up.
 * **Look up**: ``GET {url}/orders/{id}``, signed the same way over an empty body:
   200 with ``status`` (and ``supplier_ref``, ``carrier``, ``tracking_numbers``), or 404.
-* **Cancel**: ``POST {url}/orders/{id}/cancel``: 200 cancelled, 409 too late.
+* **Cancel**: ``POST {url}/orders/{id}/cancel``: 200 cancelled (404: never had it), 409
+  too late; 429/5xx: tried again later.
 
 They call us back at ``/v1/supplier/orders/{id}/accept|reject|ship`` with their key.
 Credentials: ``url`` (the supplier's base URL, the only host called) and ``secret``
@@ -135,7 +136,17 @@ class HttpSupplierAdapter:
             content=body,
             headers=self._headers(f"cancel-{our_number}", body),
         )
-        return response.status_code == 200
+        status = response.status_code
+        if status in (200, 404):  # cancelled, or the supplier never had it
+            return True
+        if status == 409:
+            return False  # too late: shipped
+        if status == 429 or status >= 500:
+            retry = parse_retry_after(response.headers.get("retry-after"), time.time())
+            raise SupplierUnavailable(f"cancel: HTTP {status}", retry)
+        if status in (401, 403):
+            raise SupplierMisconfigured(f"cancel refused: HTTP {status}")
+        raise SupplierError(f"cancel: HTTP {status}")
 
     async def aclose(self) -> None:
         await self.client.aclose()
