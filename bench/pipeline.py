@@ -325,6 +325,47 @@ async def wait_fulfilled(shopify: FakeShopify, ids: Sequence[int], timeout: floa
     return False
 
 
+async def breakdown(
+    pipeline: Pipeline, observed: Observed, wall_offset: float
+) -> dict[str, dict[str, Any]]:
+    """Where each order's time went inside the services, from their own timelines (read
+    over the API after the run; wall-clock times mapped onto this process's monotonic
+    clock with ``wall_offset`` = time.time() - time.monotonic())."""
+    legs: dict[str, list[float]] = {
+        "webhook_to_confirmed (order-intake)": [],
+        "confirmed_to_supplier_order_opened (bus, supplier-gateway)": [],
+        "opened_to_placed_at_supplier (placement worker)": [],
+        "callback_answered_to_shipped (bus, order-intake)": [],
+        "shipped_to_fulfilment_at_storefront (fulfilment worker)": [],
+    }
+    names = list(legs)
+    limit = asyncio.Semaphore(8)
+
+    def mono(at: str) -> float:
+        return dt.datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp() - wall_offset
+
+    async def one(shopify_id: int, t: Timeline) -> None:
+        async with limit:
+            order = await pipeline.order_of(shopify_id, timeout=5)
+            order = await pipeline.order(order["id"])
+            [so] = await pipeline.supplier_orders(order["id"], timeout=5)
+        moves = {e["to_status"]: mono(e["at"]) for e in order["timeline"] if e["to_status"]}
+        confirmed, shipped, opened = moves.get("confirmed"), moves.get("shipped"), None
+        opened = mono(so["created_at"])
+        if confirmed is not None:
+            legs[names[0]].append(confirmed - t.webhook)
+            legs[names[1]].append(opened - confirmed)
+        if t.placed is not None:
+            legs[names[2]].append(t.placed - opened)
+        if shipped is not None and t.callback_answered is not None:
+            legs[names[3]].append(shipped - t.callback_answered)
+        if shipped is not None and t.fulfilled is not None:
+            legs[names[4]].append(t.fulfilled - shipped)
+
+    await asyncio.gather(*(one(i, t) for i, t in observed.timelines.items()))
+    return {name: _ms(values) for name, values in legs.items()}
+
+
 async def shipped_mails(pipeline: Pipeline, expected: int, timeout: float) -> int:
     deadline = time.monotonic() + timeout
     while True:
@@ -448,6 +489,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             if not all_done:
                 say("pipeline: not every order reached the storefront in time")
             observed = observe(sent, supplier, shopify)
+            say("reading the services' timelines")
+            inside = await breakdown(pipeline, observed, time.time() - time.monotonic())
             # the buyer's "shipped" e-mails (written by order-intake's mailer, which gives
             # way to confirming orders, so they may trail the fulfilments)
             mails = await shipped_mails(pipeline, len(warmup_ids) + len(ids), 30.0)
@@ -502,6 +545,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "p99_ms": round(percentile(webhook_ms, 99), 2) if webhook_ms else None,
         },
         "legs": legs,
+        "inside_the_services": inside,
         "errors": observed.errors,
         "error_samples": observed.samples,
         "buyer_shipped_mails_incl_warmup": mails,
