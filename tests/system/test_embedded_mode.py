@@ -7,6 +7,7 @@ from __future__ import annotations
 import email
 import email.policy
 import sqlite3
+import subprocess
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,7 +201,6 @@ async def test_killed_right_after_answering_loses_nothing_and_publishes_once(emb
 
 def test_run_refuses_clearly_when_a_port_is_taken(tmp_path: Path) -> None:
     import socket
-    import subprocess
 
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -241,3 +241,36 @@ def test_cli_adds_a_supplier_into_supplier_gateways_database(tmp_path: Path) -> 
         row = con.execute("select name, adapter, handling_days from suppliers").fetchone()
     assert row == ("Yiwu Goods", "portal", 3)
     assert len(supplier_id) == 36
+
+
+def test_cli_adds_a_cj_supplier_with_credentials_from_a_file(tmp_path: Path) -> None:
+    env = clean_env(DROPSHIP_DATA_DIR=str(tmp_path / "data"))
+    run_cli("migrate", "--service", "supplier-gateway", env=env)
+    creds = tmp_path / "cj.json"
+    add = [
+        "supplier",
+        "add",
+        "--name",
+        "CJ",
+        "--adapter",
+        "cjdropshipping",
+        "--handling-days",
+        "2",
+        "--credentials-file",
+        str(creds),
+    ]
+    creds.write_text('{"api_key": ""}')  # no key: refused, nothing stored
+    refused = subprocess.run(
+        [DROPSHIP, *add], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert refused.returncode == 2
+    assert "invalid credentials for a cjdropshipping supplier" in refused.stderr
+    creds.write_text(
+        '{"api_key": "CJ1234567@api@0123456789abcdef", "logistic_name": "CJPacket Ordinary"}'
+    )
+    supplier_id = run_cli(*add, env=env)
+    with sqlite3.connect(tmp_path / "data" / "supplier_gateway.db") as con:
+        rows = con.execute("select id, adapter, credentials from suppliers").fetchall()
+    assert len(rows) == 1
+    assert rows[0][1] == "cjdropshipping" and "CJ1234567@api@" in rows[0][2]
+    assert rows[0][0].replace("-", "") == supplier_id.replace("-", "")

@@ -145,23 +145,44 @@ def supplier_add(
     contact_email: Annotated[str | None, typer.Option()] = None,
     ship_from: Annotated[str, typer.Option(help="ISO country the parcels leave")] = "CN",
     holiday_country: Annotated[str, typer.Option(help="whose holidays count")] = "CN",
+    credentials_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="JSON file with the adapter's credentials (CJ: api_key, logistic_name, …;"
+            " http: url, secret); a file, so that secrets stay out of the shell history",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Register a supplier; prints its id."""
     from dropship_cli.admin import add_supplier
+    from dropship_common.errors import ValidationFailed
 
-    supplier_id = asyncio.run(
-        add_supplier(
-            Settings(),
-            dict(
-                name=name,
-                adapter=adapter,
-                handling_days=handling_days,
-                contact_email=contact_email,
-                ship_from_country=ship_from,
-                holiday_country=holiday_country,
-            ),
+    credentials = None
+    if credentials_file is not None:
+        try:
+            credentials = json.loads(credentials_file.read_text())
+        except ValueError as exc:
+            raise typer.BadParameter(f"{credentials_file} is not JSON: {exc}") from exc
+    try:
+        supplier_id = asyncio.run(
+            add_supplier(
+                Settings(),
+                dict(
+                    name=name,
+                    adapter=adapter,
+                    handling_days=handling_days,
+                    contact_email=contact_email,
+                    ship_from_country=ship_from,
+                    holiday_country=holiday_country,
+                    credentials=credentials,
+                ),
+            )
         )
-    )
+    except ValidationFailed as exc:
+        typer.echo(f"error: {exc.message}: {json.dumps(exc.details)}", err=True)
+        raise typer.Exit(2) from exc
     typer.echo(supplier_id)
 
 
