@@ -211,3 +211,30 @@ async def test_worker_killed_mid_call_leaves_a_lookup_for_the_next_one(start_ser
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_order_found_shipped_with_a_malformed_number_is_still_placed(
+    start_service, tap_factory
+) -> None:  # type: ignore[no-untyped-def]
+    """The lookup after a timeout finds the order already shipped, with a number we
+    refuse: the placement is recorded all the same (once), the refusal is on the
+    timeline; before, the whole outcome was rolled back and the order stayed pending."""
+    async with fake_cj(qps=20, create_faults=["hang"]) as (cj, url):
+        gw = await start_service(SPEC, cj_base_url=url, **FAST)
+        tap = await tap_factory(gw.settings, ["supplier.#", "shipment.#"])
+        order = _order("DE")
+        await cj_supplier(gw, cj, order.shop_id)
+        await gw.runtime.bus.publish([order.envelope(correlation_id=str(order.order_id))])
+        so = await supplier_order_of(gw, order)
+        await eventually(lambda: _true(so["id"] in cj.orders))
+        cj.ship(so["id"], "China Post", "RR123456784CN")  # wrong check digit
+        d = await placed(gw, so["id"])
+        [only] = attempts(d)
+        assert only["found_by_lookup"] is True
+        refused = [e["details"] for e in d["timeline"] if e["kind"] == "supplier_sync"]
+        assert len(refused) == 1 and "tracking refused" in refused[0]["error"]
+        assert refused[0]["supplier_status"] == "SHIPPED"
+        await tap.wait_for("supplier.order_placed", supplier_order_id=so["id"])
+        assert len(tap.of_type("supplier.order_placed")) == 1
+        assert tap.of_type("shipment.tracking_assigned") == []
+        assert cj.count("/createOrderV2") == 1 and len(cj.orders) == 1

@@ -340,8 +340,23 @@ class Placer:
                     # found only after it had shipped (a long outage): tracking too
                     carrier = found.carrier or claimed.adapter
                     numbers = found.tracking_numbers
-                    await report_shipped(session, self.rt.outbox, row, CAUSE, carrier, numbers)
-                    row.next_attempt_at = None
+                    try:
+                        await report_shipped(session, self.rt.outbox, row, CAUSE, carrier, numbers)
+                    except AppError as exc:
+                        # the placement stands; the tracking is on the timeline for an
+                        # operator (and looked up again at the next sync)
+                        error = f"tracking refused: {exc.message} {exc.details or ''}".strip()
+                        session.add(
+                            SupplierOrderEvent(
+                                supplier_order_id=row.id,
+                                at=now,
+                                kind="supplier_sync",
+                                details={"supplier_status": found.status, "error": error},
+                                cause=CAUSE,
+                            )
+                        )
+                    else:
+                        row.next_attempt_at = None
 
     async def run(self) -> None:
         s = self.rt.settings
