@@ -174,6 +174,7 @@ class Stack:
 @contextlib.asynccontextmanager
 async def services(
     log_level: str,
+    settings: dict[str, str],
     hx: httpx.AsyncClient,
     logdir: Path,
     dbs: dict[str, str],
@@ -186,6 +187,15 @@ async def services(
     ports = {"intake": free_port(), "intake-worker": free_port(), "gateway": free_port()}
 
     def env(db: str, port: int, data: str, **extra: str) -> dict[str, str]:
+        more = {
+            "DROPSHIP_QUEUE_PREFIX": prefix,
+            "DROPSHIP_RETRY_DELAYS_MS": json.dumps(RETRY_DELAYS_MS),
+            "DROPSHIP_LOG_LEVEL": log_level,
+            # without SMTP the e-mails go to <data dir>/mail: keep them in the run's tmp
+            "DROPSHIP_DATA_DIR": str(logdir / data),
+            **extra,
+            **settings,
+        }
         return service_env(
             database_url=f"postgresql+asyncpg://postgres@127.0.0.1:5432/{db}",
             bus_url=AMQP_URL,
@@ -193,12 +203,7 @@ async def services(
             port=port,
             secret_key=secret_key,
             admin_token=admin_token,
-            DROPSHIP_QUEUE_PREFIX=prefix,
-            DROPSHIP_RETRY_DELAYS_MS=json.dumps(RETRY_DELAYS_MS),
-            DROPSHIP_LOG_LEVEL=log_level,
-            # without SMTP the e-mails go to <data dir>/mail: keep them in the run's tmp
-            DROPSHIP_DATA_DIR=str(logdir / data),
-            **extra,
+            **more,
         )
 
     routes = {"DROPSHIP_STOREFRONT_ROUTES": f"{SHOP_DOMAIN}={shopify_url}"}
@@ -411,10 +416,20 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="write the processes' logs (and mail folders) to DIR and keep them",
     )
     p.add_argument("--log-level", default="WARNING", help="of the service processes")
+    p.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="DROPSHIP_X=VALUE",
+        help="a setting for every service process (repeatable), e.g. to try a tuning",
+    )
     return p.parse_args(argv)
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
+    settings = dict(kv.split("=", 1) for kv in args.env)
+    if any(not k.startswith("DROPSHIP_") for k in settings):
+        raise SystemExit("--env takes DROPSHIP_NAME=VALUE")
     run_id = f"{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S}_{secrets.token_hex(3)}"
     exchange = f"bench.{run_id}"
     prefix = f"bench.{run_id}."
@@ -451,7 +466,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             # the run's queues and exchange go when the stack unwinds (after the processes)
             stack.push_async_callback(EventTap(exchange, f"{prefix}tap").close, queues)
             procs = await stack.enter_async_context(
-                services(args.log_level, hx, logdir, dbs, exchange, prefix, shopify.url)
+                services(args.log_level, settings, hx, logdir, dbs, exchange, prefix, shopify.url)
             )
             pipeline = Pipeline(
                 intake=f"http://127.0.0.1:{procs.intake_port}",
@@ -564,6 +579,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             },
         },
         "setup": {
+            "settings": settings,
             "processes": {
                 "order-intake-api": "dropship serve order-intake --role api",
                 "order-intake-worker": "dropship serve order-intake --role worker",
