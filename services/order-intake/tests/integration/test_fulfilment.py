@@ -23,10 +23,18 @@ from dropship_common.messaging.envelope import Envelope
 from dropship_common.testing.fakes import FakeNetwork, FakeShopifyAdmin, FakeWooCommerce
 from dropship_common.testing.pytest_plugin import RunningService, free_port
 from dropship_common.testing.tap import EventTap, eventually
+from order_intake.fulfilment.repository import FulfilmentRepository
 from order_intake.fulfilment.routes import ROUTES_ENV
-from order_intake.fulfilment.worker import TRANSPORT_KEY
+from order_intake.fulfilment.worker import (
+    TRANSPORT_KEY,
+    FulfilmentWorker,
+    Job,
+    Result,
+    request_for,
+    shop_access,
+)
 from order_intake.main import SPEC
-from order_intake.models import common
+from order_intake.models import Fulfilment, common
 from order_intake.testing import (
     create_shop,
     shopify_headers,
@@ -299,6 +307,61 @@ async def test_refused_access_token_fails_until_an_operator_retries(w: World) ->
     assert len(w.shopify.fulfillments(450789469)) == 1
     r = await w.svc.client.post(f"/v1/fulfilments/{row['id']}/retry", headers=w.h)
     assert r.status_code == 409 and r.json()["error"]["code"] == "illegal_fulfilment_state"
+
+
+async def _stop_fulfilment_worker(w: World) -> None:
+    [task] = [t for t in w.svc.runtime._tasks if t.get_name().endswith("fulfilment_worker")]
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_worker_past_its_lease_gives_unsent_rows_back(w: World) -> None:
+    """Sent one after another, a batch can outlive its lease; what it has not started by
+    half the lease goes back unsent instead of being sent while another replica, having
+    claimed it again, sends it too."""
+    await _stop_fulfilment_worker(w)
+    order = await shopify_order(w)
+    envelope = await w.publish(tracking(order))
+    await w.processed(envelope)
+    assert await FulfilmentWorker(w.svc.runtime, lease=dt.timedelta(0)).send_due() == 1
+    [row] = (await w.get(f"/v1/orders/{order['id']}/fulfilments"))["fulfilments"]
+    assert (row["status"], row["attempts"]) == ("pending", 0)
+    assert w.shopify.operations("fulfillmentCreate") == []
+    assert await FulfilmentWorker(w.svc.runtime).send_due() == 1
+    [row] = (await w.get(f"/v1/orders/{order['id']}/fulfilments"))["fulfilments"]
+    assert (row["status"], row["attempts"]) == ("sent", 1)
+    assert len(w.shopify.fulfillments(450789469)) == 1
+
+
+async def test_an_outcome_after_the_claim_was_lost_does_not_overwrite(w: World) -> None:
+    """A worker whose lease ran out records nothing over the claim that followed it."""
+    order = await shopify_order(w)
+    await w.publish(tracking(order))
+    [row] = (await w.fulfilments(order["id"], "sent"))["fulfilments"]
+    fulfilment_id = uuid.UUID(row["id"])
+
+    class Late(FulfilmentWorker):
+        async def claim(self) -> list[Job]:
+            async with self.runtime.db.sessions() as s:
+                f = await s.get(Fulfilment, fulfilment_id)
+                o = await FulfilmentRepository(s).orders([uuid.UUID(order["id"])])
+                shops = await FulfilmentRepository(s).shops([f.shop_id] if f else [])
+                assert f is not None
+                request = request_for(f, o[f.order_id])
+                return [Job(f.id, shop_access(shops[f.shop_id]), request, f.attempts - 1)]
+
+        async def send(self, job: Job) -> Result:
+            return Result(error="fulfillmentCreate: userErrors", permanent=True)
+
+    assert await Late(w.svc.runtime).send_due() == 1
+    [after] = (await w.get(f"/v1/orders/{order['id']}/fulfilments"))["fulfilments"]
+    assert (after["status"], after["attempts"], after["last_error"]) == (
+        "sent",
+        row["attempts"],
+        row["last_error"],
+    )
+    timeline = (await order_of(w, order["id"]))["timeline"]
+    assert [e for e in timeline if e["kind"] == "fulfilment_failed"] == []
 
 
 # --- WooCommerce -------------------------------------------------------------------------

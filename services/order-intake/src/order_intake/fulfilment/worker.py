@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -94,6 +95,7 @@ def shop_access(shop: Shop) -> ShopAccess:
 class FulfilmentWorker:
     runtime: ServiceRuntime
     batch_size: int = 20
+    lease: dt.timedelta = SEND_LEASE
     _clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -122,7 +124,7 @@ class FulfilmentWorker:
             shops = await repo.shops([r.shop_id for r in rows])
             jobs = []
             for row in rows:
-                row.status, row.next_attempt_at = "sending", now + SEND_LEASE
+                row.status, row.next_attempt_at = "sending", now + self.lease
                 row.attempts += 1
                 jobs.append(
                     Job(
@@ -148,13 +150,26 @@ class FulfilmentWorker:
 
     async def send_due(self) -> int:
         jobs = await self.claim()
-        results = {job.fulfilment_id: (job, await self.send(job)) for job in jobs}
-        if not results:
+        if not jobs:
             return 0
+        # Sent one after another: a job not started within half the lease is given back
+        # unsent, so that no other replica claims a row this one is still to send.
+        give_up = time.monotonic() + self.lease.total_seconds() / 2
+        results: dict[uuid.UUID, tuple[Job, Result | None]] = {}
+        for job in jobs:
+            sent = await self.send(job) if time.monotonic() < give_up else None
+            results[job.fulfilment_id] = (job, sent)
         async with self.runtime.db.transaction() as session:
             for row in await FulfilmentRepository(session).by_ids(list(results)):
                 job, result = results[row.id]
-                self._record(session.add, row, job, result)
+                if row.status != "sending" or row.attempts != job.attempts:
+                    # our lease ran out and another worker claimed it: its outcome stands
+                    log.warning("fulfilment_claim_lost", fulfilment=str(row.id))
+                elif result is None:
+                    row.status, row.next_attempt_at = "pending", utcnow()
+                    row.attempts -= 1  # nothing was sent
+                else:
+                    self._record(session.add, row, job, result)
         return len(jobs)
 
     def _record(
