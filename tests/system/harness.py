@@ -177,7 +177,8 @@ class FakeShopify:
         self.fake.add_order(order_id, dict.fromkeys(SHOPIFY_LINES, 1))
 
     def fulfillments(self, order_id: int) -> list[dict[str, Any]]:
-        return self.fake.fulfillments(order_id)
+        found: list[dict[str, Any]] = self.fake.fulfillments(order_id)
+        return found
 
     def fulfilled_at(self) -> dict[int, list[float]]:
         """Shopify order id -> when each successful ``fulfillmentCreate`` was answered."""
@@ -491,7 +492,8 @@ class Pipeline:
             )
             return found["items"][0] if found["items"] else None
 
-        return await eventually(probe, timeout=timeout, interval=0.1)
+        result: dict[str, Any] = await eventually(probe, timeout=timeout, interval=0.1)
+        return result
 
     async def order(self, order_id: str) -> dict[str, Any]:
         found: dict[str, Any] = await self._ok(
@@ -504,7 +506,8 @@ class Pipeline:
             found = await self.order(order_id)
             return found if found["status"] == status else None
 
-        return await eventually(probe, timeout=timeout, interval=0.1)
+        result: dict[str, Any] = await eventually(probe, timeout=timeout, interval=0.1)
+        return result
 
     async def fulfilments(self, order_id: str) -> dict[str, Any]:
         found: dict[str, Any] = await self._ok(
@@ -520,7 +523,8 @@ class Pipeline:
             sent = [f for f in found["fulfilments"] if f["status"] == "sent"]
             return found if len(sent) >= count else None
 
-        return await eventually(probe, timeout=timeout, interval=0.1)
+        result: dict[str, Any] = await eventually(probe, timeout=timeout, interval=0.1)
+        return result
 
     async def supplier_orders(
         self, order_id: str, count: int = 1, timeout: float = 30
@@ -536,7 +540,8 @@ class Pipeline:
             rows: list[dict[str, Any]] = found["supplier_orders"]
             return rows if len(rows) >= count else None
 
-        return await eventually(probe, timeout=timeout, interval=0.1)
+        result: list[dict[str, Any]] = await eventually(probe, timeout=timeout, interval=0.1)
+        return result
 
     async def supplier_order(self, supplier_order_id: str) -> dict[str, Any]:
         found: dict[str, Any] = await self._ok(
@@ -553,7 +558,8 @@ class Pipeline:
             found = await self.supplier_order(supplier_order_id)
             return found if found["status"] == status else None
 
-        return await eventually(probe, timeout=timeout, interval=0.1)
+        result: dict[str, Any] = await eventually(probe, timeout=timeout, interval=0.1)
+        return result
 
     def mails(self, subject_part: str) -> list[email.message.EmailMessage]:
         found = []
@@ -561,7 +567,7 @@ class Pipeline:
             message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
             if subject_part in str(message["Subject"]):
                 found.append(message)
-        return found  # type: ignore[return-value]
+        return found
 
     async def wait_mails(
         self, subject_part: str, count: int = 1, timeout: float = 30
@@ -570,7 +576,10 @@ class Pipeline:
             found = self.mails(subject_part)
             return found if len(found) >= count else None
 
-        return await eventually(probe, timeout=timeout, interval=0.1)
+        result: list[email.message.EmailMessage] = await eventually(
+            probe, timeout=timeout, interval=0.1
+        )
+        return result
 
     # the supplier portal, as a browser without JavaScript would use it
     def portal(self, key: str) -> Portal:
