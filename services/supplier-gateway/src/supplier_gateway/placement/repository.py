@@ -34,17 +34,25 @@ class PlacementRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def claim_due(
-        self, now: dt.datetime, kinds: Sequence[str], limit: int, lease: dt.timedelta
+    async def _due(
+        self,
+        statuses: Sequence[str],
+        now: dt.datetime,
+        kinds: Sequence[str],
+        limit: int,
+        lease: dt.timedelta,
+        *,
+        placing: bool = False,
     ) -> list[Claimed]:
-        """Pending orders due now, locked (others skip them), leased: a worker that dies
-        mid-call leaves them to come due again, and to be looked up first."""
+        """Orders in ``statuses`` due now, of suppliers with an adapter of ``kinds``,
+        locked (others skip them) and leased, copied out as they were. ``placing``: a
+        call that may create the order is about to go out (``needs_lookup`` set)."""
         rows = (
             await self.session.execute(
                 sa.select(SupplierOrder, Supplier)
                 .join(Supplier, Supplier.id == SupplierOrder.supplier_id)
                 .where(
-                    SupplierOrder.status == Status.PENDING.value,
+                    SupplierOrder.status.in_(list(statuses)),
                     SupplierOrder.next_attempt_at <= now,
                     Supplier.adapter.in_(list(kinds)),
                 )
@@ -65,82 +73,33 @@ class PlacementRepository:
                     row.notice,
                     row.place_attempts,
                     row.needs_lookup,
+                    row.supplier_ref,
                 )
             )
             row.next_attempt_at = now + lease
-            row.needs_lookup = True  # a call is about to go out
+            if placing:
+                row.needs_lookup = True
         return claimed
+
+    async def claim_due(
+        self, now: dt.datetime, kinds: Sequence[str], limit: int, lease: dt.timedelta
+    ) -> list[Claimed]:
+        """Pending orders due now: a worker that dies mid-call leaves them to come due
+        again after the lease, and to be looked up first."""
+        return await self._due([Status.PENDING.value], now, kinds, limit, lease, placing=True)
 
     async def claim_cancellations_due(
         self, now: dt.datetime, kinds: Sequence[str], limit: int, lease: dt.timedelta
     ) -> list[Claimed]:
         """Cancelled here, not yet at the supplier (``next_attempt_at`` set)."""
-        rows = (
-            await self.session.execute(
-                sa.select(SupplierOrder, Supplier)
-                .join(Supplier, Supplier.id == SupplierOrder.supplier_id)
-                .where(
-                    SupplierOrder.status == Status.CANCELLED.value,
-                    SupplierOrder.next_attempt_at <= now,
-                    Supplier.adapter.in_(list(kinds)),
-                )
-                .order_by(SupplierOrder.next_attempt_at)
-                .limit(limit)
-                .with_for_update(of=SupplierOrder, skip_locked=True)
-            )
-        ).all()
-        for row, _ in rows:
-            row.next_attempt_at = now + lease
-        return [
-            Claimed(
-                row.id,
-                supplier.id,
-                supplier.adapter,
-                supplier.credentials,
-                supplier.ship_from_country,
-                row.notice,
-                row.place_attempts,
-                row.needs_lookup,
-                row.supplier_ref,
-            )
-            for row, supplier in rows
-        ]
+        return await self._due([Status.CANCELLED.value], now, kinds, limit, lease)
 
     async def claim_syncs_due(
         self, now: dt.datetime, kinds: Sequence[str], limit: int, lease: dt.timedelta
     ) -> list[Claimed]:
         """Open orders (placed, accepted) due to be looked up at the supplier, in case a
         webhook or callback never came."""
-        rows = (
-            await self.session.execute(
-                sa.select(SupplierOrder, Supplier)
-                .join(Supplier, Supplier.id == SupplierOrder.supplier_id)
-                .where(
-                    SupplierOrder.status.in_([s.value for s in OPEN]),
-                    SupplierOrder.next_attempt_at <= now,
-                    Supplier.adapter.in_(list(kinds)),
-                )
-                .order_by(SupplierOrder.next_attempt_at)
-                .limit(limit)
-                .with_for_update(of=SupplierOrder, skip_locked=True)
-            )
-        ).all()
-        for row, _ in rows:
-            row.next_attempt_at = now + lease
-        return [
-            Claimed(
-                row.id,
-                supplier.id,
-                supplier.adapter,
-                supplier.credentials,
-                supplier.ship_from_country,
-                row.notice,
-                row.place_attempts,
-                row.needs_lookup,
-                row.supplier_ref,
-            )
-            for row, supplier in rows
-        ]
+        return await self._due([s.value for s in OPEN], now, kinds, limit, lease)
 
     async def lock(self, supplier_order_id: uuid.UUID) -> tuple[SupplierOrder, Supplier]:
         row, supplier = (
