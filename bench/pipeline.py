@@ -61,6 +61,7 @@ from bench.intake import (
     EventTap,
     LoadClient,
     Server,
+    _cpu_times,
     cpu_by_program,
     cpu_seconds,
     free_port,
@@ -496,11 +497,13 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
             say(f"pipeline: {args.n} orders at {args.rate or 'max'}/s")
             cpu0, others0, own0 = cpu_of(procs.servers), cpu_by_program(), time.process_time()
+            machine0 = _cpu_times()
             sent = await send_webhooks(
                 client, procs.intake_port, shop, ids, args.concurrency, args.rate
             )
             all_done = await wait_fulfilled(shopify, ids, args.timeout)
             cpu1, others1, own1 = cpu_of(procs.servers), cpu_by_program(), time.process_time()
+            machine1 = _cpu_times()
             if not all_done:
                 say("pipeline: not every order reached the storefront in time")
             observed = observe(sent, supplier, shopify)
@@ -594,6 +597,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "python": platform.python_version(),
             "platform": platform.platform(),
             "cpu_busy_before": None if busy_before is None else round(busy_before, 3),
+            # all processes of the machine, from the first webhook to the last fulfilment
+            "cpu_busy_during": round(
+                (machine1[0] - machine0[0]) / max(1, machine1[1] - machine0[1]), 3
+            ),
             "loadavg_after": [round(x, 2) for x in os.getloadavg()],
         },
         "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
