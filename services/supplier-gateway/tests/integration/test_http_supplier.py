@@ -235,3 +235,34 @@ async def test_a_supplier_refusing_our_signature_parks_the_order(start_service) 
             f"/v1/supplier-orders/{uuid.uuid4()}/place", headers=gw.admin_headers
         )
         assert r.status_code == 404
+
+
+async def test_a_callback_that_overtakes_our_call_keeps_the_order_looked_up(start_service) -> None:  # type: ignore[no-untyped-def]
+    """The supplier accepts while our POST has not come back yet: the order is placed
+    and accepted by the callback; when the POST's answer comes, the order still gets its
+    periodic lookup (before, next_attempt_at stayed empty and a lost ship callback
+    meant no tracking ever)."""
+    async with fake_supplier(create_faults=["hang"]) as (fake, url):
+        gw = await start_service(SPEC, **{**FAST, "supplier_timeout_seconds": 30.0})
+        order = _order("DE")
+        _, key = await http_supplier(gw, url, fake.secret, "MUG-1", order.shop_id)
+        await gw.runtime.bus.publish([order.envelope(correlation_id=str(order.order_id))])
+        so = await supplier_order_of(gw, order)
+
+        async def received() -> bool:
+            return so["id"] in fake.orders
+
+        await eventually(received)
+        auth = {"authorization": f"Bearer {key}"}
+        r = await gw.client.post(f"/v1/supplier/orders/{so['id']}/accept", headers=auth)
+        assert r.status_code == 200 and r.json()["status"] == "accepted"
+        fake.release()
+
+        async def recorded() -> dict[str, Any] | None:
+            d = await detail(gw, so["id"])
+            return d if attempts(d) else None
+
+        d = await eventually(recorded)
+        assert d["status"] == "accepted"
+        assert d["next_attempt_at"] is not None
+        assert fake.count("POST") == 1

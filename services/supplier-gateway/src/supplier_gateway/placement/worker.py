@@ -303,7 +303,14 @@ class Placer:
                 details["note"] = f"the supplier order became {row.status} meanwhile"
                 row.supplier_ref = outcome.supplier_ref or row.supplier_ref
                 sent = outcome.result == "placed" or outcome.unresolved
-                row.next_attempt_at = now if sent and row.status == "cancelled" else None
+                if sent and row.status == Status.CANCELLED.value:
+                    row.next_attempt_at = now
+                elif row.status in {st.value for st in OPEN}:
+                    # the supplier's own report overtook this call: looked up like any
+                    # open order, in case its tracking webhook or callback is lost
+                    row.next_attempt_at = now + dt.timedelta(seconds=s.supplier_sync_seconds)
+                else:
+                    row.next_attempt_at = None
                 log.warning("placement_outcome_after_status_change", **details)
             elif outcome.result == "placed":
                 row.supplier_ref = outcome.supplier_ref or row.supplier_ref

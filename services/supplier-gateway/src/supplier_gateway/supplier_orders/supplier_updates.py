@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dropship_common.db import utcnow
 from dropship_common.errors import Conflict
 from dropship_common.messaging.outbox import Outbox
 from supplier_gateway.domain.supplier_order import Status, normalize_tracking
@@ -24,7 +25,10 @@ async def ensure_placed(
         return
     supplier = await SupplierRepository(session).get(row.supplier_id)
     assert supplier is not None
-    row.needs_lookup, row.next_attempt_at = False, None
+    # an open order is looked up now and then (the next sync sets the interval); a call
+    # still out keeps its lease, and its outcome sets the next lookup
+    row.needs_lookup = False
+    row.next_attempt_at = row.next_attempt_at or utcnow()
     await mark_placed(session, outbox, row, supplier, actor, via="supplier report")
 
 
