@@ -266,3 +266,37 @@ async def test_a_callback_that_overtakes_our_call_keeps_the_order_looked_up(star
         assert d["status"] == "accepted"
         assert d["next_attempt_at"] is not None
         assert fake.count("POST") == 1
+
+
+async def test_credentials_removed_after_an_unknown_outcome_keep_the_lookup(start_service) -> None:  # type: ignore[no-untyped-def]
+    """A 500 leaves the order to be looked up; the credentials are removed before the
+    retry (the order is parked); with new credentials it is looked up before it is
+    sent again, not sent blind."""
+    async with fake_supplier(create_faults=["500"]) as (fake, url):
+        gw = await start_service(SPEC, **{**FAST, "placement_retry_base_seconds": 4.0})
+        order = _order("DE")
+        sid, _ = await http_supplier(gw, url, fake.secret, "MUG-1", order.shop_id)
+        await gw.runtime.bus.publish([order.envelope(correlation_id=str(order.order_id))])
+        so = await supplier_order_of(gw, order)
+
+        async def tried(n: int) -> dict[str, Any] | None:
+            d = await detail(gw, so["id"])
+            return d if len(attempts(d)) >= n else None
+
+        await eventually(lambda: tried(1))
+        h = gw.admin_headers
+        r = await gw.client.patch(f"/v1/suppliers/{sid}", headers=h, json={"credentials": None})
+        assert r.status_code == 200, r.text
+        d = await eventually(lambda: tried(2), timeout=15.0)
+        assert [t["outcome"] for t in attempts(d)] == ["retry", "refused"]
+        assert d["next_attempt_at"] is None  # parked
+        creds = {"url": f"{url}/", "secret": fake.secret}
+        r = await gw.client.patch(f"/v1/suppliers/{sid}", headers=h, json={"credentials": creds})
+        assert r.status_code == 200, r.text
+        d = await placed(gw, so["id"])
+        last = attempts(d)[-1]
+        assert [c["request"] for c in last["calls"]] == [
+            f"GET /orders/{so['id']}",
+            "POST /orders",
+        ]
+        assert list(fake.orders) == [so["id"]]

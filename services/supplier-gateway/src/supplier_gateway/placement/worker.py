@@ -275,7 +275,9 @@ class Placer:
                 claimed.supplier_id, claimed.adapter, claimed.credentials
             )
         except (KeyError, ValueError) as exc:
-            outcome = Outcome("refused", error=f"supplier not configured: {exc}")
+            # parked; an earlier call whose outcome is unknown is still looked up first
+            error = f"supplier not configured: {exc}"
+            outcome = Outcome("refused", unresolved=claimed.needs_lookup, error=error)
         else:
             outcome = await attempt(adapter, claimed)
         await self.record(claimed, outcome)
