@@ -17,11 +17,16 @@ pytestmark = pytest.mark.integration
 FORM = {"content-type": "application/x-www-form-urlencoded"}
 
 
-async def _portal_supplier(gw, name: str, sku: str, shop_id: uuid.UUID) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+async def _portal_supplier(  # type: ignore[no-untyped-def]
+    gw, name: str, sku: str, shop_id: uuid.UUID, contact: str | None = None
+) -> tuple[str, str]:
+    """A portal supplier mapped for ``sku`` (with ``contact`` as its e-mail address, if
+    given), and its portal key."""
     h = gw.admin_headers
-    r = await gw.client.post(
-        "/v1/suppliers", headers=h, json={"name": name, "adapter": "portal", "handling_days": 2}
-    )
+    body = {"name": name, "adapter": "portal", "handling_days": 2}
+    if contact:
+        body["contact_email"] = contact
+    r = await gw.client.post("/v1/suppliers", headers=h, json=body)
     sid = r.json()["id"]
     r = await gw.client.post(
         "/v1/mappings",

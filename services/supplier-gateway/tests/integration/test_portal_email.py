@@ -16,36 +16,9 @@ from supplier_gateway.main import SPEC
 from supplier_gateway.supplier_emails.repository import SupplierEmailRepository
 
 from ..unit.test_notice_and_customs import _order
+from .test_portal import _portal_supplier
 
 pytestmark = pytest.mark.integration
-
-
-async def _portal_supplier(gw, name: str, sku: str, shop_id, contact: str | None) -> str:  # type: ignore[no-untyped-def]
-    body = {"name": name, "adapter": "portal", "handling_days": 2}
-    if contact:
-        body["contact_email"] = contact
-    r = await gw.client.post("/v1/suppliers", headers=gw.admin_headers, json=body)
-    sid: str = r.json()["id"]
-    r = await gw.client.post(
-        "/v1/mappings",
-        headers=gw.admin_headers,
-        json={
-            "shop_id": str(shop_id),
-            "mappings": [
-                {
-                    "sku": sku,
-                    "supplier_id": sid,
-                    "supplier_product_id": f"{name}-{sku}",
-                    "unit_cost": "1",
-                    "currency": "USD",
-                    "customs_description": "goods",
-                    "weight_grams": 100,
-                }
-            ],
-        },
-    )
-    assert r.status_code == 201
-    return sid
 
 
 async def test_new_portal_order_is_emailed_with_a_link(
@@ -56,7 +29,7 @@ async def test_new_portal_order_is_emailed_with_a_link(
     )
     tap = await tap_factory(gw.settings, ["supplier.#"])
     order = _order("DE")
-    mugs = await _portal_supplier(gw, "Mugs Ltd", "MUG-1", order.shop_id, "orders@mugs.example")
+    mugs, _ = await _portal_supplier(gw, "Mugs Ltd", "MUG-1", order.shop_id, "orders@mugs.example")
     await _portal_supplier(gw, "Tees Ltd", "TEE-M", order.shop_id, None)  # no contact e-mail
     await gw.runtime.bus.publish([order.envelope(correlation_id=str(order.order_id))])
     placed = await tap.wait_for("supplier.order_placed", count=2, order_id=str(order.order_id))
