@@ -300,3 +300,39 @@ async def test_credentials_removed_after_an_unknown_outcome_keep_the_lookup(star
             "POST /orders",
         ]
         assert list(fake.orders) == [so["id"]]
+
+
+async def test_a_new_address_for_an_order_the_supplier_has_is_too_late(
+    start_service, tap_factory
+) -> None:  # type: ignore[no-untyped-def]
+    """Our protocol (like CJ's API) has no address change: an order already sent keeps
+    its address there, so the answer is too_late, not applied with only our copy of the
+    notice changed."""
+    import datetime as dt
+
+    from dropship_common.contracts.order_intake import OrderAddressChangeRequested
+
+    async with fake_supplier() as (fake, url):
+        gw = await start_service(SPEC, **FAST)
+        tap = await tap_factory(gw.settings, ["supplier.#"])
+        order = _order("DE")
+        await http_supplier(gw, url, fake.secret, "MUG-1", order.shop_id)
+        await gw.runtime.bus.publish([order.envelope(correlation_id=str(order.order_id))])
+        [placed_event] = await tap.wait_for("supplier.order_placed", order_id=str(order.order_id))
+        so = placed_event.payload["supplier_order_id"]
+        new = order.shipping_address.model_copy(update={"line1": "Friedrichstr. 100"})
+        request = OrderAddressChangeRequested(
+            order_id=order.order_id,
+            shop_id=order.shop_id,
+            shipping_address=new,
+            requested_by="apikey:x",
+            requested_at=dt.datetime.now(dt.UTC),
+        )
+        await gw.runtime.bus.publish([request.envelope(correlation_id=str(order.order_id))])
+        [answer] = await tap.wait_for(
+            "supplier.address_change_answered", order_id=str(order.order_id)
+        )
+        assert (answer.payload["applied"], answer.payload["too_late"]) == ([], [so])
+        d = await detail(gw, so)
+        assert d["notice"]["recipient"]["line1"] == "Unter den Linden 5"
+        assert fake.orders[so]["notice"]["recipient"]["line1"] == "Unter den Linden 5"

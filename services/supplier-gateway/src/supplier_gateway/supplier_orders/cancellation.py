@@ -1,6 +1,6 @@
 """Requests from order-intake reaching the suppliers: a cancellation stops the supplier
-orders that have not shipped, a new address goes into their notices; each answer goes
-back as an event."""
+orders that have not shipped, a new address goes into the notices of those not shipped
+and not in a supplier's own system; each answer goes back as an event."""
 
 from __future__ import annotations
 
@@ -33,23 +33,18 @@ async def cancel_for_order(
             sa.select(SupplierOrder).where(SupplierOrder.order_id == order_id).with_for_update()
         )
     )
-    kinds = await session.execute(
-        sa.select(Supplier.id, Supplier.adapter).where(
-            Supplier.id.in_({r.supplier_id for r in rows})
-        )
-    )
-    adapters = {supplier_id: kind for supplier_id, kind in kinds}
+    adapters = await _adapters(session, rows)
     cancelled, shipped = [], []
     for row in rows:
         status = Status(row.status)
         if status == Status.SHIPPED:
             shipped.append(row.id)
         elif status in STOPPABLE:
+            sent = _in_supplier_system(row, adapters)
             move(session, row, Status.CANCELLED, cause, {"reason": reason})
             cancelled.append(row.id)
             row.next_attempt_at = None
-            sent = status != Status.PENDING or row.place_attempts or row.needs_lookup
-            if sent and adapters.get(row.supplier_id) in OUTSIDE_KINDS:
+            if sent:
                 # the supplier has it (or may): the placement worker tells its system
                 # (a portal supplier sees it gone from its list)
                 row.next_attempt_at = utcnow()
@@ -76,11 +71,15 @@ async def readdress_for_order(
             sa.select(SupplierOrder).where(SupplierOrder.order_id == order_id).with_for_update()
         )
     )
+    adapters = await _adapters(session, rows)
     applied, too_late = [], []
     fields = address.model_dump()
     for row in rows:
         status = Status(row.status)
-        if status == Status.SHIPPED:
+        at_supplier = status in STOPPABLE and _in_supplier_system(row, adapters)
+        if status == Status.SHIPPED or at_supplier:
+            # shipped, or in a supplier's own system (CJ, our http protocol), which
+            # their adapters cannot re-address: it ships to the address it has
             too_late.append(row.id)
         elif status in STOPPABLE:
             recipient = {**row.notice["recipient"], **{k: fields.get(k) for k in RECIPIENT_FIELDS}}
@@ -105,6 +104,23 @@ async def readdress_for_order(
         answered_at=utcnow(),
     )
     await outbox.add(session, [answer.envelope(correlation_id=str(order_id), causation_id=cause)])
+
+
+async def _adapters(session: AsyncSession, rows: list[SupplierOrder]) -> dict[uuid.UUID, str]:
+    """The adapter kind of each row's supplier."""
+    kinds = await session.execute(
+        sa.select(Supplier.id, Supplier.adapter).where(
+            Supplier.id.in_({r.supplier_id for r in rows})
+        )
+    )
+    return {supplier_id: kind for supplier_id, kind in kinds}
+
+
+def _in_supplier_system(row: SupplierOrder, adapters: dict[uuid.UUID, str]) -> bool:
+    """The supplier order is (or may be) in the supplier's own system: placed through its
+    adapter, or a call to place it went out."""
+    sent = row.status != Status.PENDING.value or row.place_attempts > 0 or row.needs_lookup
+    return sent and adapters.get(row.supplier_id) in OUTSIDE_KINDS
 
 
 RECIPIENT_FIELDS = (
