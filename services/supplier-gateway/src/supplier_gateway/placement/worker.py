@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dropship_common.db import utcnow
 from dropship_common.errors import AppError
@@ -40,7 +41,7 @@ from supplier_gateway.adapters.registry import OUTSIDE_KINDS, AdapterRegistry
 from supplier_gateway.adapters.token_store import DbTokenStore
 from supplier_gateway.domain.placement import next_attempt, retry_delay
 from supplier_gateway.domain.supplier_order import OPEN, Status
-from supplier_gateway.models import SupplierOrderEvent
+from supplier_gateway.models import SupplierOrder, SupplierOrderEvent
 from supplier_gateway.placement.repository import Claimed, PlacementRepository
 from supplier_gateway.supplier_orders.service import PLACE_FLAG, mark_placed
 from supplier_gateway.supplier_orders.supplier_updates import report_shipped
@@ -137,6 +138,15 @@ async def attempt(adapter: SupplierAdapter, claimed: Claimed) -> Outcome:
             )
 
 
+def _event(
+    row: SupplierOrder, now: dt.datetime, kind: str, details: dict[str, Any]
+) -> SupplierOrderEvent:
+    """An entry on the supplier order's timeline, made by this worker."""
+    return SupplierOrderEvent(
+        supplier_order_id=row.id, at=now, kind=kind, details=details, cause=CAUSE
+    )
+
+
 class Placer:
     def __init__(self, runtime: ServiceRuntime, registry: AdapterRegistry) -> None:
         self.rt = runtime
@@ -193,31 +203,32 @@ class Placer:
             row.next_attempt_at = now + dt.timedelta(seconds=self.rt.settings.supplier_sync_seconds)
             if found is not None and found.supplier_ref and not row.supplier_ref:
                 row.supplier_ref = found.supplier_ref
-            if found is not None and found.shipped and found.tracking_numbers:
-                carrier = found.carrier or claimed.adapter
-                try:
-                    await report_shipped(
-                        session, self.rt.outbox, row, CAUSE, carrier, found.tracking_numbers
-                    )
-                except AppError as exc:
-                    error = f"tracking refused: {exc.message} {exc.details or ''}".strip()
-                else:
-                    row.next_attempt_at = None
+            if found is not None:
+                error = await self._ship_found(session, row, found, claimed.adapter) or error
             if error or (found is not None and found.shipped):
                 details: dict[str, Any] = {"calls": calls.calls}
                 if found is not None:
                     details["supplier_status"] = found.status
                 if error:
                     details["error"] = error
-                session.add(
-                    SupplierOrderEvent(
-                        supplier_order_id=row.id,
-                        at=now,
-                        kind="supplier_sync",
-                        details=details,
-                        cause=CAUSE,
-                    )
-                )
+                session.add(_event(row, now, "supplier_sync", details))
+
+    async def _ship_found(
+        self, session: AsyncSession, row: SupplierOrder, found: Lookup | None, adapter: str
+    ) -> str | None:
+        """Ship with the tracking a lookup found, if it says shipped (then nothing more is
+        due); the refusal when we refuse that tracking (malformed, other numbers)."""
+        if found is None or not found.shipped or not found.tracking_numbers:
+            return None
+        carrier = found.carrier or adapter
+        try:
+            await report_shipped(
+                session, self.rt.outbox, row, CAUSE, carrier, found.tracking_numbers
+            )
+        except AppError as exc:
+            return f"tracking refused: {exc.message} {exc.details or ''}".strip()
+        row.next_attempt_at = None
+        return None
 
     async def _cancel(self, claimed: Claimed) -> None:
         """Tell the supplier an order cancelled here is off: done, too late (recorded
@@ -259,15 +270,7 @@ class Placer:
             else:
                 row.next_attempt_at = None
                 row.last_error = None if result == "cancelled" else error or result
-            session.add(
-                SupplierOrderEvent(
-                    supplier_order_id=row.id,
-                    at=now,
-                    kind="supplier_cancel",
-                    details=details,
-                    cause=CAUSE,
-                )
-            )
+            session.add(_event(row, now, "supplier_cancel", details))
 
     async def _one(self, claimed: Claimed) -> None:
         try:
@@ -332,40 +335,17 @@ class Placer:
                 row.needs_lookup = outcome.unresolved
                 row.last_error = outcome.error
                 details["retry_at"] = row.next_attempt_at.isoformat()
-            session.add(
-                SupplierOrderEvent(
-                    supplier_order_id=row.id,
-                    at=now,
-                    kind="placement_attempt",
-                    details=details,
-                    cause=CAUSE,
-                )
-            )
+            session.add(_event(row, now, "placement_attempt", details))
             if row.status == Status.PENDING.value and outcome.result == "placed":
                 via = claimed.adapter
                 await mark_placed(session, self.rt.outbox, row, supplier, CAUSE, via=via)
                 found = outcome.lookup
-                if found is not None and found.shipped and found.tracking_numbers:
-                    # found only after it had shipped (a long outage): tracking too
-                    carrier = found.carrier or claimed.adapter
-                    numbers = found.tracking_numbers
-                    try:
-                        await report_shipped(session, self.rt.outbox, row, CAUSE, carrier, numbers)
-                    except AppError as exc:
-                        # the placement stands; the tracking is on the timeline for an
-                        # operator (and looked up again at the next sync)
-                        error = f"tracking refused: {exc.message} {exc.details or ''}".strip()
-                        session.add(
-                            SupplierOrderEvent(
-                                supplier_order_id=row.id,
-                                at=now,
-                                kind="supplier_sync",
-                                details={"supplier_status": found.status, "error": error},
-                                cause=CAUSE,
-                            )
-                        )
-                    else:
-                        row.next_attempt_at = None
+                # found only after it had shipped (a long outage): tracking too; tracking
+                # we refuse leaves the placement standing, on the timeline for an operator
+                refused = await self._ship_found(session, row, found, claimed.adapter)
+                if refused and found is not None:
+                    details = {"supplier_status": found.status, "error": refused}
+                    session.add(_event(row, now, "supplier_sync", details))
 
     async def run(self) -> None:
         s = self.rt.settings
