@@ -1,5 +1,6 @@
 """Shared set-up for tests against the fake CJ: the fake on a real local port, the
-gateway configured for it, a CJ supplier with one mapped SKU."""
+gateway configured for it, a CJ supplier with one mapped SKU (``map_sku``, which the
+other supplier kinds' tests use too)."""
 
 from __future__ import annotations
 
@@ -52,27 +53,41 @@ async def cj_supplier(gw: Any, fake: FakeCJ, shop_id: uuid.UUID, **creds: Any) -
     )
     assert r.status_code == 201, r.text
     sid: str = r.json()["id"]
+    await map_sku(
+        gw,
+        shop_id,
+        sid,
+        "MUG-1",
+        "CJ-PID-1",
+        supplier_variant_id="92511400-C758-4474-93CA-66D442F5F787",
+        unit_cost="3.10",
+        customs_description="ceramic mug",
+        weight_grams=350,
+    )
+    return sid
+
+
+async def map_sku(
+    gw: Any, shop_id: uuid.UUID, supplier_id: str, sku: str, product_id: str, **fields: Any
+) -> None:
+    """Map the shop's ``sku`` to the supplier's ``product_id`` (1 USD, "goods", 100 g
+    unless ``fields`` say otherwise)."""
+    mapping = {
+        "sku": sku,
+        "supplier_id": supplier_id,
+        "supplier_product_id": product_id,
+        "unit_cost": "1",
+        "currency": "USD",
+        "customs_description": "goods",
+        "weight_grams": 100,
+        **fields,
+    }
     r = await gw.client.post(
         "/v1/mappings",
-        headers=h,
-        json={
-            "shop_id": str(shop_id),
-            "mappings": [
-                {
-                    "sku": "MUG-1",
-                    "supplier_id": sid,
-                    "supplier_product_id": "CJ-PID-1",
-                    "supplier_variant_id": "92511400-C758-4474-93CA-66D442F5F787",
-                    "unit_cost": "3.10",
-                    "currency": "USD",
-                    "customs_description": "ceramic mug",
-                    "weight_grams": 350,
-                }
-            ],
-        },
+        headers=gw.admin_headers,
+        json={"shop_id": str(shop_id), "mappings": [mapping]},
     )
     assert r.status_code == 201, r.text
-    return sid
 
 
 async def supplier_order_of(gw: Any, order: OrderConfirmed) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from supplier_gateway.testing.fake_http_supplier import FakeHttpSupplier
 from supplier_gateway.testing.server import serving
 
 from ..unit.test_notice_and_customs import _order
-from .cj_helpers import FAST, attempts, detail, placed, supplier_order_of
+from .cj_helpers import FAST, attempts, detail, map_sku, placed, supplier_order_of
 
 pytestmark = pytest.mark.integration
 
@@ -56,25 +56,7 @@ async def http_supplier(
     )
     assert r.status_code == 201, r.text
     sid: str = r.json()["id"]
-    r = await gw.client.post(
-        "/v1/mappings",
-        headers=h,
-        json={
-            "shop_id": str(shop_id),
-            "mappings": [
-                {
-                    "sku": sku,
-                    "supplier_id": sid,
-                    "supplier_product_id": f"P-{sku}",
-                    "unit_cost": "2",
-                    "currency": "USD",
-                    "customs_description": "goods",
-                    "weight_grams": 100,
-                }
-            ],
-        },
-    )
-    assert r.status_code == 201, r.text
+    await map_sku(gw, shop_id, sid, sku, f"P-{sku}", unit_cost="2")
     r = await gw.client.post(f"/v1/suppliers/{sid}/portal-key", headers=h)
     assert r.status_code == 201
     return sid, r.json()["key"]

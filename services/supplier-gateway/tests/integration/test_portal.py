@@ -11,6 +11,7 @@ from dropship_common.testing.tap import eventually
 from supplier_gateway.main import SPEC
 
 from ..unit.test_notice_and_customs import _order
+from .cj_helpers import map_sku
 
 pytestmark = pytest.mark.integration
 
@@ -28,25 +29,7 @@ async def _portal_supplier(  # type: ignore[no-untyped-def]
         body["contact_email"] = contact
     r = await gw.client.post("/v1/suppliers", headers=h, json=body)
     sid = r.json()["id"]
-    r = await gw.client.post(
-        "/v1/mappings",
-        headers=h,
-        json={
-            "shop_id": str(shop_id),
-            "mappings": [
-                {
-                    "sku": sku,
-                    "supplier_id": sid,
-                    "supplier_product_id": f"{name}-{sku}",
-                    "unit_cost": "1",
-                    "currency": "USD",
-                    "customs_description": "goods",
-                    "weight_grams": 100,
-                }
-            ],
-        },
-    )
-    assert r.status_code == 201
+    await map_sku(gw, shop_id, sid, sku, f"{name}-{sku}")
     r = await gw.client.post(f"/v1/suppliers/{sid}/portal-key", headers=h)
     assert r.status_code == 201 and r.json()["portal_url"].endswith("/portal/login")
     return sid, r.json()["key"]
