@@ -13,7 +13,7 @@ from typing import Any
 
 from dropship_common.contracts.supplier_gateway import SupplierOrderRejected
 from dropship_common.db import utcnow
-from order_intake.domain.lifecycle import OPERATOR_HOLDS, OrderStatus, ReasonCode, transition
+from order_intake.domain.lifecycle import OrderStatus, ReasonCode, transition
 from order_intake.orders.service import Cause, OrderOps
 
 
@@ -38,10 +38,6 @@ def rejection_hold(event: SupplierOrderRejected) -> dict[str, Any]:
             "options": ["wait_for_restock", "substitute", "cancel"],
         },
     }
-
-
-def operator_holds(reasons: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [r for r in reasons if r.get("code") in OPERATOR_HOLDS]
 
 
 async def hold_for_rejection(ops: OrderOps, event: SupplierOrderRejected, cause: Cause) -> None:
