@@ -25,7 +25,6 @@ class Claimed:
     credentials: dict[str, Any] | None
     ship_from_country: str
     notice: dict[str, Any]
-    attempts: int
     needs_lookup: bool
     supplier_ref: str | None = None
 
@@ -71,7 +70,6 @@ class PlacementRepository:
                     supplier.credentials,
                     supplier.ship_from_country,
                     row.notice,
-                    row.place_attempts,
                     row.needs_lookup,
                     row.supplier_ref,
                 )
