@@ -110,3 +110,39 @@ async def test_a_restart_reuses_the_saved_token_of_the_same_key_only() -> None:
     other = TokenManager(client, fake.api_key, wall=lambda: clock.now, store=store)
     assert await other.token() != first
     assert fake.count("/getAccessToken") == 2
+
+
+async def test_replicas_share_a_renewed_token_through_the_store() -> None:
+    """Two processes with one store: the second takes the token the first renewed
+    instead of renewing with a refresh token CJ has already used (which would cost a
+    getAccessToken, or five minutes' wait if one was just made)."""
+    clock = Clock()
+    fake, client = _setup(clock)
+    store = MemoryStore()
+    a = TokenManager(client, fake.api_key, wall=lambda: clock.now, store=store)
+    b = TokenManager(client, fake.api_key, wall=lambda: clock.now, store=store)
+    first = await a.token()
+    assert await b.token() == first
+    clock.advance(14 * 86400 + 60)  # under a day left: due for renewal
+    renewed = await a.token()
+    assert renewed != first and fake.count("/refreshAccessToken") == 1
+    assert await b.token() == renewed
+    assert fake.count("/refreshAccessToken") == 1 and fake.count("/getAccessToken") == 1
+
+
+async def test_a_refused_token_is_renewed_and_does_not_erase_a_newer_saved_one() -> None:
+    clock = Clock()
+    fake, client = _setup(clock)
+    store = MemoryStore()
+    a = TokenManager(client, fake.api_key, wall=lambda: clock.now, store=store)
+    b = TokenManager(client, fake.api_key, wall=lambda: clock.now, store=store)
+    first = await a.token()
+    assert await b.token() == first
+    await a.invalidate()  # CJ refused it (say): a renews with the refresh token
+    renewed = await a.token()
+    assert renewed != first and store.saved is not None
+    assert store.saved.access_token == renewed
+    await b.invalidate()  # b's copy of the old token is refused too
+    assert store.saved.access_token == renewed  # not wiped
+    assert await b.token() == renewed  # taken from the store, nothing sent to CJ
+    assert fake.count("/refreshAccessToken") == 1 and fake.count("/getAccessToken") == 1

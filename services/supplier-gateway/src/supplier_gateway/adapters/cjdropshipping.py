@@ -135,6 +135,7 @@ class TokenManager:
         self.refresh_expires: dt.datetime | None = None
         self.open_id: str | None = None
         self._last_issue: dt.datetime | None = None
+        self._rejected: str | None = None  # the access token CJ last refused
 
     async def _load(self) -> None:
         if self._loaded or self.store is None:
@@ -174,6 +175,14 @@ class TokenManager:
             if self._fresh(now):
                 assert self.access_token is not None
                 return self.access_token
+            if self.store is not None:
+                # another process (a replica, or this one before a restart) may have
+                # renewed it: its token, refresh token and last getAccessToken are there
+                self._loaded = False
+                await self._load()
+                if self._fresh(now) and self.access_token != self._rejected:
+                    assert self.access_token is not None
+                    return self.access_token
             if (
                 self.refresh_token
                 and self.refresh_expires is not None
@@ -193,9 +202,10 @@ class TokenManager:
             return self.access_token
 
     async def invalidate(self) -> None:
+        """CJ refused this token. Not written to the store: it may hold a newer token
+        another process got meanwhile; the next renewal saves what replaces it."""
         async with self._lock:
-            self.access_token = None
-            await self._save()
+            self._rejected, self.access_token = self.access_token, None
 
     async def _issue(self) -> None:
         if self._last_issue is not None:
