@@ -54,6 +54,9 @@ def test_envelope_json_is_what_pydantic_would_write() -> None:
             "at": dt.datetime(2026, 1, 2, tzinfo=dt.UTC),
         },
     )
+    assert orjson.loads(Envelope(type="x.y", payload={"by_day": {3: 1}}).to_json())["payload"] == {
+        "by_day": {"3": 1}
+    }  # as model_dump would have written it
     assert orjson.loads(odd.to_json())["payload"] == {
         "amount": "1.10",
         "id": "00000000-0000-0000-0000-000000000001",

@@ -75,3 +75,15 @@ async def test_an_unparseable_woocommerce_shop_id_is_no_shop() -> None:
     db.release.set()
     assert await ShopCache(db).get("woocommerce", "not-a-uuid") is None  # type: ignore[arg-type]
     assert db.reads == 0
+
+
+async def test_a_clear_during_a_read_keeps_that_read_out_of_the_cache() -> None:
+    db = _Db(_shop())
+    cache = ShopCache(db)  # type: ignore[arg-type]
+    first = asyncio.create_task(cache.get("shopify", "a.myshopify.com"))
+    await asyncio.sleep(0)
+    cache.clear()  # e.g. a secret rotated through the API while the read was out
+    db.release.set()
+    assert await first is not None
+    await cache.get("shopify", "a.myshopify.com")
+    assert db.reads == 2  # read again, not served from before the rotation

@@ -44,7 +44,9 @@ class Envelope(BaseModel):
 
     def to_json(self) -> bytes:
         # the fallback serialises what a hand-made payload may hold (Decimal, UUID, …)
-        return orjson.dumps(self.to_dict(), default=to_jsonable_python)
+        return orjson.dumps(
+            self.to_dict(), default=to_jsonable_python, option=orjson.OPT_NON_STR_KEYS
+        )
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> Envelope:

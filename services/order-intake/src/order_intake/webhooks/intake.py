@@ -43,9 +43,11 @@ class ShopCache:
         self.ttl = ttl
         self._by_key: dict[tuple[str, str], tuple[float, ShopSnapshot | None]] = {}
         self._loading: dict[tuple[str, str], asyncio.Future[ShopSnapshot | None]] = {}
+        self._generation = 0
 
     def clear(self) -> None:
         self._by_key.clear()
+        self._generation += 1  # a read in flight now must not store what it found
 
     async def get(self, platform: str, key: str) -> ShopSnapshot | None:
         """``key``: the domain (Shopify) or the shop id (WooCommerce). Concurrent misses
@@ -75,6 +77,7 @@ class ShopCache:
         return snap
 
     async def _read(self, platform: str, key: str, now: float) -> ShopSnapshot | None:
+        generation = self._generation
         async with self.db.sessions() as session:
             if platform == "shopify":
                 q = sa.select(Shop).where(Shop.platform == platform, Shop.domain == key.lower())
@@ -93,7 +96,8 @@ class ShopCache:
         )
         if len(self._by_key) > 10_000:
             self._by_key.clear()
-        self._by_key[(platform, key)] = (now, snap)
+        if generation == self._generation:
+            self._by_key[(platform, key)] = (now, snap)
         return snap
 
 
