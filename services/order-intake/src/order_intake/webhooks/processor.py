@@ -34,7 +34,7 @@ from order_intake.workers_wiring import WEBHOOK_CHANNEL, webhook_backlog
 log = structlog.get_logger(__name__)
 
 MAX_ATTEMPTS = 10
-BATCH = 50
+BATCH = 100
 
 
 def parse_order(delivery: WebhookDelivery) -> CanonicalOrder | None:
