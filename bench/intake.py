@@ -41,7 +41,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -967,21 +967,31 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def run(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
+def run_bench(
+    name: str,
+    bench_main: Callable[[argparse.Namespace], Coroutine[Any, Any, dict[str, Any]]],
+    args: argparse.Namespace,
+) -> int:
+    """Run a benchmark on uvloop (when installed), print its JSON and write it to
+    ``bench/results/<name>-<timestamp>.json``."""
+    result: dict[str, Any]
     try:
         import uvloop
     except ImportError:  # pragma: no cover
-        result = asyncio.run(main(args))
+        result = asyncio.run(bench_main(args))
     else:
-        result = uvloop.run(main(args))
+        result = uvloop.run(bench_main(args))
     text = json.dumps(result, indent=2)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"intake-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.json"
+    path = RESULTS / f"{name}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.json"
     path.write_text(text + "\n")
     say(f"written to {path.relative_to(ROOT)}")
     print(text)
     return 0
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    return run_bench("intake", main, parse_args(argv))
 
 
 if __name__ == "__main__":

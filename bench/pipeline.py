@@ -56,8 +56,6 @@ import orjson
 
 from bench.intake import (
     AMQP_URL,
-    RESULTS,
-    ROOT,
     EventTap,
     LoadClient,
     Server,
@@ -68,6 +66,7 @@ from bench.intake import (
     fresh_database,
     machine_busy,
     percentile,
+    run_bench,
     say,
 )
 from bench.rawclient import Connection, HTTPClientError
@@ -609,20 +608,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover
-        result = asyncio.run(main(args))
-    else:
-        result = uvloop.run(main(args))
-    text = json.dumps(result, indent=2)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / f"pipeline-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.json"
-    path.write_text(text + "\n")
-    say(f"written to {path.relative_to(ROOT)}")
-    print(text)
-    return 0
+    return run_bench("pipeline", main, parse_args(argv))
 
 
 if __name__ == "__main__":
