@@ -56,7 +56,7 @@ async def test_a_worker_gives_way_while_another_has_a_backlog() -> None:
         ),
         asyncio.create_task(
             drain_forever(
-                "mail", mail, _Signal(), poll_seconds=30, batch_size=50, give_way_to=backlog
+                "mail", mail, _Signal(), poll_seconds=30, batch_size=50, give_way_to=[backlog]
             )
         ),
     ]
@@ -83,7 +83,7 @@ async def test_giving_way_is_bounded_so_the_other_worker_is_never_starved() -> N
             _Signal(),
             poll_seconds=30,
             batch_size=50,
-            give_way_to=backlog,
+            give_way_to=[backlog],
             give_way_seconds=0.05,
         )
     )
@@ -101,3 +101,28 @@ def test_tune_gc_freezes_what_is_loaded_and_collects_young_objects_less_often() 
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+async def test_giving_way_to_several_waits_for_each_within_one_bound() -> None:
+    first, second = Backlog(), Backlog()
+    first.report(50, 50)
+    second.report(50, 50)
+    ran = asyncio.Event()
+
+    async def mail() -> int:
+        ran.set()
+        return 0
+
+    task = asyncio.create_task(
+        drain_forever(
+            "mail", mail, _Signal(), poll_seconds=30, batch_size=50, give_way_to=[first, second]
+        )
+    )
+    await asyncio.sleep(0)
+    first.report(3, 50)  # the first is quiet now; the second still busy
+    for _ in range(20):  # turns of the loop enough for the mailer to run if it may
+        await asyncio.sleep(0)
+    assert not ran.is_set()
+    second.report(0, 50)
+    await asyncio.wait_for(ran.wait(), 5)
+    task.cancel()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -70,16 +70,20 @@ async def drain_forever(
     poll_seconds: float,
     batch_size: int,
     backlog: Backlog | None = None,
-    give_way_to: Backlog | None = None,
+    give_way_to: Sequence[Backlog] = (),
     give_way_seconds: float = 30.0,
 ) -> None:
     """Run ``step`` (returns how many items it handled) until cancelled; a full batch
     means more is waiting, so go again at once; an error is logged, never fatal.
     ``backlog``: where this worker reports whether more is waiting; ``give_way_to``:
-    another worker's backlog to wait out (at most ``give_way_seconds``) before a step."""
+    other workers' backlogs to wait out (at most ``give_way_seconds`` in all) before a
+    step."""
     while True:
-        if give_way_to is not None and give_way_to.busy:
-            await give_way_to.wait_quiet(give_way_seconds)
+        deadline = asyncio.get_running_loop().time() + give_way_seconds
+        for other in give_way_to:
+            left = deadline - asyncio.get_running_loop().time()
+            if other.busy and left > 0:
+                await other.wait_quiet(left)
         try:
             handled = await step()
         except asyncio.CancelledError:

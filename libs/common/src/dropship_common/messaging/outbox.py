@@ -21,7 +21,7 @@ from dropship_common.db import Database, utcnow
 from dropship_common.messaging.bus import Bus
 from dropship_common.messaging.envelope import Envelope
 from dropship_common.observability import OUTBOX_PENDING, OUTBOX_PUBLISHED
-from dropship_common.workers import CommitSignal, drain_forever
+from dropship_common.workers import Backlog, CommitSignal, drain_forever
 
 log = structlog.get_logger(__name__)
 
@@ -90,6 +90,7 @@ class OutboxRelay:
         self.max_backoff = max_backoff_seconds
         self._signal = CommitSignal(db, OUTBOX_FLAG)
         self._task: asyncio.Task[None] | None = None
+        self.backlog = Backlog()  # more than a batch waiting: others may give way
 
     def wake(self) -> None:
         self._signal.set()
@@ -111,6 +112,7 @@ class OutboxRelay:
             self._signal,
             poll_seconds=self.poll_seconds,
             batch_size=self.batch_size,
+            backlog=self.backlog,
         )
 
     def _backoff(self, attempts: int) -> dt.timedelta:

@@ -103,16 +103,16 @@ class Mailer:
         return len(claimed)
 
     async def run(self) -> None:
-        # buyer e-mails give way to confirming orders while deliveries are waiting: a
-        # thank-you a few seconds late harms no one, a late order.confirmed delays
-        # the supplier (and the mailer is in the same process, on the same cores)
+        # buyer e-mails give way to confirming orders and publishing their events while
+        # either has more than a batch waiting: a thank-you a few seconds late harms no
+        # one, a late order.confirmed delays the supplier (same process, same cores)
         await drain_forever(
             "mailer",
             self.send_due,
             self.signal,
             poll_seconds=5.0,
             batch_size=50,
-            give_way_to=webhook_backlog(self.rt),
+            give_way_to=(webhook_backlog(self.rt), self.rt.relay.backlog),
         )
 
 
