@@ -847,16 +847,6 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 )
                 say(f"bare: {bare.summary('requests_per_s')}")
             async with fresh_database(db):
-                pg: dict[str, Any] | None = None
-                if not args.skip_postgres:
-                    say("postgres: commit rate")
-                    pg = await postgres_commit_rate(
-                        f"postgresql://postgres@127.0.0.1:5432/{db}",
-                        args.pg_connections,
-                        args.pg_seconds,
-                        args.pg_single_seconds,
-                    )
-                    say(f"postgres: {pg}")
                 tap = EventTap(exchange, f"{queue_prefix}tap")
                 try:
                     await tap.start()
@@ -876,6 +866,18 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 finally:
                     await tap.close(service_queues)
                     say(f"exchange {exchange} and queues {queue_prefix}* deleted")
+                # last: its tens of thousands of commits leave PostgreSQL writing WAL and
+                # checkpointing for a while, which slowed an intake measured after it
+                pg: dict[str, Any] | None = None
+                if not args.skip_postgres:
+                    say("postgres: commit rate")
+                    pg = await postgres_commit_rate(
+                        f"postgresql://postgres@127.0.0.1:5432/{db}",
+                        args.pg_connections,
+                        args.pg_seconds,
+                        args.pg_single_seconds,
+                    )
+                    say(f"postgres: {pg}")
 
     intake_summary = intake.load.summary("orders_per_s")
     intake_summary.update(
