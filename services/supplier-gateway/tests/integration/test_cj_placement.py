@@ -240,8 +240,27 @@ async def test_cancellation_reaches_cj_where_it_still_can(start_service, tap_fac
             and d["last_error"] == "too_late"
             and d["next_attempt_at"] is None
         )
+        # each order's answer waits for CJ's: stopped, or too late (CJ ships it)
         answers = await tap.wait_for("supplier.cancellation_answered", count=2)
-        assert {a.payload["cancelled"][0] for a in answers} == {early_so, late_so}
+        by_order = {a.payload["order_id"]: a.payload for a in answers}
+        assert by_order[str(early.order_id)]["cancelled"] == [early_so]
+        assert by_order[str(early.order_id)]["already_shipped"] == []
+        assert by_order[str(late.order_id)]["cancelled"] == []
+        assert by_order[str(late.order_id)]["already_shipped"] == [late_so]
+        assert len(tap.of_type("supplier.cancellation_answered")) == 2  # one per order
+
+        # the one CJ would not stop ships, and its tracking still counts
+        sid = d["supplier_id"]
+        parcel = cj.ship(late_so, "CJPacket Ordinary", "RR123456785CN")
+        body, headers = cj.callback("LOGISTICS", parcel)
+        r = await gw.client.post(
+            f"/v1/callbacks/cjdropshipping/{sid}", content=body, headers=headers
+        )
+        assert r.status_code == 200 and r.json()["message"] == "tracking assigned"
+        shipped = await detail(gw, late_so)
+        assert shipped["status"] == "shipped"
+        [moved] = [e for e in shipped["timeline"] if e.get("to_status") == "shipped"]
+        assert moved["details"]["tracking_numbers"] == ["RR123456785CN"]
 
 
 async def told_eventually(probe, so):  # type: ignore[no-untyped-def]

@@ -36,3 +36,10 @@ def test_guarded_transitions() -> None:
         transition(Status.SHIPPED, Status.ACCEPTED)
     with pytest.raises(IllegalTransition):
         transition(Status.REJECTED, Status.SHIPPED)
+
+
+def test_a_cancelled_order_a_supplier_would_not_stop_can_still_ship_and_nothing_else() -> None:
+    assert transition(Status.CANCELLED, Status.SHIPPED) is Status.SHIPPED
+    for target in (Status.PENDING, Status.PLACED, Status.ACCEPTED, Status.REJECTED):
+        with pytest.raises(IllegalTransition):
+            transition(Status.CANCELLED, target)

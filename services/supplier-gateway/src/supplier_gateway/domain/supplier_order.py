@@ -21,7 +21,9 @@ ALLOWED: dict[Status, frozenset[Status]] = {
     Status.ACCEPTED: frozenset({Status.SHIPPED, Status.CANCELLED}),
     Status.REJECTED: frozenset(),
     Status.SHIPPED: frozenset(),
-    Status.CANCELLED: frozenset(),
+    # cancelled here, but the supplier refused to stop it (too late) and ships: its
+    # tracking still counts, so the buyer and the storefront learn where it is
+    Status.CANCELLED: frozenset({Status.SHIPPED}),
 }
 
 OPEN = frozenset({Status.PLACED, Status.ACCEPTED})  # what a supplier still has to act on

@@ -99,6 +99,17 @@ class PlacementRepository:
         webhook or callback never came."""
         return await self._due([s.value for s in OPEN], now, kinds, limit, lease)
 
+    async def of_order(self, order_id: uuid.UUID) -> list[SupplierOrder]:
+        """Every supplier order of an order, locked."""
+        return list(
+            await self.session.scalars(
+                sa.select(SupplierOrder)
+                .where(SupplierOrder.order_id == order_id)
+                .order_by(SupplierOrder.id)
+                .with_for_update()
+            )
+        )
+
     async def lock(self, supplier_order_id: uuid.UUID) -> tuple[SupplierOrder, Supplier]:
         row, supplier = (
             await self.session.execute(

@@ -43,6 +43,7 @@ from supplier_gateway.domain.placement import next_attempt, retry_delay
 from supplier_gateway.domain.supplier_order import OPEN, Status
 from supplier_gateway.models import SupplierOrder, SupplierOrderEvent
 from supplier_gateway.placement.repository import Claimed, PlacementRepository
+from supplier_gateway.supplier_orders.cancellation import answer_cancellation
 from supplier_gateway.supplier_orders.service import PLACE_FLAG, mark_placed
 from supplier_gateway.supplier_orders.supplier_updates import report_shipped
 
@@ -271,6 +272,10 @@ class Placer:
                 row.next_attempt_at = None
                 row.last_error = None if result == "cancelled" else error or result
             session.add(_event(row, now, "supplier_cancel", details))
+            if result != "retry":  # the supplier has answered: maybe the order's answer
+                await session.flush()
+                rows = await PlacementRepository(session).of_order(row.order_id)
+                await answer_cancellation(session, self.rt.outbox, row.order_id, rows, CAUSE)
 
     async def _one(self, claimed: Claimed) -> None:
         try:

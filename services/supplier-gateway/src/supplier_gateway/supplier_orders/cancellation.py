@@ -34,27 +34,62 @@ async def cancel_for_order(
         )
     )
     adapters = await _adapters(session, rows)
-    cancelled, shipped = [], []
+    stopped = False
     for row in rows:
-        status = Status(row.status)
-        if status == Status.SHIPPED:
-            shipped.append(row.id)
-        elif status in STOPPABLE:
+        if Status(row.status) in STOPPABLE:
             sent = _in_supplier_system(row, adapters)
             move(session, row, Status.CANCELLED, cause, {"reason": reason})
-            cancelled.append(row.id)
+            stopped = True
             row.next_attempt_at = None
             if sent:
-                # the supplier has it (or may): the placement worker tells its system
-                # (a portal supplier sees it gone from its list)
+                # the supplier has it (or may): the placement worker tells its system,
+                # and the answer waits for what the supplier says (a portal supplier
+                # simply sees it gone from its list)
                 row.next_attempt_at = utcnow()
                 session.info[PLACE_FLAG] = True
-    if not cancelled and not shipped:
-        return  # nothing placed, or nothing left to stop: no answer to give
+    if stopped or any(r.status == Status.SHIPPED.value for r in rows):
+        await answer_cancellation(session, outbox, order_id, rows, cause)
+
+
+async def answer_cancellation(
+    session: AsyncSession,
+    outbox: Outbox,
+    order_id: uuid.UUID,
+    rows: list[SupplierOrder],
+    cause: str,
+) -> None:
+    """``supplier.cancellation_answered`` once no supplier is still to be told (the
+    placement worker calls this again after each supplier's answer). Stopped: what was
+    cancelled here and, for orders in a supplier's own system, what the supplier
+    confirmed; too late: what shipped, and what a supplier refused to stop (it ships)."""
+    if any(r.status == Status.CANCELLED.value and r.next_attempt_at is not None for r in rows):
+        return  # a supplier has still to be told
+    refused = await _refused_cancels(session, [r.id for r in rows])
+    cancelled = [r.id for r in rows if r.status == Status.CANCELLED.value and r.id not in refused]
+    too_late = [r.id for r in rows if r.status == Status.SHIPPED.value or r.id in refused]
     answer = SupplierCancellationAnswered(
-        order_id=order_id, cancelled=cancelled, already_shipped=shipped, answered_at=utcnow()
+        order_id=order_id, cancelled=cancelled, already_shipped=too_late, answered_at=utcnow()
     )
     await outbox.add(session, [answer.envelope(correlation_id=str(order_id), causation_id=cause)])
+
+
+async def _refused_cancels(session: AsyncSession, row_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """The supplier orders whose supplier's last word on our cancellation was no."""
+    events = await session.execute(
+        sa.select(SupplierOrderEvent.supplier_order_id, SupplierOrderEvent.details)
+        .where(
+            SupplierOrderEvent.supplier_order_id.in_(row_ids),
+            SupplierOrderEvent.kind == "supplier_cancel",
+        )
+        .order_by(SupplierOrderEvent.id)
+    )
+    last: dict[uuid.UUID, str | None] = {}
+    for row_id, details in events:
+        last[row_id] = (details or {}).get("outcome")
+    return {row_id for row_id, outcome in last.items() if outcome in REFUSED}
+
+
+REFUSED = ("too_late", "not_possible")  # the supplier ships it: a return, for aftersales
 
 
 async def readdress_for_order(
