@@ -231,7 +231,7 @@ async def test_cancellation_stops_what_has_not_shipped_and_answers(
     gw = await start_service(SPEC)
     tap = await tap_factory(gw.settings, ["supplier.#", "shipment.#"])
     order = _order("DE")
-    await _portal_supplier(gw, "Mugs Ltd", "MUG-1", order.shop_id)
+    _mugs, key_mugs = await _portal_supplier(gw, "Mugs Ltd", "MUG-1", order.shop_id)
     tees, key_tees = await _portal_supplier(gw, "Tees Ltd", "TEE-M", order.shop_id)
     await gw.runtime.bus.publish([order.envelope(correlation_id=str(order.order_id))])
     placed = await tap.wait_for("supplier.order_placed", count=2, order_id=str(order.order_id))
@@ -266,6 +266,15 @@ async def test_cancellation_stops_what_has_not_shipped_and_answers(
         "/v1/supplier-orders", headers=gw.admin_headers, params={"order_id": str(order.order_id)}
     )
     assert sorted(s["status"] for s in r.json()["supplier_orders"]) == ["cancelled", "shipped"]
+    # the stopped one cannot ship afterwards: the buyer was told it is cancelled
+    await _login(gw, key_mugs)
+    r = await gw.client.post(
+        f"/portal/orders/{stopped[0]}/ship",
+        headers=FORM,
+        content=urlencode({"carrier": "YTO", "tracking": "YT2345678901235"}),
+    )
+    assert r.status_code == 409 and "this supplier order is cancelled" in r.text
+    assert tap.of_type("shipment.tracking_assigned", supplier_order_id=stopped[0]) == []
 
 
 async def test_new_address_reaches_the_notice_and_is_answered(start_service, tap_factory) -> None:  # type: ignore[no-untyped-def]

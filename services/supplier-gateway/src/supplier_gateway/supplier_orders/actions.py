@@ -24,6 +24,7 @@ from supplier_gateway.domain.supplier_order import (
     normalize_tracking,
 )
 from supplier_gateway.models import SupplierOrder, SupplierOrderEvent
+from supplier_gateway.supplier_orders.cancellation import refused_cancels
 from supplier_gateway.supplier_orders.service import reroute_rejected
 from supplier_gateway.supplier_orders.transitions import move
 
@@ -131,6 +132,12 @@ async def ship(
             numbers.append(value)
     if bad or not numbers:
         raise ValidationFailed("malformed or missing tracking numbers", {"refused": bad})
+    if row.status == Status.CANCELLED.value and row.id not in await refused_cancels(
+        session, [row.id]
+    ):
+        # only one a supplier refused to stop can still ship; the buyer was told the rest
+        # is cancelled
+        raise Conflict("this supplier order is cancelled")
     _move(session, row, Status.SHIPPED, actor, {"carrier": carrier, "tracking_numbers": numbers})
     row.carrier, row.tracking_numbers = carrier, numbers
     row.shipped_at = utcnow()

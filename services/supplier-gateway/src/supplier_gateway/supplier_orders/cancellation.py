@@ -64,7 +64,7 @@ async def answer_cancellation(
     confirmed; too late: what shipped, and what a supplier refused to stop (it ships)."""
     if any(r.status == Status.CANCELLED.value and r.next_attempt_at is not None for r in rows):
         return  # a supplier has still to be told
-    refused = await _refused_cancels(session, [r.id for r in rows])
+    refused = await refused_cancels(session, [r.id for r in rows])
     cancelled = [r.id for r in rows if r.status == Status.CANCELLED.value and r.id not in refused]
     too_late = [r.id for r in rows if r.status == Status.SHIPPED.value or r.id in refused]
     answer = SupplierCancellationAnswered(
@@ -73,7 +73,7 @@ async def answer_cancellation(
     await outbox.add(session, [answer.envelope(correlation_id=str(order_id), causation_id=cause)])
 
 
-async def _refused_cancels(session: AsyncSession, row_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+async def refused_cancels(session: AsyncSession, row_ids: list[uuid.UUID]) -> set[uuid.UUID]:
     """The supplier orders whose supplier's last word on our cancellation was no."""
     events = await session.execute(
         sa.select(SupplierOrderEvent.supplier_order_id, SupplierOrderEvent.details)
