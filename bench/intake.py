@@ -361,6 +361,20 @@ def cpu_by_program(names: Sequence[str] = ("postgres", "beam.smp")) -> dict[str,
     return totals
 
 
+def service_queue_names(exchange: str, prefix: str, services: Sequence[str]) -> list[str]:
+    """The queues the services of a run declare (main, retry tiers, dead letters), to
+    delete at the end."""
+    bus = RabbitMQBus(
+        AMQP_URL,
+        exchange,
+        retry_delays_ms=RETRY_DELAYS_MS,
+        delivery_limit=5,
+        prefetch=1,
+        queue_prefix=prefix,
+    )
+    return [q for service in services for q in bus.all_queue_names(service)]
+
+
 def workers_cpu(workers: Sequence[Server]) -> float | None:
     """CPU seconds of every worker process together."""
     times = [cpu_seconds(w.pid) for w in workers]
@@ -810,14 +824,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     db = f"bench_order_intake_{run_id}"
     exchange = f"bench.{run_id}"
     queue_prefix = f"bench.{run_id}."
-    service_queues = RabbitMQBus(
-        AMQP_URL,
-        exchange,
-        retry_delays_ms=RETRY_DELAYS_MS,
-        delivery_limit=5,
-        prefetch=1,
-        queue_prefix=queue_prefix,
-    ).all_queue_names(SERVICE)
+    service_queues = service_queue_names(exchange, queue_prefix, [SERVICE])
 
     # distinct Shopify order ids for every request of the run
     base_id = 5_000_000_000 + secrets.randbelow(10**9)

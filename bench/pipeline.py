@@ -56,6 +56,7 @@ import orjson
 
 from bench.intake import (
     AMQP_URL,
+    RETRY_DELAYS_MS,
     EventTap,
     LoadClient,
     Server,
@@ -68,9 +69,9 @@ from bench.intake import (
     percentile,
     run_bench,
     say,
+    service_queue_names,
 )
 from bench.rawclient import Connection, HTTPClientError
-from dropship_common.messaging.rabbitmq import RabbitMQBus
 from tests.system.harness import (
     SHOPIFY_TOKEN,
     FakeHttpSupplierServer,
@@ -83,7 +84,6 @@ from tests.system.support import DROPSHIP, service_env
 
 SERVICES = ("order-intake", "supplier-gateway")
 SHOP_DOMAIN = "bench-pipeline.myshopify.com"
-RETRY_DELAYS_MS = [1_000, 10_000, 60_000, 600_000]
 TARGET_ORDERS_PER_S = 150.0
 TARGET_P99_PLACED_S = 2.0
 
@@ -433,18 +433,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     run_id = f"{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S}_{secrets.token_hex(3)}"
     exchange = f"bench.{run_id}"
     prefix = f"bench.{run_id}."
-    queues = [
-        q
-        for service in SERVICES
-        for q in RabbitMQBus(
-            AMQP_URL,
-            exchange,
-            retry_delays_ms=RETRY_DELAYS_MS,
-            delivery_limit=5,
-            prefetch=1,
-            queue_prefix=prefix,
-        ).all_queue_names(service)
-    ]
+    queues = service_queue_names(exchange, prefix, SERVICES)
     base_id = 6_000_000_000 + secrets.randbelow(10**9)
     warmup_ids = [base_id + i for i in range(args.warmup)]
     ids = [base_id + args.warmup + i for i in range(args.n)]
