@@ -117,6 +117,18 @@ async def machine_busy(seconds: float = 2.0) -> float | None:
     return (busy1 - busy0) / max(1, total1 - total0)
 
 
+async def settle(timeout: float = 60.0, quiet: float = 0.15) -> float | None:
+    """Wait until the machine is quiet (under ``quiet`` busy over half a second), at most
+    ``timeout`` s: a round starts once the previous one's remaining work (the buyers'
+    e-mails, autovacuum) is done, so each round measures the same thing. Returns the
+    last reading."""
+    deadline = time.monotonic() + timeout
+    while True:
+        busy = await machine_busy(0.5)
+        if busy is None or busy < quiet or time.monotonic() > deadline:
+            return busy
+
+
 # -- load ------------------------------------------------------------------------------
 
 
@@ -695,6 +707,7 @@ async def intake_phase(
 
         results = []
         for k, measured in enumerate(rounds, 1):
+            await settle()
             say(f"intake round {k}/{len(rounds)}: posting {len(measured)} webhooks")
             cpu_at_load_start = workers_cpu(workers)
             others_at_load_start = cpu_by_program()
