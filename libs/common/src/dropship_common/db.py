@@ -162,6 +162,17 @@ class Database:
             for hook in self.after_commit:
                 hook(session)
 
+    @asynccontextmanager
+    async def driver_connection(self) -> AsyncIterator[Any]:
+        """A pooled connection's asyncpg connection itself (PostgreSQL only), for the few
+        hot statements where SQLAlchemy's per-row parameter handling costs more than the
+        statement; the caller opens its own transaction on it."""
+        if self.is_sqlite:
+            raise RuntimeError("driver_connection() is for PostgreSQL")
+        async with self.engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            yield raw.driver_connection
+
     async def ping(self) -> None:
         await ping(self.engine)
 

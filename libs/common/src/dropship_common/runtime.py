@@ -19,6 +19,7 @@ from dropship_common.admin import router as dead_letters_router
 from dropship_common.db import Database
 from dropship_common.errors import install_error_handlers
 from dropship_common.health import health_router
+from dropship_common.hot_routes import HotEndpoint, HotRoutes
 from dropship_common.messaging.bus import Bus
 from dropship_common.messaging.consumer import MessageConsumer, MessageHandler
 from dropship_common.messaging.factory import make_bus
@@ -50,6 +51,8 @@ class ServiceSpec:
     workers: Sequence[Worker] = ()
     on_start: Callable[[ServiceRuntime], Awaitable[None]] | None = None
     description: str = ""
+    # exact POST paths of the routers' busiest endpoints, served by :class:`HotRoutes`
+    hot_routes: Mapping[str, HotEndpoint] = field(default_factory=dict)
 
 
 @dataclass
@@ -198,6 +201,8 @@ def create_service_app(spec: ServiceSpec, settings: Settings, *, bus: Bus | None
         app.include_router(router)
     app.include_router(health_router(spec.name, checks))
     app.include_router(dead_letters_router)
+    if spec.hot_routes:  # innermost of our middleware: added first
+        app.add_middleware(HotRoutes, routers=spec.routers, routes=spec.hot_routes)
     app.add_middleware(MetricsMiddleware, service=spec.name)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(CorrelationIdMiddleware)

@@ -19,6 +19,7 @@ from order_intake.products.endpoints import router as products_router
 from order_intake.shops.endpoints import router as shops_router
 from order_intake.webhooks.admin import router as webhooks_admin_router
 from order_intake.webhooks.endpoints import router as webhooks_router
+from order_intake.webhooks.endpoints import shopify_webhook
 from order_intake.webhooks.intake import DeliveryWriter, ShopCache
 from order_intake.webhooks.processor import purge_worker, webhook_worker
 from order_intake.webhooks.repository import WEBHOOK_FLAG
@@ -52,6 +53,8 @@ SPEC = ServiceSpec(
     handlers=consumers.handlers,
     workers=(webhook_worker, mail_worker, payment_worker, purge_worker, fulfilment_worker),
     on_start=_wire,
+    # a Shopify storm (a flash sale) is the load order-intake must carry
+    hot_routes={"/webhooks/shopify": shopify_webhook},
 )
 
 

@@ -37,7 +37,9 @@ async def test_webhook_bodies_and_outbox_envelopes_are_compressed_with_lz4(
     assert methods == {"webhook_deliveries.body": "l", "outbox.envelope": "l"}
 
     # a stored webhook body (over the 2 kB TOAST threshold) really is lz4-compressed
-    await create_shop(svc.client, svc.admin_headers, domain="lz4.myshopify.com", secret="shpss_lz4_secret")
+    await create_shop(
+        svc.client, svc.admin_headers, domain="lz4.myshopify.com", secret="shpss_lz4_secret"
+    )
     body = shopify_order(id=4242, name="#4242")
     assert len(body) > 2048
     r = await svc.client.post(

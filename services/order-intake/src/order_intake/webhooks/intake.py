@@ -23,6 +23,29 @@ from order_intake.workers_wiring import WEBHOOK_CHANNEL
 T: sa.Table = WebhookDelivery.__table__  # type: ignore[assignment]
 MAX_BATCH = 200
 
+# the writer's columns in the order of _INSERT_PG's arrays
+_ARRAY_COLUMNS = (
+    "id",
+    "platform",
+    "shop_id",
+    "delivery_id",
+    "topic",
+    "body",
+    "next_attempt_at",
+    "received_at",
+)
+_INSERT_PG = """
+INSERT INTO webhook_deliveries
+    (id, platform, shop_id, delivery_id, topic, body, next_attempt_at, received_at,
+     status, attempts)
+SELECT *, 'pending', 0 FROM unnest(
+    $1::uuid[], $2::varchar[], $3::uuid[], $4::varchar[], $5::varchar[], $6::bytea[],
+    $7::timestamptz[], $8::timestamptz[])
+ON CONFLICT DO NOTHING
+RETURNING platform, shop_id, delivery_id
+"""
+_NOTIFY_PG = "SELECT pg_notify($1, '')"
+
 
 @dataclass(frozen=True)
 class ShopSnapshot:
@@ -155,15 +178,26 @@ class DeliveryWriter:
                         future.set_result(fresh)
 
     async def _write(self, rows: list[dict[str, Any]]) -> set[tuple[str, uuid.UUID, str]]:
+        inserted = await (self._write_sqlite(rows) if self.db.is_sqlite else self._write_pg(rows))
+        if inserted:
+            self.on_commit()
+        return inserted
+
+    async def _write_pg(self, rows: list[dict[str, Any]]) -> set[tuple[str, uuid.UUID, str]]:
+        """One statement whatever the batch's size: the rows as arrays, ``unnest``-ed (a
+        third of the CPU of SQLAlchemy's executemany for a batch of 60)."""
+        columns = {c: [row[c] for row in rows] for c in _ARRAY_COLUMNS}
+        async with self.db.driver_connection() as conn, conn.transaction():
+            found = await conn.fetch(_INSERT_PG, *columns.values())
+            if found:
+                await conn.execute(_NOTIFY_PG, WEBHOOK_CHANNEL)
+        return {(r[0], r[1], r[2]) for r in found}
+
+    async def _write_sqlite(self, rows: list[dict[str, Any]]) -> set[tuple[str, uuid.UUID, str]]:
         async with self.db.transaction() as session:
             dialect = session.get_bind().dialect.name
             # executemany form: the statement compiles once and is cached (a multi-row
             # VALUES of varying length would be compiled for every batch)
             stmt = insert_ignore(T, dialect).returning(T.c.platform, T.c.shop_id, T.c.delivery_id)
             result = await session.execute(stmt, rows)
-            inserted = {(r[0], r[1], r[2]) for r in result.all()}
-            if inserted and dialect == "postgresql":
-                await session.execute(sa.select(sa.func.pg_notify(WEBHOOK_CHANNEL, "")))
-        if inserted:
-            self.on_commit()
-        return inserted
+            return {(r[0], r[1], r[2]) for r in result.all()}
