@@ -42,12 +42,11 @@ class MessageConsumer:
             return
         try:
             async with self.db.transaction() as session:
-                if await self.inbox.seen(session, envelope.id):
+                if not await self.inbox.claim(session, envelope.id, envelope.type):
                     MESSAGES_CONSUMED.labels(self.service, envelope.type, "duplicate").inc()
                     log.info("message_duplicate", type=envelope.type, id=str(envelope.id))
                     return
                 await handler(session, envelope)
-                await self.inbox.record(session, envelope.id, envelope.type)
         except Exception as exc:
             MESSAGES_CONSUMED.labels(self.service, envelope.type, "failed").inc()
             log.warning(

@@ -8,7 +8,7 @@ import uuid
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dropship_common.db import utcnow
+from dropship_common.db import insert_ignore, utcnow
 
 
 class Inbox:
@@ -16,20 +16,17 @@ class Inbox:
         self.table = table
         self.consumer = consumer
 
-    async def seen(self, session: AsyncSession, message_id: uuid.UUID) -> bool:
+    async def claim(self, session: AsyncSession, message_id: uuid.UUID, type_: str) -> bool:
+        """Record the id before the message's effects, in their transaction: True if it
+        is new, False if it was applied before (skip it). One statement instead of a
+        look-up and an insert; a concurrent duplicate waits on the id's index entry and
+        is then found applied (or claims it, if the first one rolled back)."""
         t = self.table
-        found = await session.scalar(
-            sa.select(sa.literal(1)).where(
-                t.c.message_id == message_id, t.c.consumer == self.consumer
-            )
-        )
-        return found is not None
-
-    async def record(self, session: AsyncSession, message_id: uuid.UUID, type_: str) -> None:
-        """Insert the id; a concurrent duplicate fails the transaction (then it is retried
-        and skipped by :meth:`seen`)."""
-        await session.execute(
-            sa.insert(self.table).values(
+        stmt = (
+            insert_ignore(t, session.get_bind().dialect.name)
+            .values(
                 message_id=message_id, consumer=self.consumer, type=type_, processed_at=utcnow()
             )
+            .returning(t.c.message_id)
         )
+        return (await session.execute(stmt)).first() is not None

@@ -70,10 +70,9 @@ async def cj_webhook(supplier_id: uuid.UUID, request: Request, rt: Runtime) -> J
     inbox = Inbox(rt.tables.inbox, f"cj-webhook:{supplier_id}")
     async with rt.db.transaction() as session:
         message_uuid = _message_uuid(message.messageId)
-        if await inbox.seen(session, message_uuid):
+        if not await inbox.claim(session, message_uuid, f"cj.{message.type.lower()}"):
             return _answer("already received")
         outcome = await apply_message(session, rt.outbox, supplier_id, message)
-        await inbox.record(session, message_uuid, f"cj.{message.type.lower()}")
     return _answer(outcome)
 
 
