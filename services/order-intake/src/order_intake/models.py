@@ -172,8 +172,8 @@ class WebhookDelivery(Base):
     __table_args__ = (
         sa.UniqueConstraint("platform", "shop_id", "delivery_id"),
         sa.Index(
-            "ix_webhook_deliveries_pending",
-            "next_attempt_at",
+            "ix_webhook_deliveries_pending",  # claimed oldest first (migration 0004)
+            "received_at",
             postgresql_where=sa.text("status = 'pending'"),
             sqlite_where=sa.text("status = 'pending'"),
         ),
