@@ -8,8 +8,9 @@ from typing import Annotated, Any
 
 import httpx
 import pytest
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
 from prometheus_client import REGISTRY
+from sqlalchemy.exc import IntegrityError
 
 from dropship_common.errors import BadRequest, install_error_handlers
 from dropship_common.hot_routes import HotRoutes
@@ -36,6 +37,12 @@ async def hook(request: Request, rt: Annotated[Any, Depends(runtime_of)]) -> Res
     calls.append(("hook", rt.name))
     if body == b"bad":
         raise BadRequest("a bad body", {"got": "bad"})
+    if body == b"race":
+        raise IntegrityError("INSERT", None, Exception("duplicate key"))
+    if body == b"gone":
+        raise HTTPException(404, "no such thing")
+    if body == b"crash":
+        raise RuntimeError("a bug")
     return Response(b'{"took": %d}' % len(body), media_type="application/json")
 
 
@@ -76,6 +83,8 @@ async def test_same_answers_with_and_without_the_hot_path(hot: bool) -> None:
         ok = await c.post("/hook", content=b"12345")
         bad = await c.post("/hook", content=b"bad")
         too_big = await c.post("/hook", content=b"x" * 101)
+        race = await c.post("/hook", content=b"race")
+        gone = await c.post("/hook", content=b"gone")
         got = await c.get("/hook")
     assert (ok.status_code, ok.json()) == (200, {"took": 5})
     assert bad.status_code == 400
@@ -84,11 +93,22 @@ async def test_same_answers_with_and_without_the_hot_path(hot: bool) -> None:
     }
     assert too_big.status_code == 413
     assert too_big.json()["error"]["code"] == "payload_too_large"
+    # every exception handler of the app applies, not only the one for AppError
+    assert (race.status_code, race.json()["error"]["code"]) == (409, "conflict")
+    assert (gone.status_code, gone.json()["error"]["code"]) == (404, "not_found")
     assert got.json() == {"via": "router"}  # other methods go through the router
-    assert calls == [("hook", "the runtime"), ("hook", "the runtime")]
+    assert calls == [("hook", "the runtime")] * 4
     # labelled with the route's template either way
     assert requests_counted("200") == before_ok + 1
     assert requests_counted("400") == before_bad + 1
+
+
+@pytest.mark.parametrize("hot", [True, False])
+async def test_an_unexpected_error_is_a_500_in_the_error_model(hot: bool) -> None:
+    transport = httpx.ASGITransport(app=app_with(hot), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        crash = await c.post("/hook", content=b"crash")
+    assert (crash.status_code, crash.json()["error"]["code"]) == (500, "internal_error")
 
 
 @pytest.mark.parametrize("hot", [True, False])

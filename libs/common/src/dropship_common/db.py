@@ -169,15 +169,46 @@ class Database:
         statement; the caller opens its own transaction on it."""
         if self.is_sqlite:
             raise RuntimeError("driver_connection() is for PostgreSQL")
+        import asyncpg
+
         async with self.engine.connect() as conn:
             raw = await conn.get_raw_connection()
-            yield raw.driver_connection
+            driver = raw.driver_connection
+            assert driver is not None  # a pooled connection is open when checked out
+            try:
+                yield driver
+            except (
+                asyncpg.PostgresError,
+                asyncpg.InterfaceError,
+                asyncpg.InternalClientError,  # e.g. a server process that died mid-way
+                OSError,
+            ) as exc:
+                # SQLAlchemy never saw this error: drop a broken connection from the
+                # pool ourselves (there is no pre-ping), and raise what callers of the
+                # ORM path catch
+                broken = not isinstance(exc, asyncpg.PostgresError) or isinstance(
+                    exc, asyncpg.PostgresConnectionError
+                )
+                if broken or driver.is_closed():
+                    await conn.invalidate()
+                raise _as_dbapi_error(exc) from exc
 
     async def ping(self) -> None:
         await ping(self.engine)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _as_dbapi_error(exc: Exception) -> sa.exc.DBAPIError:
+    import asyncpg
+
+    kind: type[sa.exc.DBAPIError] = sa.exc.OperationalError
+    if isinstance(exc, asyncpg.DataError):
+        kind = sa.exc.DataError
+    elif isinstance(exc, asyncpg.IntegrityConstraintViolationError):
+        kind = sa.exc.IntegrityError
+    return kind("(statement on the driver connection)", None, exc)
 
 
 def insert_ignore(table: Any, dialect_name: str) -> Any:

@@ -7,10 +7,11 @@ were a fifth of that (py-spy under ``bench.intake``). A hot route is still an or
 FastAPI route (OpenAPI, tests and the router serve it the same way), and this ASGI
 middleware, innermost of the service's own, calls the same endpoint function directly
 for an exact ``POST`` path: the outer middleware (body limit, correlation id, metrics)
-still apply, errors get the one JSON error model."""
+still apply, and an exception goes to the app's exception handlers as on the router."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
@@ -19,8 +20,6 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
-
-from dropship_common.errors import AppError, app_error_response
 
 HotEndpoint = Callable[[Request, Any], Awaitable[Response]]  # (request, ServiceRuntime)
 
@@ -60,6 +59,21 @@ class HotRoutes:
         request = Request(scope, receive)
         try:
             response = await endpoint(request, request.app.state.runtime)
-        except AppError as exc:
-            response = app_error_response(exc)
+        except Exception as exc:
+            handler = _handler_for(request.app.exception_handlers, exc)
+            if handler is None:
+                raise  # the outermost middleware answers 500, as for any route
+            answer = handler(request, exc)
+            response = await answer if inspect.isawaitable(answer) else answer
         await response(scope, receive, send)
+
+
+def _handler_for(handlers: Mapping[Any, Any], exc: Exception) -> Any:
+    """The app's handler for this exception's nearest class (as Starlette's exception
+    middleware picks it), except the catch-all one for ``Exception``."""
+    for cls in type(exc).__mro__:
+        if cls is Exception:
+            return None
+        if cls in handlers:
+            return handlers[cls]
+    return None

@@ -336,3 +336,28 @@ async def test_database_down_is_503_and_the_storefront_retries(intake: Intake, m
     status, answer = await post(intake, shopify_order_body(), webhook_id="wh-down")
     assert (status, answer["status"]) == (200, "accepted")
     await intake.wait_order("450789469", "confirmed")
+
+
+async def test_webhook_id_longer_than_its_column_is_400_and_stores_nothing(
+    intake: Intake,
+) -> None:
+    # the header is not signed; too long, it would fail the batch it is written in
+    status, answer = await post(intake, shopify_order_body(), webhook_id="w" * 201)
+    assert (status, answer["error"]["code"]) == (400, "bad_request")
+    assert await intake.deliveries() == []
+    status, answer = await post(intake, shopify_order_body(), webhook_id="w" * 200)
+    assert (status, answer["status"]) == (200, "accepted")
+
+
+async def test_a_statement_failing_in_the_database_is_503(intake: Intake, monkeypatch) -> None:
+    """The writer's statement goes to asyncpg directly: its errors still answer 503."""
+    from order_intake.webhooks import intake as intake_module
+
+    broken = intake_module._INSERT_PG.replace("webhook_deliveries", "no_such_table", 1)
+    with monkeypatch.context() as m:
+        m.setattr(intake_module, "_INSERT_PG", broken)
+        status, answer = await post(intake, shopify_order_body(), webhook_id="wh-broken")
+    assert (status, answer["error"]["code"]) == (503, "unavailable")
+    assert await intake.deliveries() == []
+    status, answer = await post(intake, shopify_order_body(), webhook_id="wh-broken")
+    assert (status, answer["status"]) == (200, "accepted")

@@ -53,3 +53,45 @@ async def test_webhook_bodies_and_outbox_envelopes_are_compressed_with_lz4(
             sa.text("SELECT pg_column_compression(body) FROM webhook_deliveries")
         )
     assert found == "lz4"
+
+
+async def test_a_broken_driver_connection_leaves_the_pool(start_service) -> None:  # type: ignore[no-untyped-def]
+    """A connection whose server process died fails once on the driver path, is dropped
+    from the pool, and is not handed out again (there is no pre-ping)."""
+    svc = await start_service(SPEC, role="api")
+    db = svc.runtime.db
+    async with db.driver_connection() as conn, db.driver_connection() as other:
+        victim = await conn.fetchval("SELECT pg_backend_pid()")
+        assert await other.fetchval("SELECT pg_terminate_backend($1)", victim)
+    failures = []
+    for _ in range(30):  # more than the pool holds: each pooled connection comes round
+        try:
+            async with db.driver_connection() as conn:
+                await conn.fetchval("SELECT 1")
+        except sa.exc.DBAPIError as exc:
+            failures.append(type(exc).__name__)
+    assert failures == ["OperationalError"]
+
+    with pytest.raises(sa.exc.DataError):
+        async with db.driver_connection() as conn:
+            await conn.fetchval("SELECT 1 / 0")
+
+
+async def test_pending_deliveries_are_indexed_by_arrival(start_service) -> None:  # type: ignore[no-untyped-def]
+    svc = await start_service(SPEC, role="api")
+    async with svc.runtime.db.sessions() as s:
+        indexes = dict(
+            (
+                await s.execute(
+                    sa.text(
+                        "SELECT indexname, indexdef FROM pg_indexes "
+                        "WHERE tablename = 'webhook_deliveries'"
+                    )
+                )
+            ).all()
+        )
+    assert "ix_webhook_deliveries_pending_new" not in indexes
+    assert (
+        "(received_at) WHERE ((status)::text = 'pending'::text)"
+        in (indexes["ix_webhook_deliveries_pending"])
+    )
