@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 import orjson
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -166,11 +167,10 @@ class Database:
     async def driver_connection(self) -> AsyncIterator[Any]:
         """A pooled connection's asyncpg connection itself (PostgreSQL only), for the few
         hot statements where SQLAlchemy's per-row parameter handling costs more than the
-        statement; the caller opens its own transaction on it."""
+        statement; the caller opens its own transaction on it (and the after-commit
+        hooks do not run)."""
         if self.is_sqlite:
             raise RuntimeError("driver_connection() is for PostgreSQL")
-        import asyncpg
-
         async with self.engine.connect() as conn:
             raw = await conn.get_raw_connection()
             driver = raw.driver_connection
@@ -201,8 +201,6 @@ class Database:
 
 
 def _as_dbapi_error(exc: Exception) -> sa.exc.DBAPIError:
-    import asyncpg
-
     kind: type[sa.exc.DBAPIError] = sa.exc.OperationalError
     if isinstance(exc, asyncpg.DataError):
         kind = sa.exc.DataError

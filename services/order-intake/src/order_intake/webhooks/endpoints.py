@@ -18,6 +18,7 @@ from dropship_common.errors import BadRequest, InvalidJSON, InvalidSignature, Se
 from dropship_common.errors import ValidationFailed as ValidationError_
 from dropship_common.security import verify_hmac_base64
 from order_intake.errors import UnknownShop
+from order_intake.models import WebhookDelivery
 from order_intake.storefronts import InvalidPayload
 from order_intake.webhooks.intake import DeliveryWriter, ShopCache, ShopSnapshot
 from order_intake.webhooks.topics import SHOPIFY_TOPICS, WOO_TOPICS, validate_body
@@ -41,7 +42,7 @@ def _answer(status: str, delivery_id: str | None = None) -> Response:
     )
 
 
-MAX_DELIVERY_ID = 200  # the column's length
+MAX_DELIVERY_ID: int = WebhookDelivery.__table__.c.delivery_id.type.length  # type: ignore[attr-defined]
 
 
 def _delivery_id(given: str | None, topic: str, body: bytes) -> str:

@@ -184,20 +184,19 @@ class DeliveryWriter:
         return inserted
 
     async def _write_pg(self, rows: list[dict[str, Any]]) -> set[tuple[str, uuid.UUID, str]]:
-        """One statement whatever the batch's size: the rows as arrays, ``unnest``-ed (a
-        third of the CPU of SQLAlchemy's executemany for a batch of 60)."""
-        columns = {c: [row[c] for row in rows] for c in _ARRAY_COLUMNS}
+        """One statement whatever the batch's size: the rows as arrays, ``unnest``-ed
+        (about 70 % of the CPU of SQLAlchemy's executemany for a batch of 60)."""
+        arrays = [[row[c] for row in rows] for c in _ARRAY_COLUMNS]
         async with self.db.driver_connection() as conn, conn.transaction():
-            found = await conn.fetch(_INSERT_PG, *columns.values())
+            found = await conn.fetch(_INSERT_PG, *arrays)
             if found:
                 await conn.execute(_NOTIFY_PG, WEBHOOK_CHANNEL)
         return {(r[0], r[1], r[2]) for r in found}
 
     async def _write_sqlite(self, rows: list[dict[str, Any]]) -> set[tuple[str, uuid.UUID, str]]:
         async with self.db.transaction() as session:
-            dialect = session.get_bind().dialect.name
             # executemany form: the statement compiles once and is cached (a multi-row
             # VALUES of varying length would be compiled for every batch)
-            stmt = insert_ignore(T, dialect).returning(T.c.platform, T.c.shop_id, T.c.delivery_id)
+            stmt = insert_ignore(T, "sqlite").returning(T.c.platform, T.c.shop_id, T.c.delivery_id)
             result = await session.execute(stmt, rows)
             return {(r[0], r[1], r[2]) for r in result.all()}
