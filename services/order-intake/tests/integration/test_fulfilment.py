@@ -19,6 +19,7 @@ import sqlalchemy as sa
 import uvicorn
 
 from dropship_common.contracts.supplier_gateway import ShipmentTrackingAssigned
+from dropship_common.mail import MailFolderSender, MailSender
 from dropship_common.messaging.envelope import Envelope
 from dropship_common.testing.fakes import FakeNetwork, FakeShopifyAdmin, FakeWooCommerce
 from dropship_common.testing.pytest_plugin import RunningService, free_port
@@ -34,7 +35,8 @@ from order_intake.fulfilment.worker import (
     shop_access,
 )
 from order_intake.main import SPEC
-from order_intake.models import Fulfilment, common
+from order_intake.messages.mailer import Mailer
+from order_intake.models import BuyerMessage, Fulfilment, common
 from order_intake.testing import (
     create_shop,
     shopify_headers,
@@ -309,10 +311,14 @@ async def test_refused_access_token_fails_until_an_operator_retries(w: World) ->
     assert r.status_code == 409 and r.json()["error"]["code"] == "illegal_fulfilment_state"
 
 
-async def _stop_fulfilment_worker(w: World) -> None:
-    [task] = [t for t in w.svc.runtime._tasks if t.get_name().endswith("fulfilment_worker")]
+async def _stop_worker(w: World, name: str) -> None:
+    [task] = [t for t in w.svc.runtime._tasks if t.get_name().endswith(name)]
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
+
+
+async def _stop_fulfilment_worker(w: World) -> None:
+    await _stop_worker(w, "fulfilment_worker")
 
 
 async def test_a_worker_past_its_lease_gives_unsent_rows_back(w: World) -> None:
@@ -362,6 +368,55 @@ async def test_an_outcome_after_the_claim_was_lost_does_not_overwrite(w: World) 
     )
     timeline = (await order_of(w, order["id"]))["timeline"]
     assert [e for e in timeline if e["kind"] == "fulfilment_failed"] == []
+
+
+async def _buyer_messages(w: World, order_id: str) -> list[BuyerMessage]:
+    async with w.svc.runtime.db.sessions() as s:
+        return list(
+            await s.scalars(sa.select(BuyerMessage).where(BuyerMessage.order_id == order_id))
+        )
+
+
+async def test_a_mailer_past_its_lease_gives_unsent_messages_back(w: World) -> None:
+    """The buyer mailer, like the fulfilment worker, sends nothing it has not started
+    within half its lease (another replica may claim it again meanwhile)."""
+    await _stop_worker(w, "mail_worker")
+    order = await shopify_order(w)
+    sender = MailFolderSender(w.mail)
+    assert await Mailer(w.svc.runtime, sender, lease=dt.timedelta(0)).send_due() == 1
+    [row] = await _buyer_messages(w, order["id"])
+    assert (row.status, row.attempts, row.sent_at) == ("pending", 0, None)
+    assert w.mails("") == []
+    assert await Mailer(w.svc.runtime, sender).send_due() == 1
+    [row] = await _buyer_messages(w, order["id"])
+    assert row.status == "sent"
+    assert len(w.mails("")) == 1
+
+
+async def test_a_mailer_that_lost_its_claim_records_nothing_over_the_next(w: World) -> None:
+    """A send that outlives the lease: another worker claims the message again and
+    sends it; the first one's late failure must not put it back in the queue (it would
+    go out a third time) nor count against it."""
+    await _stop_worker(w, "mail_worker")
+    order = await shopify_order(w)
+    folder = MailFolderSender(w.mail)
+    rt = w.svc.runtime
+
+    class Stalled(MailSender):
+        async def send(self, message: email.message.Message) -> None:
+            async with rt.db.transaction() as s:  # the lease runs out meanwhile
+                await s.execute(
+                    sa.update(BuyerMessage)
+                    .where(BuyerMessage.order_id == order["id"])
+                    .values(next_attempt_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+                )
+            assert await Mailer(rt, folder).send_due() == 1  # another worker sends it
+            raise TimeoutError("SMTP server did not answer")
+
+    assert await Mailer(rt, Stalled()).send_due() == 1
+    [row] = await _buyer_messages(w, order["id"])
+    assert (row.status, row.attempts, row.last_error) == ("sent", 0, None)
+    assert len(w.mails("")) == 1
 
 
 # --- WooCommerce -------------------------------------------------------------------------

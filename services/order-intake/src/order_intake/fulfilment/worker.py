@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ import structlog
 
 from dropship_common.db import utcnow
 from dropship_common.http import OutboundPolicy, make_client
+from dropship_common.leases import one_by_one_within
 from dropship_common.observability import mask_text
 from dropship_common.runtime import ServiceRuntime
 from dropship_common.workers import CommitSignal, drain_forever
@@ -152,13 +152,9 @@ class FulfilmentWorker:
         jobs = await self.claim()
         if not jobs:
             return 0
-        # Sent one after another: a job not started within half the lease is given back
-        # unsent, so that no other replica claims a row this one is still to send.
-        give_up = time.monotonic() + self.lease.total_seconds() / 2
-        results: dict[uuid.UUID, tuple[Job, Result | None]] = {}
-        for job in jobs:
-            sent = await self.send(job) if time.monotonic() < give_up else None
-            results[job.fulfilment_id] = (job, sent)
+        # one after another; a job not started within half the lease comes back unsent
+        done = await one_by_one_within(self.lease, jobs, self.send)
+        results = {job.fulfilment_id: (job, sent) for job, sent in done}
         async with self.runtime.db.transaction() as session:
             for row in await FulfilmentRepository(session).by_ids(list(results)):
                 job, result = results[row.id]

@@ -5,16 +5,14 @@ mode)."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from email.message import Message
 
 import sqlalchemy as sa
 import structlog
 
-from dropship_common import mail
+from dropship_common import mail, mail_queue
 from dropship_common.db import utcnow
 from dropship_common.mail import MailFolderSender, MailSender, SmtpSender
-from dropship_common.observability import mask_text
 from dropship_common.runtime import ServiceRuntime
 from dropship_common.workers import CommitSignal, drain_forever
 from order_intake.messages.service import MAIL_FLAG
@@ -48,9 +46,12 @@ def to_email(row: BuyerMessage, sender: str) -> Message:
 
 
 class Mailer:
-    def __init__(self, runtime: ServiceRuntime, sender: MailSender) -> None:
+    def __init__(
+        self, runtime: ServiceRuntime, sender: MailSender, lease: dt.timedelta = SEND_LEASE
+    ) -> None:
         self.rt = runtime
         self.sender = sender
+        self.lease = lease
         self.signal = CommitSignal(runtime.db, MAIL_FLAG)
 
     async def send_due(self, limit: int = 50) -> int:
@@ -71,35 +72,23 @@ class Mailer:
                     .with_for_update(skip_locked=True)
                 )
             )
-            for row in rows:
-                row.status, row.next_attempt_at = "sending", now + SEND_LEASE
             claimed = [
-                (row.id, row.attempts, to_email(row, self.rt.settings.mail_from)) for row in rows
+                mail_queue.Claimed(
+                    row.id,
+                    row.attempts,
+                    to_email(row, self.rt.settings.mail_from),
+                    mail_queue.claim(row, now, self.lease),
+                )
+                for row in rows
             ]
-        outcomes: dict[uuid.UUID, tuple[int, str | None]] = {}
-        for message_id, attempts, message in claimed:
-            try:
-                await self.sender.send(message)
-                outcomes[message_id] = (attempts, None)
-            except Exception as exc:
-                error = f"{type(exc).__name__}: {mask_text(str(exc))}"[:1000]
-                outcomes[message_id] = (attempts + 1, error)
-                log.warning("buyer_message_failed", message=str(message_id), error=error)
-        if not outcomes:
+        if not claimed:
             return 0
+        outcomes = await mail_queue.send_claimed(self.sender, claimed, self.lease, "buyer_message")
         async with self.rt.db.transaction() as session:
             for row in await session.scalars(
-                sa.select(BuyerMessage).where(BuyerMessage.id.in_(list(outcomes)))
+                sa.select(BuyerMessage).where(BuyerMessage.id.in_(list(outcomes))).with_for_update()
             ):
-                attempts, outcome = outcomes[row.id]
-                if outcome is None:
-                    row.status = "sent"
-                    row.sent_at = utcnow()
-                    row.last_error = None
-                    continue
-                row.attempts, row.last_error = attempts, outcome
-                row.status = "failed" if attempts >= MAX_ATTEMPTS else "pending"
-                row.next_attempt_at = utcnow() + dt.timedelta(seconds=min(3600, 5 * 3**attempts))
+                mail_queue.record(row, *outcomes[row.id], MAX_ATTEMPTS)
         return len(claimed)
 
     async def run(self) -> None:

@@ -16,10 +16,10 @@ class SupplierEmailRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def claim_due(
-        self, now: dt.datetime, limit: int, lease: dt.timedelta
-    ) -> list[SupplierEmail]:
-        rows = list(
+    async def due(self, now: dt.datetime, limit: int) -> list[SupplierEmail]:
+        """Due e-mails (new, retrying, or claimed by a worker whose lease ran out),
+        locked; others skip them."""
+        return list(
             await self.session.scalars(
                 sa.select(SupplierEmail)
                 .where(
@@ -31,9 +31,6 @@ class SupplierEmailRepository:
                 .with_for_update(skip_locked=True)
             )
         )
-        for row in rows:
-            row.status, row.next_attempt_at = "sending", now + lease
-        return rows
 
     async def by_ids(self, ids: Iterable[uuid.UUID]) -> list[SupplierEmail]:
         return list(

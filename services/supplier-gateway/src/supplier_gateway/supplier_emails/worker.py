@@ -5,14 +5,12 @@ after (at least once: a crash while sending sends it again)."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from email.message import Message
 
 import structlog
 
-from dropship_common import mail
+from dropship_common import mail, mail_queue
 from dropship_common.db import utcnow
-from dropship_common.observability import mask_text
 from dropship_common.runtime import ServiceRuntime
 from dropship_common.settings import Settings
 from dropship_common.workers import CommitSignal, drain_forever
@@ -48,35 +46,33 @@ def to_message(row: SupplierEmail, settings: Settings) -> Message:
 
 
 class SupplierMailer:
-    def __init__(self, runtime: ServiceRuntime, sender: mail.MailSender) -> None:
+    def __init__(
+        self, runtime: ServiceRuntime, sender: mail.MailSender, lease: dt.timedelta = SEND_LEASE
+    ) -> None:
         self.rt = runtime
         self.sender = sender
+        self.lease = lease
         self.signal = CommitSignal(runtime.db, MAIL_FLAG)
 
     async def send_due(self) -> int:
+        now = utcnow()
         async with self.rt.db.transaction() as session:
-            rows = await SupplierEmailRepository(session).claim_due(utcnow(), BATCH, SEND_LEASE)
-            claimed = [(r.id, r.attempts, to_message(r, self.rt.settings)) for r in rows]
-        outcomes: dict[uuid.UUID, tuple[int, str | None]] = {}
-        for email_id, attempts, message in claimed:
-            try:
-                await self.sender.send(message)
-                outcomes[email_id] = (attempts, None)
-            except Exception as exc:
-                error = f"{type(exc).__name__}: {mask_text(str(exc))}"[:1000]
-                outcomes[email_id] = (attempts + 1, error)
-                log.warning("supplier_email_failed", email=str(email_id), error=error)
-        if not outcomes:
+            rows = await SupplierEmailRepository(session).due(now, BATCH)
+            claimed = [
+                mail_queue.Claimed(
+                    r.id,
+                    r.attempts,
+                    to_message(r, self.rt.settings),
+                    mail_queue.claim(r, now, self.lease),
+                )
+                for r in rows
+            ]
+        if not claimed:
             return 0
+        outcomes = await mail_queue.send_claimed(self.sender, claimed, self.lease, "supplier_email")
         async with self.rt.db.transaction() as session:
             for row in await SupplierEmailRepository(session).by_ids(outcomes):
-                attempts, failure = outcomes[row.id]
-                if failure is None:
-                    row.status, row.sent_at, row.last_error = "sent", utcnow(), None
-                    continue
-                row.attempts, row.last_error = attempts, failure
-                row.status = "failed" if attempts >= MAX_ATTEMPTS else "pending"
-                row.next_attempt_at = utcnow() + dt.timedelta(seconds=min(3600, 5 * 3**attempts))
+                mail_queue.record(row, *outcomes[row.id], MAX_ATTEMPTS)
         return len(claimed)
 
     async def run(self) -> None:
