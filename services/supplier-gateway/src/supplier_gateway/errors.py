@@ -11,3 +11,9 @@ class SupplierNotFound(NotFound):
 
 class SupplierExists(Conflict):
     code = "supplier_exists"
+
+
+class PlacementInFlight(Conflict):
+    """A placement call is out: a second one before it answers could place it twice."""
+
+    code = "placement_in_flight"

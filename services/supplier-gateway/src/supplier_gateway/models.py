@@ -99,6 +99,8 @@ class SupplierOrder(Base):
     next_attempt_at: Mapped[dt.datetime | None]  # None: nothing to send (or parked)
     # a call was made whose outcome we do not know: look the order up before sending again
     needs_lookup: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # claimed by the placement worker until then: a call may be out, nothing else may start
+    leased_until: Mapped[dt.datetime | None]
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

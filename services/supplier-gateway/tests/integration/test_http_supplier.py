@@ -250,6 +250,51 @@ async def test_a_callback_that_overtakes_our_call_keeps_the_order_looked_up(star
         assert fake.count("POST") == 1
 
 
+async def test_place_now_while_a_call_is_out_is_refused(start_service) -> None:  # type: ignore[no-untyped-def]
+    """An operator's "place now" while the worker's call is still out would start a
+    second call that the supplier may see before the first has landed: refused (409)
+    until the call has answered, then accepted again."""
+    async with fake_supplier(create_faults=["hang", "500"]) as (fake, url):
+        gw = await start_service(
+            SPEC, **{**FAST, "supplier_timeout_seconds": 30.0, "placement_retry_base_seconds": 600}
+        )
+        order = _order("DE")
+        await http_supplier(gw, url, fake.secret, "MUG-1", order.shop_id)
+        await gw.runtime.bus.publish([order.envelope(correlation_id=str(order.order_id))])
+        so = await supplier_order_of(gw, order)
+
+        async def received() -> bool:
+            return so["id"] in fake.orders
+
+        await eventually(received)
+        place = f"/v1/supplier-orders/{so['id']}/place"
+        r = await gw.client.post(place, headers=gw.admin_headers)
+        assert r.status_code == 409 and r.json()["error"]["code"] == "placement_in_flight"
+        fake.release()
+
+        async def recorded() -> dict[str, Any] | None:
+            d = await detail(gw, so["id"])
+            return d if attempts(d) else None
+
+        d = await eventually(recorded)
+        assert d["status"] == "placed" and fake.count("POST") == 1
+        # a pending order waiting for its next try (a 500, ten minutes' backoff) may be
+        # sent now: the worker is not calling
+        other = _order("DE").model_copy(update={"shop_id": order.shop_id})
+        await gw.runtime.bus.publish([other.envelope(correlation_id=str(other.order_id))])
+        so2 = await supplier_order_of(gw, other)
+
+        async def waiting() -> dict[str, Any] | None:
+            d = await detail(gw, so2["id"])
+            return d if attempts(d) else None
+
+        d = await eventually(waiting)
+        assert [t["outcome"] for t in attempts(d)] == ["retry"]
+        r = await gw.client.post(f"/v1/supplier-orders/{so2['id']}/place", headers=gw.admin_headers)
+        assert r.status_code == 202, r.text
+        assert (await placed(gw, so2["id"]))["status"] == "placed"
+
+
 async def test_credentials_removed_after_an_unknown_outcome_keep_the_lookup(start_service) -> None:  # type: ignore[no-untyped-def]
     """A 500 leaves the order to be looked up; the credentials are removed before the
     retry (the order is parked); with new credentials it is looked up before it is

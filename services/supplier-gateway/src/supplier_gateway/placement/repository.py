@@ -74,7 +74,7 @@ class PlacementRepository:
                     row.supplier_ref,
                 )
             )
-            row.next_attempt_at = now + lease
+            row.next_attempt_at = row.leased_until = now + lease
             if placing:
                 row.needs_lookup = True
         return claimed
@@ -121,6 +121,12 @@ class PlacementRepository:
         ).one()
         return row, supplier
 
+    async def release(self, supplier_order_id: uuid.UUID) -> tuple[SupplierOrder, Supplier]:
+        """Lock an order a worker claimed, to record what its call did: the claim ends."""
+        row, supplier = await self.lock(supplier_order_id)
+        row.leased_until = None
+        return row, supplier
+
     async def by_supplier_ref(self, supplier_id: uuid.UUID, ref: str) -> SupplierOrder | None:
         return await self.session.scalar(
             sa.select(SupplierOrder)
@@ -138,11 +144,14 @@ class PlacementRepository:
         )
 
     async def make_due(self, supplier_order_id: uuid.UUID, now: dt.datetime) -> bool:
+        """A pending order due now, unless a worker has it out: its call may be on the
+        way, and a second one before it answers could place the order twice."""
         result = await self.session.execute(
             sa.update(SupplierOrder)
             .where(
                 SupplierOrder.id == supplier_order_id,
                 SupplierOrder.status == Status.PENDING.value,
+                sa.or_(SupplierOrder.leased_until.is_(None), SupplierOrder.leased_until <= now),
             )
             .values(next_attempt_at=now)
         )

@@ -198,7 +198,7 @@ class Placer:
             error = f"{type(exc).__name__}: {exc}"[:500]
         now = utcnow()
         async with self.rt.db.transaction() as session:
-            row, _ = await PlacementRepository(session).lock(claimed.supplier_order_id)
+            row, _ = await PlacementRepository(session).release(claimed.supplier_order_id)
             if row.status not in {s.value for s in OPEN}:
                 return  # shipped or cancelled meanwhile: its own path set what is next
             row.next_attempt_at = now + dt.timedelta(seconds=self.rt.settings.supplier_sync_seconds)
@@ -254,7 +254,7 @@ class Placer:
         s = self.rt.settings
         now = utcnow()
         async with self.rt.db.transaction() as session:
-            row, _ = await PlacementRepository(session).lock(claimed.supplier_order_id)
+            row, _ = await PlacementRepository(session).release(claimed.supplier_order_id)
             details: dict[str, Any] = {"outcome": result, "calls": calls.calls}
             if error:
                 details["error"] = error
@@ -294,7 +294,7 @@ class Placer:
         s = self.rt.settings
         now = utcnow()
         async with self.rt.db.transaction() as session:
-            row, supplier = await PlacementRepository(session).lock(claimed.supplier_order_id)
+            row, supplier = await PlacementRepository(session).release(claimed.supplier_order_id)
             number = row.place_attempts + 1
             details: dict[str, Any] = {
                 "attempt": number,

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from dropship_common.db import utcnow
 from dropship_common.deps import Operator, Runtime
 from dropship_common.errors import Conflict, NotFound
+from supplier_gateway.errors import PlacementInFlight
 from supplier_gateway.models import SupplierOrder
 from supplier_gateway.placement.repository import PlacementRepository
 from supplier_gateway.supplier_orders.service import PLACE_FLAG, of_order, timeline, unrouted
@@ -92,8 +93,14 @@ async def place_now(supplier_order_id: uuid.UUID, rt: Runtime, _: Operator) -> S
     it, once its mapping or the supplier's credentials are fixed)."""
     async with rt.db.transaction() as session:
         if not await PlacementRepository(session).make_due(supplier_order_id, utcnow()):
-            if await session.get(SupplierOrder, supplier_order_id) is None:
+            row = await session.get(SupplierOrder, supplier_order_id)
+            if row is None:
                 raise NotFound(f"no supplier order {supplier_order_id}")
+            if row.status == "pending":
+                raise PlacementInFlight(
+                    "a placement call for this supplier order is out: try again once it"
+                    " has answered (see its timeline)"
+                )
             raise Conflict("only a pending supplier order can be placed")
         session.info[PLACE_FLAG] = True
         row = await session.get(SupplierOrder, supplier_order_id)
