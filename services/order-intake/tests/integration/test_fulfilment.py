@@ -463,7 +463,7 @@ async def test_woocommerce_with_shipment_tracking(w: World) -> None:
     assert (item["custom_tracking_provider"], item["custom_tracking_link"]) == ("YunExpress", link)
     assert item["date_shipped"] == "2026-12-01"
     [note] = store["notes"]  # not added a second time after the lost answer
-    assert note["customer_note"] is True
+    assert note["customer_note"] is False  # Woo would e-mail the buyer a second time
     assert f"YunExpress: {NUMBER} ({link})" in note["note"]
     assert store["status"] == "completed"
     assert body["fulfilments"][0]["attempts"] == 2
@@ -497,7 +497,7 @@ async def test_woocommerce_without_shipment_tracking(w: World) -> None:
         ("GET", "/wp-json/wc-shipment-tracking/v3/shipment-trackings/providers")
     ]
     [note] = store["notes"]
-    assert NUMBER in note["note"] and note["customer_note"] is True
+    assert NUMBER in note["note"] and note["customer_note"] is False
     assert store["status"] == "completed"
     [mail] = await w.wait_mails("has shipped")
     assert mail["To"] == "john.doe@example.com"

@@ -224,8 +224,8 @@ def test_tracking_payload_predefined_or_custom_provider() -> None:
 
 def test_note_and_status_payloads() -> None:
     assert woocommerce.note_payload("China Post", [NUMBER], [URL]) == {
-        "note": f"Your order has shipped.\nChina Post: {NUMBER} ({URL})",
-        "customer_note": True,
+        "note": f"Shipped; the buyer was sent the tracking.\nChina Post: {NUMBER} ({URL})",
+        "customer_note": False,  # a customer note is e-mailed to the buyer by WooCommerce
     }
     assert woocommerce.status_payload(True) == {"status": "completed"}
     assert woocommerce.status_payload(False) is None  # a partial shipment stays processing

@@ -9,8 +9,9 @@ the tracking items):
    (``POST /wp-json/wc-shipment-tracking/v3/orders/{id}/shipment-trackings``), the
    store's own provider when the carrier is one of its providers, else a custom
    provider with our tracking link;
-2. an order note for the buyer with carrier, number(s) and link(s)
-   (``POST /orders/{id}/notes``, ``customer_note: true``);
+2. a private order note with carrier, number(s) and link(s) for the shop's staff
+   (``POST /orders/{id}/notes``, ``customer_note: false``: WooCommerce e-mails the
+   buyer every customer note, and the buyer gets our own "shipped" message);
 3. when every line is shipped, the order's status ``completed``
    (``PUT /orders/{id}``; a partial shipment leaves it ``processing``).
 
@@ -40,11 +41,11 @@ TRACKING_API = "/wp-json/wc-shipment-tracking/v3"
 
 def note_text(carrier: str, numbers: Sequence[str], urls: Sequence[str]) -> str:
     parcels = "\n".join(f"{carrier}: {n} ({u})" for n, u in zip(numbers, urls, strict=True))
-    return f"Your order has shipped.\n{parcels}"
+    return f"Shipped; the buyer was sent the tracking.\n{parcels}"
 
 
 def note_payload(carrier: str, numbers: Sequence[str], urls: Sequence[str]) -> dict[str, Any]:
-    return {"note": note_text(carrier, numbers, urls), "customer_note": True}
+    return {"note": note_text(carrier, numbers, urls), "customer_note": False}
 
 
 def provider_names(providers: Mapping[str, Any]) -> dict[str, str]:
