@@ -1,4 +1,4 @@
-"""supplier orders: when a worker's claim on one ends (a call may be out until then)
+"""supplier orders: the placement worker's lease; cancellations the supplier refused
 
 Revision ID: 0004
 Revises: 0003
@@ -23,8 +23,12 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("leased_until", dropship_common.db.UTCDateTime(timezone=True), nullable=True)
         )
+        batch.add_column(
+            sa.Column("cancel_refused", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("supplier_orders") as batch:
+        batch.drop_column("cancel_refused")
         batch.drop_column("leased_until")

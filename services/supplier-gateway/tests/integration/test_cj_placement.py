@@ -235,11 +235,12 @@ async def test_cancellation_reaches_cj_where_it_still_can(start_service, tap_fac
         too_late = await told_eventually(told, late_so)
         assert too_late["outcome"] == "too_late" and cj.orders[late_so].status == "UNSHIPPED"
         d = await detail(gw, late_so)
-        assert (
-            d["status"] == "cancelled"
-            and d["last_error"] == "too_late"
-            and d["next_attempt_at"] is None
+        assert (d["status"], d["last_error"], d["cancel_refused"]) == (
+            "cancelled",
+            "too_late",
+            True,
         )
+        assert d["next_attempt_at"] is not None  # looked up like an open order
         # each order's answer waits for CJ's: stopped, or too late (CJ ships it)
         answers = await tap.wait_for("supplier.cancellation_answered", count=2)
         by_order = {a.payload["order_id"]: a.payload for a in answers}
@@ -261,6 +262,44 @@ async def test_cancellation_reaches_cj_where_it_still_can(start_service, tap_fac
         assert shipped["status"] == "shipped"
         [moved] = [e for e in shipped["timeline"] if e.get("to_status") == "shipped"]
         assert moved["details"]["tracking_numbers"] == ["RR123456785CN"]
+
+
+async def test_a_cancellation_cj_refused_is_looked_up_for_its_tracking(
+    start_service, tap_factory
+) -> None:  # type: ignore[no-untyped-def]
+    """CJ would not stop it, so it ships: when CJ's LOGISTICS webhook is lost, the
+    periodic lookup still brings its tracking (aftersales needs it for the return)."""
+    import datetime as dt
+
+    from dropship_common.contracts.order_intake import OrderCancellationRequested
+
+    async with fake_cj(qps=20) as (cj, url):
+        gw = await start_service(SPEC, cj_base_url=url, supplier_sync_seconds=0.3, **FAST)
+        tap = await tap_factory(gw.settings, ["shipment.#", "supplier.#"])
+        order = _order("DE")
+        await cj_supplier(gw, cj, order.shop_id)
+        await gw.runtime.bus.publish([order.envelope(correlation_id=str(order.order_id))])
+        so = (await supplier_order_of(gw, order))["id"]
+        await placed(gw, so)
+        cj.orders[so].status = "UNSHIPPED"  # paid and being packed at CJ
+        request = OrderCancellationRequested(
+            order_id=order.order_id,
+            shop_id=order.shop_id,
+            reason="buyer",
+            requested_by="apikey:x",
+            requested_at=dt.datetime.now(dt.UTC),
+        )
+        await gw.runtime.bus.publish([request.envelope(correlation_id=str(order.order_id))])
+        [answer] = await tap.wait_for("supplier.cancellation_answered")
+        assert answer.payload["already_shipped"] == [so]
+        deletes = cj.count("/deleteOrder")
+        cj.ship(so, "CJPacket Ordinary", "CJPKL7160102171YQ")  # CJ's webhook is lost
+        [shipped] = await tap.wait_for("shipment.tracking_assigned", supplier_order_id=so)
+        assert shipped.payload["tracking_numbers"] == ["CJPKL7160102171YQ"]
+        d = await detail(gw, so)
+        assert d["status"] == "shipped" and d["next_attempt_at"] is None
+        assert cj.count("/deleteOrder") == deletes  # looked up, not asked to cancel again
+        assert len(tap.of_type("supplier.cancellation_answered")) == 1
 
 
 async def told_eventually(probe, so):  # type: ignore[no-untyped-def]

@@ -42,16 +42,24 @@ class PlacementRepository:
         lease: dt.timedelta,
         *,
         placing: bool = False,
+        also: sa.ColumnElement[bool] | None = None,
+        only: sa.ColumnElement[bool] | None = None,
     ) -> list[Claimed]:
         """Orders in ``statuses`` due now, of suppliers with an adapter of ``kinds``,
         locked (others skip them) and leased, copied out as they were. ``placing``: a
-        call that may create the order is about to go out (``needs_lookup`` set)."""
+        call that may create the order is about to go out (``needs_lookup`` set);
+        ``also``: other rows that count as in ``statuses``; ``only``: a further filter."""
+        wanted: sa.ColumnElement[bool] = SupplierOrder.status.in_(list(statuses))
+        if also is not None:
+            wanted = sa.or_(wanted, also)
+        if only is not None:
+            wanted = sa.and_(wanted, only)
         rows = (
             await self.session.execute(
                 sa.select(SupplierOrder, Supplier)
                 .join(Supplier, Supplier.id == SupplierOrder.supplier_id)
                 .where(
-                    SupplierOrder.status.in_(list(statuses)),
+                    wanted,
                     SupplierOrder.next_attempt_at <= now,
                     Supplier.adapter.in_(list(kinds)),
                 )
@@ -90,14 +98,19 @@ class PlacementRepository:
         self, now: dt.datetime, kinds: Sequence[str], limit: int, lease: dt.timedelta
     ) -> list[Claimed]:
         """Cancelled here, not yet at the supplier (``next_attempt_at`` set)."""
-        return await self._due([Status.CANCELLED.value], now, kinds, limit, lease)
+        return await self._due(
+            [Status.CANCELLED.value], now, kinds, limit, lease, only=~SupplierOrder.cancel_refused
+        )
 
     async def claim_syncs_due(
         self, now: dt.datetime, kinds: Sequence[str], limit: int, lease: dt.timedelta
     ) -> list[Claimed]:
         """Open orders (placed, accepted) due to be looked up at the supplier, in case a
-        webhook or callback never came."""
-        return await self._due([s.value for s in OPEN], now, kinds, limit, lease)
+        webhook or callback never came; and those the supplier would not stop."""
+        refused = sa.and_(
+            SupplierOrder.status == Status.CANCELLED.value, SupplierOrder.cancel_refused
+        )
+        return await self._due([s.value for s in OPEN], now, kinds, limit, lease, also=refused)
 
     async def of_order(self, order_id: uuid.UUID) -> list[SupplierOrder]:
         """Every supplier order of an order, locked."""

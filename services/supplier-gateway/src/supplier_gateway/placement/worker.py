@@ -43,7 +43,7 @@ from supplier_gateway.domain.placement import next_attempt, retry_delay
 from supplier_gateway.domain.supplier_order import OPEN, Status
 from supplier_gateway.models import SupplierOrder, SupplierOrderEvent
 from supplier_gateway.placement.repository import Claimed, PlacementRepository
-from supplier_gateway.supplier_orders.cancellation import answer_cancellation
+from supplier_gateway.supplier_orders.cancellation import REFUSED, answer_cancellation
 from supplier_gateway.supplier_orders.service import PLACE_FLAG, mark_placed
 from supplier_gateway.supplier_orders.supplier_updates import report_shipped
 
@@ -199,7 +199,9 @@ class Placer:
         now = utcnow()
         async with self.rt.db.transaction() as session:
             row, _ = await PlacementRepository(session).release(claimed.supplier_order_id)
-            if row.status not in {s.value for s in OPEN}:
+            if row.status not in {s.value for s in OPEN} and not (
+                row.status == Status.CANCELLED.value and row.cancel_refused
+            ):
                 return  # shipped or cancelled meanwhile: its own path set what is next
             row.next_attempt_at = now + dt.timedelta(seconds=self.rt.settings.supplier_sync_seconds)
             if found is not None and found.supplier_ref and not row.supplier_ref:
@@ -268,9 +270,14 @@ class Placer:
                 )
                 row.next_attempt_at = next_attempt(now, delay)
                 details["retry_at"] = row.next_attempt_at.isoformat()
+            elif result in REFUSED:
+                # the supplier ships it: looked up like an open order, for its tracking
+                row.cancel_refused = True
+                row.next_attempt_at = now + dt.timedelta(seconds=s.supplier_sync_seconds)
+                row.last_error = error or result
             else:
                 row.next_attempt_at = None
-                row.last_error = None if result == "cancelled" else error or result
+                row.last_error = None
             session.add(_event(row, now, "supplier_cancel", details))
             if result != "retry":  # the supplier has answered: maybe the order's answer
                 await session.flush()

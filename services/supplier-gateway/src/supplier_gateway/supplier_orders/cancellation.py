@@ -62,7 +62,12 @@ async def answer_cancellation(
     placement worker calls this again after each supplier's answer). Stopped: what was
     cancelled here and, for orders in a supplier's own system, what the supplier
     confirmed; too late: what shipped, and what a supplier refused to stop (it ships)."""
-    if any(r.status == Status.CANCELLED.value and r.next_attempt_at is not None for r in rows):
+    if any(
+        r.status == Status.CANCELLED.value
+        and r.next_attempt_at is not None
+        and not r.cancel_refused
+        for r in rows
+    ):
         return  # a supplier has still to be told
     refused = await refused_cancels(session, [r.id for r in rows])
     cancelled = [r.id for r in rows if r.status == Status.CANCELLED.value and r.id not in refused]

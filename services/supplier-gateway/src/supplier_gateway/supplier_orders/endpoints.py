@@ -44,6 +44,8 @@ class SupplierOrderOut(BaseModel):
     place_attempts: int = 0
     next_attempt_at: dt.datetime | None = None
     last_error: str | None = None
+    # cancelled here, but the supplier would not stop it: it ships (a return, then)
+    cancel_refused: bool = False
     timeline: list[TimelineEntry] | None = None
 
 
