@@ -17,7 +17,7 @@ from dropship_common.testing.pytest_plugin import RunningService
 from order_intake.main import SPEC
 from order_intake.models import BuyerMessage, Order, OrderEvent, OrderLine, WebhookDelivery
 from order_intake.testing import create_shop, shopify_headers, shopify_order
-from order_intake.webhooks.processor import WebhookProcessor
+from order_intake.webhooks.processor import BATCH_FALLBACKS, WebhookProcessor
 
 pytestmark = pytest.mark.integration
 
@@ -102,7 +102,9 @@ async def test_a_batch_of_order_versions_ends_as_one_delivery_at_a_time_does(
     bulk = await start(start_service)
     await post_all(bulk, versions())
     processor = WebhookProcessor(bulk.runtime)
+    fallbacks = BATCH_FALLBACKS._value.get()
     assert await processor.process_batch() == 6
+    assert BATCH_FALLBACKS._value.get() == fallbacks  # the bulk path, not its fallback
     got = await outcome(bulk)
 
     one_by_one = await start(start_service)

@@ -12,6 +12,7 @@ import datetime as dt
 
 import orjson
 import structlog
+from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dropship_common.db import Database, utcnow
@@ -32,6 +33,13 @@ from order_intake.webhooks.topics import SHOPIFY_COMPLIANCE_TOPICS
 from order_intake.workers_wiring import WEBHOOK_CHANNEL, webhook_backlog
 
 log = structlog.get_logger(__name__)
+
+# the fast path failed: a bad delivery (expected now and then) or a bug in the bulk write
+# (every batch: the rate drops several times over). The log says which.
+BATCH_FALLBACKS = Counter(
+    "webhook_batch_fallbacks",
+    "Webhook batches rolled back and processed one delivery at a time",
+)
 
 MAX_ATTEMPTS = 10
 BATCH = 100
@@ -117,7 +125,9 @@ class WebhookProcessor:
                     await self._all_at_once(session, deliveries)
                 return len(deliveries)
             except Exception as exc:
-                log.info("webhook_batch_fallback", size=len(ids), error=type(exc).__name__)
+                BATCH_FALLBACKS.inc()
+                error = f"{type(exc).__name__}: {mask_text(str(exc))}"[:2000]
+                log.warning("webhook_batch_fallback", size=len(ids), error=error)
             await self._one_by_one(session, await repo.by_ids(ids))
             return len(deliveries)
 
