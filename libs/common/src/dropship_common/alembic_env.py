@@ -25,7 +25,18 @@ def _do_run(connection: Connection, metadata: sa.MetaData) -> None:
 async def _run_async(url: str, metadata: sa.MetaData) -> None:
     engine = make_engine(url, pool_size=1)
     async with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            # batch mode rebuilds a table by copying it and dropping the original; with
+            # foreign keys on, that drop would first cascade-delete every row pointing
+            # at it (timelines, e-mails). Off for the migration (outside a transaction:
+            # SQLite ignores the pragma inside one), checked again after it.
+            raw = await conn.get_raw_connection()
+            await raw.driver_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
         await conn.run_sync(_do_run, metadata)
+        if conn.dialect.name == "sqlite":
+            broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+            if broken:
+                raise RuntimeError(f"migration left rows with broken references: {broken[:5]}")
         await conn.commit()
     await engine.dispose()
 

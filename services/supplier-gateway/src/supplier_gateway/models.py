@@ -103,7 +103,7 @@ class SupplierOrder(Base):
     leased_until: Mapped[dt.datetime | None]
     # cancelled here, but the supplier would not stop it: it ships, and is looked up like
     # an open order so that its tracking reaches us even if the supplier's webhook is lost
-    cancel_refused: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    cancel_refused: Mapped[bool] = mapped_column(default=False, server_default="0")
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -45,3 +45,20 @@ def test_http_credentials(creds: dict[str, object], count: int) -> None:
 
 def test_portal_suppliers_need_no_credentials() -> None:
     assert credential_problems("portal", {"anything": 1}) == []
+
+
+def test_a_refused_cancellation_is_looked_up_until_it_can_no_longer_ship() -> None:
+    import datetime as dt
+    import types
+
+    from supplier_gateway.adapters.base import NOT_FOUND, Lookup
+    from supplier_gateway.placement.worker import _refused_lookup_over
+
+    now = dt.datetime(2026, 12, 2, tzinfo=dt.UTC)
+    row = types.SimpleNamespace(created_at=now - dt.timedelta(days=10))
+    at_supplier = Lookup(found=True, status="UNSHIPPED")
+    assert _refused_lookup_over(row, at_supplier, now) is None  # type: ignore[arg-type]
+    assert _refused_lookup_over(row, None, now) is None  # type: ignore[arg-type]  # lookup failed
+    assert _refused_lookup_over(row, NOT_FOUND, now) == "the supplier no longer has the order"  # type: ignore[arg-type]
+    row.created_at = now - dt.timedelta(days=121)
+    assert _refused_lookup_over(row, at_supplier, now) == "no tracking within 120 days"  # type: ignore[arg-type]

@@ -27,6 +27,7 @@ class Claimed:
     notice: dict[str, Any]
     needs_lookup: bool
     supplier_ref: str | None = None
+    leased_until: dt.datetime | None = None  # the claim's token (see ``release``)
 
 
 class PlacementRepository:
@@ -61,6 +62,9 @@ class PlacementRepository:
                 .where(
                     wanted,
                     SupplierOrder.next_attempt_at <= now,
+                    # not while another pass has it out (a cancellation made due while
+                    # its placement call is on the way waits for that call's outcome)
+                    sa.or_(SupplierOrder.leased_until.is_(None), SupplierOrder.leased_until <= now),
                     Supplier.adapter.in_(list(kinds)),
                 )
                 .order_by(SupplierOrder.next_attempt_at)
@@ -70,6 +74,10 @@ class PlacementRepository:
         ).all()
         claimed = []
         for row, supplier in rows:
+            claimed_lookup = row.needs_lookup  # as it was: the worker looks up first if set
+            row.next_attempt_at = row.leased_until = now + lease
+            if placing:
+                row.needs_lookup = True
             claimed.append(
                 Claimed(
                     row.id,
@@ -78,13 +86,11 @@ class PlacementRepository:
                     supplier.credentials,
                     supplier.ship_from_country,
                     row.notice,
-                    row.needs_lookup,
+                    claimed_lookup,
                     row.supplier_ref,
+                    row.leased_until,
                 )
             )
-            row.next_attempt_at = row.leased_until = now + lease
-            if placing:
-                row.needs_lookup = True
         return claimed
 
     async def claim_due(
@@ -134,10 +140,13 @@ class PlacementRepository:
         ).one()
         return row, supplier
 
-    async def release(self, supplier_order_id: uuid.UUID) -> tuple[SupplierOrder, Supplier]:
-        """Lock an order a worker claimed, to record what its call did: the claim ends."""
-        row, supplier = await self.lock(supplier_order_id)
-        row.leased_until = None
+    async def release(self, claimed: Claimed) -> tuple[SupplierOrder, Supplier]:
+        """Lock an order a worker claimed, to record what its call did: its claim ends,
+        unless the lease ran out and another worker holds a newer one (left standing,
+        so that nothing else starts while that worker's call is out)."""
+        row, supplier = await self.lock(claimed.supplier_order_id)
+        if row.leased_until == claimed.leased_until:
+            row.leased_until = None
         return row, supplier
 
     async def by_supplier_ref(self, supplier_id: uuid.UUID, ref: str) -> SupplierOrder | None:

@@ -139,6 +139,21 @@ async def attempt(adapter: SupplierAdapter, claimed: Claimed) -> Outcome:
             )
 
 
+REFUSED_LOOKUP_DAYS = 120  # DOMAIN.md: the longest a parcel may take to arrive
+
+
+def _refused_lookup_over(row: SupplierOrder, found: Lookup | None, now: dt.datetime) -> str | None:
+    """Why a cancelled order the supplier would not stop need not be looked up again
+    (None: look again). Open orders stay looked up until they ship or are cancelled; a
+    refused cancellation has no such end, so it stops when the supplier no longer has
+    the order or when the parcel would have arrived long ago."""
+    if found is not None and not found.found:
+        return "the supplier no longer has the order"
+    if now - row.created_at > dt.timedelta(days=REFUSED_LOOKUP_DAYS):
+        return f"no tracking within {REFUSED_LOOKUP_DAYS} days"
+    return None
+
+
 def _event(
     row: SupplierOrder, now: dt.datetime, kind: str, details: dict[str, Any]
 ) -> SupplierOrderEvent:
@@ -198,7 +213,7 @@ class Placer:
             error = f"{type(exc).__name__}: {exc}"[:500]
         now = utcnow()
         async with self.rt.db.transaction() as session:
-            row, _ = await PlacementRepository(session).release(claimed.supplier_order_id)
+            row, _ = await PlacementRepository(session).release(claimed)
             if row.status not in {s.value for s in OPEN} and not (
                 row.status == Status.CANCELLED.value and row.cancel_refused
             ):
@@ -208,6 +223,11 @@ class Placer:
                 row.supplier_ref = found.supplier_ref
             if found is not None:
                 error = await self._ship_found(session, row, found, claimed.adapter) or error
+            if row.status == Status.CANCELLED.value and row.next_attempt_at is not None:
+                given_up = _refused_lookup_over(row, found, now)
+                if given_up:
+                    row.next_attempt_at = None
+                    session.add(_event(row, now, "supplier_sync_stopped", {"reason": given_up}))
             if error or (found is not None and found.shipped):
                 details: dict[str, Any] = {"calls": calls.calls}
                 if found is not None:
@@ -256,7 +276,7 @@ class Placer:
         s = self.rt.settings
         now = utcnow()
         async with self.rt.db.transaction() as session:
-            row, _ = await PlacementRepository(session).release(claimed.supplier_order_id)
+            row, _ = await PlacementRepository(session).release(claimed)
             details: dict[str, Any] = {"outcome": result, "calls": calls.calls}
             if error:
                 details["error"] = error
@@ -301,7 +321,7 @@ class Placer:
         s = self.rt.settings
         now = utcnow()
         async with self.rt.db.transaction() as session:
-            row, supplier = await PlacementRepository(session).release(claimed.supplier_order_id)
+            row, supplier = await PlacementRepository(session).release(claimed)
             number = row.place_attempts + 1
             details: dict[str, Any] = {
                 "attempt": number,
@@ -321,6 +341,9 @@ class Placer:
                 row.supplier_ref = outcome.supplier_ref or row.supplier_ref
                 sent = outcome.result == "placed" or outcome.unresolved
                 if sent and row.status == Status.CANCELLED.value:
+                    # a refusal given while this call was out was given for an order
+                    # the supplier did not have yet: it is told again
+                    row.cancel_refused = False
                     row.next_attempt_at = now
                 elif row.status in {st.value for st in OPEN}:
                     # the supplier's own report overtook this call: looked up like any
