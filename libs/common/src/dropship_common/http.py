@@ -26,7 +26,9 @@
   (half-open); its success closes the circuit, its failure opens it again.
 * **Rate limit per host**: a token bucket of ``rate_per_second`` with ``rate_burst``
   tokens; a request waits for a token (every attempt takes one). Limits are per
-  transport, so an account with its own quota gets its own client.
+  transport, so an account with its own quota gets its own client; a ``limiter``
+  given to :func:`make_client` replaces the bucket (one shared by every process that
+  calls the account, e.g. kept in the database).
 * Response bodies are read inside the transport (``buffer_responses``), so a failure
   while reading the body is handled like any other (retried, or OutcomeUnknown).
 
@@ -48,7 +50,7 @@ import random as _random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 import httpx
 import structlog
@@ -62,6 +64,7 @@ __all__ = [
     "OutboundError",
     "OutboundPolicy",
     "OutcomeUnknown",
+    "RateLimiter",
     "ResilientTransport",
     "TokenBucket",
     "make_client",
@@ -220,6 +223,13 @@ class CircuitBreaker:
         self._trial_in_flight = False
 
 
+class RateLimiter(Protocol):
+    """Waits until the next call may go out (per account, shared by replicas: a table;
+    per process: :class:`TokenBucket`)."""
+
+    async def acquire(self) -> None: ...
+
+
 class TokenBucket:
     """``rate`` tokens per second, at most ``burst`` saved up; waiters queue on a lock."""
 
@@ -308,9 +318,11 @@ class ResilientTransport(httpx.AsyncBaseTransport):
         clock: Clock = time.monotonic,
         wall_clock: Clock = time.time,
         random: Callable[[], float] = _random.random,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self.inner = inner
         self.policy = policy
+        self._limiter = limiter  # instead of a token bucket per host
         self._sleep = sleep
         self._clock = clock
         self._wall_clock = wall_clock
@@ -329,7 +341,9 @@ class ResilientTransport(httpx.AsyncBaseTransport):
             )
         return found
 
-    def _bucket(self, host: str) -> TokenBucket | None:
+    def _bucket(self, host: str) -> RateLimiter | None:
+        if self._limiter is not None:
+            return self._limiter
         rate = self.policy.rate_per_second
         if rate is None:
             return None
@@ -480,6 +494,7 @@ def make_client(
     *,
     sleep: Sleep = asyncio.sleep,
     clock: Clock = time.monotonic,
+    limiter: RateLimiter | None = None,
 ) -> httpx.AsyncClient:
     """An ``AsyncClient`` for one outside system (make it in the app's lifespan and close
     it there). ``transport``: the inner transport (e.g. ``httpx.MockTransport`` or an
@@ -495,7 +510,7 @@ def make_client(
         limits=httpx.Limits(max_connections=100, max_keepalive_connections=20)
     )
     return httpx.AsyncClient(
-        transport=ResilientTransport(inner, policy, sleep=sleep, clock=clock),
+        transport=ResilientTransport(inner, policy, sleep=sleep, clock=clock, limiter=limiter),
         base_url=base_url or "",
         headers=headers,
         timeout=policy.timeout,

@@ -109,6 +109,17 @@ class SupplierOrder(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class RateSlot(Base):
+    """When an outside account's next call may go out: shared by every process calling
+    it (replicas, and the API's and the workers' adapters), so together they keep to the
+    account's limit (CJ: 1-6 calls per second per account)."""
+
+    __tablename__ = "rate_slots"
+
+    key: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    next_free: Mapped[dt.datetime]
+
+
 class SupplierToken(Base):
     """A supplier API's access token, kept across restarts (CJ: valid 15 days, a new one
     only every 5 minutes). A secret, like the credentials it was made from."""

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import httpx
 
+from dropship_common.http import RateLimiter
 from dropship_common.settings import Settings
 
 
@@ -127,3 +129,6 @@ class AdapterContext:
     supplier_id: uuid.UUID
     transport: httpx.AsyncBaseTransport | None = None  # tests: an in-process fake
     token_store: TokenStore | None = None
+    # calls per second -> the account's limiter shared by every process (None: each
+    # client keeps its own token bucket)
+    rate_limiter: Callable[[float], RateLimiter] | None = None

@@ -10,13 +10,13 @@ import contextlib
 import contextvars
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
-from dropship_common.http import OutboundPolicy, make_client
+from dropship_common.http import OutboundPolicy, RateLimiter, make_client
 from dropship_common.settings import Settings
 
 _current: contextvars.ContextVar[CallLog | None] = contextvars.ContextVar(
@@ -86,6 +86,7 @@ def supplier_client(
     *,
     rate_per_second: float | None,
     transport: httpx.AsyncBaseTransport | None = None,
+    rate_limiter: Callable[[float], RateLimiter] | None = None,
 ) -> httpx.AsyncClient:
     """A resilient client for one supplier account: only the configured host, its own
     breaker and rate limit, every attempt recorded."""
@@ -103,4 +104,7 @@ def supplier_client(
     inner = transport or httpx.AsyncHTTPTransport(
         limits=httpx.Limits(max_connections=20, max_keepalive_connections=10)
     )
-    return make_client(policy, base_url=base_url, transport=RecordingTransport(inner))
+    limiter = rate_limiter(rate_per_second) if rate_limiter and rate_per_second else None
+    return make_client(
+        policy, base_url=base_url, transport=RecordingTransport(inner), limiter=limiter
+    )

@@ -272,7 +272,11 @@ class CJAdapter:
         # early now and then (network jitter) and are refused
         qps = float(credentials.get("qps") or 1) * QPS_MARGIN
         self.client = supplier_client(
-            settings.cj_base_url, settings, rate_per_second=qps, transport=context.transport
+            settings.cj_base_url,
+            settings,
+            rate_per_second=qps,
+            transport=context.transport,
+            rate_limiter=context.rate_limiter,
         )
         self.tokens = TokenManager(self.client, str(api_key), store=context.token_store)
 

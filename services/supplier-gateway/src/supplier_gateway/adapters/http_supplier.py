@@ -76,6 +76,7 @@ class HttpSupplierAdapter:
             context.settings,
             rate_per_second=float(rate) if rate else None,
             transport=context.transport,
+            rate_limiter=context.rate_limiter,
         )
 
     def _headers(self, msg_id: str, body: bytes) -> dict[str, str]:

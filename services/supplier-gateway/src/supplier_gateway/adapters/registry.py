@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from dropship_common.http import RateLimiter
 from dropship_common.settings import Settings
 from supplier_gateway.adapters import cjdropshipping, http_supplier
 from supplier_gateway.adapters.base import AdapterContext, SupplierAdapter, TokenStore
@@ -19,6 +20,7 @@ from supplier_gateway.adapters.http_supplier import HttpSupplierAdapter
 
 AdapterFactory = Callable[[dict[str, Any], AdapterContext], SupplierAdapter]
 StoreFactory = Callable[[uuid.UUID], TokenStore]
+LimiterFactory = Callable[[uuid.UUID, float], RateLimiter]  # supplier, calls per second
 
 FACTORIES: dict[str, AdapterFactory] = {
     CJAdapter.kind: CJAdapter,
@@ -46,11 +48,13 @@ class AdapterRegistry:
         factories: dict[str, AdapterFactory] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         token_stores: StoreFactory | None = None,
+        rate_limiters: LimiterFactory | None = None,
     ) -> None:
         self.settings = settings
         self.factories = dict(FACTORIES if factories is None else factories)
         self.transport = transport  # tests: an in-process fake
         self.token_stores = token_stores
+        self.rate_limiters = rate_limiters
         self._made: dict[uuid.UUID, tuple[str, SupplierAdapter]] = {}
         self._stale: list[SupplierAdapter] = []
 
@@ -70,12 +74,19 @@ class AdapterRegistry:
             supplier_id,
             self.transport,
             self.token_stores(supplier_id) if self.token_stores else None,
+            self._limiter_for(supplier_id),
         )
         adapter = self.factories[kind](creds, context)
         if known is not None:
             self._stale.append(known[1])
         self._made[supplier_id] = (stamp, adapter)
         return adapter
+
+    def _limiter_for(self, supplier_id: uuid.UUID) -> Callable[[float], RateLimiter] | None:
+        make = self.rate_limiters
+        if make is None:
+            return None
+        return lambda rate: make(supplier_id, rate)
 
     async def aclose(self) -> None:
         for adapter in [a for _, a in self._made.values()] + self._stale:

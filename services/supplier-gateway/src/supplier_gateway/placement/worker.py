@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dropship_common.db import utcnow
 from dropship_common.errors import AppError
-from dropship_common.http import CircuitOpen, OutboundError, OutcomeUnknown
+from dropship_common.http import CircuitOpen, OutboundError, OutcomeUnknown, RateLimiter
 from dropship_common.runtime import ServiceRuntime
 from dropship_common.workers import CommitSignal, drain_forever
 from supplier_gateway.adapters.base import (
@@ -37,6 +38,7 @@ from supplier_gateway.adapters.base import (
     SupplierUnavailable,
 )
 from supplier_gateway.adapters.calls import CallLog
+from supplier_gateway.adapters.rate_limits import DbRateLimiter
 from supplier_gateway.adapters.registry import OUTSIDE_KINDS, AdapterRegistry
 from supplier_gateway.adapters.token_store import DbTokenStore
 from supplier_gateway.domain.placement import next_attempt, retry_delay
@@ -401,7 +403,17 @@ async def placement_worker(runtime: ServiceRuntime) -> None:
 
 
 def make_registry(runtime: ServiceRuntime) -> AdapterRegistry:
-    """Adapters whose tokens are kept in this service's database."""
+    """Adapters whose tokens and rate limits are kept in this service's database (on
+    PostgreSQL: shared by replicas; SQLite is one process, its buckets suffice)."""
+    db = runtime.db
+    limiters = None
+    if not db.is_sqlite:
+
+        def limiters(supplier_id: uuid.UUID, rate: float) -> RateLimiter:
+            return DbRateLimiter(db, f"supplier:{supplier_id}", rate)
+
     return AdapterRegistry(
-        runtime.settings, token_stores=lambda supplier_id: DbTokenStore(runtime.db, supplier_id)
+        runtime.settings,
+        token_stores=lambda supplier_id: DbTokenStore(db, supplier_id),
+        rate_limiters=limiters,
     )
