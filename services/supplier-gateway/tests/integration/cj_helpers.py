@@ -4,12 +4,13 @@ other supplier kinds' tests use too)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from dropship_common.contracts.order_intake import OrderConfirmed
+from dropship_common.contracts.order_intake import OrderCancellationRequested, OrderConfirmed
 from dropship_common.testing.tap import eventually
 from supplier_gateway.testing.fake_cj import FakeCJ
 from supplier_gateway.testing.server import serving
@@ -120,3 +121,15 @@ async def placed(gw: Any, supplier_order_id: str, timeout: float = 15.0) -> dict
 
 def attempts(d: dict[str, Any]) -> list[dict[str, Any]]:
     return [e["details"] for e in d["timeline"] if e["kind"] == "placement_attempt"]
+
+
+async def request_cancellation(gw: Any, order: OrderConfirmed, reason: str = "buyer") -> None:
+    """What order-intake publishes when an operator cancels an order after hand-off."""
+    request = OrderCancellationRequested(
+        order_id=order.order_id,
+        shop_id=order.shop_id,
+        reason=reason,
+        requested_by="apikey:x",
+        requested_at=dt.datetime.now(dt.UTC),
+    )
+    await gw.runtime.bus.publish([request.envelope(correlation_id=str(order.order_id))])

@@ -18,6 +18,7 @@ from .cj_helpers import (
     detail,
     fake_cj,
     placed,
+    request_cancellation,
     supplier_order_of,
 )
 
@@ -193,9 +194,6 @@ async def test_bad_credentials_are_refused_and_fixed_ones_send_parked_orders(sta
 
 
 async def test_cancellation_reaches_cj_where_it_still_can(start_service, tap_factory) -> None:  # type: ignore[no-untyped-def]
-    import datetime as dt
-
-    from dropship_common.contracts.order_intake import OrderCancellationRequested
 
     async with fake_cj(qps=20) as (cj, url):
         gw = await start_service(SPEC, cj_base_url=url, **FAST)
@@ -212,14 +210,7 @@ async def test_cancellation_reaches_cj_where_it_still_can(start_service, tap_fac
         await placed(gw, late_so)
         cj.orders[late_so].status = "UNSHIPPED"  # paid and being packed at CJ
         for o in (early, late):
-            request = OrderCancellationRequested(
-                order_id=o.order_id,
-                shop_id=o.shop_id,
-                reason="buyer",
-                requested_by="apikey:x",
-                requested_at=dt.datetime.now(dt.UTC),
-            )
-            await gw.runtime.bus.publish([request.envelope(correlation_id=str(o.order_id))])
+            await request_cancellation(gw, o)
 
         async def told(so: str) -> dict[str, object] | None:
             d = await detail(gw, so)
@@ -269,9 +260,6 @@ async def test_a_cancellation_cj_refused_is_looked_up_for_its_tracking(
 ) -> None:  # type: ignore[no-untyped-def]
     """CJ would not stop it, so it ships: when CJ's LOGISTICS webhook is lost, the
     periodic lookup still brings its tracking (aftersales needs it for the return)."""
-    import datetime as dt
-
-    from dropship_common.contracts.order_intake import OrderCancellationRequested
 
     async with fake_cj(qps=20) as (cj, url):
         gw = await start_service(SPEC, cj_base_url=url, supplier_sync_seconds=0.3, **FAST)
@@ -282,14 +270,7 @@ async def test_a_cancellation_cj_refused_is_looked_up_for_its_tracking(
         so = (await supplier_order_of(gw, order))["id"]
         await placed(gw, so)
         cj.orders[so].status = "UNSHIPPED"  # paid and being packed at CJ
-        request = OrderCancellationRequested(
-            order_id=order.order_id,
-            shop_id=order.shop_id,
-            reason="buyer",
-            requested_by="apikey:x",
-            requested_at=dt.datetime.now(dt.UTC),
-        )
-        await gw.runtime.bus.publish([request.envelope(correlation_id=str(order.order_id))])
+        await request_cancellation(gw, order)
         [answer] = await tap.wait_for("supplier.cancellation_answered")
         assert answer.payload["already_shipped"] == [so]
         deletes = cj.count("/deleteOrder")

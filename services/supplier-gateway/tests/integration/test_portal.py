@@ -11,7 +11,7 @@ from dropship_common.testing.tap import eventually
 from supplier_gateway.main import SPEC
 
 from ..unit.test_notice_and_customs import _order
-from .cj_helpers import map_sku
+from .cj_helpers import map_sku, request_cancellation
 
 pytestmark = pytest.mark.integration
 
@@ -224,9 +224,6 @@ async def test_rejection_is_replaced_with_the_backup_then_reported_when_none_is_
 async def test_cancellation_stops_what_has_not_shipped_and_answers(
     start_service, tap_factory
 ) -> None:  # type: ignore[no-untyped-def]
-    import datetime as dt
-
-    from dropship_common.contracts.order_intake import OrderCancellationRequested
 
     gw = await start_service(SPEC)
     tap = await tap_factory(gw.settings, ["supplier.#", "shipment.#"])
@@ -246,14 +243,7 @@ async def test_cancellation_stops_what_has_not_shipped_and_answers(
     )
     assert r.status_code == 303
 
-    request = OrderCancellationRequested(
-        order_id=order.order_id,
-        shop_id=order.shop_id,
-        reason="buyer changed mind",
-        requested_by="apikey:x",
-        requested_at=dt.datetime.now(dt.UTC),
-    )
-    await gw.runtime.bus.publish([request.envelope(correlation_id=str(order.order_id))])
+    await request_cancellation(gw, order, "buyer changed mind")
     [answer] = await tap.wait_for("supplier.cancellation_answered", order_id=str(order.order_id))
     stopped = [
         e.payload["supplier_order_id"]
