@@ -111,8 +111,8 @@ class SupplierOrder(Base):
 
 class RateSlot(Base):
     """When an outside account's next call may go out: shared by every process calling
-    it (replicas, and the API's and the workers' adapters), so together they keep to the
-    account's limit (CJ: 1-6 calls per second per account)."""
+    it (gateway replicas), so together they keep to the account's limit (CJ: 1-6 calls
+    per second per account)."""
 
     __tablename__ = "rate_slots"
 

@@ -20,7 +20,15 @@ from supplier_gateway.testing.fake_http_supplier import FakeHttpSupplier
 from supplier_gateway.testing.server import serving
 
 from ..unit.test_notice_and_customs import _order
-from .cj_helpers import FAST, attempts, detail, map_sku, placed, supplier_order_of
+from .cj_helpers import (
+    FAST,
+    attempts,
+    detail,
+    map_sku,
+    placed,
+    request_cancellation,
+    supplier_order_of,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -248,6 +256,41 @@ async def test_a_callback_that_overtakes_our_call_keeps_the_order_looked_up(star
         assert d["status"] == "accepted"
         assert d["next_attempt_at"] is not None
         assert fake.count("POST") == 1
+
+
+async def test_a_cancellation_during_a_call_that_did_not_get_through_is_answered(
+    start_service, tap_factory
+) -> None:  # type: ignore[no-untyped-def]
+    """Cancelled while the placement call is out; the call then fails without the
+    supplier storing anything (a 503): the supplier never had the order, so the answer
+    to order-intake (which waited for this call) says cancelled, and no cancel is sent."""
+    async with fake_supplier(create_faults=["hang-503:600"]) as (fake, url):
+        gw = await start_service(SPEC, **{**FAST, "supplier_timeout_seconds": 30.0})
+        tap = await tap_factory(gw.settings, ["supplier.#"])
+        order = _order("DE")
+        await http_supplier(gw, url, fake.secret, "MUG-1", order.shop_id)
+        await gw.runtime.bus.publish([order.envelope(correlation_id=str(order.order_id))])
+        so = await supplier_order_of(gw, order)
+
+        async def posted() -> bool:
+            return fake.count("POST") == 1
+
+        await eventually(posted)
+        await request_cancellation(gw, order)
+
+        async def cancelled() -> dict[str, Any] | None:
+            d = await detail(gw, so["id"])
+            return d if d["status"] == "cancelled" else None
+
+        await eventually(cancelled)
+        assert tap.of_type("supplier.cancellation_answered") == []  # waits for the call
+        fake.release()
+        [answer] = await tap.wait_for("supplier.cancellation_answered")
+        assert answer.payload["cancelled"] == [so["id"]]
+        assert answer.payload["already_shipped"] == []
+        d = await detail(gw, so["id"])
+        assert d["next_attempt_at"] is None and fake.orders == {}
+        assert fake.count("POST", "/orders/") == 0  # no cancel sent for what it never had
 
 
 async def test_place_now_while_a_call_is_out_is_refused(start_service) -> None:  # type: ignore[no-untyped-def]

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 import uuid
 from typing import Any
 
 import pytest
 
-from supplier_gateway.adapters.base import NOT_FOUND
+from supplier_gateway.adapters.base import NOT_FOUND, SupplierUnavailable
 from supplier_gateway.adapters.rate_limits import DbRateLimiter
 from supplier_gateway.main import SPEC
 from supplier_gateway.placement.worker import make_registry
@@ -30,13 +31,30 @@ async def test_slots_are_handed_out_one_rate_step_apart_across_limiters(start_se
 
     key = f"test:{uuid.uuid4()}"
     a, b = (DbRateLimiter(gw.runtime.db, key, 5.0, sleep=no_sleep) for _ in range(2))
-    starts = [(await limiter.reserve())[0] for limiter in (a, b, a, b, a, b)]
+    slots = [await limiter.reserve() for limiter in (a, b, a, b, a, b)]
+    starts = [slot[0] for slot in slots if slot is not None]
     steps = [round(later - earlier, 6) for earlier, later in itertools.pairwise(starts)]
     assert steps == [0.2] * 5  # one account, whichever process asks
     other = DbRateLimiter(gw.runtime.db, f"test:{uuid.uuid4()}", 5.0)
-    assert (await other.reserve())[1] == 0.0  # another account does not wait
+    assert await other.reserve() == (pytest.approx(time.time(), abs=5), 0.0)  # no wait
     await a.acquire()  # the 7th slot: it waits for it
     assert len(waits) == 1 and 1.0 < waits[0] <= 1.2
+
+
+async def test_a_call_queued_past_the_longest_wait_takes_no_slot(start_service) -> None:  # type: ignore[no-untyped-def]
+    gw = await start_service(SPEC)
+    key = f"test:{uuid.uuid4()}"
+    limiter = DbRateLimiter(gw.runtime.db, key, 1.0, max_wait=2.5)
+    slots = [await limiter.reserve() for _ in range(4)]
+    assert [s is not None for s in slots] == [True, True, True, False]  # 0 s, 1 s, 2 s
+    with pytest.raises(SupplierUnavailable) as refused:
+        await limiter.acquire()
+    assert refused.value.retry_after == 2.5
+    # the refused ones took no slot: the next one free is still 3 s after the first
+    assert slots[0] is not None
+    later = DbRateLimiter(gw.runtime.db, key, 1.0, max_wait=10.0)
+    slot = await later.reserve()
+    assert slot is not None and round(slot[0] - slots[0][0], 6) == 3.0
 
 
 async def test_two_replicas_keep_to_one_cj_accounts_qps(start_service) -> None:  # type: ignore[no-untyped-def]

@@ -336,6 +336,7 @@ class Placer:
             if outcome.error:
                 details["error"] = outcome.error
             row.place_attempts = number
+            answer = False
             if row.status != Status.PENDING.value:
                 # cancelled while the call was out: if the supplier has it now, it is
                 # told (the cancellation pass picks it up)
@@ -353,6 +354,11 @@ class Placer:
                     row.next_attempt_at = now + dt.timedelta(seconds=s.supplier_sync_seconds)
                 else:
                     row.next_attempt_at = None
+                    if row.status == Status.CANCELLED.value and not sent:
+                        # the supplier never had it: nobody is left to tell, the answer
+                        # that waited for this call can go
+                        row.needs_lookup = False
+                        answer = True
                 log.warning("placement_outcome_after_status_change", **details)
             elif outcome.result == "placed":
                 row.supplier_ref = outcome.supplier_ref or row.supplier_ref
@@ -373,6 +379,10 @@ class Placer:
                 row.last_error = outcome.error
                 details["retry_at"] = row.next_attempt_at.isoformat()
             session.add(_event(row, now, "placement_attempt", details))
+            if answer:
+                await session.flush()
+                rows = await PlacementRepository(session).of_order(row.order_id)
+                await answer_cancellation(session, self.rt.outbox, row.order_id, rows, CAUSE)
             if row.status == Status.PENDING.value and outcome.result == "placed":
                 via = claimed.adapter
                 await mark_placed(session, self.rt.outbox, row, supplier, CAUSE, via=via)
@@ -410,7 +420,9 @@ def make_registry(runtime: ServiceRuntime) -> AdapterRegistry:
     if not db.is_sqlite:
 
         def limiters(supplier_id: uuid.UUID, rate: float) -> RateLimiter:
-            return DbRateLimiter(db, f"supplier:{supplier_id}", rate)
+            # a call queued past a quarter of the lease is tried again later instead
+            wait = runtime.settings.placement_lease_seconds / 4
+            return DbRateLimiter(db, f"supplier:{supplier_id}", rate, max_wait=wait)
 
     return AdapterRegistry(
         runtime.settings,

@@ -4,7 +4,8 @@ Standard-Webhooks signature on every call (401 otherwise), keeps one order per i
 
 Faults for tests: ``create_faults`` lists what the next ``POST /orders`` calls do
 instead: ``"500"`` (nothing stored), ``"503:<seconds>"`` (Retry-After, nothing stored),
-``"hang"`` (stored, then no answer until :meth:`release`).
+``"hang"`` (stored, then no answer until :meth:`release`), ``"hang-503:<seconds>"``
+(no answer until :meth:`release`, then the 503; nothing stored).
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ class FakeHttpSupplier:
                 return Response("oops", status_code=500)
             if fault and fault.startswith("503:"):
                 return Response(status_code=503, headers={"Retry-After": fault[4:]})
+            if fault and fault.startswith("hang-503:"):  # no answer until release, then
+                await self._release.wait()  # a 503: nothing stored
+                return Response(status_code=503, headers={"Retry-After": fault[9:]})
             data = json.loads(body)
             order_id = str(data["id"])
             if request.headers["webhook-id"] != order_id:
