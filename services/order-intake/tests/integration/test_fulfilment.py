@@ -552,7 +552,9 @@ async def test_a_shop_routed_to_a_fake_on_a_local_port(
     fake = FakeShopifyAdmin(TOKEN)
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(fake.app, host="127.0.0.1", port=port, log_level="warning")
+        # log_config=None: uvicorn's own logging config would take over the process's
+        # loggers for every later test
+        uvicorn.Config(fake.app, host="127.0.0.1", port=port, log_config=None, log_level=None)
     )
     serving = asyncio.create_task(server.serve())
     try:
