@@ -1,6 +1,6 @@
 """The outbound e-mail queue both mailers share (buyers' messages in order-intake,
-suppliers' notices in supplier-gateway): what is done with a claimed batch once the
-rows are claimed, and how each outcome is written back. The tables differ; their
+suppliers' notices in supplier-gateway): claiming due rows, sending them, and writing
+each outcome back. The tables differ; their
 queue columns (``status``, ``attempts``, ``next_attempt_at``, ``last_error``,
 ``sent_at``) are the same.
 
@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.message import Message
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
+import sqlalchemy as sa
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dropship_common.db import utcnow
 from dropship_common.leases import one_by_one_within
@@ -37,6 +39,9 @@ class QueuedMail(Protocol):
     sent_at: dt.datetime | None
 
 
+M = TypeVar("M", bound=QueuedMail)
+
+
 @dataclass(frozen=True)
 class Claimed:
     """A claimed row, copied out of the claiming transaction."""
@@ -52,10 +57,29 @@ class Sent:
     error: str | None = None  # None: the transport took it
 
 
-def claim(row: QueuedMail, now: dt.datetime, lease: dt.timedelta) -> dt.datetime:
-    """Mark a locked row as taken; returns the claim's token."""
-    row.status, row.next_attempt_at = "sending", now + lease
-    return row.next_attempt_at
+async def claim_due(
+    session: AsyncSession,
+    model: type[M],
+    now: dt.datetime,
+    limit: int,
+    lease: dt.timedelta,
+    message: Callable[[M], Message],
+) -> list[Claimed]:
+    """Claim the oldest due rows of ``model`` (new, retrying, or left by a worker whose
+    lease ran out; locked, others skip them) and copy them out with their message."""
+    table: Any = model
+    rows = await session.scalars(
+        sa.select(model)
+        .where(table.status.in_(("pending", "sending")), table.next_attempt_at <= now)
+        .order_by(table.created_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = []
+    for row in rows:
+        row.status, row.next_attempt_at = "sending", now + lease
+        claimed.append(Claimed(row.id, row.attempts, message(row), row.next_attempt_at))
+    return claimed
 
 
 async def send_claimed(

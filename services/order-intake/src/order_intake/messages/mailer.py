@@ -59,28 +59,11 @@ class Mailer:
         transaction open, then record the outcome. A crash while sending leaves the
         lease to expire and the message is sent again: at least once, never lost."""
         now = utcnow()
+        mail_from = self.rt.settings.mail_from
         async with self.rt.db.transaction() as session:
-            rows = list(
-                await session.scalars(
-                    sa.select(BuyerMessage)
-                    .where(
-                        BuyerMessage.status.in_(("pending", "sending")),
-                        BuyerMessage.next_attempt_at <= now,
-                    )
-                    .order_by(BuyerMessage.created_at)
-                    .limit(limit)
-                    .with_for_update(skip_locked=True)
-                )
+            claimed = await mail_queue.claim_due(
+                session, BuyerMessage, now, limit, self.lease, lambda r: to_email(r, mail_from)
             )
-            claimed = [
-                mail_queue.Claimed(
-                    row.id,
-                    row.attempts,
-                    to_email(row, self.rt.settings.mail_from),
-                    mail_queue.claim(row, now, self.lease),
-                )
-                for row in rows
-            ]
         if not claimed:
             return 0
         outcomes = await mail_queue.send_claimed(self.sender, claimed, self.lease, "buyer_message")

@@ -30,6 +30,11 @@ class Claimed:
     leased_until: dt.datetime | None = None  # the claim's token (see ``release``)
 
 
+def _not_out(now: dt.datetime) -> sa.ColumnElement[bool]:
+    """No worker has the order out (never claimed, recorded, or its lease ran out)."""
+    return sa.or_(SupplierOrder.leased_until.is_(None), SupplierOrder.leased_until <= now)
+
+
 class PlacementRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -64,7 +69,7 @@ class PlacementRepository:
                     SupplierOrder.next_attempt_at <= now,
                     # not while another pass has it out (a cancellation made due while
                     # its placement call is on the way waits for that call's outcome)
-                    sa.or_(SupplierOrder.leased_until.is_(None), SupplierOrder.leased_until <= now),
+                    _not_out(now),
                     Supplier.adapter.in_(list(kinds)),
                 )
                 .order_by(SupplierOrder.next_attempt_at)
@@ -173,7 +178,7 @@ class PlacementRepository:
             .where(
                 SupplierOrder.id == supplier_order_id,
                 SupplierOrder.status == Status.PENDING.value,
-                sa.or_(SupplierOrder.leased_until.is_(None), SupplierOrder.leased_until <= now),
+                _not_out(now),
             )
             .values(next_attempt_at=now)
         )

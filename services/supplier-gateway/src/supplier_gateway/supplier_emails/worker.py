@@ -56,17 +56,11 @@ class SupplierMailer:
 
     async def send_due(self) -> int:
         now = utcnow()
+        settings = self.rt.settings
         async with self.rt.db.transaction() as session:
-            rows = await SupplierEmailRepository(session).due(now, BATCH)
-            claimed = [
-                mail_queue.Claimed(
-                    r.id,
-                    r.attempts,
-                    to_message(r, self.rt.settings),
-                    mail_queue.claim(r, now, self.lease),
-                )
-                for r in rows
-            ]
+            claimed = await mail_queue.claim_due(
+                session, SupplierEmail, now, BATCH, self.lease, lambda r: to_message(r, settings)
+            )
         if not claimed:
             return 0
         outcomes = await mail_queue.send_claimed(self.sender, claimed, self.lease, "supplier_email")
