@@ -387,6 +387,14 @@ def service_queue_names(exchange: str, prefix: str, services: Sequence[str]) -> 
     return [q for service in services for q in bus.all_queue_names(service)]
 
 
+def mails_written(folder: Path) -> int:
+    """Buyer e-mails in the workers' mail folder (no SMTP in the benchmark)."""
+    try:
+        return sum(1 for name in os.listdir(folder) if name.endswith(".eml"))
+    except FileNotFoundError:
+        return 0
+
+
 def workers_cpu(workers: Sequence[Server]) -> float | None:
     """CPU seconds of every worker process together."""
     times = [cpu_seconds(w.pid) for w in workers]
@@ -661,6 +669,7 @@ async def intake_phase(
     if worker_nice:  # as an operator would run it on a host it shares with the API
         worker_argv = ["nice", "-n", str(worker_nice), *worker_argv]
 
+    mail_dir = logdir / "data" / "mail"
     async with contextlib.AsyncExitStack() as stack:
         server = await stack.enter_async_context(running(Server(SERVICE, argv, env, logdir)))
         await server.wait_ready(client.httpx, f"{base}/readyz")
@@ -711,12 +720,14 @@ async def intake_phase(
             say(f"intake round {k}/{len(rounds)}: posting {len(measured)} webhooks")
             cpu_at_load_start = workers_cpu(workers)
             others_at_load_start = cpu_by_program()
+            mails_at_load_start = mails_written(mail_dir)
             load = await run_load(client, port, path, measured, concurrency, server.pid)
             cpu_at_last_response = workers_cpu(workers)
             say("intake: waiting for order.confirmed events")
             expected = [q.external_id for q in measured]  # every one should be confirmed
             all_received = await tap.wait_for(expected, EVENTS_TIMEOUT_S)
             cpu_at_all_events = workers_cpu(workers)
+            mails_meanwhile = mails_written(mail_dir) - mails_at_load_start
             others = {
                 name: v - others_at_load_start.get(name, 0.0)
                 for name, v in cpu_by_program().items()
@@ -735,6 +746,7 @@ async def intake_phase(
                     by_last,
                     (cpu_at_load_start, cpu_at_last_response, cpu_at_all_events),
                     others,
+                    mails_meanwhile,
                 )
             )
             if not all_received:
@@ -766,6 +778,7 @@ async def intake_phase(
                 "events_all_published_after_last_response_s": (
                     None if r.lag_s is None else round(r.lag_s, 3)
                 ),
+                "buyer_emails_sent_before_last_event": r.mails_meanwhile,
             }
             for r in results
         ],
@@ -781,6 +794,9 @@ class RoundResult:
     by_last: int
     cpu: tuple[float | None, float | None, float | None]  # workers: start, last answer, done
     others: dict[str, float]
+    # written in the round before its last event was published: work that competed
+    # with confirming orders for the cores (the mailer should give way to it)
+    mails_meanwhile: int
 
 
 # -- main ------------------------------------------------------------------------------

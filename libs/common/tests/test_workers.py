@@ -26,8 +26,22 @@ async def test_every_keeps_going_after_an_error() -> None:
 class _Signal:
     """Stands in for a CommitSignal: never woken, so a short batch waits out the poll."""
 
+    pending = False
+
     async def wait(self, at_most: float) -> None:
         await asyncio.sleep(at_most)
+
+
+class _BusySignal:
+    """A CommitSignal with more committed while each step ran (a burst shared with
+    replicas: every batch short, yet more keeps coming) until ``pending`` goes False."""
+
+    def __init__(self) -> None:
+        self.pending = True
+
+    async def wait(self, at_most: float) -> None:
+        if not self.pending:
+            await asyncio.sleep(at_most)
 
 
 async def test_a_worker_gives_way_while_another_has_a_backlog() -> None:
@@ -47,7 +61,7 @@ async def test_a_worker_gives_way_while_another_has_a_backlog() -> None:
         mail_sent.set()
         return 0
 
-    backlog.report(50, 50)  # the urgent worker already saw a full batch
+    backlog.working()  # the urgent worker is in its first step
     tasks = [
         asyncio.create_task(
             drain_forever(
@@ -67,9 +81,46 @@ async def test_a_worker_gives_way_while_another_has_a_backlog() -> None:
     assert not backlog.busy
 
 
+async def test_short_batches_with_more_signalled_still_hold_the_other_worker_back() -> None:
+    backlog, signal = Backlog(), _BusySignal()
+    order: list[str] = []
+    urgent_left = [3, 5, 2]  # a replica took the rest of each batch
+    mail_sent = asyncio.Event()
+
+    async def urgent() -> int:
+        n = urgent_left.pop(0) if urgent_left else 0
+        if n:
+            order.append(f"urgent:{n}")
+        if not urgent_left:
+            signal.pending = False  # the burst is over
+        return n
+
+    async def mail() -> int:
+        order.append("mail")
+        mail_sent.set()
+        return 0
+
+    backlog.working()
+    tasks = [
+        asyncio.create_task(
+            drain_forever("urgent", urgent, signal, poll_seconds=30, batch_size=50, backlog=backlog)
+        ),
+        asyncio.create_task(
+            drain_forever(
+                "mail", mail, _Signal(), poll_seconds=30, batch_size=50, give_way_to=[backlog]
+            )
+        ),
+    ]
+    await asyncio.wait_for(mail_sent.wait(), 5)
+    for task in tasks:
+        task.cancel()
+    assert order == ["urgent:3", "urgent:5", "urgent:2", "mail"]
+    assert not backlog.busy
+
+
 async def test_giving_way_is_bounded_so_the_other_worker_is_never_starved() -> None:
     backlog = Backlog()
-    backlog.report(50, 50)  # busy, and nobody reports it quiet again
+    backlog.working()  # busy, and nobody reports it quiet again
     ran = asyncio.Event()
 
     async def mail() -> int:
@@ -105,8 +156,8 @@ def test_tune_gc_freezes_what_is_loaded_and_collects_young_objects_less_often() 
 
 async def test_giving_way_to_several_waits_for_each_within_one_bound() -> None:
     first, second = Backlog(), Backlog()
-    first.report(50, 50)
-    second.report(50, 50)
+    first.working()
+    second.working()
     ran = asyncio.Event()
 
     async def mail() -> int:
@@ -119,10 +170,10 @@ async def test_giving_way_to_several_waits_for_each_within_one_bound() -> None:
         )
     )
     await asyncio.sleep(0)
-    first.report(3, 50)  # the first is quiet now; the second still busy
+    first.idle()  # the first is quiet now; the second still busy
     for _ in range(20):  # turns of the loop enough for the mailer to run if it may
         await asyncio.sleep(0)
     assert not ran.is_set()
-    second.report(0, 50)
+    second.idle()
     await asyncio.wait_for(ran.wait(), 5)
     task.cancel()

@@ -31,6 +31,11 @@ class CommitSignal:
     def set(self) -> None:
         self._event.set()
 
+    @property
+    def pending(self) -> bool:
+        """Set since the last wait: more work has been committed."""
+        return self._event.is_set()
+
     async def wait(self, at_most: float) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._event.wait(), at_most)
@@ -38,20 +43,25 @@ class CommitSignal:
 
 
 class Backlog:
-    """Whether a worker has more waiting than one batch, so that a worker whose work
-    can wait (buyer e-mails) gives way to one whose work cannot (confirming orders)
-    on a machine where they share the cores. The one that gives way waits a bounded
-    time, so it is delayed under sustained load but never starved."""
+    """Whether a worker has work in hand (a step running, or more already signalled),
+    so that a worker whose work can wait (buyer e-mails) gives way to one whose work
+    cannot (confirming orders) on a machine where they share the cores. The one that
+    gives way waits a bounded time, so it is delayed under sustained load but never
+    starved.
+
+    "In hand", not "more than a batch waiting": replicas share a burst by SKIP LOCKED,
+    so each one's batches are partial while the burst lasts, and a full-batch test
+    let the e-mails compete with the confirmations for the whole of it."""
 
     def __init__(self) -> None:
         self._quiet = asyncio.Event()
         self._quiet.set()
 
-    def report(self, handled: int, batch_size: int) -> None:
-        if handled >= batch_size:
-            self._quiet.clear()
-        else:
-            self._quiet.set()
+    def working(self) -> None:
+        self._quiet.clear()
+
+    def idle(self) -> None:
+        self._quiet.set()
 
     @property
     def busy(self) -> bool:
@@ -75,7 +85,7 @@ async def drain_forever(
 ) -> None:
     """Run ``step`` (returns how many items it handled) until cancelled; a full batch
     means more is waiting, so go again at once; an error is logged, never fatal.
-    ``backlog``: where this worker reports whether more is waiting; ``give_way_to``:
+    ``backlog``: where this worker reports whether it has work in hand; ``give_way_to``:
     other workers' backlogs to wait out (at most ``give_way_seconds`` in all) before a
     step."""
     while True:
@@ -84,6 +94,8 @@ async def drain_forever(
             left = deadline - asyncio.get_running_loop().time()
             if other.busy and left > 0:
                 await other.wait_quiet(left)
+        if backlog is not None:
+            backlog.working()
         try:
             handled = await step()
         except asyncio.CancelledError:
@@ -91,9 +103,9 @@ async def drain_forever(
         except Exception as exc:
             log.warning("worker_error", worker=name, error=f"{type(exc).__name__}: {exc}")
             handled = 0
-        if backlog is not None:
-            backlog.report(handled, batch_size)
         if handled < batch_size:
+            if backlog is not None and not signal.pending:
+                backlog.idle()
             await signal.wait(poll_seconds)
 
 

@@ -10,7 +10,7 @@ WEBHOOK_CHANNEL = "dropship_order_intake_webhooks"
 
 
 def webhook_backlog(runtime: ServiceRuntime) -> Backlog:
-    """Whether webhook deliveries wait beyond one batch: the processor reports it, the
+    """Whether the webhook processor has deliveries in hand: it reports it, the
     mailer of the same process gives way to it."""
     backlog: Backlog = runtime.state.setdefault("webhook_backlog", Backlog())
     return backlog

@@ -90,7 +90,7 @@ class OutboxRelay:
         self.max_backoff = max_backoff_seconds
         self._signal = CommitSignal(db, OUTBOX_FLAG)
         self._task: asyncio.Task[None] | None = None
-        self.backlog = Backlog()  # more than a batch waiting: others may give way
+        self.backlog = Backlog()  # work in hand: others may give way
 
     def wake(self) -> None:
         self._signal.set()
