@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -112,10 +113,29 @@ class OrderRepository:
     ) -> list[Order]:
         if not external_ids:
             return []
-        q = sa.select(Order).where(Order.shop_id == shop_id, Order.external_id.in_(external_ids))
+        if self.session.get_bind().dialect.name == "postgresql":
+            # the ids as one array, joined: PostgreSQL hashes them or probes the unique
+            # index per id. With ``IN ($2, …)`` a list of parameters is not hashed, and
+            # with the shop's orders underestimated (young statistics, a first burst)
+            # it compared each order of the shop with every id: 10 ms per batch of
+            # 100 at 2,000 orders, growing with the shop
+            wanted = (
+                sa.func.unnest(
+                    sa.bindparam("external_ids", list(external_ids), type_=ARRAY(sa.String))
+                )
+                .table_valued("external_id")
+                .render_derived("wanted")
+            )
+            q = sa.select(Order).join(
+                wanted, sa.and_(Order.shop_id == shop_id, Order.external_id == wanted.c.external_id)
+            )
+        else:
+            q = sa.select(Order).where(
+                Order.shop_id == shop_id, Order.external_id.in_(external_ids)
+            )
         if lines:
             q = q.options(selectinload(Order.lines))
-        return list(await self.session.scalars(q.order_by(Order.id).with_for_update()))
+        return list(await self.session.scalars(q.order_by(Order.id).with_for_update(of=Order)))
 
     async def of_shop(self, shop_id: uuid.UUID) -> list[Order]:
         return list(
