@@ -144,7 +144,8 @@ class RabbitMQBus(Bus):
     async def _amqp(self, what: str, op: Awaitable[T]) -> T:
         """Await a broker operation; broker trouble becomes :class:`BusError`."""
         try:
-            return await asyncio.wait_for(op, self.publish_timeout)
+            async with asyncio.timeout(self.publish_timeout):  # no task per call
+                return await op
         except aiormq.exceptions.PublishError as exc:
             raise Unroutable(f"{what}: unroutable") from exc
         except TimeoutError as exc:
@@ -281,6 +282,9 @@ class RabbitMQBus(Bus):
                 exchange.publish(message, routing_key=envelope.type, mandatory=True),
             )
 
+        if len(envelopes) == 1:  # the relay's case: no gather (a task) per message
+            await one(envelopes[0])
+            return
         results = await asyncio.gather(*(one(e) for e in envelopes), return_exceptions=True)
         errors = [r for r in results if isinstance(r, BaseException)]
         if not errors:
