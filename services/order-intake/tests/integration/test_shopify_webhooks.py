@@ -229,7 +229,7 @@ async def test_customers_redact_removes_personal_data(intake: Intake) -> None:
                 "email": "bob.norman@hostmail.com",
                 "phone": "555-625-1199",
             },
-            "orders_to_redact": [450789469],
+            "orders_to_redact": [450789469, 450789469],  # a repeated id: one order
         }
     ).encode()
     status, answer = await post(intake, redact, topic="customers/redact")

@@ -113,6 +113,7 @@ class OrderRepository:
     ) -> list[Order]:
         if not external_ids:
             return []
+        external_ids = sorted(set(external_ids))  # the join gives a row per id given
         if self.session.get_bind().dialect.name == "postgresql":
             # the ids as one array, joined: PostgreSQL hashes them or probes the unique
             # index per id. With ``IN ($2, …)`` a list of parameters is not hashed, and
@@ -120,9 +121,7 @@ class OrderRepository:
             # it compared each order of the shop with every id: 10 ms per batch of
             # 100 at 2,000 orders, growing with the shop
             wanted = (
-                sa.func.unnest(
-                    sa.bindparam("external_ids", list(external_ids), type_=ARRAY(sa.String))
-                )
+                sa.func.unnest(sa.bindparam("external_ids", external_ids, type_=ARRAY(sa.String)))
                 .table_valued("external_id")
                 .render_derived("wanted")
             )
