@@ -74,7 +74,9 @@ class Order(Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    shop_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("shops.id"), index=True)
+    # no index on shop_id alone: the unique (shop_id, external_id) serves it (see
+    # migration 0005 and OrderRepository._ids_by_external)
+    shop_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("shops.id"))
     platform: Mapped[str] = mapped_column(sa.String(20))
     external_id: Mapped[str] = mapped_column(sa.String(255))
     number: Mapped[str | None] = mapped_column(sa.String(255))
