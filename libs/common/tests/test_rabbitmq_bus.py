@@ -50,7 +50,9 @@ async def make(topology: tuple[str, str, list[str]]) -> AsyncIterator[BusFactory
     try:
         await probe.connect()
     except BusError as exc:
-        pytest.skip(f"RabbitMQ not reachable at {URL}: {exc}")
+        # make test starts the broker or stops with a clear message: a broker gone
+        # now is a failure, not a reason to pass without these tests
+        pytest.fail(f"RabbitMQ not reachable at {URL}: {exc}")
     finally:
         await probe.close()
 

@@ -242,6 +242,9 @@ async def test_customers_redact_removes_personal_data(intake: Intake) -> None:
     o = await eventually(redacted)
     assert o["shipping_address"] == {"country_code": "US"}
     assert "bob" not in json.dumps(o).lower()
+    # the fixture's phone is doubtful: its warning quoted it, in the order and timeline
+    assert "625" not in json.dumps(o), [w for w in o["warnings"]]
+    assert {"code": "phone_doubtful", "field": "shipping_address.phone"} in o["warnings"]
     # the sent order.confirmed (it carries the address) left the outbox too
     import sqlalchemy as sa
 
@@ -361,3 +364,32 @@ async def test_a_statement_failing_in_the_database_is_503(intake: Intake, monkey
     assert await intake.deliveries() == []
     status, answer = await post(intake, shopify_order_body(), webhook_id="wh-broken")
     assert (status, answer["status"]) == (200, "accepted")
+
+
+async def test_customers_redact_scrubs_what_hold_reasons_quoted(intake: Intake) -> None:
+    held = json.loads(shopify_order_body())
+    held["shipping_address"]["zip"] = "QX-4471"  # not a US ZIP code: held, and quoted
+    await post(intake, json.dumps(held).encode())
+    order = await intake.wait_order("450789469", "on_hold")
+    assert "QX-4471" in json.dumps(order)  # in the hold reason and its timeline entry
+    redact = json.dumps(
+        {
+            "shop_id": 954889,
+            "shop_domain": DOMAIN,
+            "customer": {"id": 207119551, "email": "bob.norman@hostmail.com"},
+            "orders_to_redact": [450789469],
+        }
+    ).encode()
+    status, _ = await post(intake, redact, topic="customers/redact")
+    assert status == 200
+
+    async def redacted() -> dict | None:
+        o = await intake.order(order["id"])
+        return o if o["buyer"] == {"redacted": True} else None
+
+    o = await eventually(redacted)
+    assert "QX-4471" not in json.dumps(o)
+    assert o["hold_reasons"] == [
+        {"code": "invalid_postal_code", "field": "shipping_address.postal_code"}
+    ]
+    assert [e["kind"] for e in o["timeline"]][-1] == "redacted"

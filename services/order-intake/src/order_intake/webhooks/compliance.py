@@ -4,16 +4,30 @@ from our records; a data request is recorded for the merchant to answer."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dropship_common.db import utcnow
-from order_intake.models import BuyerMessage, ComplianceRequest, Order, Shop, WebhookDelivery
+from order_intake.models import (
+    BuyerMessage,
+    ComplianceRequest,
+    Order,
+    OrderEvent,
+    Shop,
+    WebhookDelivery,
+)
 from order_intake.orders.repository import OrderRepository
 from order_intake.orders.service import Cause, OrderOps
 from order_intake.storefronts import load_json
 from order_intake.webhooks.topics import CustomersDataRequest, CustomersRedact
+
+
+def scrub_issues(issues: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """Hold reasons and warnings without their message and details, which quote what
+    the buyer gave (a phone number, a postal code); the code and the field stay."""
+    return [{"code": i.get("code"), "field": i.get("field")} for i in issues or []]
 
 
 def redact_order(order: Order) -> None:
@@ -25,7 +39,27 @@ def redact_order(order: Order) -> None:
     order.billing_address = None
     order.note = None
     order.note_attributes = []
+    order.hold_reasons = scrub_issues(order.hold_reasons)
+    order.warnings = scrub_issues(order.warnings)
     order.redacted_at = utcnow()
+
+
+async def _scrub_timeline(session: AsyncSession, order_ids: list[uuid.UUID]) -> None:
+    """The hold reasons and warnings quoted in the orders' timeline entries."""
+    events = await session.scalars(
+        sa.select(OrderEvent).where(
+            OrderEvent.order_id.in_(order_ids), OrderEvent.details.is_not(None)
+        )
+    )
+    for event in events:
+        details = dict(event.details or {})
+        changed = False
+        for key in ("reasons", "warnings"):
+            if isinstance(details.get(key), list):
+                details[key] = scrub_issues(details[key])
+                changed = True
+        if changed:
+            event.details = details
 
 
 async def _redact(ops: OrderOps, orders: list[Order], cause: Cause) -> None:
@@ -34,6 +68,7 @@ async def _redact(ops: OrderOps, orders: list[Order], cause: Cause) -> None:
         redact_order(order)
         ops.record(order, "redacted", cause, reason="personal data removed (Shopify request)")
     if ids:
+        await _scrub_timeline(ops.session, ids)
         await ops.session.execute(sa.delete(BuyerMessage).where(BuyerMessage.order_id.in_(ids)))
         await ops.outbox.forget(ops.session, [str(i) for i in ids])
         await ops.session.execute(
