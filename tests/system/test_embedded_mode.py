@@ -63,7 +63,7 @@ async def embedded(tmp_path: Path) -> AsyncIterator[tuple[Embedded, EventTap]]:
 async def _setup(emb: Embedded, proc: Proc) -> None:
     proc.wait_ready(f"{emb.base}/readyz")
     # the CLI works while the system runs and takes effect at once
-    run_cli(
+    shop_id = run_cli(
         "shop",
         "add",
         "--platform",
@@ -76,6 +76,7 @@ async def _setup(emb: Embedded, proc: Proc) -> None:
     )
     emb.key = run_cli("apikey", "create", "--role", "admin", env=emb.env)
     shop = (await _get(emb, "/v1/shops"))[0]
+    assert shop_id == shop["id"]  # `shop add` prints the new shop's id
     async with httpx.AsyncClient(base_url=emb.base) as c:
         r = await c.post(
             "/v1/products",
@@ -114,6 +115,10 @@ async def test_webhook_to_order_confirmed_in_one_process(embedded) -> None:  # t
     proc = emb.proc("run.log").start()
     try:
         await _setup(emb, proc)
+        # `dropship run` says where each service's API docs are
+        ports = [v for k, v in emb.env.items() if k.startswith("DROPSHIP_") and k.endswith("_PORT")]
+        printed = proc.log.read_text()
+        assert len(ports) == 4 and all(f":{port}/docs" in printed for port in ports), printed
         tap = await EventTap(bus, "test-tap").start(["order.confirmed"])
         r = await _post_webhook(emb, 1001)
         assert r.status_code == 200 and r.json()["status"] == "accepted"
