@@ -262,6 +262,16 @@ async def test_list_filters_and_cursor_pagination(intake: Intake, custom_shop: s
     assert await intake.orders(status="on_hold") == []
     r = await intake.client.get("/v1/orders", headers=intake.h, params={"cursor": "garbage"})
     assert r.status_code == 400 and r.json()["error"]["code"] == "bad_request"
+    # created_from <= received < created_to (half-open: consecutive ranges do not overlap)
+    created = sorted(
+        dt.datetime.fromisoformat(o["created_at"]) for o in await intake.orders(shop_id=custom_shop)
+    )
+    second, fourth = created[1].isoformat(), created[3].isoformat()
+    between = await intake.orders(created_from=second, created_to=fourth)
+    assert sorted(dt.datetime.fromisoformat(o["created_at"]) for o in between) == created[1:3]
+    later = (created[-1] + dt.timedelta(seconds=1)).isoformat()
+    assert await intake.orders(created_from=later) == []
+    assert len(await intake.orders(created_to=later)) == 5
 
 
 async def test_payment_window_reminds_then_cancels(intake: Intake, custom_shop: str) -> None:
@@ -310,6 +320,34 @@ async def test_operator_key_cannot_administer_shops(intake: Intake) -> None:
     assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
     r = await intake.client.get("/v1/shops", headers={"authorization": "Bearer dsk_nope_nope"})
     assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
+
+
+async def test_shop_responses_never_show_secrets_or_credentials(intake: Intake) -> None:
+    secret, token = "shpss_never_shown_1234", "shpat_never_shown_5678"
+    r = await intake.client.post(
+        "/v1/shops",
+        headers=intake.h,
+        json={
+            "platform": "shopify",
+            "domain": "secretive.myshopify.com",
+            "webhook_secret": secret,
+            "admin_credentials": {"access_token": token},
+        },
+    )
+    assert r.status_code == 201, r.text
+    created = r.json()
+    assert (created["webhook_secrets_count"], created["has_admin_credentials"]) == (1, True)
+    one = await intake.client.get(f"/v1/shops/{created['id']}", headers=intake.h)
+    assert one.status_code == 200 and one.json() == created
+    rotated = await intake.client.patch(
+        f"/v1/shops/{created['id']}", headers=intake.h, json={"webhook_secret": secret + "_2"}
+    )
+    assert rotated.json()["webhook_secrets_count"] == 2  # current and previous
+    listed = await intake.client.get("/v1/shops", headers=intake.h)
+    for text in (r.text, one.text, rotated.text, listed.text):
+        assert secret not in text and token not in text
+    missing = await intake.client.get(f"/v1/shops/{uuid.uuid4()}", headers=intake.h)
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "shop_not_found"
 
 
 async def test_stale_idempotency_claim_of_a_dead_request_is_taken_over(
