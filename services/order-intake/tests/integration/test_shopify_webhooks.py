@@ -240,6 +240,9 @@ async def test_customers_redact_removes_personal_data(intake: Intake) -> None:
         return o if o["buyer"] == {"redacted": True} else None
 
     o = await eventually(redacted)
+    # supplier-gateway is told, with no personal data in the event itself
+    [told] = await intake.tap.wait_for("order.redacted", order_id=order["id"])
+    assert set(told.payload) == {"order_id", "shop_id", "redacted_at"}
     assert o["shipping_address"] == {"country_code": "US"}
     assert "bob" not in json.dumps(o).lower()
     # the fixture's phone is doubtful: its warning quoted it, in the order and timeline

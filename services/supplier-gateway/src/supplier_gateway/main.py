@@ -20,6 +20,7 @@ from dropship_common.contracts.order_intake import (
     OrderCancellationRequested,
     OrderCancelled,
     OrderConfirmed,
+    OrderRedacted,
 )
 from dropship_common.messaging.bus import Bus
 from dropship_common.messaging.consumer import MessageHandler
@@ -37,6 +38,7 @@ from supplier_gateway.supplier_emails.worker import supplier_mail_worker
 from supplier_gateway.supplier_orders.cancellation import cancel_for_order, readdress_for_order
 from supplier_gateway.supplier_orders.deadlines import deadline_worker
 from supplier_gateway.supplier_orders.endpoints import router as supplier_orders_router
+from supplier_gateway.supplier_orders.redaction import redact_for_order
 from supplier_gateway.supplier_orders.service import open_supplier_orders
 from supplier_gateway.suppliers.endpoints import router as suppliers_router
 
@@ -46,6 +48,7 @@ BINDINGS = (
     "order.cancellation_requested",
     "order.address_changed",
     "order.address_change_requested",
+    "order.redacted",
 )
 
 
@@ -78,7 +81,13 @@ def handlers(_rt: ServiceRuntime) -> dict[str, MessageHandler]:
             f"message:{envelope.id}",
         )
 
+    async def order_redacted(session: AsyncSession, envelope: Envelope) -> None:
+        await redact_for_order(
+            session, uuid.UUID(envelope.payload["order_id"]), f"message:{envelope.id}"
+        )
+
     own = {
+        OrderRedacted.TYPE: order_redacted,
         OrderAddressChanged.TYPE: address_changed,
         OrderAddressChangeRequested.TYPE: address_changed,
         OrderConfirmed.TYPE: order_confirmed,

@@ -293,3 +293,52 @@ async def test_new_address_reaches_the_notice_and_is_answered(start_service, tap
     r = await gw.client.get(f"/v1/supplier-orders/{so_id}", headers=gw.admin_headers)
     assert r.json()["notice"]["recipient"]["line1"] == "Friedrichstr. 100"
     assert r.json()["timeline"][-1]["kind"] == "address_changed"
+
+
+async def test_redaction_removes_the_buyer_from_notices_copies_and_portal(  # type: ignore[no-untyped-def]
+    start_service, tap_factory
+) -> None:
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from dropship_common.contracts.order_intake import OrderRedacted
+    from supplier_gateway.models import ConfirmedOrder, SupplierEmail
+
+    gw = await start_service(SPEC)
+    tap = await tap_factory(gw.settings, ["supplier.#"])
+    order = _order("DE")
+    _, key = await _portal_supplier(gw, "Mugs Ltd", "MUG-1", order.shop_id, "mugs@example.cn")
+    await gw.runtime.bus.publish([order.envelope(correlation_id=str(order.order_id))])
+    [placed] = await tap.wait_for("supplier.order_placed", order_id=str(order.order_id))
+    so_id = placed.payload["supplier_order_id"]
+    await _login(gw, key)
+    assert "Unter den Linden 5" in (await gw.client.get(f"/portal/orders/{so_id}")).text
+
+    redacted = OrderRedacted(
+        order_id=order.order_id, shop_id=order.shop_id, redacted_at=dt.datetime.now(dt.UTC)
+    )
+    await gw.runtime.bus.publish([redacted.envelope(correlation_id=str(order.order_id))])
+
+    async def scrubbed() -> dict | None:  # type: ignore[type-arg]
+        r = await gw.client.get(f"/v1/supplier-orders/{so_id}", headers=gw.admin_headers)
+        body = r.json()
+        return body if body["timeline"][-1]["kind"] == "redacted" else None
+
+    got = await eventually(scrubbed)
+    assert got["notice"]["recipient"]["country_code"] == "DE"
+    assert {k for k, v in got["notice"]["recipient"].items() if v is not None} == {"country_code"}
+    assert got["notice"]["buyer_note"] is None and got["notice"]["buyer_wishes"] == []
+    assert all(item["wishes"] == [] for item in got["notice"]["items"])
+    assert got["notice"]["customs"]["total_value"] == "120.00"  # the business keeps these
+    page = (await gw.client.get(f"/portal/orders/{so_id}")).text
+    for personal in ("Lena", "Unter den Linden 5", "+49301234567", "colour: blue", "gift"):
+        assert personal not in page and personal not in str(got)
+    async with gw.runtime.db.sessions() as s:
+        copy = await s.get(ConfirmedOrder, order.order_id)
+        mails = list(await s.scalars(sa.select(SupplierEmail.body)))
+    assert copy is not None
+    for personal in ("Lena", "Unter den Linden 5", "+49301234567", "blue", "gift"):
+        assert personal not in str(copy.payload)
+    assert copy.payload["shipping_address"]["country_code"] == "DE"
+    assert mails and all("blue" not in m for m in mails)

@@ -119,3 +119,14 @@ class OrderAddressChangeRequested(Event):
     shipping_address: AddressV1
     requested_by: str
     requested_at: dt.datetime
+
+
+class OrderRedacted(Event):
+    """The buyer's personal data was removed from the order at the storefront's request
+    (Shopify's compliance webhooks): every service removes what it copied of them."""
+
+    TYPE = "order.redacted"
+
+    order_id: uuid.UUID
+    shop_id: uuid.UUID
+    redacted_at: dt.datetime

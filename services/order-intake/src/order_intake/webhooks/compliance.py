@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dropship_common.contracts.order_intake import OrderRedacted
 from dropship_common.db import utcnow
 from order_intake.models import (
     BuyerMessage,
@@ -71,6 +72,16 @@ async def _redact(ops: OrderOps, orders: list[Order], cause: Cause) -> None:
         await _scrub_timeline(ops.session, ids)
         await ops.session.execute(sa.delete(BuyerMessage).where(BuyerMessage.order_id.in_(ids)))
         await ops.outbox.forget(ops.session, [str(i) for i in ids])
+        # supplier-gateway keeps copies (the confirmed order, the shipping notices)
+        await ops.outbox.add(
+            ops.session,
+            [
+                OrderRedacted(
+                    order_id=o.id, shop_id=o.shop_id, redacted_at=o.redacted_at or utcnow()
+                ).envelope(correlation_id=str(o.id))
+                for o in orders
+            ],
+        )
         await ops.session.execute(
             sa.update(WebhookDelivery).where(WebhookDelivery.order_id.in_(ids)).values(body=None)
         )

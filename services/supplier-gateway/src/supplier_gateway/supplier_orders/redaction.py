@@ -1,0 +1,75 @@
+"""``order.redacted``: the buyer's personal data leaves what supplier-gateway copied of
+the order (the confirmed order it re-places from, the shipping notices the suppliers
+see, the e-mails announcing them). Amounts, items, customs and the destination country
+stay: the business and the customs records need them, and they name no one."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dropship_common.db import utcnow
+from supplier_gateway.models import ConfirmedOrder, SupplierEmail, SupplierOrder, SupplierOrderEvent
+
+REDACTED_EMAIL = "The buyer's personal data of this order was removed at the merchant's request."
+
+
+def _no_wishes(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{**item, "wishes": []} for item in items]
+
+
+def redact_notice(notice: dict[str, Any]) -> dict[str, Any]:
+    recipient = notice.get("recipient") or {}
+    return {
+        **notice,
+        "recipient": {k: (v if k == "country_code" else None) for k, v in recipient.items()},
+        "buyer_note": None,
+        "buyer_wishes": [],
+        "items": _no_wishes(notice.get("items") or []),
+    }
+
+
+def redact_confirmed(payload: dict[str, Any]) -> dict[str, Any]:
+    """Still a valid ``order.confirmed`` payload, with no one in it."""
+    address = payload.get("shipping_address") or {}
+    buyer = payload.get("buyer") or {}
+    return {
+        **payload,
+        "buyer": {"name": None, "email": None, "phone": None, "language": buyer.get("language")},
+        "shipping_address": {k: (v if k == "country_code" else None) for k, v in address.items()},
+        "note": None,
+        "note_attributes": [],
+        "lines": [{**line, "properties": []} for line in payload.get("lines") or []],
+    }
+
+
+async def redact_for_order(session: AsyncSession, order_id: uuid.UUID, cause: str) -> None:
+    confirmed = await session.get(ConfirmedOrder, order_id, with_for_update=True)
+    if confirmed is not None:
+        confirmed.payload = redact_confirmed(confirmed.payload)
+    rows = list(
+        await session.scalars(
+            sa.select(SupplierOrder).where(SupplierOrder.order_id == order_id).with_for_update()
+        )
+    )
+    now = utcnow()
+    for row in rows:
+        row.notice = redact_notice(row.notice)
+        session.add(
+            SupplierOrderEvent(
+                supplier_order_id=row.id,
+                at=now,
+                kind="redacted",
+                details={"country_code": row.notice["recipient"].get("country_code")},
+                cause=cause,
+            )
+        )
+    if rows:
+        await session.execute(
+            sa.update(SupplierEmail)
+            .where(SupplierEmail.supplier_order_id.in_([r.id for r in rows]))
+            .values(body=REDACTED_EMAIL)
+        )
