@@ -582,3 +582,36 @@ async def test_a_shop_routed_to_a_fake_on_a_local_port(
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_a_chinese_shop_thanks_its_buyers_in_chinese(w: World) -> None:
+    shop_id = await create_shop(
+        w.svc.client,
+        w.h,
+        platform="custom",
+        domain="shop.example.cn",
+        secret="custom-secret-2",
+        skus=("MUG-1",),
+        buyer_language="zh",
+    )
+    body = {
+        "shop_id": shop_id,
+        "external_id": "Z-1",
+        "number": "Z-1",
+        "currency": "CNY",
+        "lines": [{"sku": "MUG-1", "title": "Mug", "quantity": 1, "unit_price": "68.00"}],
+        "shipping_address": {
+            "name": "王芳",
+            "line1": "建国路 88 号",
+            "city": "北京",
+            "postal_code": "100022",
+            "country_code": "CN",
+            "phone": "138 0013 8000",
+        },
+        "buyer": {"email": "wang@example.cn", "name": "王芳"},  # no language: the shop's
+    }
+    r = await w.svc.client.post("/v1/orders", headers=w.h, json=body)
+    assert r.status_code == 201 and r.json()["status"] == "confirmed", r.text
+    [mail] = await w.wait_mails("感谢您的订单")
+    assert "王芳 您好" in mail.get_content() and "预计将于" in mail.get_content()
+    assert mail["Content-Language"] == "zh"

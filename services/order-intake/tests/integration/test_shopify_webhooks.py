@@ -397,3 +397,55 @@ async def test_customers_redact_scrubs_what_hold_reasons_quoted(intake: Intake) 
         {"code": "invalid_postal_code", "field": "shipping_address.postal_code"}
     ]
     assert [e["kind"] for e in o["timeline"]][-1] == "redacted"
+
+
+async def test_customers_data_request_is_recorded_for_the_merchant(intake: Intake) -> None:
+    await post(intake, shopify_order_body())
+    order = await intake.wait_order("450789469", "confirmed")
+    request = json.dumps(
+        {
+            "shop_id": 954889,
+            "shop_domain": DOMAIN,
+            "customer": {"id": 207119551, "email": "bob.norman@hostmail.com"},
+            "orders_requested": [450789469, 999],
+            "data_request": {"id": 9999},
+        }
+    ).encode()
+    status, answer = await post(intake, request, topic="customers/data_request")
+    assert (status, answer["status"]) == (200, "accepted")
+
+    async def recorded() -> list | None:  # type: ignore[type-arg]
+        r = await intake.client.get("/v1/compliance-requests", headers=intake.h)
+        return r.json() or None
+
+    [req] = await eventually(recorded)
+    assert (req["topic"], req["customer_external_id"]) == ("customers/data_request", "207119551")
+    assert (req["order_external_ids"], req["orders_affected"]) == (["450789469", "999"], 1)
+    # nothing is removed by a data request
+    assert (await intake.order(order["id"]))["buyer"]["email"] == "bob.norman@hostmail.com"
+
+
+async def test_shop_redact_removes_every_buyer_and_the_shop_credentials(intake: Intake) -> None:
+    await post(intake, shopify_order_body())
+    first = await intake.wait_order("450789469", "confirmed")
+    await post(intake, shopify_order(id=450789470, name="#1002"))
+    second = await intake.wait_order("450789470", "confirmed")
+    status, _ = await post(
+        intake,
+        json.dumps({"shop_id": 954889, "shop_domain": DOMAIN}).encode(),
+        topic="shop/redact",
+    )
+    assert status == 200
+
+    async def redacted() -> list | None:  # type: ignore[type-arg]
+        orders = [await intake.order(o["id"]) for o in (first, second)]
+        return orders if all(o["buyer"] == {"redacted": True} for o in orders) else None
+
+    for o in await eventually(redacted):
+        assert "bob" not in json.dumps(o).lower()
+        await intake.tap.wait_for("order.redacted", order_id=o["id"])
+    shops = (await intake.client.get("/v1/shops", headers=intake.h)).json()
+    [shop] = [s for s in shops if s["domain"] == DOMAIN]
+    assert (shop["active"], shop["has_admin_credentials"]) == (False, False)
+    r = await intake.client.get("/v1/compliance-requests", headers=intake.h)
+    assert [(c["topic"], c["orders_affected"]) for c in r.json()] == [("shop/redact", 2)]

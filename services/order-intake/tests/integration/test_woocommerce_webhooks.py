@@ -118,3 +118,39 @@ async def test_woo_forged_signature_and_unknown_shop(woo: tuple[Intake, str]) ->
     )
     assert r.status_code == 401 and r.json()["error"]["code"] == "unknown_shop"
     assert await intake.deliveries() == []
+
+
+async def test_woo_replayed_delivery_is_answered_200_and_has_no_effect(
+    woo: tuple[Intake, str],
+) -> None:
+    intake, shop_id = woo
+    body = woo_order_body()
+    headers = woo_headers(body, WOO_SECRET, delivery_id="replayed-1")
+    url = f"/webhooks/woocommerce/{shop_id}"
+    first = await intake.client.post(url, content=body, headers=headers)
+    again = await intake.client.post(url, content=body, headers=headers)
+    assert (first.status_code, first.json()["status"]) == (200, "accepted")
+    assert (again.status_code, again.json()["status"]) == (200, "duplicate")
+    assert len(await intake.deliveries()) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        (b'{"id": 727, "line_items": [', 400, "invalid_json"),
+        (json.dumps({"id": "seven"}).encode(), 422, "validation_error"),
+        (b'{"id": 727, "note": "' + b"x" * (1024 * 1024 + 10) + b'"}', 413, "payload_too_large"),
+    ],
+    ids=["invalid-json", "wrong-type-and-missing", "over-1-MiB"],
+)
+async def test_woo_bad_body_is_a_clear_error_and_stores_nothing(
+    woo: tuple[Intake, str], body: bytes, status: int, code: str
+) -> None:
+    intake, shop_id = woo
+    r = await intake.client.post(
+        f"/webhooks/woocommerce/{shop_id}", content=body, headers=woo_headers(body, WOO_SECRET)
+    )
+    assert r.status_code == status, r.text
+    assert r.json()["error"]["code"] == code and r.json()["error"]["message"]
+    assert await intake.deliveries() == []
+    assert await intake.orders() == []

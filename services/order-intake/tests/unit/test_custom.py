@@ -133,6 +133,7 @@ def _line(**changes: Any) -> dict[str, Any]:
         (_body(lines=[]), ["lines"]),
         (_body(currency="EURO"), ["currency"]),
         (_body(currency="E1R"), ["currency"]),
+        (_body(currency="XYZ"), ["currency"]),  # the shape of a code, but no currency
         (_body(lines=[{"quantity": 1, "unit_price": "1"}]), ["lines", 0, "sku"]),
         (_body(lines=[_line(sku="")]), ["lines", 0, "sku"]),
         (_body(lines=[_line(quantity=0)]), ["lines", 0, "quantity"]),

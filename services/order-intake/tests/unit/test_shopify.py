@@ -235,6 +235,7 @@ def test_invalid_json() -> None:
         ({"id": "not-a-number"}, ["id"]),
         ({"line_items": "IPOD2008GREEN"}, ["line_items"]),
         ({"currency": 840}, ["currency"]),
+        ({"currency": "XYZ"}, ["currency"]),  # shaped like one, but no ISO 4217 code
         ({"created_at": "yesterday"}, ["created_at"]),
         ({"total_price": "a lot"}, ["total_price"]),
         ({"total_price": True}, ["total_price"]),

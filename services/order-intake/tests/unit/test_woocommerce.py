@@ -196,6 +196,7 @@ def test_invalid_json() -> None:
         ({"status": None}, ["status"]),
         ({"line_items": {"id": 1}}, ["line_items"]),
         ({"currency": "US"}, ["currency"]),
+        ({"currency": "XYZ"}, ["currency"]),
         ({"total": "twenty"}, ["total"]),
     ],
 )

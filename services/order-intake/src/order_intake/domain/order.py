@@ -5,8 +5,21 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from decimal import Decimal
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+import pycountry
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def iso_currency(code: str) -> str:
+    """An ISO 4217 currency code (upper case); a made-up one ("XYZ") is refused."""
+    upper = code.upper()
+    if pycountry.currencies.get(alpha_3=upper) is None:
+        raise ValueError(f"{code!r} is not an ISO 4217 currency code")
+    return upper
+
+
+CurrencyCode = Annotated[str, Field(min_length=3, max_length=3), AfterValidator(iso_currency)]
 
 
 class Platform(enum.StrEnum):
@@ -85,7 +98,7 @@ class CanonicalOrder(BaseModel):
     platform: Platform
     external_id: str
     number: str | None = None  # what the buyer sees: "#1001", "727"
-    currency: str = Field(min_length=3, max_length=3)
+    currency: CurrencyCode
     total_price: Decimal
     subtotal_price: Decimal | None = None
     total_tax: Decimal | None = None

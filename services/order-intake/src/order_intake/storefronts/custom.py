@@ -18,6 +18,7 @@ from order_intake.domain.order import (
     Address,
     Buyer,
     CanonicalOrder,
+    CurrencyCode,
     OrderLine,
     PaymentStatus,
     Platform,
@@ -106,7 +107,7 @@ class CustomOrderIn(BaseModel):
 
     external_id: Annotated[str, Field(min_length=1, max_length=255)]
     number: ShortText | None = None
-    currency: Annotated[str, Field(pattern=r"^[A-Za-z]{3}$"), AfterValidator(_upper)]
+    currency: CurrencyCode
     lines: list[CustomLineIn] = Field(min_length=1, max_length=500)
     shipping_address: CustomAddressIn
     buyer: CustomBuyerIn

@@ -17,6 +17,7 @@ from order_intake.domain.order import (
     Address,
     Buyer,
     CanonicalOrder,
+    CurrencyCode,
     OrderLine,
     PaymentStatus,
     Platform,
@@ -127,7 +128,7 @@ class ShopifyOrder(BaseModel):
     email: str | None = None
     contact_email: str | None = None
     phone: str | None = None
-    currency: str = Field(min_length=3, max_length=3)
+    currency: CurrencyCode
     created_at: dt.datetime
     updated_at: dt.datetime
     cancelled_at: dt.datetime | None = None

@@ -18,6 +18,7 @@ from order_intake.domain.order import (
     Address,
     Buyer,
     CanonicalOrder,
+    CurrencyCode,
     OrderLine,
     PaymentStatus,
     Platform,
@@ -100,7 +101,7 @@ class WooOrder(BaseModel):
     id: int
     number: str | None = None
     status: str
-    currency: str = Field(min_length=3, max_length=3)
+    currency: CurrencyCode
     date_created: dt.datetime | None = None
     date_created_gmt: dt.datetime | None = None
     date_modified: dt.datetime | None = None
