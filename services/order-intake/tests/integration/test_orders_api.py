@@ -446,7 +446,9 @@ async def test_supplier_rejection_lands_on_the_timeline(intake: Intake, custom_s
         line_ids=[uuid.UUID(order["lines"][0]["id"])],
         rejected_at=dt.datetime.now(dt.UTC),
     )
-    await intake.tap.bus.publish([rejected.envelope(correlation_id=order["id"])])
+    envelope = rejected.envelope(correlation_id=order["id"])
+    sent_at = dt.datetime.now(dt.UTC)
+    await intake.tap.bus.publish([envelope])
 
     async def noted() -> dict | None:
         o = await intake.order(order["id"])
@@ -455,7 +457,11 @@ async def test_supplier_rejection_lands_on_the_timeline(intake: Intake, custom_s
     entry = await eventually(noted)
     assert entry["reason"] == "out_of_stock"
     assert entry["details"]["restock_date"] == "2026-12-01"
+    # who, which message, and when: the timeline says what caused each entry
     assert entry["actor"] == "service:supplier-gateway"
+    assert str(envelope.id) in entry["cause"], entry["cause"]
+    at = dt.datetime.fromisoformat(entry["at"])
+    assert at.tzinfo is not None and sent_at <= at <= dt.datetime.now(dt.UTC)
 
 
 async def test_supplier_overdue_lands_on_the_timeline(intake: Intake, custom_shop: str) -> None:
@@ -560,3 +566,52 @@ async def test_address_change_answered_by_suppliers_is_applied(
 
     final = await eventually(applied)
     assert final["timeline"][-1]["kind"] == "address_change_applied"
+
+
+async def test_a_shops_own_payment_window_and_reminder_days(intake: Intake) -> None:
+    import sqlalchemy as sa
+
+    from order_intake.models import BuyerMessage
+
+    shop_id = await create_shop(
+        intake.client,
+        intake.h,
+        platform="custom",
+        domain="week.example.de",
+        secret="week-secret-1",
+        skus=("MUG-1",),
+        payment_window_days=7,
+        payment_reminder_days=[1, 5],
+    )
+    placed = dt.datetime(2026, 11, 2, 9, tzinfo=dt.UTC)
+    body = order_body(shop_id, payment_status="pending", placed_at=placed.isoformat())
+    order = (await intake.client.post("/v1/orders", headers=intake.h, json=body)).json()
+    assert order["status"] == "awaiting_payment"
+    rt = intake.svc.runtime
+
+    async def messages() -> list[tuple[str, str, str]]:
+        async with rt.db.sessions() as s:
+            rows = await s.execute(
+                sa.select(BuyerMessage.kind, BuyerMessage.subject, BuyerMessage.body)
+                .where(BuyerMessage.order_id == uuid.UUID(order["id"]))
+                .order_by(BuyerMessage.created_at)
+            )
+            return [tuple(r) for r in rows.all()]  # type: ignore[misc]
+
+    swept = [await sweep_payments(rt, placed + dt.timedelta(days=d, hours=1)) for d in (1, 2, 5, 7)]
+    assert swept == [
+        {"reminded": 1, "cancelled": 0},  # day 1
+        {"reminded": 0, "cancelled": 0},
+        {"reminded": 1, "cancelled": 0},  # day 5
+        {"reminded": 0, "cancelled": 1},  # the 7-day window is over
+    ]
+    kinds = [k for k, _, _ in await messages()]
+    assert kinds == ["payment_reminder", "payment_reminder", "order_cancelled_unpaid"]
+    reminder_body = (await messages())[0][2]
+    assert "2026-11-09" in reminder_body  # the deadline: placed + 7 days
+    final = await intake.order(order["id"])
+    assert "not paid within 7 days" in final["timeline"][-1]["reason"]
+    assert [e["reason"] for e in final["timeline"] if e["kind"] == "payment_reminder"] == [
+        "day 1",
+        "day 5",
+    ]
