@@ -145,6 +145,52 @@ async def test_declared_topology(make: BusFactory) -> None:
     assert await eventually_async(lambda: ready_count(bus, bus.queue_name("q"))) == 1
 
 
+async def test_queues_are_durable_and_messages_persistent(make: BusFactory) -> None:
+    """What survives a broker restart: a durable queue holding persistent messages."""
+    import aio_pika
+    import aiormq
+
+    bus = make("q")
+    await bus.declare("q", ["order.#"])
+    await bus.publish([envelope("order.kept")])
+    assert await eventually_async(lambda: ready_count(bus, bus.queue_name("q"))) == 1
+    connection = await aio_pika.connect(URL)
+    try:
+        channel = await connection.channel()
+        message = await (await channel.get_queue(bus.queue_name("q"))).get(timeout=WAIT)
+        assert message.delivery_mode == aio_pika.DeliveryMode.PERSISTENT
+        assert message.message_id and message.type == "order.kept"
+        await message.reject(requeue=True)
+        main, dlq = bus.queue_name("q"), bus.dlq_name("q")
+        # the main queue is a quorum queue (always durable): redeclaring it as one with
+        # the same arguments is accepted
+        await (await connection.channel()).declare_queue(
+            main,
+            durable=True,
+            arguments={
+                "x-queue-type": "quorum",
+                "x-delivery-limit": 5,
+                "x-dead-letter-exchange": "",
+                "x-dead-letter-routing-key": dlq,
+            },
+        )
+        # the others: the broker refuses to redeclare them as transient
+        retries = {
+            bus.retry_name("q", ms): {
+                "x-message-ttl": ms,
+                "x-dead-letter-exchange": "",
+                "x-dead-letter-routing-key": main,
+            }
+            for ms in DELAYS
+        }
+        for name, arguments in [(dlq, None), *retries.items()]:
+            with pytest.raises(aiormq.exceptions.ChannelPreconditionFailed):
+                probe = await connection.channel()
+                await probe.declare_queue(name, durable=False, arguments=arguments)
+    finally:
+        await connection.close()
+
+
 async def test_unroutable(make: BusFactory) -> None:
     bus = make("q")
     await bus.declare("q", ["order.confirmed"])
