@@ -73,6 +73,26 @@ async def test_rolled_back_transaction_publishes_nothing(db: Database, bus: Rabb
     assert await relay.publish_pending() == 0
 
 
+async def test_an_orders_events_written_together_go_out_in_the_order_written(
+    db: Database, bus: RabbitMQBus
+) -> None:
+    tap = await EventTap(bus).start(["test.#"])
+    steps = [
+        Envelope(type="test.happened", correlation_id="order-1", payload={"step": n})
+        for n in range(12)
+    ]
+    async with db.transaction() as s:  # one statement, one instant: a batch's events
+        await Outbox(common.outbox).add(s, steps)
+    # the relay orders by created_at: equal instants would leave the order to the
+    # database's sort, which promises none
+    rows = sorted(await outbox_rows(db), key=lambda r: r.created_at)
+    assert [r.envelope["payload"]["step"] for r in rows] == list(range(12))
+    assert len({r.created_at for r in rows}) == 12
+    assert await OutboxRelay("t", db, common.outbox, bus).publish_pending() == 12
+    await tap.wait_for("test.happened", count=12)
+    assert [e.payload["step"] for e in tap.received] == list(range(12))
+
+
 async def test_unroutable_event_stays_in_outbox_until_a_queue_is_bound(
     db: Database, bus: RabbitMQBus
 ) -> None:

@@ -248,7 +248,8 @@ async def test_customers_redact_removes_personal_data(intake: Intake) -> None:
     # the fixture's phone is doubtful: its warning quoted it, in the order and timeline
     for quoted in ("555-625-1199", "5556251199"):  # as given, and in E.164
         assert quoted not in json.dumps(o), o["warnings"]
-    assert {"code": "phone_doubtful", "field": "shipping_address.phone"} in o["warnings"]
+    [warning] = [w for w in o["warnings"] if w["code"] == "phone_doubtful"]
+    assert warning["field"] == "shipping_address.phone" and "phone" not in warning["details"]
     # the sent order.confirmed (it carries the address) left the outbox too
     import sqlalchemy as sa
 
@@ -393,9 +394,9 @@ async def test_customers_redact_scrubs_what_hold_reasons_quoted(intake: Intake) 
 
     o = await eventually(redacted)
     assert "QX-4471" not in json.dumps(o)
-    assert o["hold_reasons"] == [
-        {"code": "invalid_postal_code", "field": "shipping_address.postal_code"}
-    ]
+    [held] = o["hold_reasons"]
+    assert (held["code"], held["field"]) == ("invalid_postal_code", "shipping_address.postal_code")
+    assert held["details"] == {"country_code": "US"} and held["message"]
     assert [e["kind"] for e in o["timeline"]][-1] == "redacted"
 
 

@@ -152,3 +152,15 @@ async def test_a_mixed_batch_is_processed_by_the_unit_of_work(
     assert order is not None and order.status == "confirmed"
     assert order.redacted_at is not None
     assert order.buyer_email is None
+    # the order.confirmed held for the batch goes out before the order.redacted that
+    # follows it, so the supplier-gateway's copy is scrubbed after it was made
+    outbox = svc.runtime.outbox.table
+    async with svc.runtime.db.sessions() as s:
+        types = (
+            await s.scalars(
+                sa.select(outbox.c.type)
+                .where(outbox.c.correlation_id == str(order.id))
+                .order_by(outbox.c.created_at, outbox.c.id)
+            )
+        ).all()
+    assert types == ["order.confirmed", "order.redacted"]

@@ -279,3 +279,11 @@ def test_extra_fields_are_kept_on_the_model() -> None:
     model = ShopifyOrder.model_validate(_inner())
     assert model.model_extra is not None
     assert model.model_extra["gateway"] == "authorize_net"
+
+
+@pytest.mark.parametrize("code", ["ANG", "HRK", "cnh", "XCG"])
+def test_currencies_storefronts_still_send_are_accepted(code: str) -> None:
+    """Retired or unofficial codes shops still use (Curaçao before XCG, Croatia before
+    the euro, the offshore yuan), and the new Caribbean guilder."""
+    order = parse_order(json.dumps({**_inner(), "currency": code}).encode())
+    assert order.currency == code.upper()

@@ -46,11 +46,14 @@ class Outbox:
                     "type": e.type,
                     "correlation_id": e.correlation_id,
                     "envelope": orjson.loads(e.to_json()),  # cheaper than model_dump
-                    "created_at": now,
+                    # the relay publishes an order's events in created_at order: one
+                    # microsecond apart, a batch's events keep the order they were
+                    # written in (the same instant left it to chance)
+                    "created_at": now + dt.timedelta(microseconds=i),
                     "next_attempt_at": now,
                     "attempts": 0,
                 }
-                for e in envelopes
+                for i, e in enumerate(envelopes)
             ],
         )
         session.info[OUTBOX_FLAG] = True

@@ -10,11 +10,20 @@ from typing import Annotated
 import pycountry
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+# codes storefronts still send that ISO 4217 (pycountry) retired or never listed: shops
+# set up before a currency changed (ANG, HRK, SLL, VEF, …), WooCommerce's Iranian toman
+# (IRT) and the offshore yuan (CNH)
+STOREFRONT_CURRENCIES = frozenset(
+    {"ANG", "BYR", "CNH", "HRK", "IRT", "LTL", "LVL", "MRO", "SLL", "STD", "VEF"}
+)
+
 
 def iso_currency(code: str) -> str:
-    """An ISO 4217 currency code (upper case); a made-up one ("XYZ") is refused."""
+    """A currency code as storefronts send them: ISO 4217 (upper case), or one of the
+    few they still use outside it; a made-up one ("XYZ") is refused. Checked where a
+    payload comes in, not on stored orders (a code may be retired after the order)."""
     upper = code.upper()
-    if pycountry.currencies.get(alpha_3=upper) is None:
+    if upper not in STOREFRONT_CURRENCIES and pycountry.currencies.get(alpha_3=upper) is None:
         raise ValueError(f"{code!r} is not an ISO 4217 currency code")
     return upper
 
@@ -98,7 +107,7 @@ class CanonicalOrder(BaseModel):
     platform: Platform
     external_id: str
     number: str | None = None  # what the buyer sees: "#1001", "727"
-    currency: CurrencyCode
+    currency: str = Field(min_length=3, max_length=3)  # checked on the way in
     total_price: Decimal
     subtotal_price: Decimal | None = None
     total_tax: Decimal | None = None

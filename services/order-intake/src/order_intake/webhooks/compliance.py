@@ -24,11 +24,28 @@ from order_intake.orders.service import Cause, OrderOps
 from order_intake.storefronts import load_json
 from order_intake.webhooks.topics import CustomersDataRequest, CustomersRedact
 
+# what a hold reason's or warning's details may quote of the buyer's address or contact
+PERSONAL_KEYS = frozenset(
+    {"name", "company", "line1", "line2", "city", "province", "postal_code", "phone", "email"}
+)
+
 
 def scrub_issues(issues: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    """Hold reasons and warnings without their message and details, which quote what
-    the buyer gave (a phone number, a postal code); the code and the field stay."""
-    return [{"code": i.get("code"), "field": i.get("field")} for i in issues or []]
+    """Hold reasons and warnings without what they quoted of the buyer (a phone number,
+    a postal code): those details go, and so does a message that may repeat them. The
+    issue stays valid (code, field, message, the other details: a supplier's rejection
+    is still recognised when the order is evaluated again)."""
+    scrubbed = []
+    for issue in issues or []:
+        details = dict(issue.get("details") or {})
+        quoted = [key for key in details if key in PERSONAL_KEYS]
+        for key in quoted:
+            del details[key]
+        message = issue.get("message") or ""
+        if quoted:
+            message = f"{issue.get('code')}: removed with the buyer's personal data"
+        scrubbed.append({**issue, "message": message, "details": details})
+    return scrubbed
 
 
 def redact_order(order: Order) -> None:
@@ -73,15 +90,11 @@ async def _redact(ops: OrderOps, orders: list[Order], cause: Cause) -> None:
         await ops.session.execute(sa.delete(BuyerMessage).where(BuyerMessage.order_id.in_(ids)))
         await ops.outbox.forget(ops.session, [str(i) for i in ids])
         # supplier-gateway keeps copies (the confirmed order, the shipping notices)
-        await ops.outbox.add(
-            ops.session,
-            [
-                OrderRedacted(
-                    order_id=o.id, shop_id=o.shop_id, redacted_at=o.redacted_at or utcnow()
-                ).envelope(correlation_id=str(o.id))
-                for o in orders
-            ],
-        )
+        for o in orders:
+            event = OrderRedacted(
+                order_id=o.id, shop_id=o.shop_id, redacted_at=o.redacted_at or utcnow()
+            )
+            await ops.publish(o, event.envelope(correlation_id=str(o.id), causation_id=cause.ref))
         await ops.session.execute(
             sa.update(WebhookDelivery).where(WebhookDelivery.order_id.in_(ids)).values(body=None)
         )

@@ -65,7 +65,10 @@ async def process_delivery(
     deletion = delivery.platform == "woocommerce" and delivery.topic == "order.deleted"
     if compliance or deletion:
         # these read orders back: the ones created earlier in the same batch must be
-        # in the database first (sessions do not autoflush)
+        # in the database first (sessions do not autoflush), and the events already
+        # held for the batch in the outbox before what these write (a redaction's
+        # order.redacted must come after the order.confirmed it follows)
+        await ops.write_batched_events()
         await ops.session.flush()
     if compliance:
         await handle_compliance(ops, shop, delivery.topic, body, cause)

@@ -13,8 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dropship_common.db import utcnow
 from supplier_gateway.models import ConfirmedOrder, SupplierEmail, SupplierOrder, SupplierOrderEvent
-
-REDACTED_EMAIL = "The buyer's personal data of this order was removed at the merchant's request."
+from supplier_gateway.supplier_emails.service import render
 
 
 def _no_wishes(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -68,8 +67,10 @@ async def redact_for_order(session: AsyncSession, order_id: uuid.UUID, cause: st
             )
         )
     if rows:
-        await session.execute(
-            sa.update(SupplierEmail)
-            .where(SupplierEmail.supplier_order_id.in_([r.id for r in rows]))
-            .values(body=REDACTED_EMAIL)
-        )
+        # written again from the scrubbed notice: one not sent yet still tells the
+        # supplier of the order (it never held the name or address, only the wishes)
+        by_id = {r.id: r for r in rows}
+        for email in await session.scalars(
+            sa.select(SupplierEmail).where(SupplierEmail.supplier_order_id.in_(list(by_id)))
+        ):
+            email.body = render(by_id[email.supplier_order_id])[1]
