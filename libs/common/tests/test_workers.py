@@ -26,7 +26,8 @@ async def test_every_keeps_going_after_an_error() -> None:
 class _Signal:
     """Stands in for a CommitSignal: never woken, so a short batch waits out the poll."""
 
-    pending = False
+    def __init__(self) -> None:
+        self.pending = False
 
     async def wait(self, at_most: float) -> None:
         await asyncio.sleep(at_most)
@@ -44,54 +45,21 @@ class _BusySignal:
             await asyncio.sleep(at_most)
 
 
-async def test_a_worker_gives_way_while_another_has_a_backlog() -> None:
+async def urgent_then_mail(batches: list[int], signal: _Signal | _BusySignal) -> list[str]:
+    """An urgent worker handling ``batches`` (its signal says whether more is waiting)
+    and a mailer giving way to it: the order in which they worked. The urgent worker
+    is in its first step when the mailer starts; its signal goes quiet after the last
+    batch."""
     backlog = Backlog()
     order: list[str] = []
-    urgent_left = [50, 50, 10]  # two full batches, then a short one
+    left = list(batches)
     mail_sent = asyncio.Event()
 
     async def urgent() -> int:
-        n = urgent_left.pop(0) if urgent_left else 0
+        n = left.pop(0) if left else 0
         if n:
             order.append(f"urgent:{n}")
-        return n
-
-    async def mail() -> int:
-        order.append("mail")
-        mail_sent.set()
-        return 0
-
-    backlog.working()  # the urgent worker is in its first step
-    tasks = [
-        asyncio.create_task(
-            drain_forever(
-                "urgent", urgent, _Signal(), poll_seconds=30, batch_size=50, backlog=backlog
-            )
-        ),
-        asyncio.create_task(
-            drain_forever(
-                "mail", mail, _Signal(), poll_seconds=30, batch_size=50, give_way_to=[backlog]
-            )
-        ),
-    ]
-    await asyncio.wait_for(mail_sent.wait(), 5)
-    for task in tasks:
-        task.cancel()
-    assert order == ["urgent:50", "urgent:50", "urgent:10", "mail"]
-    assert not backlog.busy
-
-
-async def test_short_batches_with_more_signalled_still_hold_the_other_worker_back() -> None:
-    backlog, signal = Backlog(), _BusySignal()
-    order: list[str] = []
-    urgent_left = [3, 5, 2]  # a replica took the rest of each batch
-    mail_sent = asyncio.Event()
-
-    async def urgent() -> int:
-        n = urgent_left.pop(0) if urgent_left else 0
-        if n:
-            order.append(f"urgent:{n}")
-        if not urgent_left:
+        if not left:
             signal.pending = False  # the burst is over
         return n
 
@@ -114,8 +82,28 @@ async def test_short_batches_with_more_signalled_still_hold_the_other_worker_bac
     await asyncio.wait_for(mail_sent.wait(), 5)
     for task in tasks:
         task.cancel()
-    assert order == ["urgent:3", "urgent:5", "urgent:2", "mail"]
     assert not backlog.busy
+    return order
+
+
+async def test_a_worker_gives_way_while_another_has_a_backlog() -> None:
+    # two full batches, then a short one
+    assert await urgent_then_mail([50, 50, 10], _Signal()) == [
+        "urgent:50",
+        "urgent:50",
+        "urgent:10",
+        "mail",
+    ]
+
+
+async def test_short_batches_with_more_signalled_still_hold_the_other_worker_back() -> None:
+    # a replica took the rest of each batch, and more kept coming
+    assert await urgent_then_mail([3, 5, 2], _BusySignal()) == [
+        "urgent:3",
+        "urgent:5",
+        "urgent:2",
+        "mail",
+    ]
 
 
 async def test_giving_way_is_bounded_so_the_other_worker_is_never_starved() -> None:

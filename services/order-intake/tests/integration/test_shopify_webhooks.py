@@ -217,29 +217,33 @@ async def test_cancelled_at_storefront_before_handoff_publishes_order_cancelled(
     assert event.payload["reason"] == "cancelled at the storefront"
 
 
+async def customers_redact(intake: Intake, order_ids: list[int]) -> tuple[int, dict]:
+    """Shopify's ``customers/redact`` for the fixture's buyer and these orders."""
+    body = {
+        "shop_id": 954889,
+        "shop_domain": DOMAIN,
+        "customer": {"id": 207119551, "email": "bob.norman@hostmail.com", "phone": "555-625-1199"},
+        "orders_to_redact": order_ids,
+    }
+    return await post(intake, json.dumps(body).encode(), topic="customers/redact")
+
+
+async def redacted(intake: Intake, order_id: str) -> dict:
+    """The order once its redaction has been processed."""
+
+    async def probe() -> dict | None:
+        o = await intake.order(order_id)
+        return o if o["buyer"] == {"redacted": True} else None
+
+    return await eventually(probe)  # type: ignore[no-any-return]
+
+
 async def test_customers_redact_removes_personal_data(intake: Intake) -> None:
     await post(intake, shopify_order_body())
     order = await intake.wait_order("450789469", "confirmed")
-    redact = json.dumps(
-        {
-            "shop_id": 954889,
-            "shop_domain": DOMAIN,
-            "customer": {
-                "id": 207119551,
-                "email": "bob.norman@hostmail.com",
-                "phone": "555-625-1199",
-            },
-            "orders_to_redact": [450789469, 450789469],  # a repeated id: one order
-        }
-    ).encode()
-    status, answer = await post(intake, redact, topic="customers/redact")
+    status, answer = await customers_redact(intake, [450789469, 450789469])  # one order
     assert (status, answer["status"]) == (200, "accepted")
-
-    async def redacted() -> dict | None:
-        o = await intake.order(order["id"])
-        return o if o["buyer"] == {"redacted": True} else None
-
-    o = await eventually(redacted)
+    o = await redacted(intake, order["id"])
     # supplier-gateway is told, with no personal data in the event itself
     [told] = await intake.tap.wait_for("order.redacted", order_id=order["id"])
     assert set(told.payload) == {"order_id", "shop_id", "redacted_at"}
@@ -377,22 +381,9 @@ async def test_customers_redact_scrubs_what_hold_reasons_quoted(intake: Intake) 
     await post(intake, json.dumps(held).encode())
     order = await intake.wait_order("450789469", "on_hold")
     assert "QX-4471" in json.dumps(order)  # in the hold reason and its timeline entry
-    redact = json.dumps(
-        {
-            "shop_id": 954889,
-            "shop_domain": DOMAIN,
-            "customer": {"id": 207119551, "email": "bob.norman@hostmail.com"},
-            "orders_to_redact": [450789469],
-        }
-    ).encode()
-    status, _ = await post(intake, redact, topic="customers/redact")
+    status, _ = await customers_redact(intake, [450789469])
     assert status == 200
-
-    async def redacted() -> dict | None:
-        o = await intake.order(order["id"])
-        return o if o["buyer"] == {"redacted": True} else None
-
-    o = await eventually(redacted)
+    o = await redacted(intake, order["id"])
     assert "QX-4471" not in json.dumps(o)
     [held] = o["hold_reasons"]
     assert (held["code"], held["field"]) == ("invalid_postal_code", "shipping_address.postal_code")

@@ -16,29 +16,28 @@ from supplier_gateway.models import ConfirmedOrder, SupplierEmail, SupplierOrder
 from supplier_gateway.supplier_emails.service import render
 
 
-def _no_wishes(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{**item, "wishes": []} for item in items]
+def _country_only(address: dict[str, Any] | None) -> dict[str, Any]:
+    """The same keys (the structures stay valid), none but the country filled in."""
+    return {k: (v if k == "country_code" else None) for k, v in (address or {}).items()}
 
 
 def redact_notice(notice: dict[str, Any]) -> dict[str, Any]:
-    recipient = notice.get("recipient") or {}
     return {
         **notice,
-        "recipient": {k: (v if k == "country_code" else None) for k, v in recipient.items()},
+        "recipient": _country_only(notice.get("recipient")),
         "buyer_note": None,
         "buyer_wishes": [],
-        "items": _no_wishes(notice.get("items") or []),
+        "items": [{**item, "wishes": []} for item in notice.get("items") or []],
     }
 
 
 def redact_confirmed(payload: dict[str, Any]) -> dict[str, Any]:
     """Still a valid ``order.confirmed`` payload, with no one in it."""
-    address = payload.get("shipping_address") or {}
     buyer = payload.get("buyer") or {}
     return {
         **payload,
         "buyer": {"name": None, "email": None, "phone": None, "language": buyer.get("language")},
-        "shipping_address": {k: (v if k == "country_code" else None) for k, v in address.items()},
+        "shipping_address": _country_only(payload.get("shipping_address")),
         "note": None,
         "note_attributes": [],
         "lines": [{**line, "properties": []} for line in payload.get("lines") or []],
