@@ -441,8 +441,8 @@ async def timeline_of(pg: PrivatePostgres, supplier_order_id: str) -> list[dict[
         if details.get("calls"):
             brief["calls"] = _calls(details)
         found.append({"at": r["at"].isoformat(), "kind": r["kind"], **brief})
-    if len(found) > 8:  # the first tries and the last
-        found = [*found[:5], {"omitted": len(found) - 7}, *found[-2:]]
+    if len(found) > 5:  # the first tries and the last
+        found = [*found[:4], {"omitted": len(found) - 5}, found[-1]]
     return found
 
 
@@ -579,9 +579,17 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 "http": set(http.fake.orders),
             }
             result = await outcome(pg, hooks, shopify, at_suppliers)
-            for wrong in result["wrong"][:8]:
+            for wrong in result["wrong"][:40]:
                 for so in wrong["supplier_orders"]:
                     so["timeline"] = await timeline_of(pg, so["id"])
+                    # what the supplier itself received: did a create call ever arrive?
+                    seen = cj.creates(so["id"]) if so["adapter"] != "http" else http.posts(so["id"])
+                    so["create_calls_received"] = [
+                        "no answer sent"
+                        if c.status is None or c.answered_at is None
+                        else str(c.status)
+                        for c in seen
+                    ]
             last_fulfilment = max(
                 (max(ts) for ts in shopify.fulfilled_at().values() if ts), default=None
             )

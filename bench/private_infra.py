@@ -4,8 +4,12 @@ to the machine's shared instances (other runs and tests use those).
 
 * PostgreSQL: ``initdb`` (trust authentication, user ``postgres``) and ``pg_ctl`` from
   the newest ``/usr/lib/postgresql/*/bin`` (or ``BENCH_PG_BIN``); as root, both run as
-  the ``postgres`` user (PostgreSQL refuses root). ``fsync=off``: the run restarts the
-  server process, never the machine, so the operating system keeps what was written.
+  the ``postgres`` user (PostgreSQL refuses root). ``fsync=off`` (and no full-page
+  writes): the run stops the server process, never the machine, so what PostgreSQL
+  wrote is kept by the operating system. Commits stay synchronous: with
+  ``synchronous_commit=off`` an immediate stop loses the last commits already
+  acknowledged (an accepted webhook, a consumed message), which is not the fault
+  under test.
 * RabbitMQ: ``rabbitmq-server -detached`` with its own node name, ports, Erlang cookie
   (``HOME`` is the temporary directory), data and log directories, configuration and
   plugins file (none enabled), so nothing of the shared node's is read or touched; a
@@ -108,7 +112,7 @@ class PrivatePostgres:
             )
         options = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+            "-c full_page_writes=off -c max_connections=200"
         )
         await asyncio.to_thread(
             self._ctl, "start", "-w", "-t", "60", "-l", str(self.log), "-o", options
