@@ -22,7 +22,9 @@ from supplier_gateway.models import Supplier, SupplierOrder, SupplierOrderEvent
 from supplier_gateway.supplier_orders.service import PLACE_FLAG
 from supplier_gateway.supplier_orders.transitions import move
 
-STOPPABLE = {Status.PENDING, Status.PLACED, Status.ACCEPTED}
+# needs_attention: the supplier may have it, so it is told (a supplier that says it has
+# no such order has nothing to stop)
+STOPPABLE = {Status.PENDING, Status.NEEDS_ATTENTION, Status.PLACED, Status.ACCEPTED}
 
 
 async def cancel_for_order(
