@@ -199,6 +199,24 @@ async def test_a_sure_answer_settles_a_needs_attention_order_by_itself(start_ser
         assert cj.count("/createOrderV2") == 2 and len(cj.orders) == 1
 
 
+async def test_a_sure_answer_then_a_refused_call_makes_it_pending_again(start_service) -> None:  # type: ignore[no-untyped-def]
+    """needs_attention, then CJ says "order not found" and refuses the call (429): the
+    order is plain pending again (nothing left to look up), then placed once."""
+    faults = ["code:1600301"] * 3
+    creates = ["500", "429:1"]
+    async with fake_cj(qps=50, create_faults=creates, lookup_faults=faults) as (cj, url):
+        gw = await start_service(SPEC, cj_base_url=url, **FAST)
+        _, so = await _start_cj_order(gw, cj)
+        d = await placed(gw, so["id"])
+        moves = [e["to_status"] for e in d["timeline"] if e["to_status"]]
+        assert moves == ["pending", "needs_attention", "pending", "placed"]
+        back = attempts(d)[-2]
+        assert _names(back) == ["getOrderDetail", "list", "createOrderV2"]
+        assert back["calls"][-1]["status"] == 429
+        assert _names(attempts(d)[-1]) == ["createOrderV2"]
+        assert cj.count("/createOrderV2") == 3 and len(cj.orders) == 1
+
+
 async def test_http_supplier_lookups_that_settle_nothing_and_its_report(start_service) -> None:  # type: ignore[no-untyped-def]
     """The same rule for our http protocol: lookups answered 500 settle nothing (before,
     a 5xx lookup was a "later" and looked up forever); the supplier's own accept then
