@@ -69,8 +69,9 @@ async def _resolve(gw: Any, so_id: str, body: dict[str, Any]) -> Any:
     return response
 
 
-def _needs_attention_count(adapter: str) -> float:
-    value = REGISTRY.get_sample_value("supplier_orders_needs_attention_total", {"adapter": adapter})
+def _needs_attention_count(adapter: str, stage: str = "placement") -> float:
+    labels = {"adapter": adapter, "stage": stage}
+    value = REGISTRY.get_sample_value("supplier_orders_needs_attention_total", labels)
     return value or 0.0
 
 
@@ -268,15 +269,26 @@ async def test_a_cancellation_in_needs_attention_reaches_the_supplier(
     start_service, tap_factory
 ) -> None:  # type: ignore[no-untyped-def]
     """CJ created the order, but its lookups settle nothing: cancelled while an operator
-    has not looked, the cancellation still goes to CJ, which deletes the order."""
+    has not looked, the cancellation is still tried (after 3 answers that settle nothing
+    no longer silently) and reaches CJ, which deletes the order, once CJ answers."""
     faults = ["code:1600100"] * MANY
     async with fake_cj(qps=50, create_faults=["hang"], lookup_faults=faults) as (cj, url):
         gw = await start_service(SPEC, cj_base_url=url, **FAST)
         tap = await tap_factory(gw.settings, ["supplier.#"])
         order, so = await _start_cj_order(gw, cj)
         await _status(gw, so["id"], "needs_attention")
+        before = _needs_attention_count("cjdropshipping", "cancellation")
         await request_cancellation(gw, order)
         await _status(gw, so["id"], "cancelled")
+
+        async def flagged() -> list[dict[str, Any]]:
+            d = await detail(gw, so["id"])
+            tries = [e["details"] for e in d["timeline"] if e["kind"] == "supplier_cancel"]
+            return [t for t in tries if "needs_attention" in t]
+
+        [flag] = await eventually(flagged)
+        assert flag["outcome"] == "retry" and "CJ 1600100" in flag["error"]
+        assert _needs_attention_count("cjdropshipping", "cancellation") == before + 1
         cj.lookup_faults.clear()  # CJ answers again: the order is found, then deleted
         [answer] = await tap.wait_for(
             "supplier.cancellation_answered", order_id=str(order.order_id)

@@ -7,7 +7,11 @@ circuit open) does not count. After ``placement_max_unsettled_lookups`` of them 
 row, for any adapter, the supplier order becomes ``needs_attention``: with the answers
 received on its timeline, counted, logged. It is still looked up (at the backoff's
 slowest pace), so a supplier that answers surely again settles it by itself; an operator
-settles it with ``POST /v1/supplier-orders/{id}/resolve``."""
+settles it with ``POST /v1/supplier-orders/{id}/resolve``.
+
+A cancellation the supplier's answers never settle (CJ needs its own order id, found by
+a lookup) is still tried at the backoff's pace, but after as many such answers it is
+counted and logged the same way, and its timeline says so."""
 
 from __future__ import annotations
 
@@ -28,7 +32,7 @@ log = structlog.get_logger(__name__)
 NEEDS_ATTENTION = Counter(
     "supplier_orders_needs_attention",
     "Supplier orders left to an operator: lookups after an unknown outcome settled nothing",
-    ["adapter"],
+    ["adapter", "stage"],  # stage: placement | cancellation
 )
 
 UNSETTLED = "unsettled"  # a placement attempt's "lookup": its answer settled nothing
@@ -74,7 +78,7 @@ async def hand_to_operator(
             "answers": answers,
         },
     )
-    NEEDS_ATTENTION.labels(adapter=adapter).inc()
+    NEEDS_ATTENTION.labels(adapter=adapter, stage="placement").inc()
     log.warning(
         "supplier_order_needs_attention",
         supplier_order=str(row.id),
@@ -83,4 +87,24 @@ async def hand_to_operator(
         unsettled_lookups=row.unsettled_lookups,
         last_answer=answers[-1]["answer"] if answers else None,
         at=now.isoformat(),
+    )
+
+
+def flag_cancellation(
+    row: SupplierOrder, adapter: str, answer: str | None, details: dict[str, Any]
+) -> None:
+    """A cancellation whose answers settled nothing ``row.unsettled_lookups`` times in a
+    row: on the timeline (in ``details``), counted, logged; it is still tried."""
+    details["needs_attention"] = (
+        f"{row.unsettled_lookups} answers in a row settled nothing: is the order still at"
+        " the supplier? Cancel it there if so."
+    )
+    NEEDS_ATTENTION.labels(adapter=adapter, stage="cancellation").inc()
+    log.warning(
+        "supplier_cancellation_needs_attention",
+        supplier_order=str(row.id),
+        order=str(row.order_id),
+        adapter=adapter,
+        unsettled=row.unsettled_lookups,
+        last_answer=answer,
     )

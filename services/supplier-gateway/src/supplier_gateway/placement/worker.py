@@ -44,7 +44,12 @@ from supplier_gateway.adapters.token_store import DbTokenStore
 from supplier_gateway.domain.placement import next_attempt, retry_delay
 from supplier_gateway.domain.supplier_order import OPEN, PLACING, Status
 from supplier_gateway.models import SupplierOrder, SupplierOrderEvent
-from supplier_gateway.placement.attention import SETTLED, UNSETTLED, hand_to_operator
+from supplier_gateway.placement.attention import (
+    SETTLED,
+    UNSETTLED,
+    flag_cancellation,
+    hand_to_operator,
+)
 from supplier_gateway.placement.repository import Claimed, PlacementRepository
 from supplier_gateway.supplier_orders.cancellation import REFUSED, answer_cancellation
 from supplier_gateway.supplier_orders.service import PLACE_FLAG, mark_placed
@@ -318,6 +323,7 @@ class Placer:
         for an operator), or tried again later."""
         calls = CallLog()
         result, error, retry_after = "cancelled", None, None
+        unsettled = False  # the supplier answered, and the answer settled nothing
         try:
             adapter = self.registry.for_supplier(
                 claimed.supplier_id, claimed.adapter, claimed.credentials
@@ -333,6 +339,7 @@ class Placer:
             result, error, retry_after = "retry", str(exc), exc.retry_in
         except Exception as exc:
             result, error = "retry", f"{type(exc).__name__}: {exc}"[:500]
+            unsettled = not isinstance(exc, NOT_ASKED)
         s = self.rt.settings
         now = utcnow()
         async with self.rt.db.transaction() as session:
@@ -350,6 +357,12 @@ class Placer:
                 )
                 row.next_attempt_at = next_attempt(now, delay)
                 details["retry_at"] = row.next_attempt_at.isoformat()
+                if unsettled:
+                    row.unsettled_lookups += 1
+                    details["unsettled_lookups"] = row.unsettled_lookups
+                    if row.unsettled_lookups == s.placement_max_unsettled_lookups:
+                        # still tried, but no longer silently
+                        flag_cancellation(row, claimed.adapter, error, details)
             elif result in REFUSED:
                 # the supplier ships it: looked up like an open order, for its tracking
                 row.cancel_refused = True
@@ -358,6 +371,8 @@ class Placer:
             else:
                 row.next_attempt_at = None
                 row.last_error = None
+            if result != "retry":
+                row.unsettled_lookups = 0
             session.add(_event(row, now, "supplier_cancel", details))
             if result != "retry":  # the supplier has answered: maybe the order's answer
                 await session.flush()

@@ -48,6 +48,7 @@ async def cancel_for_order(
                 # and the answer waits for what the supplier says (a portal supplier
                 # simply sees it gone from its list)
                 row.next_attempt_at = utcnow()
+                row.unsettled_lookups = 0  # the cancellation's answers are counted anew
                 session.info[PLACE_FLAG] = True
     if stopped or any(r.status == Status.SHIPPED.value for r in rows):
         await answer_cancellation(session, outbox, order_id, rows, cause)
