@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     placement_lease_seconds: float = 120.0  # a claimed order is retried after this
     placement_retry_base_seconds: float = 5.0
     placement_retry_cap_seconds: float = 600.0
+    # lookups in a row that settle nothing (after a call whose outcome is unknown) before
+    # a supplier order becomes needs_attention for an operator
+    placement_max_unsettled_lookups: int = Field(default=3, ge=1)
     supplier_timeout_seconds: float = 15.0
     supplier_breaker_threshold: int = 5
     supplier_breaker_cooldown_seconds: float = 30.0

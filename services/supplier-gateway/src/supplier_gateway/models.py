@@ -99,6 +99,9 @@ class SupplierOrder(Base):
     next_attempt_at: Mapped[dt.datetime | None]  # None: nothing to send (or parked)
     # a call was made whose outcome we do not know: look the order up before sending again
     needs_lookup: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # lookups in a row that settled nothing (neither found nor surely not there): after
+    # ``placement_max_unsettled_lookups`` the order needs an operator's attention
+    unsettled_lookups: Mapped[int] = mapped_column(default=0, server_default="0")
     # claimed by the placement worker until then: a call may be out, nothing else may start
     leased_until: Mapped[dt.datetime | None]
     # cancelled here, but the supplier would not stop it: it ships, and is looked up like

@@ -6,6 +6,14 @@ exception: :class:`SupplierUnavailable` when nothing reached the supplier (or it
 refused to take the call: rate limit, busy), and
 :class:`dropship_common.http.OutcomeUnknown` / :class:`PlacementUnknown` when the order
 may have been created: the caller looks it up before sending it again.
+
+**Lookups** answer by our own number. :data:`NOT_FOUND` means *sure*: the supplier said
+it has no such order in every way it documents (an adapter may confirm a "not found"
+with a second query, e.g. CJ's order list), so the order may be placed (again). Anything
+less is raised: :class:`SupplierUnavailable` when the lookup was refused or never got
+through (it counts for nothing), any other error when it got an answer that settles
+nothing. The placement worker counts the latter for every adapter alike and hands the
+order to an operator (``needs_attention``) after a few in a row.
 """
 
 from __future__ import annotations
@@ -60,7 +68,7 @@ class Lookup:
     shipped: bool = False  # the supplier says the parcel left (with tracking_numbers)
 
 
-NOT_FOUND = Lookup(found=False)
+NOT_FOUND = Lookup(found=False)  # sure: the supplier has no such order
 
 
 class SupplierUnavailable(Exception):
@@ -93,7 +101,9 @@ class SupplierAdapter(Protocol):
 
     async def place(self, request: PlacementRequest) -> PlaceResult: ...
 
-    async def lookup(self, our_number: str) -> Lookup: ...
+    async def lookup(self, our_number: str) -> Lookup:
+        """The order at the supplier; :data:`NOT_FOUND` only when sure it has none."""
+        ...
 
     async def cancel(self, our_number: str, supplier_ref: str | None) -> bool:
         """True when the supplier cancelled it; False when it is too late."""

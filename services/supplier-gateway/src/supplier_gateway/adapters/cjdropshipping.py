@@ -6,8 +6,24 @@
   answer 1600001/1600002 (token invalid) drops it and gets a new one once.
 * **Place**: ``POST shopping/order/createOrderV2`` with our supplier-order id as
   ``orderNumber`` (CJ refuses an ``orderNumber`` it already has).
-* **Look up**: ``GET shopping/order/getOrderDetail?orderId=<our number>``: status,
-  CJ's own order id, carrier (``logisticName``) and ``trackNumber``.
+* **Look up**: ``GET shopping/order/getOrderDetail?orderId=<our number>`` (the page:
+  "support: Custom order id, CJ order id"): status, CJ's own order id, carrier
+  (``logisticName``) and ``trackNumber``. "No such order" is every code CJ documents for
+  it: 1600300 "order not found" (the getOrderDetail page's own error table,
+  https://developers.cjdropshipping.com/en/api/api2/api/shopping.html) and 1603100
+  "Order not found" (the global table,
+  https://developers.cjdropshipping.cn/en/api/api2/standard/ps-code.html). Before it
+  counts as not placed it is checked a second way: the order list
+  (``GET shopping/order/list?orderIds=<our number>``, same page, "1.6 List Order"),
+  matched on ``orderNum`` (our number) or ``orderId``. What the docs leave open: the list
+  has no filter named for the customer's order number, only ``orderIds`` ("order id",
+  string[], up to 100), and whether it takes our number is not said; CJ's own MCP server
+  (github.com/CJ-dropshipping/api-mcp, ``get_order_list``) sends an order number there,
+  as repeated keys, and no ``status`` for orders of every status (the page's "default:
+  CANCELLED" notwithstanding). So the list can only add certainty: an order it shows is
+  found; an empty list leaves the detail's "not found" standing. Any other answer of
+  either (another code, a 5xx, a timeout) settles nothing: the worker looks up again, and
+  after a few such answers hands the order to an operator.
 * **Cancel**: ``DELETE shopping/order/deleteOrder?orderId=<CJ id>`` (orders not yet
   paid / processed).
 * CJ answers HTTP 200 with its own ``code`` (200 success). 1600200 "call exceeded
@@ -61,6 +77,9 @@ TOO_MANY_REQUESTS = 1600200
 QUOTA_USED_UP = 1600201
 ORDER_CREATE_FAIL = 1603000
 ORDER_NOT_FOUND = 1603100
+# every documented "no such order" answer of getOrderDetail (see the module's docstring)
+LOOKUP_NOT_FOUND = frozenset({1600300, ORDER_NOT_FOUND})
+LIST_PAGE_SIZE = 20  # the list's default page; one order number matches one order
 SHIPPED_STATES = frozenset({"SHIPPED", "DELIVERED"})
 
 TOKEN_INTERVAL = 300.0  # getAccessToken: once every 5 minutes
@@ -281,7 +300,7 @@ class CJAdapter:
         self.tokens = TokenManager(self.client, str(api_key), store=context.token_store)
 
     async def _request(
-        self, method: str, path: str, *, json: Any = None, params: dict[str, str] | None = None
+        self, method: str, path: str, *, json: Any = None, params: dict[str, Any] | None = None
     ) -> Any:
         """One authenticated call; a token CJ no longer accepts is replaced once."""
         for attempt in (1, 2):
@@ -347,25 +366,36 @@ class CJAdapter:
         return Placed(str(ref) if ref else None)
 
     async def lookup(self, our_number: str) -> Lookup:
+        """The order by our number; NOT_FOUND only when CJ says so both ways it can."""
         try:
             data = await self._request(
                 "GET", "/shopping/order/getOrderDetail", params={"orderId": our_number}
             )
         except CJError as exc:
-            if exc.code == ORDER_NOT_FOUND:
-                return NOT_FOUND
-            raise
-        if not isinstance(data, dict) or not data:
-            return NOT_FOUND
-        track = data.get("trackNumber")
-        return Lookup(
-            found=True,
-            supplier_ref=str(data.get("orderId") or data.get("cjOrderId") or "") or None,
-            status=data.get("orderStatus"),
-            carrier=data.get("logisticName"),
-            tracking_numbers=[str(track)] if track else [],
-            shipped=bool(track) and data.get("orderStatus") in SHIPPED_STATES,
+            if exc.code not in LOOKUP_NOT_FOUND:
+                raise
+            data = None
+        if isinstance(data, dict) and data:
+            return _lookup(data)
+        return await self._listed(our_number)
+
+    async def _listed(self, our_number: str) -> Lookup:
+        """The second way: CJ's order list filtered by our number."""
+        data = await self._request(
+            "GET",
+            "/shopping/order/list",
+            params={"orderIds": [our_number], "pageNum": "1", "pageSize": str(LIST_PAGE_SIZE)},
         )
+        items = data.get("list") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise CJError(None, "the order list answered without a list")
+        for item in items:
+            if isinstance(item, dict) and our_number in (
+                str(item.get("orderNum") or ""),
+                str(item.get("orderId") or ""),
+            ):
+                return _lookup(item)
+        return NOT_FOUND
 
     async def cancel(self, our_number: str, supplier_ref: str | None) -> bool:
         ref = supplier_ref or (await self.lookup(our_number)).supplier_ref
@@ -381,3 +411,16 @@ class CJAdapter:
 
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+def _lookup(order: dict[str, Any]) -> Lookup:
+    """An order as getOrderDetail or the order list show it."""
+    track = order.get("trackNumber")
+    return Lookup(
+        found=True,
+        supplier_ref=str(order.get("orderId") or order.get("cjOrderId") or "") or None,
+        status=order.get("orderStatus"),
+        carrier=order.get("logisticName"),
+        tracking_numbers=[str(track)] if track else [],
+        shipped=bool(track) and order.get("orderStatus") in SHIPPED_STATES,
+    )

@@ -7,7 +7,9 @@
   optional); 409: the supplier already has it; 422: refused as sent; 429/503 with
   ``Retry-After``: later; another 5xx: unknown, looked up.
 * **Look up**: ``GET {url}/orders/{id}``, signed the same way over an empty body:
-  200 with ``status`` (and ``supplier_ref``, ``carrier``, ``tracking_numbers``), or 404.
+  200 with ``status`` (and ``supplier_ref``, ``carrier``, ``tracking_numbers``), or 404
+  (sure: not there). 429/503: later (the lookup was not made); any other answer settles
+  nothing (counted by the worker towards ``needs_attention``).
 * **Cancel**: ``POST {url}/orders/{id}/cancel``: 200 cancelled (404: never had it), 409
   too late; 429/5xx: tried again later.
 
@@ -113,14 +115,19 @@ class HttpSupplierAdapter:
         )
         if response.status_code == 404:
             return NOT_FOUND
-        if response.status_code == 429 or response.status_code >= 500:
+        if response.status_code in (429, 503):  # "later": the lookup was not made
             retry = parse_retry_after(response.headers.get("retry-after"), time.time())
             raise SupplierUnavailable(f"lookup: HTTP {response.status_code}", retry)
         if response.status_code in (401, 403):
             raise SupplierMisconfigured(f"lookup refused: HTTP {response.status_code}")
-        if response.status_code != 200:
+        if response.status_code != 200:  # another 5xx, …: an answer that settles nothing
             raise SupplierError(f"lookup: HTTP {response.status_code}")
-        data = response.json()
+        try:
+            data = response.json()
+        except ValueError as exc:
+            raise SupplierError("lookup: a 200 whose body is not JSON") from exc
+        if not isinstance(data, dict):
+            raise SupplierError("lookup: a 200 whose body is not an object")
         return Lookup(
             found=True,
             supplier_ref=data.get("supplier_ref"),

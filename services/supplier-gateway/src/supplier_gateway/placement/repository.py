@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from supplier_gateway.domain.supplier_order import OPEN, Status
+from supplier_gateway.domain.supplier_order import OPEN, PLACING, Status
 from supplier_gateway.models import Supplier, SupplierOrder
 
 
@@ -103,7 +103,8 @@ class PlacementRepository:
     ) -> list[Claimed]:
         """Pending orders due now: a worker that dies mid-call leaves them to come due
         again after the lease, and to be looked up first."""
-        return await self._due([Status.PENDING.value], now, kinds, limit, lease, placing=True)
+        statuses = [st.value for st in PLACING]  # needs_attention: still looked up
+        return await self._due(statuses, now, kinds, limit, lease, placing=True)
 
     async def claim_cancellations_due(
         self, now: dt.datetime, kinds: Sequence[str], limit: int, lease: dt.timedelta
@@ -185,12 +186,12 @@ class PlacementRepository:
         return bool(getattr(result, "rowcount", 0))
 
     async def make_parked_due(self, supplier_id: uuid.UUID, now: dt.datetime) -> int:
-        """The supplier's parked pending orders (refused, or not configured) go again."""
+        """The supplier's parked orders (refused, or not configured) go again."""
         result = await self.session.execute(
             sa.update(SupplierOrder)
             .where(
                 SupplierOrder.supplier_id == supplier_id,
-                SupplierOrder.status == Status.PENDING.value,
+                SupplierOrder.status.in_([st.value for st in PLACING]),
                 SupplierOrder.next_attempt_at.is_(None),
             )
             .values(next_attempt_at=now)

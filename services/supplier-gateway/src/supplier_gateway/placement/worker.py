@@ -42,16 +42,24 @@ from supplier_gateway.adapters.rate_limits import DbRateLimiter
 from supplier_gateway.adapters.registry import OUTSIDE_KINDS, AdapterRegistry
 from supplier_gateway.adapters.token_store import DbTokenStore
 from supplier_gateway.domain.placement import next_attempt, retry_delay
-from supplier_gateway.domain.supplier_order import OPEN, Status
+from supplier_gateway.domain.supplier_order import OPEN, PLACING, Status
 from supplier_gateway.models import SupplierOrder, SupplierOrderEvent
+from supplier_gateway.placement.attention import (
+    SETTLED,
+    UNSETTLED,
+    flag_cancellation,
+    hand_to_operator,
+)
 from supplier_gateway.placement.repository import Claimed, PlacementRepository
 from supplier_gateway.supplier_orders.cancellation import REFUSED, answer_cancellation
 from supplier_gateway.supplier_orders.service import PLACE_FLAG, mark_placed
 from supplier_gateway.supplier_orders.supplier_updates import report_shipped
+from supplier_gateway.supplier_orders.transitions import move
 
 log = structlog.get_logger(__name__)
 
 CAUSE = "system:placement"
+PLACING_VALUES = frozenset(st.value for st in PLACING)
 
 
 @dataclass
@@ -64,6 +72,41 @@ class Outcome:
     error: str | None = None
     lookup: Lookup | None = None
     calls: list[dict[str, Any]] = field(default_factory=list)
+    # the attempt's last lookup: True found or surely not there, False answered but
+    # settled nothing (see placement.attention), None none made or it was refused
+    lookup_settled: bool | None = None
+    lookup_answer: str | None = None  # what an unsettled lookup got
+
+
+# a lookup that failed with these was refused or never got through: it counts for nothing
+NOT_ASKED = (
+    SupplierUnavailable,
+    SupplierMisconfigured,
+    CircuitOpen,
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+)
+
+
+@dataclass
+class _Looked:
+    """What the lookups of one attempt settled (the last one's word counts)."""
+
+    settled: bool | None = None
+    answer: str | None = None
+
+    async def up(self, adapter: SupplierAdapter, our_number: str) -> Lookup:
+        try:
+            found = await adapter.lookup(our_number)
+        except NOT_ASKED:
+            self.settled, self.answer = None, None
+            raise
+        except Exception as exc:
+            self.settled, self.answer = False, f"{type(exc).__name__}: {exc}"[:500]
+            raise
+        self.settled, self.answer = True, None
+        return found
 
 
 def _found(found: Lookup, calls: CallLog, error: str | None = None) -> Outcome:
@@ -74,19 +117,26 @@ def _found(found: Lookup, calls: CallLog, error: str | None = None) -> Outcome:
         error=error,
         lookup=found,
         calls=calls.calls,
+        lookup_settled=True,
     )
 
 
 async def attempt(adapter: SupplierAdapter, claimed: Claimed) -> Outcome:
     """One try: look up first if an earlier call is unresolved, else (or if not there)
     place; an unknown outcome is looked up at once. Never raises for supplier trouble."""
+    outcome = await _attempt(adapter, claimed, looked := _Looked())
+    outcome.lookup_settled, outcome.lookup_answer = looked.settled, looked.answer
+    return outcome
+
+
+async def _attempt(adapter: SupplierAdapter, claimed: Claimed, looked: _Looked) -> Outcome:
     request = PlacementRequest(claimed.supplier_order_id, claimed.notice, claimed.ship_from_country)
     calls = CallLog()
     unresolved = claimed.needs_lookup
     with calls.active():
         try:
             if unresolved:
-                found = await adapter.lookup(request.our_number)
+                found = await looked.up(adapter, request.our_number)
                 if found.found:
                     return _found(found, calls)
                 unresolved = False
@@ -95,7 +145,7 @@ async def attempt(adapter: SupplierAdapter, claimed: Claimed) -> Outcome:
             except (OutcomeUnknown, PlacementUnknown) as exc:
                 unresolved = True
                 error = f"outcome unknown: {exc}"
-                found = await adapter.lookup(request.our_number)
+                found = await looked.up(adapter, request.our_number)
                 if found.found:
                     return _found(found, calls, error)
                 return Outcome("retry", unresolved=True, error=error, calls=calls.calls)
@@ -154,6 +204,19 @@ def _refused_lookup_over(row: SupplierOrder, found: Lookup | None, now: dt.datet
     if now - row.created_at > dt.timedelta(days=REFUSED_LOOKUP_DAYS):
         return f"no tracking within {REFUSED_LOOKUP_DAYS} days"
     return None
+
+
+def _count_lookup(row: SupplierOrder, outcome: Outcome, details: dict[str, Any]) -> None:
+    """Unsettled lookups in a row (see placement.attention); a settled one ends the run."""
+    if outcome.lookup_settled is None:
+        return
+    details["lookup"] = SETTLED if outcome.lookup_settled else UNSETTLED
+    if outcome.lookup_settled:
+        row.unsettled_lookups = 0
+        return
+    row.unsettled_lookups += 1
+    details["lookup_answer"] = outcome.lookup_answer
+    details["unsettled_lookups"] = row.unsettled_lookups
 
 
 def _event(
@@ -260,6 +323,7 @@ class Placer:
         for an operator), or tried again later."""
         calls = CallLog()
         result, error, retry_after = "cancelled", None, None
+        unsettled = False  # the supplier answered, and the answer settled nothing
         try:
             adapter = self.registry.for_supplier(
                 claimed.supplier_id, claimed.adapter, claimed.credentials
@@ -275,6 +339,7 @@ class Placer:
             result, error, retry_after = "retry", str(exc), exc.retry_in
         except Exception as exc:
             result, error = "retry", f"{type(exc).__name__}: {exc}"[:500]
+            unsettled = not isinstance(exc, NOT_ASKED)
         s = self.rt.settings
         now = utcnow()
         async with self.rt.db.transaction() as session:
@@ -292,6 +357,12 @@ class Placer:
                 )
                 row.next_attempt_at = next_attempt(now, delay)
                 details["retry_at"] = row.next_attempt_at.isoformat()
+                if unsettled:
+                    row.unsettled_lookups += 1
+                    details["unsettled_lookups"] = row.unsettled_lookups
+                    if row.unsettled_lookups == s.placement_max_unsettled_lookups:
+                        # still tried, but no longer silently
+                        flag_cancellation(row, claimed.adapter, error, details)
             elif result in REFUSED:
                 # the supplier ships it: looked up like an open order, for its tracking
                 row.cancel_refused = True
@@ -300,6 +371,8 @@ class Placer:
             else:
                 row.next_attempt_at = None
                 row.last_error = None
+            if result != "retry":
+                row.unsettled_lookups = 0
             session.add(_event(row, now, "supplier_cancel", details))
             if result != "retry":  # the supplier has answered: maybe the order's answer
                 await session.flush()
@@ -337,7 +410,7 @@ class Placer:
                 details["error"] = outcome.error
             row.place_attempts = number
             answer = False
-            if row.status != Status.PENDING.value:
+            if row.status not in PLACING_VALUES:
                 # cancelled while the call was out: if the supplier has it now, it is
                 # told (the cancellation pass picks it up)
                 details["note"] = f"the supplier order became {row.status} meanwhile"
@@ -360,30 +433,43 @@ class Placer:
                         row.needs_lookup = False
                         answer = True
                 log.warning("placement_outcome_after_status_change", **details)
-            elif outcome.result == "placed":
-                row.supplier_ref = outcome.supplier_ref or row.supplier_ref
-                row.needs_lookup, row.last_error = False, None
-                row.next_attempt_at = now + dt.timedelta(seconds=s.supplier_sync_seconds)
-            elif outcome.result == "refused":
-                row.needs_lookup, row.next_attempt_at = outcome.unresolved, None  # parked
-                row.last_error = outcome.error
             else:
-                delay = retry_delay(
-                    number,
-                    base=s.placement_retry_base_seconds,
-                    cap=s.placement_retry_cap_seconds,
-                    retry_after=outcome.retry_after,
-                )
-                row.next_attempt_at = next_attempt(now, delay)
-                row.needs_lookup = outcome.unresolved
-                row.last_error = outcome.error
-                details["retry_at"] = row.next_attempt_at.isoformat()
+                _count_lookup(row, outcome, details)
+                if outcome.result == "placed":
+                    row.supplier_ref = outcome.supplier_ref or row.supplier_ref
+                    row.needs_lookup, row.last_error = False, None
+                    row.next_attempt_at = now + dt.timedelta(seconds=s.supplier_sync_seconds)
+                elif outcome.result == "refused":
+                    row.needs_lookup, row.next_attempt_at = outcome.unresolved, None  # parked
+                    row.last_error = outcome.error
+                else:
+                    delay = retry_delay(
+                        number,
+                        base=s.placement_retry_base_seconds,
+                        cap=s.placement_retry_cap_seconds,
+                        retry_after=outcome.retry_after,
+                    )
+                    row.next_attempt_at = next_attempt(now, delay)
+                    row.needs_lookup = outcome.unresolved
+                    row.last_error = outcome.error
+                    details["retry_at"] = row.next_attempt_at.isoformat()
             session.add(_event(row, now, "placement_attempt", details))
+            if row.status == Status.NEEDS_ATTENTION.value and outcome.result != "placed":
+                if outcome.lookup_settled:
+                    # the supplier now answers surely: not there; placed again as usual
+                    reason = "the supplier's lookup settled it: it has no such order"
+                    move(session, row, Status.PENDING, CAUSE, {"reason": reason})
+            elif (
+                row.status == Status.PENDING.value
+                and outcome.lookup_settled is False
+                and row.unsettled_lookups >= s.placement_max_unsettled_lookups
+            ):
+                await hand_to_operator(session, row, claimed.adapter, CAUSE, now)
             if answer:
                 await session.flush()
                 rows = await PlacementRepository(session).of_order(row.order_id)
                 await answer_cancellation(session, self.rt.outbox, row.order_id, rows, CAUSE)
-            if row.status == Status.PENDING.value and outcome.result == "placed":
+            if row.status in PLACING_VALUES and outcome.result == "placed":
                 via = claimed.adapter
                 await mark_placed(session, self.rt.outbox, row, supplier, CAUSE, via=via)
                 found = outcome.lookup

@@ -22,7 +22,9 @@ from supplier_gateway.models import Supplier, SupplierOrder, SupplierOrderEvent
 from supplier_gateway.supplier_orders.service import PLACE_FLAG
 from supplier_gateway.supplier_orders.transitions import move
 
-STOPPABLE = {Status.PENDING, Status.PLACED, Status.ACCEPTED}
+# needs_attention: the supplier may have it, so it is told (a supplier that says it has
+# no such order has nothing to stop)
+STOPPABLE = {Status.PENDING, Status.NEEDS_ATTENTION, Status.PLACED, Status.ACCEPTED}
 
 
 async def cancel_for_order(
@@ -46,6 +48,7 @@ async def cancel_for_order(
                 # and the answer waits for what the supplier says (a portal supplier
                 # simply sees it gone from its list)
                 row.next_attempt_at = utcnow()
+                row.unsettled_lookups = 0  # the cancellation's answers are counted anew
                 session.info[PLACE_FLAG] = True
     if stopped or any(r.status == Status.SHIPPED.value for r in rows):
         await answer_cancellation(session, outbox, order_id, rows, cause)

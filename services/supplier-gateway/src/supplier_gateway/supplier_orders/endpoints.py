@@ -8,14 +8,17 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
+from sqlalchemy.exc import NoResultFound
 
 from dropship_common.db import utcnow
 from dropship_common.deps import Operator, Runtime
-from dropship_common.errors import Conflict, NotFound
-from supplier_gateway.errors import PlacementInFlight
+from dropship_common.errors import Conflict, NotFound, ValidationFailed
+from supplier_gateway.domain.supplier_order import Status
+from supplier_gateway.errors import PlacementInFlight, error_responses
 from supplier_gateway.models import SupplierOrder
 from supplier_gateway.placement.repository import PlacementRepository
-from supplier_gateway.supplier_orders.service import PLACE_FLAG, of_order, timeline, unrouted
+from supplier_gateway.supplier_orders.resolution import Resolution, resolve
+from supplier_gateway.supplier_orders.service import PLACE_FLAG, listed, timeline, unrouted
 
 router = APIRouter(prefix="/v1/supplier-orders", tags=["supplier orders"])
 
@@ -44,6 +47,8 @@ class SupplierOrderOut(BaseModel):
     place_attempts: int = 0
     next_attempt_at: dt.datetime | None = None
     last_error: str | None = None
+    # lookups in a row that settled nothing (needs_attention after a few)
+    unsettled_lookups: int = 0
     # cancelled here, but the supplier would not stop it: it ships (a return, then)
     cancel_refused: bool = False
     timeline: list[TimelineEntry] | None = None
@@ -62,16 +67,28 @@ class OrderSupplierOrders(BaseModel):
     unrouted_lines: list[UnroutedOut]  # no active supplier is mapped to ship these
 
 
-@router.get("", response_model=OrderSupplierOrders)
-async def for_order(rt: Runtime, _: Operator, order_id: uuid.UUID = Query()) -> OrderSupplierOrders:
+@router.get(
+    "",
+    response_model=OrderSupplierOrders,
+    responses=error_responses({422: "neither order_id nor status given, or a bad value"}),
+)
+async def listing(
+    rt: Runtime,
+    _: Operator,
+    order_id: uuid.UUID | None = Query(None, description="the supplier orders of one order"),
+    status: Status | None = Query(None, description="e.g. needs_attention: an operator's list"),
+    limit: int = Query(100, ge=1, le=500),
+) -> OrderSupplierOrders:
+    """The supplier orders of an order (with its lines no supplier ships), or those in a
+    status, oldest first (``?status=needs_attention``: what waits for an operator)."""
+    if order_id is None and status is None:
+        raise ValidationFailed("give order_id, status or both")
     async with rt.db.sessions() as session:
+        rows = await listed(session, order_id, status, limit)
+        lines = await unrouted(session, order_id) if order_id is not None else []
         return OrderSupplierOrders(
-            supplier_orders=[
-                SupplierOrderOut.model_validate(s) for s in await of_order(session, order_id)
-            ],
-            unrouted_lines=[
-                UnroutedOut.model_validate(u) for u in await unrouted(session, order_id)
-            ],
+            supplier_orders=[SupplierOrderOut.model_validate(s) for s in rows],
+            unrouted_lines=[UnroutedOut.model_validate(u) for u in lines],
         )
 
 
@@ -107,4 +124,41 @@ async def place_now(supplier_order_id: uuid.UUID, rt: Runtime, _: Operator) -> S
         session.info[PLACE_FLAG] = True
         row = await session.get(SupplierOrder, supplier_order_id)
         assert row is not None
+        return SupplierOrderOut.model_validate(row)
+
+
+@router.post(
+    "/{supplier_order_id}/resolve",
+    response_model=SupplierOrderOut,
+    responses=error_responses(
+        {
+            404: "no such supplier order (not_found)",
+            409: "not in needs_attention (not_awaiting_resolution), a call for it is out"
+            " (placement_in_flight), or another supplier order has that supplier_ref"
+            " (supplier_ref_taken)",
+            422: "an unknown outcome, or placed without a supplier_ref (validation_error)",
+        }
+    ),
+)
+async def resolve_attention(
+    supplier_order_id: uuid.UUID, body: Resolution, rt: Runtime, operator: Operator
+) -> SupplierOrderOut:
+    """Settle a supplier order in needs_attention: ``{"outcome": "not_placed"}`` places it
+    again (no lookup first), ``{"outcome": "placed", "supplier_ref": "X"}`` records it as
+    the supplier's order X."""
+    async with rt.db.transaction() as session:
+        try:
+            row, supplier = await PlacementRepository(session).lock(supplier_order_id)
+        except NoResultFound:
+            raise NotFound(f"no supplier order {supplier_order_id}") from None
+        await resolve(
+            session,
+            rt.outbox,
+            row,
+            supplier,
+            body,
+            operator.actor,
+            sync_seconds=rt.settings.supplier_sync_seconds,
+        )
+        await session.flush()
         return SupplierOrderOut.model_validate(row)

@@ -182,13 +182,22 @@ async def mark_placed(
 
 
 async def of_order(session: AsyncSession, order_id: uuid.UUID) -> list[SupplierOrder]:
-    return list(
-        await session.scalars(
-            sa.select(SupplierOrder)
-            .where(SupplierOrder.order_id == order_id)
-            .order_by(SupplierOrder.created_at)
-        )
-    )
+    return await listed(session, order_id, None, None)
+
+
+async def listed(
+    session: AsyncSession,
+    order_id: uuid.UUID | None,
+    status: Status | None,
+    limit: int | None,
+) -> list[SupplierOrder]:
+    """Supplier orders of an order and/or in a status, oldest first."""
+    query = sa.select(SupplierOrder).order_by(SupplierOrder.created_at, SupplierOrder.id)
+    if order_id is not None:
+        query = query.where(SupplierOrder.order_id == order_id)
+    if status is not None:
+        query = query.where(SupplierOrder.status == status.value)
+    return list(await session.scalars(query.limit(limit)))
 
 
 async def unrouted(session: AsyncSession, order_id: uuid.UUID) -> list[UnroutedLine]:

@@ -20,14 +20,15 @@ async def ensure_placed(
     session: AsyncSession, outbox: Outbox, row: SupplierOrder, actor: str
 ) -> None:
     """The supplier knows the order, so it was placed, even if the call that placed it
-    has not come back yet (a timeout): the placement worker then finds it placed."""
-    if row.status != Status.PENDING.value:
+    has not come back yet (a timeout): the placement worker then finds it placed. This
+    also settles one left to an operator (``needs_attention``)."""
+    if row.status not in (Status.PENDING.value, Status.NEEDS_ATTENTION.value):
         return
     supplier = await SupplierRepository(session).get(row.supplier_id)
     assert supplier is not None
     # an open order is looked up now and then (the next sync sets the interval); a call
     # still out keeps its lease, and its outcome sets the next lookup
-    row.needs_lookup = False
+    row.needs_lookup, row.unsettled_lookups = False, 0
     row.next_attempt_at = row.next_attempt_at or utcnow()
     await mark_placed(session, outbox, row, supplier, actor, via="supplier report")
 

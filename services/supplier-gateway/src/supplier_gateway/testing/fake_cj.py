@@ -6,8 +6,22 @@
 * The account's QPS: more calls in one second than ``qps`` get HTTP 429, code 1600200.
 * ``POST shopping/order/createOrderV2``: one order per ``orderNumber``; a second one
   with the same number is refused (code 1603000).
-* ``GET shopping/order/getOrderDetail?orderId=`` (CJ id or our ``orderNumber``),
-  ``DELETE shopping/order/deleteOrder?orderId=``.
+* ``GET shopping/order/getOrderDetail?orderId=`` (CJ id or our ``orderNumber``: "support:
+  Custom order id, CJ order id"); an order it does not have is code ``not_found_code``:
+  1600300 "order not found" by default (that page's own error table,
+  https://developers.cjdropshipping.com/en/api/api2/api/shopping.html, "1.7 Query
+  Order"), or 1603100 "Order not found" (the global table,
+  https://developers.cjdropshipping.cn/en/api/api2/standard/ps-code.html).
+* ``GET shopping/order/list`` (same page, "1.6 List Order"): ``pageNum`` (default 1),
+  ``pageSize`` (default 20), ``orderIds`` (string[], at most 100, as repeated keys),
+  ``status`` (one of CREATED, IN_CART, UNPAID, UNSHIPPED, SHIPPED, DELIVERED, CANCELLED,
+  OTHER; another value is 1600300 "Param error"); answers ``{pageNum, pageSize, total,
+  list}`` with each order's ``orderId, orderNum, cjOrderId, orderStatus, logisticName,
+  trackNumber, …``. Undocumented, and chosen here: ``orderIds`` matches CJ's id or our
+  order number (as getOrderDetail's ``orderId`` does, and as CJ's MCP server uses it),
+  and no ``status`` lists every status (as CJ's MCP server reads it; the page says
+  "default: CANCELLED"). Newest first.
+* ``DELETE shopping/order/deleteOrder?orderId=``.
 * ``ship(order_number, …)`` makes CJ ship an order; :meth:`FakeCJ.callback` builds an
   ORDER / LOGISTICS webhook message signed as CJ signs them (``sign`` header: base64
   HMAC-SHA256 of the raw body with the account's ``openId`` as the key).
@@ -16,7 +30,10 @@ Faults for tests: ``create_faults`` is a list of what the next ``createOrderV2``
 do instead of answering normally: ``"500"`` (nothing created), ``"busy"`` (1600000),
 ``"429:<seconds>"`` (HTTP 429 with Retry-After, nothing created), ``"hang"`` (the order
 is created, then no answer comes: the client times out). ``down = True`` answers every
-call with HTTP 500.
+call with HTTP 500. ``lookup_faults`` and ``list_faults`` do the same for the next
+``getOrderDetail`` and ``order/list`` calls: ``"500"``, ``"busy"``, ``"429:<seconds>"``,
+or ``"code:<n>"`` (CJ's envelope with code n, e.g. 1600100 "Interface is offline" or
+1600301 "Read timed out": answers that say nothing about the order).
 """
 
 from __future__ import annotations
@@ -37,6 +54,17 @@ from fastapi.responses import JSONResponse, Response
 from dropship_common.security import hmac_sha256_base64
 
 API = "/api2.0/v1"
+LIST_STATES = frozenset(
+    {"CREATED", "IN_CART", "UNPAID", "UNSHIPPED", "SHIPPED", "DELIVERED", "CANCELLED", "OTHER"}
+)
+# messages of the global error table (ps-code.html) and getOrderDetail's own table
+ERROR_MESSAGES = {
+    1600100: "Interface is offline",
+    1600300: "order not found",
+    1600301: "Read timed out",
+    1603001: "Order confirm fail",
+    1603100: "Order not found, please check the CJ order id",
+}
 CN = dt.timezone(dt.timedelta(hours=8))
 
 
@@ -61,6 +89,9 @@ class FakeCJ:
     wall: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
     mono: Callable[[], float] = time.monotonic
     create_faults: list[str] = field(default_factory=list)
+    not_found_code: int = 1600300  # getOrderDetail's "order not found" (or 1603100)
+    lookup_faults: list[str] = field(default_factory=list)
+    list_faults: list[str] = field(default_factory=list)
     down: bool = False
     orders: dict[str, FakeOrder] = field(default_factory=dict)  # by orderNumber
     calls: list[tuple[float, str, str]] = field(default_factory=list)  # (time, method, path)
@@ -150,6 +181,22 @@ class FakeCJ:
             status_code=429,
             headers=headers,
         )
+
+    def _fault(self, faults: list[str]) -> Response | None:
+        """What the next call does instead of answering (see the module's docstring)."""
+        fault = faults.pop(0) if faults else None
+        if fault is None:
+            return None
+        if fault == "500":
+            return Response("internal error", status_code=500)
+        if fault == "busy":
+            return self._answer(None, 1600000, "System busy, please contact CJ IT")
+        if fault.startswith("429:"):
+            return self._too_many(fault.split(":", 1)[1])
+        if fault.startswith("code:"):
+            code = int(fault.split(":", 1)[1])
+            return self._answer(None, code, ERROR_MESSAGES.get(code, "error"))
+        raise ValueError(f"unknown fault {fault!r}")
 
     def _issue(self) -> dict[str, Any]:
         now = self.wall()
@@ -265,10 +312,49 @@ class FakeCJ:
                 return self._too_many()
             if not self._authorized(request):
                 return self._answer(None, 1600001, "Invalid API key or access token")
+            fault = self._fault(self.lookup_faults)
+            if fault is not None:
+                return fault
             order = self._find(request.query_params.get("orderId", ""))
             if order is None:
-                return self._answer(None, 1603100, "Order not found, Please check the CJ order id")
+                return self._answer(
+                    None, self.not_found_code, ERROR_MESSAGES.get(self.not_found_code, "")
+                )
             return self._answer(self._detail(order))
+
+        @app.get(f"{API}/shopping/order/list")
+        async def order_list(request: Request) -> Response:
+            if self._over_qps():
+                return self._too_many()
+            if not self._authorized(request):
+                return self._answer(None, 1600001, "Invalid API key or access token")
+            fault = self._fault(self.list_faults)
+            if fault is not None:
+                return fault
+            query = request.query_params
+            ids = query.getlist("orderIds")
+            status = query.get("status")
+            try:
+                page, size = int(query.get("pageNum", "1")), int(query.get("pageSize", "20"))
+            except ValueError:
+                return self._answer(None, 1600300, "Param error")
+            if len(ids) > 100 or page < 1 or size < 1 or (status and status not in LIST_STATES):
+                return self._answer(None, 1600300, "Param error")
+            found = [
+                o
+                for o in reversed(self.orders.values())
+                if (not ids or o.order_id in ids or o.order_number in ids)
+                and (not status or o.status == status)
+            ]
+            shown = found[(page - 1) * size : page * size]
+            return self._answer(
+                {
+                    "pageNum": page,
+                    "pageSize": size,
+                    "total": len(found),
+                    "list": [self._detail(o) for o in shown],
+                }
+            )
 
         @app.delete(f"{API}/shopping/order/deleteOrder")
         async def delete_order(request: Request) -> Response:

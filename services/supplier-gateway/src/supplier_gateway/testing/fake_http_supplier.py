@@ -3,9 +3,11 @@ Standard-Webhooks signature on every call (401 otherwise), keeps one order per i
 (a repeat of the same ``webhook-id`` gets the first answer again), answers lookups.
 
 Faults for tests: ``create_faults`` lists what the next ``POST /orders`` calls do
-instead: ``"500"`` (nothing stored), ``"503:<seconds>"`` (Retry-After, nothing stored),
-``"hang"`` (stored, then no answer until :meth:`release`), ``"hang-503:<seconds>"``
-(no answer until :meth:`release`, then the 503; nothing stored).
+instead: ``"500"`` (nothing stored), ``"503:<seconds>"`` and ``"429:<seconds>"``
+(Retry-After, nothing stored), ``"hang"`` (stored, then no answer until
+:meth:`release`), ``"hang-503:<seconds>"`` (no answer until :meth:`release`, then the
+503; nothing stored). ``lookup_faults``: the same for the next ``GET /orders/{id}``
+calls, with any status (``"500"``, ``"400"``, …) or ``"429:<seconds>"``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class FakeHttpSupplier:
     secret: str
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     create_faults: list[str] = field(default_factory=list)
+    lookup_faults: list[str] = field(default_factory=list)
     calls: list[tuple[float, str, str, bool]] = field(default_factory=list)  # ..., signed ok
     _release: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -56,8 +59,8 @@ class FakeHttpSupplier:
             fault = self.create_faults.pop(0) if self.create_faults else None
             if fault == "500":
                 return Response("oops", status_code=500)
-            if fault and fault.startswith("503:"):
-                return Response(status_code=503, headers={"Retry-After": fault[4:]})
+            if fault and fault[:4] in ("503:", "429:"):
+                return Response(status_code=int(fault[:3]), headers={"Retry-After": fault[4:]})
             if fault and fault.startswith("hang-503:"):  # no answer until release, then
                 await self._release.wait()  # a 503: nothing stored
                 return Response(status_code=503, headers={"Retry-After": fault[9:]})
@@ -81,6 +84,11 @@ class FakeHttpSupplier:
         async def lookup(order_id: str, request: Request) -> Response:
             if await verified(request) is None:
                 return unsigned()
+            fault = self.lookup_faults.pop(0) if self.lookup_faults else None
+            if fault is not None:
+                status, _, retry_after = fault.partition(":")
+                headers = {"Retry-After": retry_after} if retry_after else None
+                return JSONResponse({"error": "fault"}, status_code=int(status), headers=headers)
             known = self.orders.get(order_id)
             if known is None:
                 return JSONResponse({"error": "not found"}, status_code=404)
