@@ -407,6 +407,14 @@ async def outcome(
                     ],
                 }
             )
+    went_through = await _rows(
+        pg,
+        "supplier_gateway",
+        "SELECT (SELECT count(DISTINCT supplier_order_id) FROM supplier_order_events "
+        "WHERE to_status = 'needs_attention') AS needs_attention, "
+        "(SELECT count(*) FROM supplier_order_events WHERE kind = 'placement_attempt' "
+        "AND details ->> 'found_by_lookup' = 'true') AS found_by_lookup",
+    )
     causes: Counter[str] = Counter()
     for w in wrong:
         for so in w["supplier_orders"] or [{}]:
@@ -419,6 +427,8 @@ async def outcome(
         "placed": dict(placed_counts),
         "not_placed_by_gateway_status": dict(not_placed_status),
         "wrong_by_cause": dict(causes),
+        "supplier_orders_ever_needs_attention": went_through[0]["needs_attention"],
+        "placements_found_by_lookup": went_through[0]["found_by_lookup"],
         "written_back": dict(written_counts),
         "wrong": wrong,
     }
@@ -475,6 +485,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--kill-at", type=float, nargs="*", default=[8.0, 38.0])
     p.add_argument("--pg-restart-at", type=float, default=18.0)
     p.add_argument("--rabbit-restart-at", type=float, default=28.0)
+    p.add_argument(
+        "--fault-share",
+        type=float,
+        default=1.0,
+        help="multiplies each supplier fault's probability (1: about 18%% of create calls)",
+    )
     p.add_argument("--settle-timeout", type=float, default=240.0)
     p.add_argument("--keep-logs", metavar="DIR", help="keep the processes' logs in DIR")
     return p.parse_args(argv)
@@ -482,6 +498,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     rng = random.Random(args.seed)
+    mix = {fault: share * args.fault_share for fault, share in FAULT_MIX.items()}
     base_id = 9_000_000_000 + rng.randrange(10**8)
     hooks = {
         base_id + k: Webhook(base_id + k, "cj" if k % 2 == 0 else "http") for k in range(args.n)
@@ -509,7 +526,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     lambda body: str(body["orderNumber"]),
                     shipper.cj_created,
                     random.Random(args.seed + 2),
-                    FAULT_MIX,
+                    mix,
                     SUPPLIER_TIMEOUT_S + 1,
                 ),
                 CreateFaults(
@@ -520,7 +537,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     lambda body: str(body["id"]),
                     shipper.http_created,
                     random.Random(args.seed + 3),
-                    FAULT_MIX,
+                    mix,
                     SUPPLIER_TIMEOUT_S + 1,
                 ),
             ]
@@ -579,6 +596,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 "http": set(http.fake.orders),
             }
             result = await outcome(pg, hooks, shopify, at_suppliers)
+            # messages still queued at the end (a dead-letter queue: given up on)
+            queued = {k: v for k, v in (await mq.queues()).items() if v}
             for wrong in result["wrong"][:40]:
                 for so in wrong["supplier_orders"]:
                     so["timeline"] = await timeline_of(pg, so["id"])
@@ -617,6 +636,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "not_placed": result["placed"].get("not_placed", 0),
             "not_placed_by_gateway_status": result["not_placed_by_gateway_status"],
             "wrong_by_cause": result["wrong_by_cause"],
+            "supplier_orders_ever_needs_attention": result["supplier_orders_ever_needs_attention"],
+            "placements_found_by_lookup": result["placements_found_by_lookup"],
             "written_back_exactly_once": result["written_back"].get("once", 0),
             "written_back_more_than_once": result["written_back"].get("more_than_once", 0),
             "written_back_missing": result["written_back"].get("missing", 0),
@@ -644,8 +665,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             "never_answered_200": dict(not_delivered),
             "answers": ship_answers,
         },
+        "messages_left_in_queues": queued,
         "wrong_orders": wrong,
-        "settings": {**COMMON_SETTINGS, **GATEWAY_SETTINGS, "fault_mix": FAULT_MIX},
+        "settings": {**COMMON_SETTINGS, **GATEWAY_SETTINGS, "fault_mix": mix},
         "timestamp": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
 

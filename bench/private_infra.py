@@ -189,6 +189,18 @@ class PrivateRabbit:
                     raise RuntimeError(f"RabbitMQ node did not start: {exc}\n{tail}") from exc
             await asyncio.sleep(0.5)
 
+    async def queues(self) -> dict[str, int]:
+        """Each queue's ready and unacknowledged messages."""
+        out = await asyncio.to_thread(
+            self._rabbitmqctl, "list_queues", "name", "messages", "--no-table-headers"
+        )
+        found = {}
+        for line in out.splitlines():
+            name, _, count = line.rpartition("\t")
+            if name and count.isdigit():
+                found[name] = int(count)
+        return found
+
     async def restart(self, down_seconds: float) -> None:
         """The node halted (every connection dropped), kept down, booted again from its
         data (durable queues and persistent messages survive)."""
