@@ -46,6 +46,8 @@ async def test_order_goes_to_cj_once_and_tracking_comes_back(start_service, tap_
             "Berlin",
             "10117",
         )
+        # CJ's shippingCountry is the country's name; the code goes in shippingCountryCode
+        assert body["shippingCountry"] == "Germany"
         assert body["shippingAddress"] == "Unter den Linden 5"
         assert body["logisticName"] == "CJPacket Ordinary" and body["fromCountryCode"] == "CN"
         assert body["products"] == [

@@ -5,7 +5,10 @@
   (``refreshAccessToken``, at most 5 a minute). Renewed a day before it expires; an
   answer 1600001/1600002 (token invalid) drops it and gets a new one once.
 * **Place**: ``POST shopping/order/createOrderV2`` with our supplier-order id as
-  ``orderNumber`` (CJ refuses an ``orderNumber`` it already has).
+  ``orderNumber`` (CJ refuses an ``orderNumber`` it already has). CJ requires both
+  ``shippingCountryCode`` ("Please use The two-letter code") and ``shippingCountry``
+  ("Country of destination"): the code, and the country's English name
+  (https://developers.cjdropshipping.com/en/api/api2/api/shopping.html).
 * **Look up**: ``GET shopping/order/getOrderDetail?orderId=<our number>``: status,
   CJ's own order id, carrier (``logisticName``) and ``trackNumber``.
 * **Cancel**: ``DELETE shopping/order/deleteOrder?orderId=<CJ id>`` (orders not yet
@@ -30,6 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pycountry
 
 from dropship_common.http import parse_retry_after
 from supplier_gateway.adapters.base import (
@@ -91,6 +95,15 @@ def credential_problems(credentials: dict[str, Any]) -> list[str]:
     if credentials.get("open_id") is not None and not str(credentials["open_id"]).isdigit():
         problems.append("open_id is the number CJ's getAccessToken answers")
     return problems
+
+
+def country_name(code: str) -> str:
+    """The English name CJ's ``shippingCountry`` wants ("Germany", "South Korea"); the
+    code itself when ISO 3166 does not know it (CJ then has at least the code)."""
+    found = pycountry.countries.get(alpha_2=code.upper()) if len(code) == 2 else None
+    if found is None:
+        return code
+    return str(getattr(found, "common_name", None) or found.name)
 
 
 class CJError(SupplierError):
@@ -307,11 +320,12 @@ class CJAdapter:
         r = notice["recipient"]
         wishes = "; ".join(f"{w['name']}: {w['value']}" for w in notice.get("buyer_wishes", []))
         remark = " | ".join(x for x in (notice.get("buyer_note"), wishes) if x)
+        country = r.get("country_code") or ""
         return {
             "orderNumber": request.our_number,
             "shippingZip": r.get("postal_code") or "",
-            "shippingCountryCode": r.get("country_code") or "",
-            "shippingCountry": r.get("country_code") or "",
+            "shippingCountryCode": country,
+            "shippingCountry": country_name(country),
             "shippingProvince": r.get("province") or "",
             "shippingCity": r.get("city") or "",
             "shippingPhone": r.get("phone") or "",
