@@ -106,6 +106,11 @@ def country_name(code: str) -> str:
     return str(getattr(found, "common_name", None) or found.name)
 
 
+def account_fingerprint(api_key: str) -> str:
+    """Which API key a saved token was issued for (not the key itself)."""
+    return hashlib.sha256(api_key.encode()).hexdigest()[:32]
+
+
 class CJError(SupplierError):
     def __init__(self, code: int | None, message: str) -> None:
         super().__init__(f"CJ {code}: {message}")
@@ -139,7 +144,7 @@ class TokenManager:
         self._wall = wall
         self.renew_before = renew_before
         self.store = store
-        self.account = hashlib.sha256(api_key.encode()).hexdigest()[:32]
+        self.account = account_fingerprint(api_key)
         self._loaded = store is None
         self._lock = asyncio.Lock()
         self.access_token: str | None = None
