@@ -13,6 +13,8 @@ import pytest
 import sqlalchemy as sa
 from prometheus_client import REGISTRY
 
+import supplier_gateway
+from dropship_common.migrate import find_migrations, upgrade
 from dropship_common.testing.tap import eventually
 from supplier_gateway.main import SPEC
 from supplier_gateway.models import SupplierOrder
@@ -248,3 +250,23 @@ async def test_sign_is_checked_with_the_open_id_cj_returned_with_the_token(
         forged = other.callback("LOGISTIC", cj.orders[so])
         r = await post(gw, sid, forged)
         assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_signature"
+
+
+async def test_messages_are_stored_and_applied_on_sqlite_too(start_service, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Embedded mode's database: the same store, dedupe, worker and operator list."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'supplier_gateway.db'}"
+    await upgrade(find_migrations(supplier_gateway.__file__), url)
+    async with fake_cj(qps=20) as (cj, cj_url):
+        gw = await start_service(SPEC, database_url=url, cj_base_url=cj_url, **QUICK)
+        sid, so, cj_order = await placed_order(gw, cj)
+        cj.ship(so, "CJPacket Ordinary", "RR123456785CN", "https://cjpacket.com/t/RR123456785CN")
+        logistic = cj.callback("LOGISTIC", cj_order)
+        for answer in ("received", "already received"):
+            r = await post(gw, sid, logistic)
+            assert r.status_code == 200 and r.json()["message"] == answer
+        assert (await settled(gw, message_id(logistic)))[0]["status"] == "processed"
+        assert (await detail(gw, so))["status"] == "shipped"
+        unknown = cj.message("MAKEUP", {})
+        assert (await post(gw, sid, unknown)).status_code == 200
+        [kept] = await cj_messages(gw, status="unhandled")
+        assert kept["message_id"] == message_id(unknown)
