@@ -5,6 +5,7 @@ checked with the openId CJ returns with the access token."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 from typing import Any
@@ -16,6 +17,7 @@ from prometheus_client import REGISTRY
 import supplier_gateway
 from dropship_common.migrate import find_migrations, upgrade
 from dropship_common.testing.tap import eventually
+from supplier_gateway.cj_messages.repository import CJMessageRepository
 from supplier_gateway.main import SPEC
 from supplier_gateway.models import SupplierOrder
 from supplier_gateway.testing.fake_cj import FakeCJ, FakeOrder
@@ -270,3 +272,26 @@ async def test_messages_are_stored_and_applied_on_sqlite_too(start_service, tmp_
         assert (await post(gw, sid, unknown)).status_code == 200
         [kept] = await cj_messages(gw, status="unhandled")
         assert kept["message_id"] == message_id(unknown)
+
+
+async def test_settled_messages_are_purged_and_those_for_an_operator_kept(start_service) -> None:  # type: ignore[no-untyped-def]
+    async with fake_cj(qps=20) as (cj, url):
+        gw = await start_service(SPEC, cj_base_url=url, **QUICK)
+        sid, so, cj_order = await placed_order(gw, cj)
+        cj.ship(so, "CJPacket Ordinary", "RR123456785CN")
+        sent = {
+            "processed": cj.callback("LOGISTIC", cj_order),
+            "ignored": cj.message("STOCK", {}),
+            "unhandled": cj.message("MAKEUP", {}),
+            "parked": cj.message("ORDER", {"orderNumber": "shop-1"}),
+        }
+        for status, m in sent.items():
+            assert (await post(gw, sid, m)).status_code == 200
+            assert (await settled(gw, message_id(m)))[0]["status"] == status
+        async with gw.runtime.db.transaction() as session:
+            await CJMessageRepository(session).purge_settled(dt.timedelta(0))
+        assert {m["status"] for m in await cj_messages(gw)} == {"unhandled", "parked"}
+        # CJ sends the purged one again long after: stored again, and changes nothing
+        r = await post(gw, sid, sent["processed"])
+        assert r.json()["message"] == "received"
+        assert (await settled(gw, message_id(sent["processed"])))[0]["status"] == "processed"
