@@ -40,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from dropship_common.deps import Runtime
 from dropship_common.errors import BadRequest, InvalidSignature
+from dropship_common.runtime import ServiceRuntime
 from dropship_common.security import verify_hmac_base64
 from supplier_gateway.adapters.cjdropshipping import KIND, account_fingerprint
 from supplier_gateway.cj_messages.kinds import (
@@ -75,10 +76,10 @@ def _answer(message: str) -> JSONResponse:
     return JSONResponse({"code": 200, "result": "success", "message": message})
 
 
-async def signing_secrets(rt: Any, supplier_id: uuid.UUID) -> list[str]:
+async def signing_secrets(rt: ServiceRuntime, supplier_id: uuid.UUID) -> list[str]:
     """The openIds a message to this supplier may be signed with: the one CJ returned
     with the access token of the supplier's current API key, and the one in the
-    credentials. None when the supplier is not a CJ one."""
+    credentials. Empty when the supplier is not a CJ one (or no openId is known yet)."""
     async with rt.db.sessions() as session:
         repo = SupplierRepository(session)
         supplier = await repo.get(supplier_id)
