@@ -281,9 +281,12 @@ async def test_tracking_is_learnt_by_lookup_when_no_webhook_comes(
         so = await supplier_order_of(gw, order)
         await placed(gw, so["id"])
         lookups = cj.count("/getOrderDetail")
-        cj.ship(so["id"], "CJPacket Ordinary", "CJPKL7160102171YQ")  # CJ's webhook is lost
+        page = "https://cjpacket.com/?trackingNumber=CJPKL7160102171YQ"
+        cj.ship(so["id"], "CJPacket Ordinary", "CJPKL7160102171YQ", page)  # webhook lost
         [shipped] = await tap.wait_for("shipment.tracking_assigned", supplier_order_id=so["id"])
         assert shipped.payload["tracking_numbers"] == ["CJPKL7160102171YQ"]
+        # CJ's own tracking page, as getOrderDetail gives it, is kept
+        assert shipped.payload["tracking_urls"] == {"CJPKL7160102171YQ": page}
         assert cj.count("/getOrderDetail") > lookups
         d = await detail(gw, so["id"])
         assert d["status"] == "shipped" and d["next_attempt_at"] is None

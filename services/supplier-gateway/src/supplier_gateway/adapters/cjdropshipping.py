@@ -435,6 +435,7 @@ class CJAdapter:
 def _lookup(order: dict[str, Any]) -> Lookup:
     """An order as getOrderDetail or the order list show it."""
     track = order.get("trackNumber")
+    page = order.get("trackingUrl")
     return Lookup(
         found=True,
         supplier_ref=str(order.get("orderId") or order.get("cjOrderId") or "") or None,
@@ -442,4 +443,6 @@ def _lookup(order: dict[str, Any]) -> Lookup:
         carrier=order.get("logisticName"),
         tracking_numbers=[str(track)] if track else [],
         shipped=bool(track) and order.get("orderStatus") in SHIPPED_STATES,
+        # CJ's own tracking page, when it gives one (checked where the parcel is shipped)
+        tracking_urls={str(track): str(page)} if track and isinstance(page, str) else {},
     )

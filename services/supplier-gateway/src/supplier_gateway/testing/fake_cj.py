@@ -382,6 +382,7 @@ class FakeCJ:
             "orderStatus": order.status,
             "logisticName": order.logistic_name,
             "trackNumber": order.track_number,
+            **({"trackingUrl": order.tracking_url} if order.tracking_url is not None else {}),
             "productList": order.body.get("products", []),
         }
 
