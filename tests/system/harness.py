@@ -203,8 +203,8 @@ class FakeShopify:
 
 class FakeCJSupplier:
     """CJdropshipping API 2.0 (its account's QPS raised for tests, tokens issued on
-    every request so several CJ suppliers can share the account); the LOGISTICS
-    callback is sent to the gateway as CJ sends it (signed with the ``openId``)."""
+    every request so several CJ suppliers can share the account); the LOGISTIC
+    message is sent to the gateway as CJ sends it (signed with the ``openId``)."""
 
     def __init__(self, **kw: Any) -> None:
         self.fake = FakeCJ(**{"qps": 50, "token_interval": 0.0, **kw})
@@ -246,7 +246,7 @@ class FakeCJSupplier:
         carrier: str = "CJPacket Ordinary",
     ) -> httpx.Response:
         order = self.fake.ship(order_number, carrier, number)
-        body, headers = self.fake.callback("LOGISTICS", order)
+        body, headers = self.fake.callback("LOGISTIC", order)
         return await client.post(
             f"{gateway}/v1/callbacks/cjdropshipping/{supplier_id}", content=body, headers=headers
         )

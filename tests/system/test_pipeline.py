@@ -5,7 +5,7 @@ a Shopify store, a supplier and an operator would, against fakes of Shopify, CJ 
 http-protocol supplier on real local ports:
 
 signed Shopify webhook → order confirmed → supplier order placed at the supplier →
-tracking from the supplier (CJ LOGISTICS callback, the portal's forms, our http
+tracking from the supplier (CJ LOGISTIC message, the portal's forms, our http
 protocol) → fulfilment with that number at Shopify → the buyer's "shipped" e-mail.
 
 Then the unhappy paths: a split order, a rejection re-placed with the backup supplier,
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -213,6 +214,7 @@ async def test_cj_order_tracking_back_to_shopify_and_the_buyer(world: World) -> 
         "Louisville",
         "40202",
     )
+    assert sent["shippingCountry"] == "United States"  # the name; the code beside it
     assert sent["shippingCustomerName"] == "Bob Norman"
     assert sent["logisticName"] == "CJPacket Ordinary"
     assert sorted(line["vid"] for line in sent["products"]) == sorted(
@@ -225,10 +227,15 @@ async def test_cj_order_tracking_back_to_shopify_and_the_buyer(world: World) -> 
 
     await eventually(handed_off)
 
-    # CJ ships and pushes a signed LOGISTICS message naming its own order id
+    # CJ ships and pushes a signed LOGISTIC message naming its own order id: stored and
+    # answered as CJ requires, applied after the commit
     number = tracking_number()
     r = await cj.send_logistics(p.client, p.gateway, sid, so["id"], number.lower())
-    assert r.status_code == 200 and r.json()["message"] == "tracking assigned", r.text
+    assert r.status_code == 200 and r.json() == {
+        "code": 200,
+        "result": "success",
+        "message": "received",
+    }, r.text
 
     shipped = await p.order_in(order["id"], "shipped")
     assert status_moves(shipped) == ["confirmed", "shipped"]
@@ -253,9 +260,19 @@ async def test_cj_order_tracking_back_to_shopify_and_the_buyer(world: World) -> 
     assert mail["To"] == "bob.norman@hostmail.com"
     text = mail.get_content()
     assert number in text and "CJPacket Ordinary" in text and parcel["tracking_url"] in text
-    # the same callback again (CJ retries): nothing new anywhere
+    # the same tracking in a new message: nothing new anywhere
     again = await cj.send_logistics(p.client, p.gateway, sid, so["id"], number)
-    assert again.status_code == 200 and again.json()["message"] == "tracking already known"
+    assert again.status_code == 200 and again.json()["message"] == "received"
+    message_id = json.loads(again.request.content)["messageId"]
+
+    async def applied() -> bool:
+        r = await p.client.get(f"{p.gateway}/v1/callbacks/cjdropshipping/messages", headers=p.admin)
+        return any(
+            m["message_id"] == message_id and m["status"] == "processed"
+            for m in r.json()["messages"]
+        )
+
+    await eventually(applied)
     d = await p.supplier_order(so["id"])
     assert d["status"] == "shipped" and len(cj.creates(so["id"])) == 1
     assert len(world.shopify.fulfillments(shopify_id)) == 1

@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     supplier_breaker_threshold: int = 5
     supplier_breaker_cooldown_seconds: float = 30.0
     supplier_sync_seconds: float = 3600.0  # open orders looked up (a webhook may be lost)
+    # CJ webhook messages for an order not known (yet): tried again with backoff, parked
+    # for an operator when still unmatched after cj_message_match_seconds
+    cj_message_retry_base_seconds: float = 30.0
+    cj_message_retry_cap_seconds: float = 1800.0
+    cj_message_match_seconds: float = 86400.0
 
     @model_validator(mode="after")
     def _refuse_defaults_outside_embedded(self) -> Settings:

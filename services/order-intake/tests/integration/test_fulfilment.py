@@ -224,6 +224,33 @@ async def test_tracking_becomes_one_shopify_fulfilment_and_the_buyer_is_told(w: 
     assert url in text and "rest of your order" not in text
 
 
+async def test_the_suppliers_tracking_page_is_used_when_it_is_a_valid_https_url(
+    w: World,
+) -> None:
+    """CJ's trackingUrl reaches the parcel, Shopify's fulfilment and the buyer; one that
+    is not https is not sent to anyone (our own page instead)."""
+    order = await shopify_order(w)
+    given = "https://cjpacket.com/track?n=RR123456785CN"
+    event = tracking(order, numbers=[NUMBER, NUMBER_2]).model_copy(
+        update={
+            "tracking_urls": {
+                NUMBER.lower(): given,
+                NUMBER_2: "http://insecure.example/LX123456785CN",
+            }
+        }
+    )
+    await w.publish(event)
+    body = await w.fulfilments(order["id"], "sent")
+    urls = {p["tracking_number"]: p["tracking_url"] for p in body["parcels"]}
+    ours = "https://track.chinapost.com.cn/#/result?mailNo=LX123456785CN"
+    assert urls == {NUMBER: given, NUMBER_2: ours}
+    [fulfilment] = w.shopify.fulfillments(450789469)
+    assert {i["number"]: i["url"] for i in fulfilment["trackingInfo"]} == urls
+    [mail] = await w.wait_mails("has shipped")
+    text = mail.get_content()
+    assert given in text and ours in text and "insecure" not in text
+
+
 async def test_shopify_500_first_is_retried_to_one_fulfilment(w: World) -> None:
     order = await shopify_order(w)
     w.shopify.fail_next("mutation", "http_500")

@@ -2,7 +2,8 @@
 
 Suppliers and the mappings of the shops' SKUs to their products; supplier orders from
 ``order.confirmed``, placed through each supplier's adapter (CJdropshipping, our http
-protocol, the portal); supplier callbacks; deadlines. Events it does not handle yet are
+protocol, the portal); supplier callbacks (CJ's webhook messages stored, then applied by
+a worker); deadlines. Events it does not handle yet are
 kept in ``parked_events``.
 """
 
@@ -30,6 +31,8 @@ from dropship_common.runtime import ServiceRuntime, ServiceSpec, create_service_
 from dropship_common.settings import Settings
 from supplier_gateway.callbacks.cj import router as cj_callbacks_router
 from supplier_gateway.callbacks.supplier_api import router as supplier_api_router
+from supplier_gateway.cj_messages.endpoints import router as cj_messages_router
+from supplier_gateway.cj_messages.worker import cj_message_purge_worker, cj_message_worker
 from supplier_gateway.mappings.endpoints import router as mappings_router
 from supplier_gateway.models import common, parked_events
 from supplier_gateway.placement.worker import placement_worker
@@ -106,11 +109,18 @@ SPEC = ServiceSpec(
         mappings_router,
         supplier_orders_router,
         portal_router,
+        cj_messages_router,
         cj_callbacks_router,
         supplier_api_router,
     ),
     handlers=handlers,
-    workers=(deadline_worker, placement_worker, supplier_mail_worker),
+    workers=(
+        deadline_worker,
+        placement_worker,
+        supplier_mail_worker,
+        cj_message_worker,
+        cj_message_purge_worker,
+    ),
 )
 
 

@@ -142,6 +142,37 @@ class SupplierToken(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class CJMessage(Base):
+    """A CJ webhook message, stored before it is answered and applied after the commit:
+    ``pending`` (due at ``next_attempt_at``; retried while its order is not known
+    yet), ``processed``, ``ignored`` (a documented type we do not use: products, stock),
+    ``unhandled`` (a type we do not understand) or ``parked`` (never matched an order,
+    or refused: for an operator)."""
+
+    __tablename__ = "cj_messages"
+    __table_args__ = (
+        sa.UniqueConstraint("supplier_id", "message_id"),
+        sa.Index("ix_cj_messages_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    supplier_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("suppliers.id", ondelete="CASCADE")
+    )
+    message_id: Mapped[str] = mapped_column(sa.String(100))  # CJ's messageId
+    type: Mapped[str] = mapped_column(sa.String(40))
+    message_type: Mapped[str | None] = mapped_column(sa.String(40))
+    params: Mapped[Any] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(sa.String(20))
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    match_by: Mapped[dt.datetime | None]  # not matched to an order by then: parked
+    supplier_order_id: Mapped[uuid.UUID | None]  # the order it was applied to
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[dt.datetime | None]
+
+
 class SupplierEmail(Base):
     """A new portal supplier order e-mailed to the supplier (once per supplier order)."""
 

@@ -123,6 +123,27 @@ def attempts(d: dict[str, Any]) -> list[dict[str, Any]]:
     return [e["details"] for e in d["timeline"] if e["kind"] == "placement_attempt"]
 
 
+async def cj_messages(gw: Any, **params: str) -> list[dict[str, Any]]:
+    """``GET /v1/callbacks/cjdropshipping/messages`` (an operator's view)."""
+    r = await gw.client.get(
+        "/v1/callbacks/cjdropshipping/messages", headers=gw.admin_headers, params=params
+    )
+    assert r.status_code == 200, r.text
+    found: list[dict[str, Any]] = r.json()["messages"]
+    return found
+
+
+async def settled(gw: Any, message_id: str, timeout: float = 10.0) -> list[dict[str, Any]]:
+    """The stored message of this ``messageId`` once the worker is done with it (not
+    ``pending``)."""
+
+    async def done() -> list[dict[str, Any]] | None:
+        found = [m for m in await cj_messages(gw) if m["message_id"] == message_id]
+        return found if found and found[0]["status"] != "pending" else None
+
+    return await eventually(done, timeout=timeout)
+
+
 async def request_cancellation(gw: Any, order: OrderConfirmed, reason: str = "buyer") -> None:
     """What order-intake publishes when an operator cancels an order after hand-off."""
     request = OrderCancellationRequested(

@@ -3,10 +3,29 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
+from urllib.parse import urlsplit
+
+from pydantic import Field
 
 from dropship_common.contracts import Event
 from dropship_common.contracts.order_intake import AddressV1
+
+MAX_TRACKING_URL = 500
+_NO_SPACE = re.compile(r"^[^\s\x00-\x1f\x7f]+$")
+
+
+def valid_tracking_url(url: object) -> bool:
+    """A tracking page a buyer may be sent to: an absolute https URL with a host, no
+    spaces or control characters, at most 500 characters."""
+    if not isinstance(url, str) or len(url) > MAX_TRACKING_URL or not _NO_SPACE.match(url):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme == "https" and bool(parts.hostname)
 
 
 class SupplierOrderPlaced(Event):
@@ -47,6 +66,9 @@ class ShipmentTrackingAssigned(Event):
     carrier: str
     tracking_numbers: list[str]
     shipped_at: dt.datetime
+    # the supplier's own tracking page of a number (as in ``tracking_numbers``), when it
+    # gives one (CJ's trackingUrl; see ``valid_tracking_url``): used instead of ours
+    tracking_urls: dict[str, str] = Field(default_factory=dict)
 
 
 class SupplierOrderOverdue(Event):

@@ -11,7 +11,10 @@ from dataclasses import dataclass
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dropship_common.contracts.supplier_gateway import ShipmentTrackingAssigned
+from dropship_common.contracts.supplier_gateway import (
+    ShipmentTrackingAssigned,
+    valid_tracking_url,
+)
 from dropship_common.db import utcnow
 from dropship_common.messaging.outbox import Outbox
 from order_intake.domain.lifecycle import OrderStatus
@@ -46,6 +49,18 @@ def _dedupe(numbers: list[str]) -> list[str]:
     return list(seen)
 
 
+def _tracking_urls(
+    event: ShipmentTrackingAssigned, carrier: str, numbers: list[str]
+) -> dict[str, str]:
+    """Each number's tracking page: the supplier's own when it gave a valid https one
+    (CJ's trackingUrl), else the carrier's page we know (or 17TRACK)."""
+    given = {_dedupe([n])[0]: url for n, url in event.tracking_urls.items() if _dedupe([n])}
+    return {
+        n: given[n] if valid_tracking_url(given.get(n)) else tracking_url(carrier, n)
+        for n in numbers
+    }
+
+
 def message_key(number: str) -> str:
     """The buyer message's dedupe key (40 characters at most)."""
     return number if len(number) <= 40 else hashlib.sha256(number.encode()).hexdigest()[:40]
@@ -71,7 +86,7 @@ async def record_tracking(
         log.warning("tracking_with_unknown_lines", order=str(order.id))
     carrier = event.carrier.strip()[:100] or "unknown"
     numbers = _dedupe(event.tracking_numbers)
-    urls = {n: tracking_url(carrier, n) for n in numbers}
+    urls = _tracking_urls(event, carrier, numbers)
     new = set(
         await repo.add_parcels(
             [

@@ -66,6 +66,7 @@ class Lookup:
     carrier: str | None = None
     tracking_numbers: list[str] = field(default_factory=list)
     shipped: bool = False  # the supplier says the parcel left (with tracking_numbers)
+    tracking_urls: dict[str, str] = field(default_factory=dict)  # number -> its page
 
 
 NOT_FOUND = Lookup(found=False)  # sure: the supplier has no such order

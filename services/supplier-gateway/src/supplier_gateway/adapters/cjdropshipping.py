@@ -5,7 +5,10 @@
   (``refreshAccessToken``, at most 5 a minute). Renewed a day before it expires; an
   answer 1600001/1600002 (token invalid) drops it and gets a new one once.
 * **Place**: ``POST shopping/order/createOrderV2`` with our supplier-order id as
-  ``orderNumber`` (CJ refuses an ``orderNumber`` it already has).
+  ``orderNumber`` (CJ refuses an ``orderNumber`` it already has). CJ requires both
+  ``shippingCountryCode`` ("Please use The two-letter code") and ``shippingCountry``
+  ("Country of destination"): the code, and the country's English name
+  (https://developers.cjdropshipping.com/en/api/api2/api/shopping.html).
 * **Look up**: ``GET shopping/order/getOrderDetail?orderId=<our number>`` (the page:
   "support: Custom order id, CJ order id"): status, CJ's own order id, carrier
   (``logisticName``) and ``trackNumber``. "No such order" is every code CJ documents for
@@ -46,6 +49,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import pycountry
 
 from dropship_common.http import parse_retry_after
 from supplier_gateway.adapters.base import (
@@ -112,6 +116,20 @@ def credential_problems(credentials: dict[str, Any]) -> list[str]:
     return problems
 
 
+def country_name(code: str) -> str:
+    """The English name CJ's ``shippingCountry`` wants ("Germany", "South Korea"); the
+    code itself when ISO 3166 does not know it (CJ then has at least the code)."""
+    found = pycountry.countries.get(alpha_2=code.upper()) if len(code) == 2 else None
+    if found is None:
+        return code
+    return str(getattr(found, "common_name", None) or found.name)
+
+
+def account_fingerprint(api_key: str) -> str:
+    """Which API key a saved token was issued for (not the key itself)."""
+    return hashlib.sha256(api_key.encode()).hexdigest()[:32]
+
+
 class CJError(SupplierError):
     def __init__(self, code: int | None, message: str) -> None:
         super().__init__(f"CJ {code}: {message}")
@@ -145,7 +163,7 @@ class TokenManager:
         self._wall = wall
         self.renew_before = renew_before
         self.store = store
-        self.account = hashlib.sha256(api_key.encode()).hexdigest()[:32]
+        self.account = account_fingerprint(api_key)
         self._loaded = store is None
         self._lock = asyncio.Lock()
         self.access_token: str | None = None
@@ -326,11 +344,12 @@ class CJAdapter:
         r = notice["recipient"]
         wishes = "; ".join(f"{w['name']}: {w['value']}" for w in notice.get("buyer_wishes", []))
         remark = " | ".join(x for x in (notice.get("buyer_note"), wishes) if x)
+        country = r.get("country_code") or ""
         return {
             "orderNumber": request.our_number,
             "shippingZip": r.get("postal_code") or "",
-            "shippingCountryCode": r.get("country_code") or "",
-            "shippingCountry": r.get("country_code") or "",
+            "shippingCountryCode": country,
+            "shippingCountry": country_name(country),
             "shippingProvince": r.get("province") or "",
             "shippingCity": r.get("city") or "",
             "shippingPhone": r.get("phone") or "",
@@ -416,6 +435,7 @@ class CJAdapter:
 def _lookup(order: dict[str, Any]) -> Lookup:
     """An order as getOrderDetail or the order list show it."""
     track = order.get("trackNumber")
+    page = order.get("trackingUrl")
     return Lookup(
         found=True,
         supplier_ref=str(order.get("orderId") or order.get("cjOrderId") or "") or None,
@@ -423,4 +443,6 @@ def _lookup(order: dict[str, Any]) -> Lookup:
         carrier=order.get("logisticName"),
         tracking_numbers=[str(track)] if track else [],
         shipped=bool(track) and order.get("orderStatus") in SHIPPED_STATES,
+        # CJ's own tracking page, when it gives one (checked where the parcel is shipped)
+        tracking_urls={str(track): str(page)} if track and isinstance(page, str) else {},
     )

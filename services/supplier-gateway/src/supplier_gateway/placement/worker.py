@@ -311,7 +311,13 @@ class Placer:
         carrier = found.carrier or adapter
         try:
             await report_shipped(
-                session, self.rt.outbox, row, CAUSE, carrier, found.tracking_numbers
+                session,
+                self.rt.outbox,
+                row,
+                CAUSE,
+                carrier,
+                found.tracking_numbers,
+                found.tracking_urls,
             )
         except AppError as exc:
             return f"tracking refused: {exc.message} {exc.details or ''}".strip()

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dropship_common.contracts.supplier_gateway import (
     ShipmentTrackingAssigned,
     SupplierOrderRejected,
+    valid_tracking_url,
 )
 from dropship_common.db import utcnow
 from dropship_common.errors import Conflict, NotFound, ValidationFailed
@@ -27,6 +28,16 @@ from supplier_gateway.models import SupplierOrder, SupplierOrderEvent
 from supplier_gateway.supplier_orders.cancellation import refused_cancels
 from supplier_gateway.supplier_orders.service import reroute_rejected
 from supplier_gateway.supplier_orders.transitions import move
+
+
+def _tracking_urls(given: dict[str, str], numbers: list[str]) -> dict[str, str]:
+    """The valid pages of ``numbers``, keyed by the number as normalised."""
+    urls: dict[str, str] = {}
+    for raw, url in given.items():
+        number = normalize_tracking(raw)
+        if number is not None and number in numbers and valid_tracking_url(url):
+            urls[number] = url
+    return urls
 
 
 async def load_for_supplier(
@@ -118,7 +129,10 @@ async def ship(
     actor: str,
     carrier: str,
     tracking: list[str],
+    tracking_urls: dict[str, str] | None = None,
 ) -> None:
+    """``tracking_urls``: the supplier's tracking page of a number (as given), kept when
+    it is a valid https URL."""
     carrier = carrier.strip()
     if not carrier or len(carrier) > 100:
         raise ValidationFailed("the carrier is required (as the supplier names it)")
@@ -138,7 +152,11 @@ async def ship(
         # only one a supplier refused to stop can still ship; the buyer was told the rest
         # is cancelled
         raise Conflict("this supplier order is cancelled")
-    _move(session, row, Status.SHIPPED, actor, {"carrier": carrier, "tracking_numbers": numbers})
+    urls = _tracking_urls(tracking_urls or {}, numbers)
+    details: dict[str, Any] = {"carrier": carrier, "tracking_numbers": numbers}
+    if urls:
+        details["tracking_urls"] = urls
+    _move(session, row, Status.SHIPPED, actor, details)
     row.carrier, row.tracking_numbers = carrier, numbers
     row.shipped_at = utcnow()
     event = ShipmentTrackingAssigned(
@@ -149,6 +167,7 @@ async def ship(
         carrier=carrier,
         tracking_numbers=numbers,
         shipped_at=utcnow(),
+        tracking_urls=urls,
     )
     await outbox.add(
         session, [event.envelope(correlation_id=str(row.order_id), causation_id=actor)]

@@ -40,15 +40,16 @@ async def report_shipped(
     actor: str,
     carrier: str,
     numbers: list[str],
+    tracking_urls: dict[str, str] | None = None,
 ) -> bool:
     """Ship with these tracking numbers; True when it did. The same numbers reported
     again change nothing (one ``shipment.tracking_assigned``); malformed ones are
-    refused (422)."""
+    refused (422). ``tracking_urls``: the supplier's tracking pages (number -> URL)."""
     if row.status == Status.SHIPPED.value:
         wanted = [normalize_tracking(n) for n in numbers]
         if wanted and all(n is not None and n in (row.tracking_numbers or []) for n in wanted):
             return False
         raise Conflict("already shipped with other tracking numbers")
     await ensure_placed(session, outbox, row, actor)
-    await actions.ship(session, outbox, row, actor, carrier, numbers)
+    await actions.ship(session, outbox, row, actor, carrier, numbers, tracking_urls)
     return True

@@ -1,11 +1,26 @@
 """A fake CJdropshipping API 2.0, as its documentation describes it.
 
-* ``POST /api2.0/v1/authentication/getAccessToken`` (``apiKey``; once every 5 minutes,
-  else 429 / 1600200) and ``refreshAccessToken`` (``refreshToken``): tokens expire
-  after ``token_ttl`` (CJ: 15 days); an expired or unknown token is code 1600001.
-* The account's QPS: more calls in one second than ``qps`` get HTTP 429, code 1600200.
-* ``POST shopping/order/createOrderV2``: one order per ``orderNumber``; a second one
-  with the same number is refused (code 1603000).
+The documented rules it enforces (CJ API 2.0, https://developers.cjdropshipping.com/en/api/api2/):
+
+* ``POST /api2.0/v1/authentication/getAccessToken`` (``apiKey``; "Can only be called
+  once every 5 minutes", else 429 / 1600200) and ``refreshAccessToken``
+  (``refreshToken``): tokens expire after ``token_ttl`` (CJ: 15 days); an expired or
+  unknown token is code 1600001; the answer carries ``openId``, the webhook signing
+  secret (https://developers.cjdropshipping.com/en/api/api2/api/auth.html).
+* The account's QPS: more calls in one second than ``qps`` get HTTP 429, code 1600200
+  (https://developers.cjdropshipping.com/en/api/start/limit.html).
+* ``POST shopping/order/createOrderV2``
+  (https://developers.cjdropshipping.com/en/api/api2/api/shopping.html): the fields
+  marked required (``orderNumber``, ``shippingCountryCode``, ``shippingCountry``,
+  ``shippingProvince``, ``shippingCity``, ``shippingCustomerName``,
+  ``shippingAddress``, ``logisticName``, ``fromCountryCode``, ``products``) present as
+  text, within the documented lengths; ``shippingCountryCode`` and ``fromCountryCode``
+  two-letter codes ("Please use The two-letter code"); each product with a
+  ``quantity`` and a ``vid`` or ``sku`` ("vid and sku cannot both be null"). Else
+  code 1600300 "Param error". One order per ``orderNumber``; a second one with the
+  same number is refused (code 1603000). The body is kept (``FakeOrder.body``): the
+  docs do not say what CJ does with an ISO code in ``shippingCountry`` ("Country of
+  destination"), so tests check what we send rather than the fake refusing it.
 * ``GET shopping/order/getOrderDetail?orderId=`` (CJ id or our ``orderNumber``: "support:
   Custom order id, CJ order id"); an order it does not have is code ``not_found_code``:
   1600300 "order not found" by default (that page's own error table,
@@ -22,9 +37,17 @@
   and no ``status`` lists every status (as CJ's MCP server reads it; the page says
   "default: CANCELLED"). Newest first.
 * ``DELETE shopping/order/deleteOrder?orderId=``.
-* ``ship(order_number, …)`` makes CJ ship an order; :meth:`FakeCJ.callback` builds an
-  ORDER / LOGISTICS webhook message signed as CJ signs them (``sign`` header: base64
-  HMAC-SHA256 of the raw body with the account's ``openId`` as the key).
+* Webhooks (https://developers.cjdropshipping.com/en/api/start/webhook.html,
+  https://developers.cjdropshipping.cn/en/api/start/webhook.html):
+  ``ship(order_number, …)`` makes CJ ship an order; :meth:`FakeCJ.callback` builds the
+  documented ``LOGISTIC`` message (type singular; ``params.orderId`` CJ's id as a JSON
+  number, ``logisticName``, ``trackingNumber``, optional ``trackingUrl``,
+  ``trackingStatus``, ``logisticsTrackEvents`` a JSON-encoded *string*) or ``ORDER``
+  message (``orderNumber`` our number, ``cjOrderId`` a number, ``orderStatus``,
+  ``trackNumber``, optional ``trackingUrl``, dates as ``yyyy-MM-dd HH:mm:ss``,
+  ``orderItems``), and :meth:`FakeCJ.message` any other type. Each is signed as CJ
+  signs: the ``sign`` header is the base64 HMAC-SHA256 of the raw body keyed with the
+  account's ``openId`` (the value getAccessToken returns).
 
 Faults for tests: ``create_faults`` is a list of what the next ``createOrderV2`` calls
 do instead of answering normally: ``"500"`` (nothing created), ``"busy"`` (1600000),
@@ -76,6 +99,71 @@ class FakeOrder:
     status: str = "CREATED"
     logistic_name: str | None = None
     track_number: str | None = None
+    tracking_url: str | None = None
+    tracking_status: int = 1  # CJ's trackingStatus: 1 warehouse outbound … 12 signed for
+
+
+# createOrderV2's required fields and the documented lengths (None: no length given)
+CREATE_REQUIRED = (
+    "orderNumber",
+    "shippingCountryCode",
+    "shippingCountry",
+    "shippingProvince",
+    "shippingCity",
+    "shippingCustomerName",
+    "shippingAddress",
+    "logisticName",
+    "fromCountryCode",
+)
+CREATE_LENGTHS = {
+    "orderNumber": 50,
+    "shippingZip": 20,
+    "shippingCountryCode": 20,
+    "shippingCountry": 50,
+    "shippingProvince": 50,
+    "shippingCity": 50,
+    "shippingCounty": 50,
+    "shippingPhone": 20,
+    "shippingCustomerName": 50,
+    "shippingAddress": 200,
+    "shippingAddress2": 200,
+    "houseNumber": 20,
+    "email": 50,
+    "taxId": 20,
+    "remark": 500,
+    "consigneeID": 20,
+    "logisticName": 50,
+    "fromCountryCode": 20,
+}
+
+
+def create_order_problems(body: Any) -> list[str]:
+    """What createOrderV2's documented field rules refuse in ``body``."""
+    if not isinstance(body, dict):
+        return ["the body is not an object"]
+    problems = [f"{name} is required" for name in CREATE_REQUIRED if body.get(name) is None]
+    for name, length in CREATE_LENGTHS.items():
+        value = body.get(name)
+        if value is not None and (not isinstance(value, str) or len(value) > length):
+            problems.append(f"{name} must be text of at most {length} characters")
+    for name in ("shippingCountryCode", "fromCountryCode"):
+        code = body.get(name)
+        if isinstance(code, str) and not (len(code) == 2 and code.isalpha()):
+            problems.append(f"{name}: please use the two-letter code")
+    products = body.get("products")
+    if not isinstance(products, list) or not products:
+        problems.append("products is required")
+    else:
+        for item in products:
+            if not isinstance(item, dict) or not isinstance(item.get("quantity"), int):
+                problems.append("each product needs a quantity")
+            elif item.get("vid") is None and item.get("sku") is None:
+                problems.append("vid and sku cannot both be null")
+    return problems
+
+
+def _cj_time(at: dt.datetime) -> str:
+    return at.astimezone(CN).strftime("%Y-%m-%d %H:%M:%S")
 
 
 @dataclass
@@ -109,39 +197,94 @@ class FakeCJ:
     def times(self, path_end: str) -> list[float]:
         return [t for t, _, p in self.calls if p.endswith(path_end)]
 
-    def ship(self, order_number: str, logistic_name: str, track_number: str) -> FakeOrder:
+    def ship(
+        self,
+        order_number: str,
+        logistic_name: str,
+        track_number: str,
+        tracking_url: str | None = None,
+    ) -> FakeOrder:
         order = self.orders[order_number]
         order.status, order.logistic_name, order.track_number = (
             "SHIPPED",
             logistic_name,
             track_number,
         )
+        order.tracking_url = tracking_url
         return order
 
-    def callback(self, kind: str, order: FakeOrder) -> tuple[bytes, dict[str, str]]:
-        """A webhook message as CJ pushes it, and its headers (``sign``)."""
+    def callback(
+        self, kind: str, order: FakeOrder, *, message_type: str = "UPDATE"
+    ) -> tuple[bytes, dict[str, str]]:
+        """A webhook message about ``order`` as CJ pushes it, and its headers (``sign``).
+        ``kind``: ``LOGISTIC`` or ``ORDER`` as documented; ``LOGISTICS`` (the spelling
+        of CJ's settings key) builds the LOGISTIC params under that type."""
         if kind == "ORDER":
-            params: dict[str, Any] = {
-                "cjOrderId": order.order_id,
-                "orderNum": order.order_number,
-                "orderStatus": order.status,
-                "logisticName": order.logistic_name,
-                "trackNumber": order.track_number,
-                "updateDate": self.wall().astimezone(CN).isoformat(),
+            return self.message(kind, self._order_params(order), message_type=message_type)
+        events = [
+            {
+                "status": order.tracking_status,
+                "activity": "Warehouse outbound",
+                "location": "Shenzhen",
+                "eventTime": _cj_time(self.wall()),
+                "statusDesc": "Warehouse outbound",
             }
-        else:
-            params = {
-                "orderId": order.order_id,
-                "logisticName": order.logistic_name,
-                "trackingNumber": order.track_number,
-                "trackingStatus": 1,
-                "logisticsTrackEvents": [],
-            }
+        ]
+        params: dict[str, Any] = {
+            "orderId": int(order.order_id),
+            "logisticName": order.logistic_name,
+            "trackingNumber": order.track_number,
+            "trackingStatus": order.tracking_status,
+            "logisticsTrackEvents": json.dumps(events),
+        }
+        if order.tracking_url is not None:
+            params["trackingUrl"] = order.tracking_url
+        return self.message(kind, params, message_type=message_type)
+
+    def _order_params(self, order: FakeOrder) -> dict[str, Any]:
+        now = _cj_time(self.wall())
+        params: dict[str, Any] = {
+            "orderNumber": order.order_number,
+            "cjOrderId": int(order.order_id),
+            "orderStatus": order.status,
+            "logisticName": order.logistic_name,
+            "trackNumber": order.track_number,
+            "createDate": now,
+            "updateDate": now,
+            "payDate": None,
+            "deliveryDate": None,
+            "completeDate": None,
+            "orderItems": [
+                {
+                    "vid": item.get("vid"),
+                    "quantity": item.get("quantity"),
+                    "sellPrice": 3.1,
+                    "storeLineItemId": item.get("storeLineItemId"),
+                    "lineItemId": f"{order.order_id}-{n}",
+                    "productionOrderStatus": None,
+                    "abnormalType": [],
+                }
+                for n, item in enumerate(order.body.get("products", []))
+            ],
+        }
+        if order.tracking_url is not None:
+            params["trackingUrl"] = order.tracking_url
+        return params
+
+    def message(
+        self,
+        kind: str,
+        params: Any,
+        *,
+        message_type: str = "UPDATE",
+        message_id: str | None = None,
+    ) -> tuple[bytes, dict[str, str]]:
+        """Any webhook message (the documented envelope), signed."""
         body = json.dumps(
             {
-                "messageId": uuid.uuid4().hex,
+                "messageId": message_id or uuid.uuid4().hex,
                 "type": kind,
-                "messageType": "UPDATE",
+                "messageType": message_type,
                 "openId": self.open_id,
                 "params": params,
             }
@@ -239,6 +382,7 @@ class FakeCJ:
             "orderStatus": order.status,
             "logisticName": order.logistic_name,
             "trackNumber": order.track_number,
+            **({"trackingUrl": order.tracking_url} if order.tracking_url is not None else {}),
             "productList": order.body.get("products", []),
         }
 
@@ -287,8 +431,9 @@ class FakeCJ:
             if fault and fault.startswith("429:"):
                 return self._too_many(fault.split(":", 1)[1])
             number = str(body.get("orderNumber") or "")
-            if not number or not body.get("products"):
-                return self._answer(None, 1600300, "Illegal parameter")
+            problems = create_order_problems(body)
+            if not number or problems:
+                return self._answer(None, 1600300, f"Param error: {'; '.join(problems)}")
             if number in self.orders:
                 return self._answer(None, 1603000, f"orderNumber {number} already exists")
             order = FakeOrder(
