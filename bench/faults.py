@@ -18,8 +18,9 @@ fulfilments. During the run:
   (``--pg-restart-at``);
 * the RabbitMQ node is halted and booted again (``--rabbit-restart-at``).
 
-PostgreSQL and RabbitMQ are instances of the run's own (:mod:`bench.private_infra`):
-the machine's shared ones are not touched. The run then waits (at most
+PostgreSQL and RabbitMQ are instances of the run's own
+(:mod:`dropship_common.testing.private_infra`): the machine's shared ones are not
+touched. The run then waits (at most
 ``--settle-timeout`` seconds after the last fault) until every order is written back,
 and reports, per order: placed exactly once / more than once / not at all (with the
 gateway's status of what was not placed, and why: its last error and placement
@@ -63,12 +64,17 @@ import asyncpg
 import httpx
 
 from bench.intake import RESULTS, ROOT, say
-from bench.private_infra import PrivatePostgres, PrivateRabbit, listen_port, private_instances
 from bench.supplier_faults import (
     CJ_CREATE,
     CreateFaults,
     Shipper,
     cj_documented_not_found,
+)
+from dropship_common.testing.private_infra import (
+    PrivatePostgres,
+    PrivateRabbit,
+    listen_port,
+    private_instances,
 )
 from tests.system.harness import (
     SHOPIFY_LINES,

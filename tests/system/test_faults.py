@@ -3,7 +3,7 @@ webhooks → order-intake → supplier-gateway → the CJ fake and an http-proto
 → tracking → the Shopify fake, while the suppliers' create calls fail (500, 429 with
 Retry-After, replies lost after the supplier created the order), supplier-gateway is
 SIGKILLed mid-batch and started again, and PostgreSQL and RabbitMQ are restarted:
-instances of the run's own (bench/private_infra.py), never the shared ones.
+instances of the run's own (dropship_common.testing.private_infra), never the shared ones.
 
 Every order must end placed exactly once at its supplier and written back exactly once
 to the storefront."""
@@ -45,9 +45,10 @@ async def test_forty_orders_under_faults_each_placed_and_written_back_once(
     )
     result = await main(args)
     (tmp_path / "result.json").write_text(json.dumps(result, indent=1, default=str))
-    wrong = f"see {tmp_path}/result.json and the logs beside it: " + json.dumps(
-        result["wrong_orders"], default=str
-    )[:4000]
+    wrong = (
+        f"see {tmp_path}/result.json and the logs beside it: "
+        + json.dumps(result["wrong_orders"], default=str)[:4000]
+    )
     assert result["orders"]["placed_exactly_once"] == 40, wrong
     assert result["orders"]["written_back_exactly_once"] == 40, wrong
     assert result["ok"]

@@ -1,6 +1,7 @@
-"""A PostgreSQL cluster and a RabbitMQ node of the run's own, in a temporary directory,
-on loopback ports of their own: :mod:`bench.faults` restarts them, which it must not do
-to the machine's shared instances (other runs and tests use those).
+"""A PostgreSQL cluster and a RabbitMQ node of one's own, in a temporary directory, on
+loopback ports of their own, for what restarts them (``bench.faults``, tests of what
+survives a broker restart): the machine's shared instances are never restarted (other
+runs and tests use them).
 
 * PostgreSQL: ``initdb`` (trust authentication, user ``postgres``) and ``pg_ctl`` from
   the newest ``/usr/lib/postgresql/*/bin`` (or ``BENCH_PG_BIN``); as root, both run as
@@ -211,22 +212,42 @@ class PrivateRabbit:
     async def stop(self) -> None:
         with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
             await asyncio.to_thread(self._rabbitmqctl, "stop", timeout=60)
-        pid_file = self.root / "rabbitmq.pid"
-        with contextlib.suppress(OSError, ValueError):  # not halted: its own process goes
-            pid = int(pid_file.read_text().strip())
+        await asyncio.to_thread(self._kill_leftover)
+
+    def _kill_leftover(self) -> None:
+        """The node's own process, if ``stop`` did not halt it (checked by its command
+        line: nothing else is killed)."""
+        with contextlib.suppress(OSError, ValueError):
+            pid = int((self.root / "rabbitmq.pid").read_text().strip())
             if str(self.root) in Path(f"/proc/{pid}/cmdline").read_text(errors="replace"):
                 os.kill(pid, 9)
+
+
+def _instances() -> tuple[Path, PrivatePostgres, PrivateRabbit]:
+    root = Path(tempfile.mkdtemp(prefix="private-infra-"))
+    root.chmod(0o755)  # PostgreSQL's user reaches its directory
+    (root / "pg").mkdir()
+    (root / "mq").mkdir(mode=0o700)
+    return root, PrivatePostgres(root / "pg"), PrivateRabbit(root / "mq")
+
+
+@contextlib.asynccontextmanager
+async def private_rabbit() -> AsyncIterator[PrivateRabbit]:
+    """A RabbitMQ node of one's own, stopped and removed at the end."""
+    root = Path(tempfile.mkdtemp(prefix="private-rabbit-"))
+    mq = await asyncio.to_thread(PrivateRabbit, root)
+    try:
+        await mq.start()
+        yield mq
+    finally:
+        await mq.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @contextlib.asynccontextmanager
 async def private_instances() -> AsyncIterator[tuple[PrivatePostgres, PrivateRabbit]]:
     """Both started, stopped and removed at the end (whatever happened)."""
-    root = Path(tempfile.mkdtemp(prefix="bench-faults-infra-"))
-    root.chmod(0o755)
-    pg_root, mq_root = root / "pg", root / "mq"
-    pg_root.mkdir()
-    mq_root.mkdir(mode=0o700)
-    pg, mq = PrivatePostgres(pg_root), PrivateRabbit(mq_root)
+    root, pg, mq = await asyncio.to_thread(_instances)
     try:
         await asyncio.gather(pg.start(), mq.start())
         yield pg, mq
