@@ -516,7 +516,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         async with contextlib.AsyncExitStack() as stack:
             client = await stack.enter_async_context(httpx.AsyncClient(timeout=30.0))
             say("starting a PostgreSQL cluster and a RabbitMQ node of the run's own")
-            pg, mq = await stack.enter_async_context(private_instances())
+            pg, mq = await stack.enter_async_context(
+                private_instances(logs if args.keep_logs else None)
+            )
             shopify = await stack.enter_async_context(FakeShopify(unthrottled=True).running())
             cj = FakeCJSupplier()
             http = FakeHttpSupplierServer()

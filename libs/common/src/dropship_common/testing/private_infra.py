@@ -245,12 +245,24 @@ async def private_rabbit() -> AsyncIterator[PrivateRabbit]:
 
 
 @contextlib.asynccontextmanager
-async def private_instances() -> AsyncIterator[tuple[PrivatePostgres, PrivateRabbit]]:
-    """Both started, stopped and removed at the end (whatever happened)."""
+async def private_instances(
+    keep_logs_in: Path | None = None,
+) -> AsyncIterator[tuple[PrivatePostgres, PrivateRabbit]]:
+    """Both started, stopped and removed at the end (whatever happened); their logs
+    copied to ``keep_logs_in`` first, if given."""
     root, pg, mq = await asyncio.to_thread(_instances)
     try:
         await asyncio.gather(pg.start(), mq.start())
         yield pg, mq
     finally:
         await asyncio.gather(pg.stop(), mq.stop(), return_exceptions=True)
+        if keep_logs_in is not None:
+            await asyncio.to_thread(_copy_logs, root, keep_logs_in)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _copy_logs(root: Path, to: Path) -> None:
+    to.mkdir(parents=True, exist_ok=True)
+    for log in [root / "pg" / "postgres.log", *(root / "mq" / "log").glob("*.log")]:
+        with contextlib.suppress(OSError):
+            shutil.copy(log, to / f"{log.parent.name}-{log.name}")
