@@ -139,7 +139,7 @@ def _json(response: httpx.Response) -> dict[str, Any] | None:
 
 class AdminClient:
     """Admin GraphQL calls for one shop. ``client`` is limited to the shop's domain;
-    ``shop_key`` names the shop's bucket (its domain)."""
+    ``shop_key`` names the shop's bucket (its id)."""
 
     def __init__(
         self,
