@@ -138,7 +138,7 @@ async def test_the_fake_refuses_the_old_query_before_running_it(net: FakeNetwork
     assert "data" not in body
     cost = body["extensions"]["cost"]
     assert cost["requestedQueryCost"] == requested
-    assert cost["throttleStatus"]["currentlyAvailable"] == 1000  # nothing was charged
+    assert cost["throttleStatus"]["currentlyAvailable"] == 2000  # nothing was charged
     assert fake.refused == 1
 
 
@@ -155,8 +155,8 @@ async def test_the_fake_charges_the_actual_cost_and_says_so_on_every_answer(
     # (fulfillment order 1, assignedLocation 1, location 1, connection 2, item 1 + 1)
     assert (cost["requestedQueryCost"], cost["actualQueryCost"]) == (278, 1 + 2 + 7)
     assert cost["throttleStatus"] == {
-        "maximumAvailable": 10_000,
-        "currentlyAvailable": 10_000 - 10,
+        "maximumAvailable": 20_000,
+        "currentlyAvailable": 20_000 - 10,
         "restoreRate": 1_000,
     }
     missing = await post(net, shopify.FULFILLMENT_ORDERS_QUERY, {"id": "gid://shopify/Order/1"})
@@ -166,17 +166,21 @@ async def test_the_fake_charges_the_actual_cost_and_says_so_on_every_answer(
 
 async def test_the_fake_throttles_by_the_plans_bucket(net: FakeNetwork) -> None:
     now = [100.0]
-    fake = FakeShopifyAdmin("tok", clock=lambda: now[0])  # standard: 1,000 at 100/s
+    fake = FakeShopifyAdmin("tok", clock=lambda: now[0])  # standard: 2,000 at 100/s
     fake.add_order(900, {11: 2})
     net.add(HOST, fake)
     # 250 fulfillment orders: each answer costs what it asks for, 1 + 2 + 250
     query = "query($id: ID!) { order(id: $id) { fulfillmentOrders(first: 250) { nodes { id } } } }"
     fake.orders["gid://shopify/Order/900"].fulfillment_orders *= 250
-    answers = [await post(net, query, {"id": "gid://shopify/Order/900"}) for _ in range(4)]
-    assert [a["extensions"]["cost"]["actualQueryCost"] for a in answers[:3]] == [253] * 3
-    assert answers[3]["errors"][0]["extensions"]["code"] == "THROTTLED"
-    assert answers[3]["extensions"]["cost"]["throttleStatus"]["currentlyAvailable"] == 241
-    now[0] += 0.11  # 11 points restored: one short
+    answers = [await post(net, query, {"id": "gid://shopify/Order/900"}) for _ in range(8)]
+    assert [a["extensions"]["cost"]["actualQueryCost"] for a in answers[:7]] == [253] * 7
+    assert answers[7]["errors"][0]["extensions"]["code"] == "THROTTLED"
+    assert answers[7]["extensions"]["cost"]["throttleStatus"] == {
+        "maximumAvailable": 2000,
+        "currentlyAvailable": 2000 - 7 * 253,  # 229
+        "restoreRate": 100,
+    }
+    now[0] += 0.23  # 23 points restored: one short
     assert "errors" in await post(net, query, {"id": "gid://shopify/Order/900"})
     now[0] += 1.0
     assert "data" in await post(net, query, {"id": "gid://shopify/Order/900"})
@@ -255,3 +259,25 @@ async def test_an_earlier_fulfilment_is_found_beyond_the_first_pages(net: FakeNe
         "fulfillment",
     ]
     assert max(c["requested"] for c in fake.calls) <= MAX_QUERY_COST
+
+
+async def test_no_input_array_over_250_items(net: FakeNetwork) -> None:
+    fake = FakeShopifyAdmin("tok", **UNTHROTTLED)
+    lines = {i: 1 for i in range(1, 261)}  # 260 lines at one location
+    fake.add_order(900, lines)
+    net.add(HOST, fake)
+    fo = fake.orders["gid://shopify/Order/900"].fulfillment_orders[0]
+    too_many = {
+        "lineItemsByFulfillmentOrder": [
+            {
+                "fulfillmentOrderId": fo.id,
+                "fulfillmentOrderLineItems": [{"id": i.id, "quantity": 1} for i in fo.items],
+            }
+        ]
+    }
+    body = await post(net, shopify.FULFILLMENT_CREATE, {"fulfillment": too_many})
+    assert body["errors"][0]["extensions"]["code"] == "MAX_INPUT_SIZE_EXCEEDED"
+    assert fake.fulfillments(900) == []
+    outcome = await plugin(net, fake).fulfil(request(lines, ("RR123456785CN",)))
+    assert outcome.result == "created"
+    assert [len(f["lineItems"]) for f in fake.fulfillments(900)] == [250, 10]

@@ -34,6 +34,7 @@ from order_intake.storefronts.shopify_admin import AdminClient, throttle_wait
 
 __all__ = ["QUERIES", "ShopifyFulfilment", "throttle_wait"]
 
+MAX_INPUT_ARRAY = 250  # https://shopify.dev/docs/api/usage/limits: input limits
 # fulfillment order states that accept a fulfilment
 FULFILLABLE = frozenset({"OPEN", "IN_PROGRESS"})
 
@@ -191,6 +192,27 @@ def plan(
     }
 
 
+def batches(by_fulfillment_order: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """One location's ``lineItemsByFulfillmentOrder`` cut to Shopify's input limit (no
+    input array over 250 items): more than one ``fulfillmentCreate`` only for an order
+    with more than 250 lines to fulfil at one location."""
+    chunked = [
+        [
+            {**entry, "fulfillmentOrderLineItems": items[i : i + MAX_INPUT_ARRAY]}
+            for i in range(0, len(items), MAX_INPUT_ARRAY)
+        ]
+        for entry in by_fulfillment_order
+        for items in [entry["fulfillmentOrderLineItems"]]
+    ]
+    found: list[list[dict[str, Any]]] = []
+    for turn in range(max((len(c) for c in chunked), default=0)):
+        entries = [c[turn] for c in chunked if turn < len(c)]
+        found.extend(
+            entries[i : i + MAX_INPUT_ARRAY] for i in range(0, len(entries), MAX_INPUT_ARRAY)
+        )
+    return found
+
+
 def tracking_info(carrier: str, numbers: Sequence[str], urls: Sequence[str]) -> dict[str, Any]:
     """``FulfillmentTrackingInput``: ``number``/``url`` for one parcel, the plural
     fields for several."""
@@ -239,7 +261,7 @@ class ShopifyFulfilment(FulfilmentPlugin):
                 return Outcome("existing", done)
             return Outcome("nothing_to_do", detail="the lines are fulfilled at Shopify already")
         created: list[str] = []
-        for by_fulfillment_order in plans.values():
+        for by_fulfillment_order in (b for p in plans.values() for b in batches(p)):
             data = await admin.execute(
                 FULFILLMENT_CREATE,
                 {"fulfillment": fulfillment_input(request, by_fulfillment_order)},

@@ -13,8 +13,9 @@ Documented rules it enforces:
 * Calculated query cost (https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits
   #cost-calculation): the requested cost is computed from the parsed query before it
   runs (:mod:`dropship_common.testing.fakes.shopify_cost`: objects 1, scalars 0,
-  connections 2 + ``first``/``last`` times the node, nested connections multiply, mutations 10),
-  the actual cost from what was returned; the difference is given back to the bucket.
+  connections sized by ``first``/``last``, nested connections multiply, mutations 10),
+  the actual cost from what was returned; "the bucket is refunded the difference
+  between the requested cost and the actual cost".
 * Single query limit (https://shopify.dev/docs/api/usage/limits): a query whose
   requested cost is over 1,000 points is refused before it runs with
   ``MAX_COST_EXCEEDED`` (``extensions.cost`` / ``maxCost`` on the error).
@@ -22,7 +23,10 @@ Documented rules it enforces:
   (https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits): a query runs only
   when the bucket holds its requested cost, else ``THROTTLED`` (HTTP 200); the bucket
   refills at the plan's restore rate up to its size (``plan=``: ``PLANS``, the restore
-  rates of the current page: 100 / 200 / 1,000 / 2,000 points a second).
+  rates of the current page: 100 / 200 / 1,000 / 2,000 points a second; the bucket
+  sizes, not published, as live answers show them).
+* Input limits (https://shopify.dev/docs/api/usage/limits): an input array (in the
+  variables) of more than 250 items is refused (``MAX_INPUT_SIZE_EXCEEDED``).
 * ``extensions.cost`` (``requestedQueryCost``, ``actualQueryCost``, ``throttleStatus``:
   ``maximumAvailable``, ``currentlyAvailable``, ``restoreRate``) on every answer
   (https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits).
@@ -72,14 +76,16 @@ from dropship_common.testing.fakes.shopify_cost import (
 )
 
 RATE_LIMITS_DOC = "https://shopify.dev/api/usage/rate-limits"
-# plan -> (bucket size, restore rate per second). Restore rates: the current page
-# (https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits); bucket sizes:
-# the sizes Shopify documented per plan (1,000 / 2,000 / 10,000 / 20,000 points).
+MAX_INPUT_ARRAY = 250  # https://shopify.dev/docs/api/usage/limits: input limits
+# plan -> (bucket size, restore rate per second). The restore rates are the current
+# page's (https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits). Bucket
+# sizes are not published: live answers show 20 times the restore rate (standard
+# 2,000 / 100, Plus 20,000 / 1,000), taken for every plan.
 PLANS: dict[str, tuple[float, float]] = {
-    "standard": (1_000.0, 100.0),
-    "advanced": (2_000.0, 200.0),
-    "plus": (10_000.0, 1_000.0),
-    "enterprise": (20_000.0, 2_000.0),
+    "standard": (2_000.0, 100.0),
+    "advanced": (4_000.0, 200.0),
+    "plus": (20_000.0, 1_000.0),
+    "enterprise": (40_000.0, 2_000.0),
 }
 # the stable versions Shopify supports on 2026-12 (each for at least 12 months)
 SUPPORTED_VERSIONS = ("2026-01", "2026-04", "2026-07", "2026-10")
@@ -253,11 +259,11 @@ class FakeShopifyAdmin:
                 "instead.\nSee https://shopify.dev/tutorials/perform-bulk-operations-with-admin-"
                 "api for usage details.\n"
             ),
+            # the shape of Shopify's live answers (the docs show none)
             "extensions": {
                 "code": "MAX_COST_EXCEEDED",
                 "cost": requested,
                 "maxCost": MAX_QUERY_COST,
-                "documentation": RATE_LIMITS_DOC,
             },
         }
         return self._errors([error], requested, headers)
@@ -288,6 +294,14 @@ class FakeShopifyAdmin:
                 requested = requested_cost(op)
             except QueryError as exc:
                 return self._errors([{"message": str(exc)}], 0, headers)
+            too_long = _longest_array(variables)
+            if too_long > MAX_INPUT_ARRAY:
+                error = {
+                    "message": f"The input array size of {too_long} is greater than the "
+                    f"maximum allowed of {MAX_INPUT_ARRAY}.",
+                    "extensions": {"code": "MAX_INPUT_SIZE_EXCEEDED"},
+                }
+                return self._errors([error], requested, headers)
             names = [f.name.value for f in op.root_fields]
             call = {
                 "operation": names[0] if names else "",
@@ -599,6 +613,14 @@ _PAYLOAD_SHAPE = {
     ),
     "userErrors": [{"__typename": "UserError", "field": [], "message": ""}],
 }
+
+
+def _longest_array(value: object) -> int:
+    if isinstance(value, list):
+        return max([len(value), *(_longest_array(v) for v in value)])
+    if isinstance(value, Mapping):
+        return max([0, *(_longest_array(v) for v in value.values())])
+    return 0
 
 
 def _cursor(index: int) -> str:

@@ -1,12 +1,17 @@
 """Shopify's calculated query cost, as "Cost calculation" documents it
-(https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits#cost-calculation),
-computed on the parsed document (graphql-core), without Shopify's schema:
+(https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits#cost-calculation:
+scalar and enum 0, object 1, interface and union the maximum of the possible
+selections, connection "sized by first and last arguments", mutation 10), computed on
+the parsed document (graphql-core), without Shopify's schema:
 
 * a scalar or enum field (no selection set) costs 0;
 * an object field costs 1 plus its selection;
 * a connection (a field selecting ``edges``, ``nodes`` or ``pageInfo``) costs 2 plus,
-  per object its ``first`` / ``last`` asks for, the node's cost: nested connections
-  multiply. A connection without ``first`` or ``last`` is an error, as at Shopify;
+  per object its ``first`` / ``last`` asks for, the node's cost, so nested connections
+  multiply: Shopify's own formula ("two points plus the number of returned objects",
+  https://shopify.engineering/rate-limiting-graphql-apis-calculating-query-complexity),
+  an upper bound of what Shopify charges today (some connections cost less). A
+  connection without ``first`` or ``last`` is an error, as at Shopify;
 * a list of objects sized by ``first`` / ``last`` (``Order.fulfillments``,
   ``Fulfillment.trackingInfo``) costs that many times the object;
 * a mutation field costs 10 plus its payload's selection;
@@ -15,7 +20,7 @@ computed on the parsed document (graphql-core), without Shopify's schema:
   read from variables (or their defaults).
 
 The requested cost is computed before the query runs; the fake computes the actual cost
-from what it returns (:func:`dropship_common.testing.fakes.shopify_admin`).
+from what it returns (:mod:`dropship_common.testing.fakes.shopify_admin`).
 """
 
 from __future__ import annotations
