@@ -159,7 +159,8 @@ def httpx_post(client: httpx.AsyncClient, base_url: str) -> Post:
 class FakeShopify:
     """Shopify's Admin GraphQL API for every shop routed to it
     (``DROPSHIP_STOREFRONT_ROUTES``); ``unthrottled`` lifts the query-cost bucket (a
-    standard shop restores 50 points/s, about two fulfilments a second)."""
+    standard shop restores 100 points/s; a fulfilment is charged about 25 points, but
+    its first read needs 278 available)."""
 
     def __init__(self, token: str = SHOPIFY_TOKEN, *, unthrottled: bool = False) -> None:
         limits = {"maximum_available": 1e12, "restore_rate": 1e12} if unthrottled else {}
