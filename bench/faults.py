@@ -497,6 +497,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=1.0,
         help="multiplies each supplier fault's probability (1: about 18%% of create calls)",
     )
+    p.add_argument(
+        "--shopify-throttled",
+        action="store_true",
+        help="the fake Shopify's query-cost bucket as a standard shop's (else lifted)",
+    )
     p.add_argument("--settle-timeout", type=float, default=240.0)
     p.add_argument("--keep-logs", metavar="DIR", help="keep the processes' logs in DIR")
     return p.parse_args(argv)
@@ -519,7 +524,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             pg, mq = await stack.enter_async_context(
                 private_instances(logs if args.keep_logs else None)
             )
-            shopify = await stack.enter_async_context(FakeShopify(unthrottled=True).running())
+            shopify = await stack.enter_async_context(
+                FakeShopify(unthrottled=not args.shopify_throttled).running()
+            )
             cj = FakeCJSupplier()
             http = FakeHttpSupplierServer()
             gateway_url = ""
