@@ -88,6 +88,14 @@ class Settings(BaseSettings):
     supplier_breaker_threshold: int = 5
     supplier_breaker_cooldown_seconds: float = 30.0
     supplier_sync_seconds: float = 3600.0  # open orders looked up (a webhook may be lost)
+    # order-intake: storefront reconciliation and webhook subscriptions (shops with
+    # admin credentials). Our public base URL for the storefronts' webhook
+    # subscriptions (https://host): unset, missing subscriptions are reported, never
+    # created with a guessed address.
+    webhook_base_url: str | None = None
+    storefront_sync_seconds: float = 900.0  # orders changed at the storefront asked for
+    storefront_sync_overlap_seconds: float = 600.0  # each run looks back this much more
+    webhook_check_seconds: float = 86400.0  # subscriptions checked (and repaired) daily
 
     @model_validator(mode="after")
     def _refuse_defaults_outside_embedded(self) -> Settings:
