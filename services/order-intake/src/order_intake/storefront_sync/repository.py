@@ -94,4 +94,4 @@ class SyncRepository:
                 Order.shop_id == shop_id, Order.external_id.in_(external_ids)
             )
         )
-        return {external_id: updated for external_id, updated in rows.tuples()}
+        return {external_id: updated for external_id, updated in rows.all()}

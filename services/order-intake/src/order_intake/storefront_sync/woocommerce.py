@@ -26,6 +26,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
+import httpx
 import orjson
 
 from order_intake.fulfilment.base import StorefrontRejected, StorefrontUnavailable
@@ -61,6 +62,14 @@ def _modified(order: Mapping[str, Any]) -> dt.datetime | None:
         return None
 
 
+def _message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    return str(body.get("message") if isinstance(body, Mapping) else body)[:200]
+
+
 class WooCommerceApi(StorefrontApi):
     platform: ClassVar[str] = "woocommerce"
 
@@ -84,6 +93,8 @@ class WooCommerceApi(StorefrontApi):
             response = await self.client.request(
                 method, f"{API}{path}", params=params, json=body, auth=self.auth
             )
+        if response.status_code in (401, 403):  # Woo says why: a wrong key, a read-only one
+            raise StorefrontRejected(f"{what}: HTTP {response.status_code}: {_message(response)}")
         check_status(response, what, time.time())
         try:
             return response.json(), response.headers
