@@ -18,13 +18,15 @@ WebhooksStatus = Literal["unchecked", "ok", "repaired", "broken"]
 
 @dataclass(frozen=True)
 class FetchedOrder:
-    """One order version as the storefront's API returned it, shaped like the body of
-    the webhook ``topic`` so that it goes through the webhook intake unchanged."""
+    """One order version as the storefront's API listed it. ``body`` is shaped like the
+    body of the webhook ``topic``, so that it goes through the webhook intake unchanged;
+    None when the listing gives only the id and version (:meth:`StorefrontApi.complete`
+    reads the body of the versions we lack)."""
 
     external_id: str
     updated_at: dt.datetime  # UTC
     topic: str
-    body: bytes
+    body: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,10 @@ class StorefrontApi(abc.ABC):
     @abc.abstractmethod
     def changed_orders(self, since: dt.datetime) -> AsyncIterator[list[FetchedOrder]]:
         """Orders created or updated after ``since``, a page at a time."""
+
+    async def complete(self, orders: list[FetchedOrder]) -> list[FetchedOrder]:
+        """The same orders with their bodies (read only for the versions we lack)."""
+        return orders
 
     @abc.abstractmethod
     async def check_webhooks(self, target: WebhookTarget) -> WebhookHealth:

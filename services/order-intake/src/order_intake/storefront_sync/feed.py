@@ -35,18 +35,27 @@ def is_reconciled(delivery: WebhookDelivery) -> bool:
     return delivery.delivery_id.startswith(PREFIX)
 
 
-async def feed(
+async def missing(
+    session: AsyncSession, shop_id: uuid.UUID, orders: Sequence[FetchedOrder]
+) -> list[FetchedOrder]:
+    """The versions newer than what the shop's stored orders have (or not stored)."""
+    stored = await SyncRepository(session).stored_versions(shop_id, [o.external_id for o in orders])
+    return [
+        o for o in orders if (known := stored.get(o.external_id)) is None or known < o.updated_at
+    ]
+
+
+async def store(
     session: AsyncSession, shop_id: uuid.UUID, platform: str, orders: Sequence[FetchedOrder]
 ) -> int:
-    """Store what the shop's stored orders lack; returns how many were new."""
-    stored = await SyncRepository(session).stored_versions(shop_id, [o.external_id for o in orders])
+    """Store the versions as deliveries, validated as a webhook's body is; returns how
+    many were new (not stored by an earlier, overlapping run)."""
     deliveries = DeliveryRepository(session)
     fed = 0
     for order in orders:
-        known = stored.get(order.external_id)
-        if known is not None and known >= order.updated_at:
-            continue
         try:
+            if order.body is None:
+                raise InvalidPayload("the storefront gave no body for this order")
             validate_body(platform, order.topic, order.body)
         except InvalidPayload as exc:
             log.warning(
@@ -60,3 +69,10 @@ async def feed(
             platform, shop_id, delivery_id(order), order.topic, order.body
         )
     return fed
+
+
+async def feed(
+    session: AsyncSession, shop_id: uuid.UUID, platform: str, orders: Sequence[FetchedOrder]
+) -> int:
+    """:func:`missing` then :func:`store`, for orders listed with their bodies."""
+    return await store(session, shop_id, platform, await missing(session, shop_id, orders))

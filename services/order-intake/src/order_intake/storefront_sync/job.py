@@ -30,7 +30,7 @@ from order_intake.fulfilment.routes import Route, configured_routes, route_for
 from order_intake.fulfilment.worker import TRANSPORT_KEY
 from order_intake.models import Shop, ShopSync
 from order_intake.storefront_sync.base import StorefrontApi, WebhookHealth, WebhookTarget
-from order_intake.storefront_sync.feed import feed
+from order_intake.storefront_sync.feed import missing, store
 from order_intake.storefront_sync.repository import SyncRepository, has_credentials
 from order_intake.storefront_sync.woocommerce import WooCommerceApi
 
@@ -187,8 +187,13 @@ class ShopSyncer:
         fed = 0
         try:
             async for page in api.changed_orders(since):
+                async with self.db.sessions() as session:
+                    lacking = await missing(session, shop.id, page)
+                if not lacking:
+                    continue
+                complete = await api.complete(lacking)  # no transaction open
                 async with self.db.transaction() as session:  # a page at a time
-                    fed += await feed(session, shop.id, shop.platform, page)
+                    fed += await store(session, shop.id, shop.platform, complete)
         finally:
             await client.aclose()
         async with self.db.transaction() as session:
