@@ -93,6 +93,16 @@ async def test_without_dates_are_gmt_the_site_time_is_compared(
     local = await http.get("/wp-json/wc/v3/orders", params={"modified_after": since})
     assert [o["id"] for o in gmt.json()] == [2]
     assert local.json() == []  # the site is 5 hours behind GMT: a GMT bound misses it
+    # an offset in the bound is turned into site time, even against the GMT dates
+    zulu = await http.get(
+        "/wp-json/wc/v3/orders", params={"modified_after": since + "Z", "dates_are_gmt": "true"}
+    )
+    assert [o["id"] for o in zulu.json()] == [2]  # 5 h earlier: more, not fewer
+    bound = (NOW - dt.timedelta(minutes=1)).replace(tzinfo=None).isoformat()
+    zulu = await http.get(
+        "/wp-json/wc/v3/orders", params={"modified_after": bound + "+00:00", "dates_are_gmt": "1"}
+    )
+    assert [o["id"] for o in zulu.json()] == [2]  # 11:59 read as 06:59: 11:55 passes
 
 
 async def test_pages_carry_totals_and_links(fake: FakeWooCommerce, http: httpx.AsyncClient) -> None:
@@ -106,11 +116,11 @@ async def test_pages_carry_totals_and_links(fake: FakeWooCommerce, http: httpx.A
 
 async def test_webhook_rules(fake: FakeWooCommerce, http: httpx.AsyncClient) -> None:
     r = await http.post("/wp-json/wc/v3/webhooks", json={"topic": "order.updated"})
-    assert r.status_code == 400  # delivery_url is mandatory
+    assert r.json()["code"] == "woocommerce_rest_webhook_invalid_delivery_url"
     r = await http.post(
         "/wp-json/wc/v3/webhooks", json={"topic": "order.shipped", "delivery_url": "https://x"}
     )
-    assert r.status_code == 400  # not a topic
+    assert r.json()["code"] == "woocommerce_rest_webhook_invalid_topic"
     r = await http.post(
         "/wp-json/wc/v3/webhooks",
         json={"topic": "order.updated", "delivery_url": "https://x/h", "secret": "s3cret"},
@@ -126,9 +136,14 @@ async def test_webhook_rules(fake: FakeWooCommerce, http: httpx.AsyncClient) -> 
     r = await http.get("/wp-json/wc/v3/webhooks", params={"status": "disabled"})
     assert [h["id"] for h in r.json()] == [hook_id]
     r = await http.put(f"/wp-json/wc/v3/webhooks/{hook_id}", json={"status": "on"})
-    assert r.status_code == 400
+    assert r.json()["code"] == "woocommerce_rest_webhook_invalid_status"
     r = await http.put("/wp-json/wc/v3/webhooks/9", json={"status": "active"})
-    assert r.status_code == 404 and r.json()["code"] == "woocommerce_rest_webhook_invalid_id"
+    assert r.status_code == 400 and r.json()["code"] == "woocommerce_rest_webhook_invalid_id"
+    # re-enabled, the failure count stays: the next failure disables it again
+    r = await http.put(f"/wp-json/wc/v3/webhooks/{hook_id}", json={"status": "active"})
+    assert r.json()["status"] == "active"
+    fake.delivery_failed(hook_id)
+    assert fake.webhooks[hook_id]["status"] == "disabled"
 
 
 async def test_webhook_check_re_enables_ours_and_leaves_others_alone(

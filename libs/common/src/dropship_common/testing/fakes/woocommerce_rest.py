@@ -18,12 +18,15 @@ Documented rules enforced:
 
 * List all orders, https://woocommerce.github.io/woocommerce-rest-api-docs/#list-all-orders:
   ``orderby`` is one of ``date``, ``id``, ``include``, ``title``, ``slug`` (default
-  ``date``; ``modified`` is not among them), ``order`` ``asc``/``desc`` (default
-  ``desc``), ``status`` (default ``any``), ``after``/``before`` (created) and
-  ``modified_after``/``modified_before`` are ISO 8601 dates compared in the site's time
-  zone unless ``dates_are_gmt`` is true (the fake's site is ``utc_offset`` hours off
-  GMT, so a client that forgets it misses or repeats orders); anything else is WordPress's
-  400 ``rest_invalid_param``.
+  ``date``; WooCommerce's code also takes ``modified``, the docs do not list it, so the
+  fake refuses it), ``order`` ``asc``/``desc`` (default ``desc``), ``status`` (default
+  ``any``), ``after``/``before`` (created) and ``modified_after``/``modified_before``
+  (exclusive bounds) compared with the site's local dates unless ``dates_are_gmt`` is
+  true; a bound written with an offset (``Z``, ``+hh:mm``) is turned into the site's
+  local time first, as WordPress's ``WP_Date_Query`` does, even against the GMT dates
+  (https://github.com/woocommerce/woocommerce/issues/19976). The fake's site is
+  ``utc_offset`` hours off GMT, so a client that gets this wrong misses orders. Anything
+  else is WordPress's 400 ``rest_invalid_param``.
 * Pagination, https://woocommerce.github.io/woocommerce-rest-api-docs/#pagination: 10
   items by default, ``page`` is 1-based, ``X-WP-Total`` / ``X-WP-TotalPages`` headers
   and a ``Link`` header (``next``, ``prev``); ``per_page`` is 1 to 100, per WordPress's
@@ -32,12 +35,17 @@ Documented rules enforced:
 * Webhooks, https://woocommerce.github.io/woocommerce-rest-api-docs/#webhooks: each has
   ``status`` ``active``, ``paused`` (by an admin) or ``disabled`` (by failures: "After 5
   consecutive failed deliveries … the webhook is disabled and must be edited via the REST
-  API to re-enable", see :meth:`FakeWooCommerce.delivery_failed`); ``topic`` is
-  mandatory, a core ``<resource>.<event>`` topic or ``action.<hook>``; ``delivery_url``
-  is mandatory, HTTP or HTTPS; ``secret`` is write-only (never in an answer). List
+  API to re-enable", see :meth:`FakeWooCommerce.delivery_failed`; WooCommerce's code
+  disables at the 7th, the fake follows the docs). Setting it back to ``active`` does not
+  reset the failure count (``WC_Webhook``: only a successful delivery does), so one more
+  failure disables it again. Create: ``topic`` (a ``coupon|customer|order|product`` .
+  ``created|updated|deleted|restored`` topic or ``action.<hook>``) and ``delivery_url``
+  (HTTP or HTTPS) are mandatory, else 400 ``woocommerce_rest_webhook_invalid_topic`` /
+  ``…_invalid_delivery_url``; ``secret`` is write-only (never in an answer). Update: an
+  unknown status is 400 ``woocommerce_rest_webhook_invalid_status``, an unknown id 400
+  ``woocommerce_rest_webhook_invalid_id`` (404 on a read). List
   (https://woocommerce.github.io/woocommerce-rest-api-docs/#list-all-webhooks): ``status``
-  ``all`` (default), ``active``, ``paused``, ``disabled``; paginated as above. An unknown
-  id is 404 ``woocommerce_rest_webhook_invalid_id``.
+  ``all`` (default), ``active``, ``paused``, ``disabled``; paginated as above.
 * API keys, https://woocommerce.github.io/woocommerce-rest-api-docs/#rest-api-keys: a
   key has Read, Write or Read/Write permissions; a read-only key's writes are refused
   (401 ``woocommerce_rest_authentication_error``).
@@ -173,6 +181,9 @@ class FakeWooCommerce:
         }
         return self._webhook_ids
 
+    def delivery_succeeded(self, webhook_id: int) -> None:
+        self.webhooks[webhook_id]["failure_count"] = 0
+
     def delivery_failed(self, webhook_id: int) -> None:
         """A delivery answered with a non-2xx: the fifth in a row disables the webhook."""
         hook = self.webhooks[webhook_id]
@@ -294,20 +305,23 @@ class FakeWooCommerce:
                 return early
             body = await request.json()
             topic, url = body.get("topic"), body.get("delivery_url")
-            if not topic or not url:
-                missing = "topic" if not topic else "delivery_url"
+            if not topic or not _valid_topic(str(topic)):
                 return _error(
-                    "rest_missing_callback_param", f"Missing parameter(s): {missing}", 400
+                    "woocommerce_rest_webhook_invalid_topic",
+                    "Webhook topic is required and must be valid.",
+                    400,
                 )
-            if not _valid_topic(str(topic)):
+            if not url or not str(url).startswith(("http://", "https://")):
                 return _error(
-                    "woocommerce_rest_webhook_invalid_topic", "Webhook topic is invalid.", 400
+                    "woocommerce_rest_webhook_invalid_delivery_url",
+                    "Webhook delivery URL must be a valid URL starting with http:// or https://.",
+                    400,
                 )
-            if not str(url).startswith(("http://", "https://")):
-                return _error("rest_invalid_param", "Invalid parameter(s): delivery_url", 400)
             status = body.get("status", "active")
             if status not in _WEBHOOK_STATUSES:
-                return _error("rest_invalid_param", "Invalid parameter(s): status", 400)
+                return _error(
+                    "woocommerce_rest_webhook_invalid_status", "Webhook status must be valid.", 400
+                )
             webhook_id = self.add_webhook(
                 str(topic), str(url), status=status, secret=str(body.get("secret") or "")
             )
@@ -323,17 +337,19 @@ class FakeWooCommerce:
             early, headers, delay = await self._fault("webhooks")
             if early is not None:
                 return early
-            hook = hook_or_404(webhook_id)
-            if isinstance(hook, JSONResponse):
-                return hook
+            hook = self.webhooks.get(webhook_id)
+            if hook is None:
+                return _error("woocommerce_rest_webhook_invalid_id", "ID is invalid.", 400)
             body = await request.json()
             status = body.get("status")
-            if status is not None:
+            if status:
                 if status not in _WEBHOOK_STATUSES:
-                    return _error("rest_invalid_param", "Invalid parameter(s): status", 400)
-                hook["status"] = status
-                if status == "active":
-                    hook["failure_count"] = 0
+                    return _error(
+                        "woocommerce_rest_webhook_invalid_status",
+                        "Webhook status must be valid.",
+                        400,
+                    )
+                hook["status"] = status  # the failure count stays
             if body.get("name"):
                 hook["name"] = str(body["name"])
             await asyncio.sleep(delay)
@@ -460,7 +476,7 @@ class FakeWooCommerce:
         if not statuses <= _ORDER_LIST_STATUSES:
             raise _Invalid("status")
         bounds = {
-            name: _iso(params[name], name)
+            name: _iso(params[name], name, self.utc_offset)
             for name in ("after", "before", "modified_after", "modified_before")
             if name in params
         }
@@ -499,16 +515,16 @@ def _wp_date(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).replace(tzinfo=None, microsecond=0).isoformat()
 
 
-def _iso(value: str, name: str) -> dt.datetime:
-    """An ISO 8601 date, compared as written (a zone suffix is dropped, as WordPress's
-    ``rest_parse_date`` + ``get_date_from_gmt`` leave it to ``dates_are_gmt``)."""
+def _iso(value: str, name: str, utc_offset: dt.timedelta) -> dt.datetime:
+    """An ISO 8601 bound as WordPress compares it: as written, or, when it carries an
+    offset, turned into the site's local time (whatever column it is compared with)."""
     try:
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
         raise _Invalid(name) from exc
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(dt.UTC)
-    return parsed.replace(tzinfo=None)
+        parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None) + utc_offset
+    return parsed
 
 
 def _paging(params: QueryParams) -> tuple[int, int]:
