@@ -32,6 +32,7 @@ from order_intake.models import Shop, ShopSync
 from order_intake.storefront_sync.base import StorefrontApi, WebhookHealth, WebhookTarget
 from order_intake.storefront_sync.feed import missing, store
 from order_intake.storefront_sync.repository import SyncRepository, has_credentials
+from order_intake.storefront_sync.shopify import ShopifyApi
 from order_intake.storefront_sync.woocommerce import WooCommerceApi
 
 log = structlog.get_logger(__name__)
@@ -52,7 +53,7 @@ WEBHOOKS_BROKEN = Gauge(
     ["shop_id"],
 )
 
-APIS: dict[str, type[StorefrontApi]] = {WooCommerceApi.platform: WooCommerceApi}
+APIS: dict[str, type[StorefrontApi]] = {api.platform: api for api in (WooCommerceApi, ShopifyApi)}
 LEASE = dt.timedelta(minutes=10)
 BATCH = 10
 POLL_SECONDS = 30.0
@@ -77,8 +78,9 @@ def storefront_api(
     policy = OutboundPolicy(
         allowed_hosts={route.host},
         allowed_schemes=frozenset({route.scheme}),
-        # modest pacing: WooCommerce documents no limit, and a shop's server is small
-        rate_per_second=2.0,
+        # WooCommerce documents no limit and a shop's server is often small: modest
+        # pacing. Shopify is paced by its query costs (the GraphQL client).
+        rate_per_second=2.0 if shop.platform == "woocommerce" else None,
     )
     client = make_client(policy, base_url=route.base_url, transport=transport)
     access = ShopAccess(shop.id, shop.platform, shop.domain, dict(shop.admin_credentials or {}))
