@@ -250,8 +250,9 @@ async def test_a_disabled_woo_webhook_is_re_enabled_by_the_daily_check(w: World)
     w.woo.webhooks[by_topic["order.created"]]["status"] = "paused"
     assert w.woo.webhooks[by_topic["order.updated"]]["status"] == "disabled"
 
-    # not due before a day has passed
-    assert (await w.syncer().run_due())["shops"] == 1
+    # checked when the shop was added: not again before a day has passed
+    soon = utcnow() + dt.timedelta(minutes=16)
+    assert (await w.syncer(clock=lambda: soon).run_due())["shops"] == 1  # reconciled only
     assert w.woo.webhooks[by_topic["order.updated"]]["status"] == "disabled"
     tomorrow = utcnow() + dt.timedelta(days=1, minutes=1)
     assert (await w.syncer(clock=lambda: tomorrow).run_due())["shops"] == 1

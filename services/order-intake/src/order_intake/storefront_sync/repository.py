@@ -13,6 +13,8 @@ from dropship_common.db import utcnow
 from order_intake.models import Order, Shop, ShopSync
 
 SYNCED_PLATFORMS = ("shopify", "woocommerce")
+# a new shop's cursor starts when it is added: nothing to ask for before one run's time
+FIRST_SYNC_AFTER = dt.timedelta(minutes=15)
 
 
 def has_credentials(shop: Shop) -> bool:
@@ -43,7 +45,7 @@ class SyncRepository:
             row = ShopSync(
                 shop_id=shop.id,
                 orders_synced_until=now,
-                next_sync_at=now,
+                next_sync_at=now + FIRST_SYNC_AFTER,
                 orders_recovered=0,
                 webhooks_status="unchecked",
                 webhooks_problems=[],
