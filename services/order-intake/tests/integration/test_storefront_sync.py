@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from prometheus_client import REGISTRY
+from structlog.testing import capture_logs
 
 from dropship_common.db import utcnow
 from dropship_common.testing.fakes import FakeNetwork, FakeWooCommerce
@@ -265,7 +266,10 @@ async def test_a_disabled_woo_webhook_is_re_enabled_by_the_daily_check(w: World)
 
 async def test_webhooks_that_cannot_be_repaired_flag_the_shop(w: World) -> None:
     w.woo.permissions = "read"  # a read-only key: nothing can be re-enabled or created
-    shop = await w.add_shop()
+    with capture_logs() as logs:
+        shop = await w.add_shop()
+    [warning] = [e for e in logs if e["event"] == "shop_webhooks_broken"]
+    assert warning["log_level"] == "warning" and warning["shop"] == shop["id"]
     health = shop["webhook_health"]
     assert health["status"] == "broken"
     assert len(health["problems"]) == 3
