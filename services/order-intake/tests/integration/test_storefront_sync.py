@@ -299,3 +299,10 @@ async def test_a_shop_without_credentials_has_webhooks_only(w: World) -> None:
     shown = await w.get(f"/v1/shops/{shop_id}")
     assert shown["webhook_health"] is None and shown["reconciliation"] is None
     assert w.woo.calls == []
+
+
+async def test_subscriptions_kept_elsewhere_are_not_checked(w: World) -> None:
+    shop = await w.add_shop(manage_webhooks=False)
+    assert shop["webhook_health"]["status"] == "unmanaged"
+    assert w.woo.webhooks == {} and w.woo.calls == []
+    assert shop["reconciliation"] is not None  # orders are still reconciled

@@ -56,7 +56,8 @@ class ShopUpdate(BaseModel):
 class WebhookHealthOut(BaseModel):
     """The last check of the shop's webhook subscriptions at the storefront.
     ``status``: unchecked, ok, repaired (we re-enabled or re-created some), broken
-    (missing or disabled and we could not fix it: see ``problems``)."""
+    (missing or disabled and we could not fix it: see ``problems``), unmanaged (not
+    checked: ``admin_credentials.manage_webhooks`` is false)."""
 
     status: str
     problems: list[str]

@@ -13,7 +13,8 @@ import httpx
 
 from order_intake.fulfilment.base import ShopAccess
 
-WebhooksStatus = Literal["unchecked", "ok", "repaired", "broken"]
+# unmanaged: the merchant keeps the subscriptions elsewhere (``manage_webhooks: false``)
+WebhooksStatus = Literal["unchecked", "ok", "repaired", "broken", "unmanaged"]
 
 
 @dataclass(frozen=True)

@@ -123,7 +123,10 @@ class ShopSyncer:
             return None
         api, client = made
         try:
-            health = await self._check(api, shop)
+            if (shop.admin_credentials or {}).get("manage_webhooks") is False:
+                health = WebhookHealth("unmanaged")
+            else:
+                health = await self._check(api, shop)
         finally:
             await client.aclose()
         await self._record_health(shop, health)
