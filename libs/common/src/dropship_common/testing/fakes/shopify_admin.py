@@ -7,6 +7,10 @@ shop, with what order-intake's fulfilment write-back uses:
 * ``fulfillmentCreate(fulfillment: FulfillmentInput!)``: ``lineItemsByFulfillmentOrder``
   checked against the remaining quantities, one location per call, fulfillment orders
   closed when nothing remains, ``userErrors`` as Shopify words them;
+* for reconciliation, ``orders``, ``order(id:)`` with the fields the intake reads,
+  ``webhookSubscriptions`` and ``webhookSubscriptionCreate``, answered from
+  :class:`~dropship_common.testing.fakes.shopify_orders.ShopData` (``shop``; its rules
+  are listed there);
 * calculated query cost with a leaky bucket (``maximumAvailable``, ``restoreRate``) and
   the ``THROTTLED`` answer when a query costs more than is available, with
   ``extensions.cost`` on every answer.
@@ -30,6 +34,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from dropship_common.testing.fakes.network import DROP_RESPONSE_HEADER
+from dropship_common.testing.fakes.shopify_orders import GraphQLError, ShopData
 
 QUERY_COST = 12
 MUTATION_COST = 10
@@ -75,6 +80,7 @@ class FakeShopifyAdmin:
         self.faults: dict[str, deque[str]] = {"query": deque(), "mutation": deque()}
         self.calls: list[dict[str, Any]] = []  # every authenticated call: operation, variables
         self.throttled = 0
+        self.shop = ShopData()  # orders and webhook subscriptions, for reconciliation
         self._ids = 1000
         self.app = self._make_app()
 
@@ -176,6 +182,9 @@ class FakeShopifyAdmin:
             body = await request.json()
             query = str(body.get("query") or "")
             variables = body.get("variables") or {}
+            reconciling = _shop_data_operation(query)
+            if reconciling is not None:
+                return self._shop_data(reconciling, version, variables)
             mutation = "fulfillmentCreate" in query
             operation = "mutation" if mutation else "query"
             self.calls.append(
@@ -212,6 +221,29 @@ class FakeShopifyAdmin:
             )
 
         return app
+
+    def _shop_data(self, name: str, version: str, variables: dict[str, Any]) -> JSONResponse:
+        """The operations of reconciliation and the subscription check (:class:`ShopData`)."""
+        self.calls.append({"operation": name, "version": version, "variables": variables})
+        mutation = name == "webhookSubscriptionCreate"
+        requested = MUTATION_COST if mutation else QUERY_COST
+        self._refill()
+        if self._available < requested:
+            return self._throttled_answer(requested)
+        self._available -= requested
+        resolve = {
+            "orders": self.shop.orders_connection,
+            "orderForIntake": self.shop.order,
+            "webhookSubscriptions": self.shop.webhook_subscriptions,
+            "webhookSubscriptionCreate": self.shop.webhook_subscription_create,
+        }[name]
+        try:
+            data = resolve(variables)
+        except GraphQLError as exc:
+            return JSONResponse(
+                {"errors": [{"message": str(exc)}], "extensions": self._cost(requested, None)}
+            )
+        return JSONResponse({"data": data, "extensions": self._cost(requested, requested)})
 
     def _order(self, variables: dict[str, Any]) -> dict[str, Any]:
         order = self.orders.get(str(variables.get("id")))
@@ -324,3 +356,16 @@ class FakeShopifyAdmin:
         self.orders[orders.pop()].fulfillments.append(fulfillment)
         public = {k: fulfillment[k] for k in ("id", "status", "trackingInfo")}
         return {"fulfillmentCreate": {"fulfillment": public, "userErrors": []}}
+
+
+def _shop_data_operation(query: str) -> str | None:
+    """Which :class:`ShopData` operation a query is, by the field it selects."""
+    if "webhookSubscriptionCreate" in query:
+        return "webhookSubscriptionCreate"
+    if "webhookSubscriptions" in query:
+        return "webhookSubscriptions"
+    if "orders(" in query:
+        return "orders"
+    if "order(" in query and "fulfillmentOrders" not in query:
+        return "orderForIntake"
+    return None
