@@ -3,6 +3,7 @@ RabbitMQ, against the fake WooCommerce (in-process, behind FakeNetwork)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import uuid
@@ -19,6 +20,7 @@ from dropship_common.testing.pytest_plugin import RunningService
 from dropship_common.testing.tap import eventually
 from order_intake.fulfilment.worker import TRANSPORT_KEY
 from order_intake.main import SPEC
+from order_intake.shops import endpoints as shop_endpoints
 from order_intake.storefront_sync.base import FetchedOrder
 from order_intake.storefront_sync.feed import feed
 from order_intake.storefront_sync.job import ShopSyncer
@@ -306,3 +308,14 @@ async def test_subscriptions_kept_elsewhere_are_not_checked(w: World) -> None:
     assert shop["webhook_health"]["status"] == "unmanaged"
     assert w.woo.webhooks == {} and w.woo.calls == []
     assert shop["reconciliation"] is not None  # orders are still reconciled
+
+
+async def test_a_storefront_slow_to_answer_does_not_hold_shop_add(
+    w: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(shop_endpoints, "CHECK_ON_ADD_SECONDS", 0.2)
+    w.woo.fail_next("webhooks", "slow:5")
+    started = asyncio.get_running_loop().time()
+    shop = await w.add_shop()
+    assert asyncio.get_running_loop().time() - started < 4
+    assert shop["webhook_health"]["status"] == "unchecked"  # the worker checks it later

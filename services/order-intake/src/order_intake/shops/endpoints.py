@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 
 from fastapi import APIRouter
@@ -16,6 +18,7 @@ from order_intake.storefront_sync.job import ShopSyncer
 from order_intake.storefront_sync.repository import SyncRepository
 
 router = APIRouter(prefix="/v1/shops", tags=["shops"])
+CHECK_ON_ADD_SECONDS = 20.0
 
 
 async def _out(session: AsyncSession, shop: Shop, base_url: str) -> ShopOut:
@@ -25,10 +28,14 @@ async def _out(session: AsyncSession, shop: Shop, base_url: str) -> ShopOut:
 @router.post("", status_code=201, response_model=ShopOut)
 async def post_shop(data: ShopCreate, rt: Runtime, _: Admin) -> ShopOut:
     """With admin credentials, the shop's webhook subscriptions are checked (and
-    repaired) at the storefront before the answer: see ``webhook_health``."""
+    repaired) at the storefront before the answer (``webhook_health``; ``unchecked``
+    when the storefront did not answer within 20 s: the worker checks it later)."""
     async with rt.db.transaction() as session:
         shop = await create_shop(session, data)
-    await ShopSyncer(rt.db, rt.settings, rt.state).check_webhooks(shop.id)
+    # a storefront that does not answer in time is checked by the worker's next pass
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(CHECK_ON_ADD_SECONDS):
+            await ShopSyncer(rt.db, rt.settings, rt.state).check_webhooks(shop.id)
     async with rt.db.sessions() as session:
         return await _out(session, await get_shop(session, shop.id), rt.settings.public_base_url)
 

@@ -271,6 +271,10 @@ class FakeWooCommerce:
 
         @app.get("/wp-json/wc/v3/webhooks")
         async def list_webhooks(request: Request) -> Any:
+            early, headers, delay = await self._fault("webhooks")
+            if early is not None:
+                return early
+            await asyncio.sleep(delay)
             params = request.query_params
             self.queries.append((request.url.path, dict(params)))
             status = params.get("status", "all")
@@ -285,7 +289,7 @@ class FakeWooCommerce:
                 for h in sorted(self.webhooks.values(), key=lambda h: h["id"], reverse=True)
                 if status == "all" or h["status"] == status
             ]
-            return _page(request, hooks, page, per_page, {})
+            return _page(request, hooks, page, per_page, headers)
 
         def hook_or_404(webhook_id: int) -> dict[str, Any] | JSONResponse:
             hook = self.webhooks.get(webhook_id)
