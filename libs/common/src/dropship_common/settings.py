@@ -7,11 +7,17 @@ that forgot to set a secret must not start.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Shopify releases an Admin API version each quarter (YYYY-01, -04, -07, -10) and supports
+# each for at least 12 months: https://shopify.dev/docs/api/usage/versioning
+SHOPIFY_API_VERSION = "2026-10"
+_SHOPIFY_VERSION_RE = re.compile(r"^\d{4}-(01|04|07|10)$")
 
 DEV_SECRET = "dev-insecure-secret-change-me"  # noqa: S105 - the default that is refused
 
@@ -96,6 +102,18 @@ class Settings(BaseSettings):
     storefront_sync_seconds: float = 900.0  # orders changed at the storefront asked for
     storefront_sync_overlap_seconds: float = 600.0  # each run looks back this much more
     webhook_check_seconds: float = 86400.0  # subscriptions checked (and repaired) daily
+    # order-intake: the Shopify Admin API version asked for (a stable one, YYYY-MM)
+    shopify_api_version: str = SHOPIFY_API_VERSION
+
+    @field_validator("shopify_api_version")
+    @classmethod
+    def _stable_shopify_version(cls, value: str) -> str:
+        if not _SHOPIFY_VERSION_RE.match(value):
+            raise ValueError(
+                "DROPSHIP_SHOPIFY_API_VERSION must be a stable Shopify API version: "
+                "YYYY-01, YYYY-04, YYYY-07 or YYYY-10"
+            )
+        return value
 
     @model_validator(mode="after")
     def _refuse_defaults_outside_embedded(self) -> Settings:

@@ -21,6 +21,7 @@ import uvicorn
 from dropship_common.contracts.supplier_gateway import ShipmentTrackingAssigned
 from dropship_common.mail import MailFolderSender, MailSender
 from dropship_common.messaging.envelope import Envelope
+from dropship_common.settings import SHOPIFY_API_VERSION
 from dropship_common.testing.fakes import FakeNetwork, FakeShopifyAdmin, FakeWooCommerce
 from dropship_common.testing.pytest_plugin import RunningService, free_port
 from dropship_common.testing.tap import EventTap, eventually
@@ -198,7 +199,10 @@ async def test_tracking_becomes_one_shopify_fulfilment_and_the_buyer_is_told(w: 
         f"gid://shopify/LineItem/{i}" for i in sorted(SHOPIFY_LINES)
     ]
     assert len(w.shopify.operations("fulfillmentCreate")) == 1
-    assert {c["version"] for c in w.shopify.calls} == {"2025-01"}
+    # a supported version by default (DROPSHIP_SHOPIFY_API_VERSION), served as asked
+    assert {(c["version"], c["served"]) for c in w.shopify.calls} == {
+        (SHOPIFY_API_VERSION, SHOPIFY_API_VERSION)
+    }
 
     body = await w.get(f"/v1/orders/{order['id']}/fulfilments")
     [parcel] = body["parcels"]

@@ -161,7 +161,7 @@ async def test_a_missed_shopify_order_arrives_through_reconciliation_exactly_onc
     [listing, *_] = w.shopify.operations("orders")
     assert listing["variables"]["query"].startswith("updated_at:>='")
     assert listing["variables"]["first"] <= 250
-    assert len(w.shopify.operations("orderForIntake")) == 1  # the second run: listed only
+    assert len(w.shopify.operations("order")) == 1  # the second run: listed only
 
 
 async def test_a_delivered_shopify_order_is_not_duplicated(w: World) -> None:
@@ -177,7 +177,7 @@ async def test_a_delivered_shopify_order_is_not_duplicated(w: World) -> None:
     order = await w.wait_order(shop["id"], "450789469")
 
     assert await w.syncer().reconcile(uuid.UUID(shop["id"])) == 0
-    assert w.shopify.operations("orderForIntake") == []  # the version was known: not read
+    assert w.shopify.operations("order") == []  # the version was known: not read
     assert [d["topic"] for d in await w.get("/v1/webhook-deliveries")] == ["orders/create"]
     order = await w.get(f"/v1/orders/{order['id']}")
     assert kinds(order).count("received") == 1 and "updated" not in kinds(order)

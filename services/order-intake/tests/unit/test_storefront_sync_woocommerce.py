@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from dropship_common.settings import Settings
 from dropship_common.testing.fakes import FakeNetwork, FakeWooCommerce
 from order_intake.fulfilment.base import ShopAccess, StorefrontRejected
 from order_intake.storefront_sync.base import WebhookTarget
@@ -39,7 +40,7 @@ def api(fake: FakeWooCommerce, http: httpx.AsyncClient) -> WooCommerceApi:
     access = ShopAccess(
         uuid.uuid4(), "woocommerce", HOST, {"consumer_key": "ck", "consumer_secret": "cs"}
     )
-    return WooCommerceApi(http, access)
+    return WooCommerceApi(http, access, Settings())
 
 
 def order(order_id: int) -> dict[str, object]:
@@ -167,4 +168,6 @@ async def test_a_wrong_key_is_a_refusal(fake: FakeWooCommerce, http: httpx.Async
     )
     http.auth = None
     with pytest.raises(StorefrontRejected, match="401"):
-        await WooCommerceApi(http, access).check_webhooks(WebhookTarget(None, "/p", "s"))
+        await WooCommerceApi(http, access, Settings()).check_webhooks(
+            WebhookTarget(None, "/p", "s")
+        )

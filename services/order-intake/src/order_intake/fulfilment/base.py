@@ -12,6 +12,8 @@ from typing import Any, ClassVar, Literal
 
 import httpx
 
+from dropship_common.settings import Settings
+
 __all__ = [
     "FulfilmentPlugin",
     "FulfilmentRequest",
@@ -85,9 +87,12 @@ class FulfilmentPlugin(abc.ABC):
     platform: ClassVar[str]
     writes_back: ClassVar[bool] = True
 
-    def __init__(self, client: httpx.AsyncClient, shop: ShopAccess) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, shop: ShopAccess, *, settings: Settings | None = None
+    ) -> None:
         self.client = client
         self.shop = shop
+        self.settings = settings or Settings()
 
     @abc.abstractmethod
     async def fulfil(self, request: FulfilmentRequest) -> Outcome:

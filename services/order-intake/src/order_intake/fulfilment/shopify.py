@@ -1,20 +1,24 @@
 """Shopify: fulfilments through the Admin GraphQL API.
 
-The order's fulfillment orders are read first (with the fulfilments the order already
-has), then ``fulfillmentCreate`` fulfils the covered lines with the tracking company,
-number(s) and URL(s). Reading first makes every attempt safe to repeat: a line whose
-``remainingQuantity`` is 0 is not fulfilled again, and a fulfilment carrying our tracking
-number means an earlier attempt got through.
+The order's fulfillment orders are read first (paged: fulfillment orders beyond the first
+page, line items beyond a fulfillment order's first page), then ``fulfillmentCreate``
+fulfils the covered lines with the tracking company, number(s) and URL(s). Reading first
+makes every attempt safe to repeat: a line whose ``remainingQuantity`` is 0 is not
+fulfilled again. When nothing is left to fulfil, the fulfilments of the order's
+fulfillment orders are read (paged too) to tell an earlier attempt of ours (it carries
+our tracking number) from lines fulfilled elsewhere.
 
-Rate limits are by query cost: a throttled answer (``THROTTLED``, HTTP 200 or 429) says
-how many points are available and the restore rate, so the wait is
-``(requested - available) / restoreRate``.
+Every query stays well under Shopify's single-query limit of 1,000 points as Shopify
+computes the requested cost (connections cost 2 + ``first`` times the node, nested
+connections multiply: https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits);
+the page sizes below are chosen for that, and ``tests/unit/test_shopify_query_cost.py``
+checks each query with the fake's calculator. Calls go through
+:class:`order_intake.storefronts.shopify_admin.AdminClient` (versioned path, pacing by
+``extensions.cost``, ``THROTTLED`` waits).
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -25,47 +29,84 @@ from order_intake.fulfilment.base import (
     Outcome,
     ShipmentLine,
     StorefrontRejected,
-    StorefrontUnavailable,
 )
-from order_intake.fulfilment.http_errors import calling, check_status
+from order_intake.storefronts.shopify_admin import AdminClient, throttle_wait
 
-API_VERSION = "2025-01"
+__all__ = ["QUERIES", "ShopifyFulfilment", "throttle_wait"]
+
 # fulfillment order states that accept a fulfilment
 FULFILLABLE = frozenset({"OPEN", "IN_PROGRESS"})
-MAX_THROTTLE_WAIT = 10.0  # seconds waited in place; longer: rescheduled
-MAX_THROTTLE_TRIES = 3
 
-ORDER_QUERY = """
-query OrderForFulfilment($id: ID!) {
+# requested cost: 1 + 2 + 5 * (1 + 1 + 1 + 2 + 25 * 2) = 278
+FULFILLMENT_ORDERS_QUERY = """
+query FulfillmentOrdersForFulfilment($id: ID!, $after: String) {
   order(id: $id) {
-    id
-    fulfillmentOrders(first: 50) {
+    fulfillmentOrders(first: 5, after: $after) {
+      pageInfo { hasNextPage endCursor }
       nodes {
         id
         status
         assignedLocation { location { id } }
-        lineItems(first: 250) {
+        lineItems(first: 25) {
+          pageInfo { hasNextPage endCursor }
           nodes { id remainingQuantity lineItem { id } }
         }
       }
-    }
-    fulfillments(first: 250) {
-      id
-      status
-      trackingInfo(first: 20) { company number url }
     }
   }
 }
 """.strip()
 
+# one fulfillment order's line items beyond the first page: 1 + 2 + 100 * 2 = 203
+MORE_LINE_ITEMS_QUERY = """
+query FulfillmentOrderLineItems($id: ID!, $after: String) {
+  fulfillmentOrder(id: $id) {
+    lineItems(first: 100, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      nodes { id remainingQuantity lineItem { id } }
+    }
+  }
+}
+""".strip()
+
+# the fulfilments of one fulfillment order with their first tracking numbers:
+# 1 + 2 + 25 * (1 + 10) = 278
+FULFILLMENTS_QUERY = """
+query FulfillmentOrderFulfillments($id: ID!, $after: String) {
+  fulfillmentOrder(id: $id) {
+    fulfillments(first: 25, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      nodes { id status trackingInfo(first: 10) { number } }
+    }
+  }
+}
+""".strip()
+TRACKING_PAGE = 10
+
+# every tracking number of a fulfilment that has more than TRACKING_PAGE: 1 + 250 = 251
+ALL_TRACKING_QUERY = """
+query FulfillmentTracking($id: ID!) {
+  fulfillment(id: $id) { trackingInfo(first: 250) { number } }
+}
+""".strip()
+
+# 10 + 1 + 1 = 12
 FULFILLMENT_CREATE = """
 mutation FulfilmentCreate($fulfillment: FulfillmentInput!) {
   fulfillmentCreate(fulfillment: $fulfillment) {
-    fulfillment { id status trackingInfo(first: 20) { company number url } }
+    fulfillment { id }
     userErrors { field message }
   }
 }
 """.strip()
+
+QUERIES = (
+    FULFILLMENT_ORDERS_QUERY,
+    MORE_LINE_ITEMS_QUERY,
+    FULFILLMENTS_QUERY,
+    ALL_TRACKING_QUERY,
+    FULFILLMENT_CREATE,
+)
 
 
 def order_gid(external_id: str) -> str:
@@ -171,97 +212,35 @@ def fulfillment_input(
     }
 
 
-def throttle_wait(body: Mapping[str, Any]) -> float | None:
-    """Seconds until a throttled query can run, or None when the answer is not a throttle."""
-    errors = body.get("errors") or []
-    if not any(
-        isinstance(e, Mapping)
-        and (
-            (e.get("extensions") or {}).get("code") == "THROTTLED"
-            or e.get("message") == "Throttled"
-        )
-        for e in errors
-    ):
-        return None
-    cost = (body.get("extensions") or {}).get("cost") or {}
-    status = cost.get("throttleStatus") or {}
-    try:
-        requested = float(cost.get("requestedQueryCost") or 0)
-        available = float(status.get("currentlyAvailable") or 0)
-        rate = float(status.get("restoreRate") or 0)
-    except (TypeError, ValueError):
-        return 1.0
-    if rate <= 0:
-        return 1.0
-    return max(0.0, requested - available) / rate
-
-
 class ShopifyFulfilment(FulfilmentPlugin):
     platform: ClassVar[str] = "shopify"
 
-    @property
-    def path(self) -> str:
-        return f"/admin/api/{API_VERSION}/graphql.json"
-
-    async def graphql(
-        self, query: str, variables: dict[str, Any], *, what: str, read_only: bool
-    ) -> dict[str, Any]:
-        """``data`` of the answer. Throttled: wait in place if short, else reschedule."""
-        headers = {"X-Shopify-Access-Token": self.credential("access_token")}
-        for _ in range(MAX_THROTTLE_TRIES):
-            async with calling(what):
-                response = await self.client.post(
-                    self.path,
-                    json={"query": query, "variables": variables},
-                    headers=headers,
-                    extensions={"idempotent": read_only},
-                )
-            body = _json(response)
-            wait = throttle_wait(body) if body is not None else None
-            if wait is None:
-                check_status(response, what, time.time())
-                if body is None:
-                    raise StorefrontUnavailable(f"{what}: answer is not JSON")
-                break
-            if wait > MAX_THROTTLE_WAIT:
-                raise StorefrontUnavailable(f"{what}: throttled", retry_after=wait)
-            await asyncio.sleep(wait)
-        else:
-            raise StorefrontUnavailable(f"{what}: still throttled", retry_after=1.0)
-        errors = body.get("errors")
-        if errors:
-            listed = (
-                [e for e in errors if isinstance(e, Mapping)] if isinstance(errors, list) else []
-            )
-            codes = {str((e.get("extensions") or {}).get("code")) for e in listed}
-            message = ("; ".join(str(e.get("message")) for e in listed) or str(errors))[:500]
-            if codes & {"INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE", "TIMEOUT"}:
-                raise StorefrontUnavailable(f"{what}: {message}")
-            raise StorefrontRejected(f"{what}: {message}")
-        data = body.get("data")
-        if not isinstance(data, dict):
-            raise StorefrontUnavailable(f"{what}: no data in the answer")
-        return data
+    def admin(self) -> AdminClient:
+        return AdminClient(
+            self.client,
+            shop_key=str(self.shop.shop_id),
+            access_token=self.credential("access_token"),
+            api_version=self.settings.shopify_api_version,
+        )
 
     async def fulfil(self, request: FulfilmentRequest) -> Outcome:
-        data = await self.graphql(
-            ORDER_QUERY,
-            {"id": order_gid(request.order_external_id)},
-            what="fulfillmentOrders",
-            read_only=True,
+        admin = self.admin()
+        fulfillment_orders = await read_fulfillment_orders(
+            admin, order_gid(request.order_external_id)
         )
-        order = data.get("order")
-        if not isinstance(order, dict):
+        if fulfillment_orders is None:
             raise StorefrontRejected(f"order {request.order_external_id} not found at Shopify")
+        order = {"fulfillmentOrders": {"nodes": fulfillment_orders}}
         plans = plan(open_items(order), request.lines)
-        done = existing_fulfilment(order, request.tracking_numbers)
         if not plans:
+            fulfillments = await read_fulfillments(admin, [fo["id"] for fo in fulfillment_orders])
+            done = existing_fulfilment({"fulfillments": fulfillments}, request.tracking_numbers)
             if done is not None:
                 return Outcome("existing", done)
             return Outcome("nothing_to_do", detail="the lines are fulfilled at Shopify already")
         created: list[str] = []
         for by_fulfillment_order in plans.values():
-            data = await self.graphql(
+            data = await admin.execute(
                 FULFILLMENT_CREATE,
                 {"fulfillment": fulfillment_input(request, by_fulfillment_order)},
                 what="fulfillmentCreate",
@@ -279,9 +258,72 @@ class ShopifyFulfilment(FulfilmentPlugin):
         return Outcome("created", ",".join(created))
 
 
-def _json(response: Any) -> dict[str, Any] | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) else None
+def _page_info(connection: Mapping[str, Any]) -> str | None:
+    """The cursor of the next page, or None on the last one."""
+    info = connection.get("pageInfo") or {}
+    return str(info["endCursor"]) if info.get("hasNextPage") and info.get("endCursor") else None
+
+
+async def read_fulfillment_orders(admin: AdminClient, order_id: str) -> list[dict[str, Any]] | None:
+    """Every fulfillment order of the order with every line item (None: no such order)."""
+    found: list[dict[str, Any]] = []
+    after: str | None = None
+    while True:
+        data = await admin.execute(
+            FULFILLMENT_ORDERS_QUERY,
+            {"id": order_id, "after": after},
+            what="fulfillmentOrders",
+            read_only=True,
+        )
+        order = data.get("order")
+        if not isinstance(order, dict):
+            return None
+        connection = order.get("fulfillmentOrders") or {}
+        for fo in connection.get("nodes") or []:
+            items = fo.get("lineItems") or {}
+            nodes = list(items.get("nodes") or [])
+            more = _page_info(items)
+            while more is not None:
+                page = await admin.execute(
+                    MORE_LINE_ITEMS_QUERY,
+                    {"id": fo["id"], "after": more},
+                    what="fulfillmentOrder lineItems",
+                    read_only=True,
+                )
+                items = (page.get("fulfillmentOrder") or {}).get("lineItems") or {}
+                nodes.extend(items.get("nodes") or [])
+                more = _page_info(items)
+            found.append({**fo, "lineItems": {"nodes": nodes}})
+        after = _page_info(connection)
+        if after is None:
+            return found
+
+
+async def read_fulfillments(
+    admin: AdminClient, fulfillment_order_ids: Iterable[str]
+) -> list[dict[str, Any]]:
+    """The fulfilments of these fulfillment orders, each with all its tracking numbers."""
+    seen: dict[str, dict[str, Any]] = {}
+    for fo_id in fulfillment_order_ids:
+        after: str | None = None
+        while True:
+            data = await admin.execute(
+                FULFILLMENTS_QUERY,
+                {"id": fo_id, "after": after},
+                what="fulfillments",
+                read_only=True,
+            )
+            connection = (data.get("fulfillmentOrder") or {}).get("fulfillments") or {}
+            for f in connection.get("nodes") or []:
+                if f["id"] not in seen:
+                    seen[f["id"]] = f
+            after = _page_info(connection)
+            if after is None:
+                break
+    for f in seen.values():
+        if len(f.get("trackingInfo") or []) >= TRACKING_PAGE:
+            data = await admin.execute(
+                ALL_TRACKING_QUERY, {"id": f["id"]}, what="fulfillment tracking", read_only=True
+            )
+            f["trackingInfo"] = (data.get("fulfillment") or {}).get("trackingInfo") or []
+    return list(seen.values())

@@ -137,7 +137,9 @@ class FulfilmentWorker:
         return jobs
 
     async def send(self, job: Job) -> Result:
-        plugin = plugin_for(job.shop.platform)(self.client(job.shop.domain), job.shop)
+        plugin = plugin_for(job.shop.platform)(
+            self.client(job.shop.domain), job.shop, settings=self.runtime.settings
+        )
         try:
             return Result(outcome=await plugin.fulfil(job.request))
         except StorefrontRejected as exc:

@@ -11,6 +11,7 @@ from typing import ClassVar, Literal
 
 import httpx
 
+from dropship_common.settings import Settings
 from order_intake.fulfilment.base import ShopAccess
 
 # unmanaged: the merchant keeps the subscriptions elsewhere (``manage_webhooks: false``)
@@ -53,9 +54,10 @@ class StorefrontApi(abc.ABC):
 
     platform: ClassVar[str]
 
-    def __init__(self, client: httpx.AsyncClient, shop: ShopAccess) -> None:
+    def __init__(self, client: httpx.AsyncClient, shop: ShopAccess, settings: Settings) -> None:
         self.client = client
         self.shop = shop
+        self.settings = settings
 
     @abc.abstractmethod
     def changed_orders(self, since: dt.datetime) -> AsyncIterator[list[FetchedOrder]]:

@@ -70,7 +70,7 @@ def webhook_target(shop: Shop, settings: Settings) -> WebhookTarget:
 
 
 def storefront_api(
-    shop: Shop, route: Route, transport: httpx.AsyncBaseTransport | None
+    shop: Shop, route: Route, transport: httpx.AsyncBaseTransport | None, settings: Settings
 ) -> tuple[StorefrontApi, httpx.AsyncClient] | None:
     api = APIS.get(shop.platform)
     if api is None:
@@ -84,7 +84,7 @@ def storefront_api(
     )
     client = make_client(policy, base_url=route.base_url, transport=transport)
     access = ShopAccess(shop.id, shop.platform, shop.domain, dict(shop.admin_credentials or {}))
-    return api(client, access), client
+    return api(client, access, settings), client
 
 
 @dataclass
@@ -118,7 +118,7 @@ class ShopSyncer:
         shop = await self._shop(shop_id)
         if shop is None or not has_credentials(shop):
             return None
-        made = storefront_api(shop, self._route(shop.domain), self.transport)
+        made = storefront_api(shop, self._route(shop.domain), self.transport, self.settings)
         if made is None:
             return None
         api, client = made
@@ -181,7 +181,7 @@ class ShopSyncer:
             row = await SyncRepository(session).get(shop.id)
         if row is None:
             return 0
-        made = storefront_api(shop, self._route(shop.domain), self.transport)
+        made = storefront_api(shop, self._route(shop.domain), self.transport, self.settings)
         if made is None:
             return 0
         api, client = made

@@ -5,9 +5,9 @@ Orders in two steps, each query well under Shopify's 1,000-point limit on a quer
 requested cost (https://shopify.dev/docs/api/usage/limits#graphql-admin-api-rate-limits):
 
 1. ``orders(first: 250, query: "updated_at:>='…'", sortKey: UPDATED_AT)``, ids and
-   ``updatedAt`` only (about 250 points), paginated by cursor;
+   ``updatedAt`` only (252 points), paginated by cursor;
 2. for the versions we lack only, ``order(id:)`` with the fields the webhook intake
-   reads and ``lineItems(first: 100)`` (about 650 points), more line pages when an order
+   reads and ``lineItems(first: 100)`` (632 points), more line pages when an order
    has more; mapped to the REST body of the ``orders/updated`` webhook
    (:mod:`.shopify_order`).
 
@@ -23,13 +23,13 @@ they are not checked here.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
-import httpx
 import orjson
 
-from order_intake.fulfilment.base import ShopAccess, StorefrontRejected, StorefrontUnavailable
+from order_intake.fulfilment.base import StorefrontRejected, StorefrontUnavailable
 from order_intake.storefront_sync.base import (
     FetchedOrder,
     StorefrontApi,
@@ -37,7 +37,7 @@ from order_intake.storefront_sync.base import (
     WebhookTarget,
     summarise,
 )
-from order_intake.storefront_sync.shopify_client import GraphQL, graphql_client
+from order_intake.storefront_sync.shopify_client import admin_client
 from order_intake.storefront_sync.shopify_order import (
     ADDRESS_FRAGMENT,
     LINE_FIELDS,
@@ -45,6 +45,7 @@ from order_intake.storefront_sync.shopify_order import (
     to_rest,
 )
 from order_intake.storefronts import to_utc
+from order_intake.storefronts.shopify_admin import AdminClient
 
 ORDERS_PAGE = 250
 LINES_PAGE = 100
@@ -128,17 +129,21 @@ def _connection(data: Mapping[str, Any] | None, what: str) -> tuple[list[Any], s
 class ShopifyApi(StorefrontApi):
     platform: ClassVar[str] = "shopify"
 
-    def __init__(self, client: httpx.AsyncClient, shop: ShopAccess) -> None:
-        super().__init__(client, shop)
-        self.gql: GraphQL = graphql_client(client, shop)
+    @functools.cached_property
+    def admin(self) -> AdminClient:
+        """The shared Admin GraphQL client (raises StorefrontRejected without a token)."""
+        return admin_client(self.client, self.shop, self.settings)
+
+    async def _query(self, query: str, variables: dict[str, Any], what: str) -> dict[str, Any]:
+        return await self.admin.execute(query, variables, what=what, read_only=True)
 
     async def changed_orders(self, since: dt.datetime) -> AsyncIterator[list[FetchedOrder]]:
         after: str | None = None
         while True:
-            data = await self.gql.query(
+            data = await self._query(
                 ORDERS_QUERY,
                 {"first": ORDERS_PAGE, "after": after, "query": search_since(since)},
-                what="orders",
+                "orders",
             )
             nodes, after = _connection(data.get("orders"), "orders")
             yield [
@@ -163,16 +168,16 @@ class ShopifyApi(StorefrontApi):
 
     async def _order_body(self, external_id: str) -> bytes | None:
         gid = f"gid://shopify/Order/{external_id}"
-        data = await self.gql.query(ORDER_QUERY, {"id": gid, "lines": LINES_PAGE}, what="order")
+        data = await self._query(ORDER_QUERY, {"id": gid, "lines": LINES_PAGE}, "order")
         node = data.get("order")
         if not isinstance(node, Mapping):
             return None  # deleted since it was listed
         lines, after = _connection(node.get("lineItems"), "order line items")
         while after is not None:
-            more = await self.gql.query(
+            more = await self._query(
                 LINE_ITEMS_QUERY,
                 {"id": gid, "lines": LINES_PAGE, "after": after},
-                what="order line items",
+                "order line items",
             )
             page, after = _connection((more.get("order") or {}).get("lineItems"), "line items")
             lines += page
@@ -182,10 +187,10 @@ class ShopifyApi(StorefrontApi):
         subscriptions: list[Mapping[str, Any]] = []
         after: str | None = None
         while True:
-            data = await self.gql.query(
+            data = await self._query(
                 SUBSCRIPTIONS_QUERY,
                 {"first": SUBSCRIPTIONS_PAGE, "after": after},
-                what="webhookSubscriptions",
+                "webhookSubscriptions",
             )
             nodes, after = _connection(data.get("webhookSubscriptions"), "webhookSubscriptions")
             subscriptions += nodes
@@ -213,10 +218,11 @@ class ShopifyApi(StorefrontApi):
         return summarise(problems, repairs)
 
     async def _create(self, topic: str, enum: str, url: str) -> str:
-        data = await self.gql.mutate(
+        data = await self.admin.execute(
             SUBSCRIPTION_CREATE,
             {"topic": enum, "webhookSubscription": {"uri": url, "format": "JSON"}},
             what="webhookSubscriptionCreate",
+            read_only=False,
         )
         result = data.get("webhookSubscriptionCreate") or {}
         errors = result.get("userErrors") or []

@@ -1,35 +1,24 @@
-"""The Shopify Admin GraphQL calls of reconciliation, through the write-back's client
-(the access token, ``extensions.cost`` and ``THROTTLED`` waits, errors as
-:class:`StorefrontRejected` / :class:`StorefrontUnavailable`)."""
+"""Reconciliation's Shopify calls go through the shared Admin GraphQL client
+(:class:`~order_intake.storefronts.shopify_admin.AdminClient`: the access token, the
+configured API version, pacing by ``extensions.cost`` per shop, ``THROTTLED`` waits,
+errors as :class:`StorefrontRejected` / :class:`StorefrontUnavailable`)."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
-
 import httpx
 
-from order_intake.fulfilment.base import ShopAccess
-from order_intake.fulfilment.shopify import ShopifyFulfilment
+from dropship_common.settings import Settings
+from order_intake.fulfilment.base import ShopAccess, StorefrontRejected
+from order_intake.storefronts.shopify_admin import AdminClient
 
 
-class GraphQL(Protocol):
-    async def query(self, query: str, variables: dict[str, Any], *, what: str) -> dict[str, Any]:
-        """``data`` of a read (safe to repeat)."""
-
-    async def mutate(self, query: str, variables: dict[str, Any], *, what: str) -> dict[str, Any]:
-        """``data`` of a write (not repeated blindly)."""
-
-
-class _ThroughWriteBack:
-    def __init__(self, client: httpx.AsyncClient, shop: ShopAccess) -> None:
-        self._plugin = ShopifyFulfilment(client, shop)
-
-    async def query(self, query: str, variables: dict[str, Any], *, what: str) -> dict[str, Any]:
-        return await self._plugin.graphql(query, variables, what=what, read_only=True)
-
-    async def mutate(self, query: str, variables: dict[str, Any], *, what: str) -> dict[str, Any]:
-        return await self._plugin.graphql(query, variables, what=what, read_only=False)
-
-
-def graphql_client(client: httpx.AsyncClient, shop: ShopAccess) -> GraphQL:
-    return _ThroughWriteBack(client, shop)
+def admin_client(client: httpx.AsyncClient, shop: ShopAccess, settings: Settings) -> AdminClient:
+    token = shop.credentials.get("access_token")
+    if not isinstance(token, str) or not token:
+        raise StorefrontRejected("the shop's admin credentials have no 'access_token'")
+    return AdminClient(
+        client,
+        shop_key=str(shop.shop_id),
+        access_token=token,
+        api_version=settings.shopify_api_version,
+    )

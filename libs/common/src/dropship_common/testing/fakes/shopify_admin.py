@@ -1,25 +1,58 @@
 """A fake Shopify Admin GraphQL API (``POST /admin/api/<version>/graphql.json``) for one
-shop, with what order-intake's fulfilment write-back uses:
+shop, as strict as Shopify's documentation for what order-intake uses.
 
-* the ``X-Shopify-Access-Token`` header, 401 with Shopify's text when it is wrong;
-* ``order(id:)`` with its ``fulfillmentOrders`` (line items with ``remainingQuantity``)
-  and ``fulfillments`` (``trackingInfo``);
+Documented rules it enforces:
+
+* Authentication: the ``X-Shopify-Access-Token`` header; a wrong one gets 401 with
+  Shopify's text (https://shopify.dev/docs/api/admin-graphql#authentication).
+* Versions: the version in the path is served when supported; an unsupported one is
+  served by the oldest supported stable version, and every answer names the version
+  served in ``X-Shopify-API-Version``
+  (https://shopify.dev/docs/api/usage/versioning). ``supported_versions`` is
+  configurable.
+* Calculated query cost (https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits
+  #cost-calculation): the requested cost is computed from the parsed query before it
+  runs (:mod:`dropship_common.testing.fakes.shopify_cost`: objects 1, scalars 0,
+  connections 2 + ``first``/``last`` times the node, nested connections multiply, mutations 10),
+  the actual cost from what was returned; the difference is given back to the bucket.
+* Single query limit (https://shopify.dev/docs/api/usage/limits): a query whose
+  requested cost is over 1,000 points is refused before it runs with
+  ``MAX_COST_EXCEEDED`` (``extensions.cost`` / ``maxCost`` on the error).
+* Leaky bucket per app and shop
+  (https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits): a query runs only
+  when the bucket holds its requested cost, else ``THROTTLED`` (HTTP 200); the bucket
+  refills at the plan's restore rate up to its size (``plan=``: ``PLANS``, the restore
+  rates of the current page: 100 / 200 / 1,000 / 2,000 points a second).
+* ``extensions.cost`` (``requestedQueryCost``, ``actualQueryCost``, ``throttleStatus``:
+  ``maximumAvailable``, ``currentlyAvailable``, ``restoreRate``) on every answer
+  (https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits).
+* Connections page by ``first``/``last`` with ``after``/``before`` cursors and
+  ``pageInfo`` (https://shopify.dev/docs/api/usage/pagination-graphql); a connection
+  without ``first`` or ``last`` is an error; a field the fake's objects do not have is
+  ``undefinedField``.
+* Connections take at most 250 objects: ``first``/``last`` over 250 is an error
+  (https://shopify.dev/docs/api/usage/limits#graphql-admin-api-rate-limits: "Input
+  arguments that accept an array have a maximum size of 250"; connections page by 250 at
+  most, https://shopify.dev/docs/api/usage/pagination-graphql).
+* For reconciliation: ``orders(first:, after:, query:, sortKey:)``, ``order(id:)`` with
+  the fields of the order itself (``legacyResourceId``, money bags, addresses, customer,
+  ``lineItems``, ``shippingLines``), ``webhookSubscriptions`` and
+  ``webhookSubscriptionCreate(topic:, webhookSubscription:)``, from :attr:`shop`
+  (:class:`~dropship_common.testing.fakes.shopify_orders.ShopData`, whose docstring lists
+  the rules of the search syntax and of subscriptions).
 * ``fulfillmentCreate(fulfillment: FulfillmentInput!)``: ``lineItemsByFulfillmentOrder``
-  checked against the remaining quantities, one location per call, fulfillment orders
-  closed when nothing remains, ``userErrors`` as Shopify words them;
-* for reconciliation, ``orders``, ``order(id:)`` with the fields the intake reads,
-  ``webhookSubscriptions`` and ``webhookSubscriptionCreate``, answered from
-  :class:`~dropship_common.testing.fakes.shopify_orders.ShopData` (``shop``; its rules
-  are listed there);
-* calculated query cost with a leaky bucket (``maximumAvailable``, ``restoreRate``) and
-  the ``THROTTLED`` answer when a query costs more than is available, with
-  ``extensions.cost`` on every answer.
+  checked against the remaining quantities, one order and location per call, fulfillment
+  orders closed when nothing remains, ``userErrors`` as Shopify words them
+  (https://shopify.dev/docs/api/admin-graphql/latest/mutations/fulfillmentCreate).
 
-It is no GraphQL engine: the operation is recognised by the field it selects, and the
-answer has the shape order-intake asks for. Faults can be queued per operation
-(``"query"`` / ``"mutation"``): ``"http_500"``, ``"http_429"``, ``"throttled"``,
-``"drop_response"`` (do the work, then lose the answer; see FakeNetwork) and
-``"slow:<seconds>"`` (do the work, then answer late; for a real port).
+The operation is recognised by the root fields of the parsed document: ``order(id:)``,
+``orders``, ``webhookSubscriptions``, ``fulfillmentOrder(id:)``, ``fulfillment(id:)`` and
+the mutations ``fulfillmentCreate`` and ``webhookSubscriptionCreate``.
+The answer is the query's selection projected over the fake's objects (aliases,
+fragments and variables honoured). Faults can be queued per operation type (``"query"``
+/ ``"mutation"``): ``"http_500"``, ``"http_429"``, ``"throttled"`` (the bucket holds
+half of the query's cost), ``"drop_response"`` (do the work, then lose the answer; see
+FakeNetwork) and ``"slow:<seconds>"`` (do the work, then answer late; for a real port).
 """
 
 from __future__ import annotations
@@ -27,17 +60,41 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from graphql import FieldNode
 
 from dropship_common.testing.fakes.network import DROP_RESPONSE_HEADER
-from dropship_common.testing.fakes.shopify_orders import GraphQLError, ShopData
+from dropship_common.testing.fakes.shopify_cost import (
+    CONNECTION_COST,
+    MAX_QUERY_COST,
+    MUTATION_COST,
+    Operation,
+    QueryError,
+    all_fields,
+    page_size,
+    parse_operation,
+    requested_cost,
+    response_key,
+)
+from dropship_common.testing.fakes.shopify_orders import ShopData
 
-QUERY_COST = 12
-MUTATION_COST = 10
+RATE_LIMITS_DOC = "https://shopify.dev/api/usage/rate-limits"
+# plan -> (bucket size, restore rate per second). Restore rates: the current page
+# (https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits); bucket sizes:
+# the sizes Shopify documented per plan (1,000 / 2,000 / 10,000 / 20,000 points).
+PLANS: dict[str, tuple[float, float]] = {
+    "standard": (1_000.0, 100.0),
+    "advanced": (2_000.0, 200.0),
+    "plus": (10_000.0, 1_000.0),
+    "enterprise": (20_000.0, 2_000.0),
+}
+# the stable versions Shopify supports on 2026-12 (each for at least 12 months)
+SUPPORTED_VERSIONS = ("2026-01", "2026-04", "2026-07", "2026-10")
 
 
 @dataclass
@@ -63,24 +120,52 @@ class _Order:
     fulfillments: list[dict[str, Any]] = field(default_factory=list)
 
 
+class Connection(list[Any]):
+    """A field that is a connection (paged by cursors), not a plain list."""
+
+
+class _Refused(Exception):
+    def __init__(self, answer: dict[str, Any]) -> None:
+        self.answer = answer
+
+
+def _undefined(field_node: FieldNode, type_name: str) -> _Refused:
+    name = field_node.name.value
+    return _Refused(
+        {
+            "message": f"Field '{name}' doesn't exist on type '{type_name}'",
+            "extensions": {"code": "undefinedField", "typeName": type_name, "fieldName": name},
+        }
+    )
+
+
 class FakeShopifyAdmin:
     def __init__(
         self,
         access_token: str,
         *,
-        maximum_available: float = 1000.0,
-        restore_rate: float = 50.0,
+        plan: str = "standard",
+        maximum_available: float | None = None,
+        restore_rate: float | None = None,
+        supported_versions: tuple[str, ...] = SUPPORTED_VERSIONS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.access_token = access_token
-        self.maximum_available = maximum_available
-        self.restore_rate = restore_rate
-        self._available = maximum_available
-        self._updated = time.monotonic()
+        size, rate = PLANS[plan]
+        self.maximum_available = maximum_available if maximum_available is not None else size
+        self.restore_rate = restore_rate if restore_rate is not None else rate
+        self.supported_versions = tuple(sorted(supported_versions))
+        self.clock = clock
+        self._available = self.maximum_available
+        self._updated = clock()
         self.orders: dict[str, _Order] = {}
+        self.shop = ShopData()  # orders as the intake reads them, webhook subscriptions
         self.faults: dict[str, deque[str]] = {"query": deque(), "mutation": deque()}
-        self.calls: list[dict[str, Any]] = []  # every authenticated call: operation, variables
+        # every authenticated call: operation (first root field), version asked and
+        # served, variables, requested and actual cost
+        self.calls: list[dict[str, Any]] = []
         self.throttled = 0
-        self.shop = ShopData()  # orders and webhook subscriptions, for reconciliation
+        self.refused = 0  # MAX_COST_EXCEEDED
         self._ids = 1000
         self.app = self._make_app()
 
@@ -127,9 +212,16 @@ class FakeShopifyAdmin:
     def operations(self, name: str) -> list[dict[str, Any]]:
         return [c for c in self.calls if c["operation"] == name]
 
-    # --- cost -------------------------------------------------------------------------
+    def served_version(self, asked: str) -> str:
+        """The version asked for when supported (or ``unstable``), else the oldest
+        supported stable version."""
+        if asked in self.supported_versions or asked == "unstable":
+            return asked
+        return self.supported_versions[0]
+
+    # --- the bucket -------------------------------------------------------------------
     def _refill(self) -> None:
-        now = time.monotonic()
+        now = self.clock()
         self._available = min(
             self.maximum_available, self._available + (now - self._updated) * self.restore_rate
         )
@@ -148,22 +240,40 @@ class FakeShopifyAdmin:
             }
         }
 
-    def _throttled_answer(self, requested: int) -> JSONResponse:
-        self.throttled += 1
+    def _errors(
+        self, errors: list[dict[str, Any]], requested: int, headers: dict[str, str]
+    ) -> JSONResponse:
         return JSONResponse(
-            {
-                "errors": [
-                    {
-                        "message": "Throttled",
-                        "extensions": {
-                            "code": "THROTTLED",
-                            "documentation": "https://shopify.dev/api/usage/rate-limits",
-                        },
-                    }
-                ],
-                "extensions": self._cost(requested, None),
-            }
+            {"errors": errors, "extensions": self._cost(requested, None)}, headers=headers
         )
+
+    def _throttled_answer(self, requested: int, headers: dict[str, str]) -> JSONResponse:
+        self.throttled += 1
+        error = {
+            "message": "Throttled",
+            "extensions": {"code": "THROTTLED", "documentation": RATE_LIMITS_DOC},
+        }
+        return self._errors([error], requested, headers)
+
+    def _too_costly(self, requested: int, headers: dict[str, str]) -> JSONResponse:
+        self.refused += 1
+        error = {
+            "message": (
+                f"Query cost is {requested}, which exceeds the single query max cost limit "
+                f"({MAX_QUERY_COST}).\n\nSee https://shopify.dev/concepts/about-apis/rate-limits"
+                " for more information on how the\ncost of a query is calculated.\n\nTo query "
+                "larger amounts of data with fewer limits, bulk operations should be used "
+                "instead.\nSee https://shopify.dev/tutorials/perform-bulk-operations-with-admin-"
+                "api for usage details.\n"
+            ),
+            "extensions": {
+                "code": "MAX_COST_EXCEEDED",
+                "cost": requested,
+                "maxCost": MAX_QUERY_COST,
+                "documentation": RATE_LIMITS_DOC,
+            },
+        }
+        return self._errors([error], requested, headers)
 
     # --- the API ----------------------------------------------------------------------
     def _make_app(self) -> FastAPI:
@@ -171,6 +281,8 @@ class FakeShopifyAdmin:
 
         @app.post("/admin/api/{version}/graphql.json")
         async def graphql(version: str, request: Request) -> JSONResponse:
+            served = self.served_version(version)
+            headers = {"X-Shopify-API-Version": served}
             if request.headers.get("x-shopify-access-token") != self.access_token:
                 return JSONResponse(
                     {
@@ -178,116 +290,264 @@ class FakeShopifyAdmin:
                         "wrong password)"
                     },
                     status_code=401,
+                    headers=headers,
                 )
             body = await request.json()
-            query = str(body.get("query") or "")
             variables = body.get("variables") or {}
-            reconciling = _shop_data_operation(query)
-            if reconciling is not None:
-                return self._shop_data(reconciling, version, variables)
-            mutation = "fulfillmentCreate" in query
-            operation = "mutation" if mutation else "query"
-            self.calls.append(
-                {
-                    "operation": "fulfillmentCreate" if mutation else "order",
-                    "version": version,
-                    "variables": variables,
-                }
-            )
-            requested = MUTATION_COST if mutation else QUERY_COST
-            fault = self.faults[operation].popleft() if self.faults[operation] else None
+            try:
+                op = parse_operation(
+                    str(body.get("query") or ""), variables, body.get("operationName")
+                )
+                requested = requested_cost(op)
+            except QueryError as exc:
+                return self._errors([{"message": str(exc)}], 0, headers)
+            names = [f.name.value for f in op.root_fields]
+            call = {
+                "operation": names[0] if names else "",
+                "version": version,
+                "served": served,
+                "variables": variables,
+                "requested": requested,
+                "actual": None,
+            }
+            self.calls.append(call)
+            fault = self.faults[op.kind].popleft() if self.faults[op.kind] else None
             if fault == "http_500":
                 return JSONResponse({"errors": "Internal Server Error"}, status_code=500)
             if fault == "http_429":
                 return JSONResponse(
                     {"errors": "Exceeded 2 calls per second for api client."},
                     status_code=429,
-                    headers={"Retry-After": "1.0"},
+                    headers={"Retry-After": "1.0", **headers},
                 )
+            if requested > MAX_QUERY_COST:
+                return self._too_costly(requested, headers)
             self._refill()
             if fault == "throttled":
                 self._available = min(self._available, requested / 2)
             if self._available < requested:
-                return self._throttled_answer(requested)
+                return self._throttled_answer(requested, headers)
             self._available -= requested
-            data = self._fulfillment_create(variables) if mutation else self._order(variables)
-            headers = {}
+            try:
+                data, actual = self._execute(op)
+            except _Refused as exc:
+                self._available += requested  # nothing ran
+                return self._errors([exc.answer], requested, headers)
+            self._available = min(self.maximum_available, self._available + requested - actual)
+            call["actual"] = actual
             if fault == "drop_response":
                 headers[DROP_RESPONSE_HEADER] = "1"
             elif fault and fault.startswith("slow:"):
                 await asyncio.sleep(float(fault.split(":", 1)[1]))
             return JSONResponse(
-                {"data": data, "extensions": self._cost(requested, requested)}, headers=headers
+                {"data": data, "extensions": self._cost(requested, actual)}, headers=headers
             )
 
         return app
 
-    def _shop_data(self, name: str, version: str, variables: dict[str, Any]) -> JSONResponse:
-        """The operations of reconciliation and the subscription check (:class:`ShopData`)."""
-        self.calls.append({"operation": name, "version": version, "variables": variables})
-        mutation = name == "webhookSubscriptionCreate"
-        requested = MUTATION_COST if mutation else QUERY_COST
-        self._refill()
-        if self._available < requested:
-            return self._throttled_answer(requested)
-        self._available -= requested
-        resolve = {
-            "orders": self.shop.orders_connection,
-            "orderForIntake": self.shop.order,
-            "webhookSubscriptions": self.shop.webhook_subscriptions,
-            "webhookSubscriptionCreate": self.shop.webhook_subscription_create,
-        }[name]
-        try:
-            data = resolve(variables)
-        except GraphQLError as exc:
-            return JSONResponse(
-                {"errors": [{"message": str(exc)}], "extensions": self._cost(requested, None)}
-            )
-        return JSONResponse({"data": data, "extensions": self._cost(requested, requested)})
+    # --- execution: the selection projected over the fake's objects ---------------------
+    def _execute(self, op: Operation) -> tuple[dict[str, Any], int]:
+        data: dict[str, Any] = {}
+        cost = 0
+        for root in op.root_fields:
+            name = root.name.value
+            if op.kind == "mutation":
+                if name not in _PAYLOAD_SHAPES:
+                    raise _undefined(root, "Mutation")
+                self._project(_PAYLOAD_SHAPES[name], root, op)  # a bad selection: nothing runs
+                payload = self._mutate(name, root, op)
+                data[response_key(root)], inner = self._project(payload, root, op)
+                cost += MUTATION_COST + inner
+                continue
+            if name in ("orders", "webhookSubscriptions"):
+                found_all = (
+                    self.shop.search(op.argument(root, "query"), op.argument(root, "sortKey"))
+                    if name == "orders"
+                    else list(self.shop.subscriptions.values())
+                )
+                items = Connection(_with_connections(o) for o in found_all)
+                data[response_key(root)], inner = self._page(items, root, op)
+                cost += inner
+                continue
+            resolver = {
+                "order": self._order,
+                "fulfillmentOrder": self._fulfillment_order_by_id,
+                "fulfillment": self._fulfillment_by_id,
+            }.get(name)
+            if resolver is None:
+                raise _undefined(root, "QueryRoot")
+            found = resolver(str(op.argument(root, "id")))
+            if found is None:
+                data[response_key(root)] = None
+                continue
+            data[response_key(root)], inner = self._project(found, root, op)
+            cost += 1 + inner
+        return data, cost
 
-    def _order(self, variables: dict[str, Any]) -> dict[str, Any]:
-        order = self.orders.get(str(variables.get("id")))
-        if order is None:
-            return {"order": None}
+    def _project(self, obj: Mapping[str, Any], at: FieldNode, op: Operation) -> tuple[Any, int]:
+        """``obj`` as ``at``'s selection asks for it, and the actual cost of its fields."""
+        out: dict[str, Any] = {}
+        cost = 0
+        for f in all_fields(at.selection_set, op):
+            name, key = f.name.value, response_key(f)
+            if name == "__typename":
+                out[key] = obj["__typename"]
+                continue
+            if name not in obj:
+                raise _undefined(f, str(obj["__typename"]))
+            raw = obj[name]
+            if f.selection_set is None:
+                out[key] = raw
+            elif isinstance(raw, Connection):
+                out[key], inner = self._page(raw, f, op)
+                cost += inner
+            elif isinstance(raw, list):
+                size = page_size(f, op)
+                items = raw if size is None else raw[:size]
+                projected = [self._project(item, f, op) for item in items]
+                out[key] = [p for p, _ in projected]
+                cost += sum(1 + c for _, c in projected)
+            elif raw is None:
+                out[key] = None
+            else:
+                out[key], inner = self._project(raw, f, op)
+                cost += 1 + inner
+        return out, cost
+
+    def _page(self, items: Connection, at: FieldNode, op: Operation) -> tuple[Any, int]:
+        size = page_size(at, op)
+        if size is None:
+            raise _Refused(
+                {"message": f"you must provide one of first or last for {at.name.value}"}
+            )
+        if size > MAX_PAGE:
+            raise _Refused({"message": f"{at.name.value}: first and last cannot exceed {MAX_PAGE}"})
+        after, before = op.argument(at, "after"), op.argument(at, "before")
+        start = _cursor_index(after) + 1 if after else 0
+        stop = _cursor_index(before) if before else len(items)
+        window = list(enumerate(items))[start:stop]
+        window = window[:size] if op.argument(at, "first") is not None else window[-size:]
+        out: dict[str, Any] = {}
+        node_costs: list[int] = [0] * len(window)
+        for part in all_fields(at.selection_set, op):
+            key, name = response_key(part), part.name.value
+            if name == "nodes":
+                projected = [self._project(item, part, op) for _, item in window]
+                out[key] = [p for p, _ in projected]
+                pairs = zip(node_costs, projected, strict=True)
+                node_costs = [max(a, 1 + c) for a, (_, c) in pairs]
+            elif name == "edges":
+                edges = []
+                for n, (index, item) in enumerate(window):
+                    edge: dict[str, Any] = {}
+                    for e in all_fields(part.selection_set, op):
+                        if e.name.value == "cursor":
+                            edge[response_key(e)] = _cursor(index)
+                        elif e.name.value == "node":
+                            edge[response_key(e)], c = self._project(item, e, op)
+                            node_costs[n] = max(node_costs[n], 1 + c)
+                        else:
+                            raise _undefined(e, "Edge")
+                    edges.append(edge)
+                out[key] = edges
+            elif name == "pageInfo":
+                first_index = window[0][0] if window else start
+                last_index = window[-1][0] if window else start - 1
+                info = {
+                    "__typename": "PageInfo",
+                    "hasNextPage": last_index + 1 < min(stop, len(items)),
+                    "hasPreviousPage": first_index > 0,
+                    "startCursor": _cursor(first_index) if window else None,
+                    "endCursor": _cursor(last_index) if window else None,
+                }
+                out[key], _ = self._project(info, part, op)
+            else:
+                raise _undefined(part, "Connection")
+        return out, CONNECTION_COST + sum(node_costs)
+
+    # --- the objects ------------------------------------------------------------------
+    def _fulfillment_order_object(self, fo: _FulfillmentOrder, order: _Order) -> dict[str, Any]:
         return {
-            "order": {
-                "id": order.id,
-                "fulfillmentOrders": {
-                    "nodes": [
-                        {
-                            "id": fo.id,
-                            "status": fo.status,
-                            "assignedLocation": {"location": {"id": fo.location_id}},
-                            "lineItems": {
-                                "nodes": [
-                                    {
-                                        "id": item.id,
-                                        "remainingQuantity": item.remaining,
-                                        "lineItem": {"id": item.line_item_id},
-                                    }
-                                    for item in fo.items
-                                ]
-                            },
-                        }
-                        for fo in order.fulfillment_orders
-                    ]
-                },
-                "fulfillments": [
-                    {k: f[k] for k in ("id", "status", "trackingInfo")} for f in order.fulfillments
-                ],
-            }
+            "__typename": "FulfillmentOrder",
+            "id": fo.id,
+            "status": fo.status,
+            "orderId": order.id,
+            "assignedLocation": {
+                "__typename": "FulfillmentOrderAssignedLocation",
+                "location": {"__typename": "Location", "id": fo.location_id},
+            },
+            "lineItems": Connection(
+                {
+                    "__typename": "FulfillmentOrderLineItem",
+                    "id": item.id,
+                    "totalQuantity": item.quantity,
+                    "remainingQuantity": item.remaining,
+                    "lineItem": {"__typename": "LineItem", "id": item.line_item_id},
+                }
+                for item in fo.items
+            ),
+            "fulfillments": Connection(
+                _fulfillment_object(f)
+                for f in order.fulfillments
+                if fo.id in f.get("fulfillmentOrderIds", ())
+            ),
         }
 
-    def _fulfillment_create(self, variables: dict[str, Any]) -> dict[str, Any]:
+    def _mutate(self, name: str, root: FieldNode, op: Operation) -> dict[str, Any]:
+        if name == "fulfillmentCreate":
+            return self._fulfillment_create(op.argument(root, "fulfillment") or {})
+        try:
+            return self.shop.create_subscription(
+                str(op.argument(root, "topic")), op.argument(root, "webhookSubscription") or {}
+            )
+        except ValueError as exc:
+            raise _Refused({"message": str(exc)}) from exc
+
+    def _order(self, order_id: str) -> dict[str, Any] | None:
+        """The order as the write-back reads it (fulfillment orders, fulfilments) and as
+        the intake reads it (:attr:`shop`), whichever the fake holds."""
+        order = self.orders.get(order_id)
+        intake = self.shop.order(order_id)
+        if order is None:
+            return None if intake is None else _with_connections(intake)
+        return {
+            **(_with_connections(intake) if intake is not None else {}),
+            "__typename": "Order",
+            "id": order.id,
+            "fulfillmentOrders": Connection(
+                self._fulfillment_order_object(fo, order) for fo in order.fulfillment_orders
+            ),
+            "fulfillments": [_fulfillment_object(f) for f in order.fulfillments],
+        }
+
+    def _fulfillment_order_by_id(self, fo_id: str) -> dict[str, Any] | None:
+        for order in self.orders.values():
+            for fo in order.fulfillment_orders:
+                if fo.id == fo_id:
+                    return self._fulfillment_order_object(fo, order)
+        return None
+
+    def _fulfillment_by_id(self, fulfillment_id: str) -> dict[str, Any] | None:
+        for order in self.orders.values():
+            for f in order.fulfillments:
+                if f["id"] == fulfillment_id:
+                    return _fulfillment_object(f)
+        return None
+
+    def _fulfillment_create(self, data: Mapping[str, Any]) -> dict[str, Any]:
         def error(message: str, *path: str) -> dict[str, Any]:
             return {
-                "fulfillmentCreate": {
-                    "fulfillment": None,
-                    "userErrors": [{"field": ["fulfillment", *path], "message": message}],
-                }
+                "__typename": "FulfillmentCreatePayload",
+                "fulfillment": None,
+                "userErrors": [
+                    {
+                        "__typename": "UserError",
+                        "field": ["fulfillment", *path],
+                        "message": message,
+                    }
+                ],
             }
 
-        data = variables.get("fulfillment") or {}
         pairs = data.get("lineItemsByFulfillmentOrder") or []
         if not pairs:
             return error(
@@ -352,20 +612,63 @@ class FakeShopifyAdmin:
                 for _, picked in chosen
                 for item, quantity in picked
             ],
+            "fulfillmentOrderIds": [fo.id for fo, _ in chosen],
         }
         self.orders[orders.pop()].fulfillments.append(fulfillment)
-        public = {k: fulfillment[k] for k in ("id", "status", "trackingInfo")}
-        return {"fulfillmentCreate": {"fulfillment": public, "userErrors": []}}
+        return {
+            "__typename": "FulfillmentCreatePayload",
+            "fulfillment": _fulfillment_object(fulfillment),
+            "userErrors": [],
+        }
 
 
-def _shop_data_operation(query: str) -> str | None:
-    """Which :class:`ShopData` operation a query is, by the field it selects."""
-    if "webhookSubscriptionCreate" in query:
-        return "webhookSubscriptionCreate"
-    if "webhookSubscriptions" in query:
-        return "webhookSubscriptions"
-    if "orders(" in query:
-        return "orders"
-    if "order(" in query and "fulfillmentOrders" not in query:
-        return "orderForIntake"
-    return None
+def _fulfillment_object(f: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "__typename": "Fulfillment",
+        "id": f["id"],
+        "status": f["status"],
+        "trackingInfo": [{"__typename": "FulfillmentTrackingInfo", **t} for t in f["trackingInfo"]],
+    }
+
+
+_PAYLOAD_SHAPES: dict[str, dict[str, Any]] = {
+    "fulfillmentCreate": {
+        "__typename": "FulfillmentCreatePayload",
+        "fulfillment": _fulfillment_object(
+            {"id": "", "status": "", "trackingInfo": [{"company": "", "number": "", "url": ""}]}
+        ),
+        "userErrors": [{"__typename": "UserError", "field": [], "message": ""}],
+    },
+    "webhookSubscriptionCreate": {
+        "__typename": "WebhookSubscriptionCreatePayload",
+        "webhookSubscription": {
+            "__typename": "WebhookSubscription",
+            "id": "",
+            "topic": "",
+            "format": "",
+            "uri": "",
+        },
+        "userErrors": [{"__typename": "UserError", "field": [], "message": ""}],
+    },
+}
+MAX_PAGE = 250
+
+
+def _with_connections(obj: dict[str, Any]) -> dict[str, Any]:
+    """An intake order's line items and shipping lines as connections."""
+    out = dict(obj)
+    for name in ("lineItems", "shippingLines"):
+        if isinstance(out.get(name), list):
+            out[name] = Connection(out[name])
+    return out
+
+
+def _cursor(index: int) -> str:
+    return f"cursor:{index}"
+
+
+def _cursor_index(cursor: object) -> int:
+    try:
+        return int(str(cursor).removeprefix("cursor:"))
+    except ValueError as exc:
+        raise _Refused({"message": f"Invalid cursor for current pagination: {cursor}"}) from exc

@@ -13,27 +13,24 @@ money is a ``MoneyBag`` (``shopMoney.amount``), enums are upper case
 ``{key, value}``, the customer's e-mail and phone are ``defaultEmailAddress`` /
 ``defaultPhoneNumber``.
 
-:class:`ShopData` answers the operations reconciliation uses, with the documented rules:
+:class:`ShopData` holds them for :class:`~.shopify_admin.FakeShopifyAdmin`, which pages
+and projects them like its other objects. Documented rules kept here:
 
-* connections take ``first`` from 1 to 250 and an opaque ``after`` cursor, and answer
-  ``nodes`` with ``pageInfo { hasNextPage endCursor }``
-  (https://shopify.dev/docs/api/usage/pagination-graphql; "first … must be … less than or
-  equal to 250", https://shopify.dev/docs/api/usage/limits#graphql-admin-api-rate-limits);
-* ``orders(query:)`` understands the search syntax's ``updated_at`` comparisons
+* ``orders(query:)`` takes the search syntax's ``updated_at`` comparisons
   (``updated_at:>='2026-12-04T10:00:00Z'``, https://shopify.dev/docs/api/usage/search-syntax)
   and ``sortKey: UPDATED_AT``;
 * ``webhookSubscriptions`` lists only the subscriptions made through the API (those of
-  an app's ``shopify.app.toml`` are not listed,
+  an app's ``shopify.app.toml`` or of the Shopify admin are not listed,
   https://shopify.dev/docs/api/admin-graphql/latest/queries/webhookSubscriptions);
 * ``webhookSubscriptionCreate`` refuses, as ``userErrors``, an address that is not
   ``https://`` and a second subscription of the same topic to the same address
   ("Address for this topic has already been taken",
-  https://shopify.dev/docs/api/admin-graphql/latest/mutations/webhookSubscriptionCreate).
+  https://shopify.dev/docs/api/admin-graphql/latest/mutations/webhookSubscriptionCreate);
+  an unknown topic is an error of the ``WebhookSubscriptionTopic`` enum.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import re
 from typing import Any
@@ -46,11 +43,17 @@ def _gid(kind: str, number: Any) -> str | None:
 def _bag(amount: Any, currency: str) -> dict[str, Any] | None:
     if amount is None:
         return None
-    return {"shopMoney": {"amount": str(amount), "currencyCode": currency}}
+    return {
+        "__typename": "MoneyBag",
+        "shopMoney": {"__typename": "MoneyV2", "amount": str(amount), "currencyCode": currency},
+    }
 
 
 def _attributes(pairs: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
-    return [{"key": p.get("name"), "value": p.get("value")} for p in pairs or []]
+    return [
+        {"__typename": "Attribute", "key": p.get("name"), "value": p.get("value")}
+        for p in pairs or []
+    ]
 
 
 def _upper(value: Any) -> str | None:
@@ -61,6 +64,7 @@ def _address(addr: dict[str, Any] | None) -> dict[str, Any] | None:
     if addr is None:
         return None
     return {
+        "__typename": "MailingAddress",
         "firstName": addr.get("first_name"),
         "lastName": addr.get("last_name"),
         "name": addr.get("name"),
@@ -80,11 +84,12 @@ def _address(addr: dict[str, Any] | None) -> dict[str, Any] | None:
 def _legacy(kind: str, number: Any) -> dict[str, Any] | None:
     if number is None:
         return None
-    return {"id": _gid(kind, number), "legacyResourceId": str(number)}
+    return {"__typename": kind, "id": _gid(kind, number), "legacyResourceId": str(number)}
 
 
 def graphql_line_item(item: dict[str, Any], currency: str) -> dict[str, Any]:
     return {
+        "__typename": "LineItem",
         "id": _gid("LineItem", item["id"]),
         "title": item.get("title"),
         "name": item.get("name"),
@@ -102,10 +107,11 @@ def graphql_line_item(item: dict[str, Any], currency: str) -> dict[str, Any]:
 
 def graphql_order(rest: dict[str, Any]) -> dict[str, Any]:
     """The GraphQL ``Order`` of a REST order resource; ``lineItems`` and
-    ``shippingLines`` as plain lists of nodes (the fake pages them)."""
+    ``shippingLines`` as plain lists of nodes (the fake makes them connections)."""
     currency = str(rest.get("currency") or "USD")
     customer = rest.get("customer")
     return {
+        "__typename": "Order",
         "id": _gid("Order", rest["id"]),
         "legacyResourceId": str(rest["id"]),
         "name": rest.get("name"),
@@ -129,20 +135,28 @@ def graphql_order(rest: dict[str, Any]) -> dict[str, Any]:
         "customer": None
         if customer is None
         else {
+            "__typename": "Customer",
             "id": _gid("Customer", customer.get("id")),
             "legacyResourceId": str(customer.get("id")),
             "firstName": customer.get("first_name"),
             "lastName": customer.get("last_name"),
-            "defaultEmailAddress": {"emailAddress": customer["email"]}
+            "defaultEmailAddress": {
+                "__typename": "CustomerEmailAddress",
+                "emailAddress": customer["email"],
+            }
             if customer.get("email")
             else None,
-            "defaultPhoneNumber": {"phoneNumber": customer["phone"]}
+            "defaultPhoneNumber": {
+                "__typename": "CustomerPhoneNumber",
+                "phoneNumber": customer["phone"],
+            }
             if customer.get("phone")
             else None,
         },
         "lineItems": [graphql_line_item(i, currency) for i in rest.get("line_items") or []],
         "shippingLines": [
             {
+                "__typename": "ShippingLine",
                 "title": s.get("title"),
                 "code": s.get("code"),
                 "originalPriceSet": _bag(s.get("price"), currency),
@@ -152,20 +166,17 @@ def graphql_order(rest: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-MAX_FIRST = 250
 _SEARCH = re.compile(r"updated_at:(>=|<=|>|<)'?([0-9T:+\-.Z]+)'?")
-_TOPICS = {
-    "ORDERS_CREATE",
-    "ORDERS_PAID",
-    "ORDERS_UPDATED",
-    "ORDERS_CANCELLED",
-    "ORDERS_DELETE",
-    "ORDERS_FULFILLED",
-}
-
-
-class GraphQLError(Exception):
-    """A top-level ``errors`` entry (bad arguments)."""
+SUBSCRIPTION_TOPICS = frozenset(
+    {
+        "ORDERS_CREATE",
+        "ORDERS_PAID",
+        "ORDERS_UPDATED",
+        "ORDERS_CANCELLED",
+        "ORDERS_DELETE",
+        "ORDERS_FULFILLED",
+    }
+)
 
 
 def _instant(text: str) -> dt.datetime:
@@ -181,28 +192,13 @@ def _holds(value: dt.datetime, op: str, bound: dt.datetime) -> bool:
     return value > bound if op == ">" else value < bound
 
 
-def _page(items: list[Any], first: Any, after: Any) -> dict[str, Any]:
-    if not isinstance(first, int) or not 1 <= first <= MAX_FIRST:
-        raise GraphQLError(f"first must be between 1 and {MAX_FIRST}")
-    start = int(base64.b64decode(after).decode()) if after else 0
-    chunk = items[start : start + first]
-    end = start + len(chunk)
-    return {
-        "nodes": chunk,
-        "pageInfo": {
-            "hasNextPage": end < len(items),
-            "endCursor": base64.b64encode(str(end).encode()).decode() if chunk else None,
-        },
-    }
-
-
 class ShopData:
-    """The shop's orders (REST-shaped, served as GraphQL) and webhook subscriptions."""
+    """The shop's orders (REST-shaped, served as GraphQL ``Order``) and the webhook
+    subscriptions made through the API."""
 
     def __init__(self) -> None:
         self.orders: dict[int, dict[str, Any]] = {}
         self.subscriptions: dict[str, dict[str, Any]] = {}
-        self.app_config_topics: set[str] = set()  # subscribed in shopify.app.toml: unlisted
         self._ids = 5000
 
     def put_order(self, rest: dict[str, Any], updated: dt.datetime) -> None:
@@ -214,65 +210,62 @@ class ShopData:
     def add_subscription(self, topic: str, uri: str, fmt: str = "JSON") -> str:
         self._ids += 1
         sub_id = f"gid://shopify/WebhookSubscription/{self._ids}"
-        self.subscriptions[sub_id] = {"id": sub_id, "topic": topic, "format": fmt, "uri": uri}
+        self.subscriptions[sub_id] = {
+            "__typename": "WebhookSubscription",
+            "id": sub_id,
+            "topic": topic,
+            "format": fmt,
+            "uri": uri,
+        }
         return sub_id
 
-    # --- the operations ---------------------------------------------------------------
-    def orders_connection(self, variables: dict[str, Any]) -> dict[str, Any]:
-        found = list(self.orders.values())
-        for op, value in _SEARCH.findall(str(variables.get("query") or "")):
-            found = [o for o in found if _holds(_instant(o["updated_at"]), op, _instant(value))]
-        found.sort(key=lambda o: (_instant(o["updated_at"]), o["id"]))
-        nodes = [
-            {
-                "id": f"gid://shopify/Order/{o['id']}",
-                "legacyResourceId": str(o["id"]),
-                "updatedAt": o["updated_at"],
-            }
-            for o in found
-        ]
-        return {"orders": _page(nodes, variables.get("first"), variables.get("after"))}
-
-    def order(self, variables: dict[str, Any]) -> dict[str, Any]:
-        number = int(str(variables.get("id")).rsplit("/", 1)[-1])
+    def order(self, gid: str) -> dict[str, Any] | None:
+        try:
+            number = int(str(gid).rsplit("/", 1)[-1])
+        except ValueError:
+            return None
         rest = self.orders.get(number)
-        if rest is None:
-            return {"order": None}
-        node = graphql_order(rest)
-        node["lineItems"] = _page(node["lineItems"], variables.get("lines"), variables.get("after"))
-        node["shippingLines"] = _page(node["shippingLines"], 5, None)
-        return {"order": node}
+        return None if rest is None else graphql_order(rest)
 
-    def webhook_subscriptions(self, variables: dict[str, Any]) -> dict[str, Any]:
-        listed = list(self.subscriptions.values())
-        return {
-            "webhookSubscriptions": _page(listed, variables.get("first"), variables.get("after"))
-        }
+    def search(self, query: str | None, sort_key: str | None) -> list[dict[str, Any]]:
+        """The orders the search query matches, sorted as asked (by id by default)."""
+        found = list(self.orders.values())
+        for op, value in _SEARCH.findall(query or ""):
+            found = [o for o in found if _holds(_instant(o["updated_at"]), op, _instant(value))]
+        if sort_key == "UPDATED_AT":
+            found.sort(key=lambda o: (_instant(o["updated_at"]), o["id"]))
+        else:
+            found.sort(key=lambda o: o["id"])
+        return [graphql_order(o) for o in found]
 
-    def webhook_subscription_create(self, variables: dict[str, Any]) -> dict[str, Any]:
-        topic = str(variables.get("topic"))
-        given = variables.get("webhookSubscription") or {}
+    def create_subscription(self, topic: str, given: dict[str, Any]) -> dict[str, Any]:
+        """The ``WebhookSubscriptionCreatePayload``; ValueError for an unknown topic."""
+        if topic not in SUBSCRIPTION_TOPICS:
+            raise ValueError(
+                f"Variable $topic of type WebhookSubscriptionTopic! was provided invalid "
+                f"value: {topic}"
+            )
         uri = str(given.get("uri") or given.get("callbackUrl") or "")
 
         def refused(field: str, message: str) -> dict[str, Any]:
+            error = {
+                "__typename": "UserError",
+                "field": ["webhookSubscription", field],
+                "message": message,
+            }
             return {
-                "webhookSubscriptionCreate": {
-                    "webhookSubscription": None,
-                    "userErrors": [{"field": ["webhookSubscription", field], "message": message}],
-                }
+                "__typename": "WebhookSubscriptionCreatePayload",
+                "webhookSubscription": None,
+                "userErrors": [error],
             }
 
-        if topic not in _TOPICS:
-            raise GraphQLError(f"invalid value for WebhookSubscriptionTopic: {topic}")
         if not uri.startswith("https://"):
             return refused("callbackUrl", "Address protocol http:// is not supported")
         if any(s["topic"] == topic and s["uri"] == uri for s in self.subscriptions.values()):
             return refused("address", "Address for this topic has already been taken")
         sub_id = self.add_subscription(topic, uri, str(given.get("format") or "JSON"))
-        created = self.subscriptions[sub_id]
         return {
-            "webhookSubscriptionCreate": {
-                "webhookSubscription": {k: created[k] for k in ("id", "topic", "uri")},
-                "userErrors": [],
-            }
+            "__typename": "WebhookSubscriptionCreatePayload",
+            "webhookSubscription": self.subscriptions[sub_id],
+            "userErrors": [],
         }
