@@ -13,14 +13,21 @@ from order_intake.models import common as order_intake_tables
 from order_intake.shops.repository import ShopRepository
 from order_intake.shops.schemas import ShopCreate
 from order_intake.shops.service import create_shop, shop_out
+from order_intake.storefront_sync.base import WebhookHealth
+from order_intake.storefront_sync.job import ShopSyncer
+from order_intake.storefront_sync.repository import SyncRepository
 
 
-async def add_shop(settings: Settings, data: dict[str, Any]) -> str:
-    db = Database(settings.for_service("order-intake").db_url, pool_size=1)
+async def add_shop(settings: Settings, data: dict[str, Any]) -> tuple[str, WebhookHealth | None]:
+    """The new shop's id and, with admin credentials, the check of its webhook
+    subscriptions (made and recorded as the API's ``POST /v1/shops`` does)."""
+    resolved = settings.for_service("order-intake")
+    db = Database(resolved.db_url, pool_size=1)
     try:
         async with db.transaction() as session:
             shop = await create_shop(session, ShopCreate(**data))
-        return str(shop.id)
+        health = await ShopSyncer(db, resolved).check_webhooks(shop.id)
+        return str(shop.id), health
     finally:
         await db.dispose()
 
@@ -43,7 +50,11 @@ async def list_shops(settings: Settings) -> list[dict[str, Any]]:
     try:
         async with db.sessions() as session:
             shops = await ShopRepository(session).list()
-        return [shop_out(s, settings.public_base_url).model_dump(mode="json") for s in shops]
+            syncs = await SyncRepository(session).by_shops([s.id for s in shops])
+        return [
+            shop_out(s, settings.public_base_url, syncs.get(s.id)).model_dump(mode="json")
+            for s in shops
+        ]
     finally:
         await db.dispose()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -107,11 +108,33 @@ def shop_add(
     payment_window_days: Annotated[int, typer.Option()] = 20,
     language: Annotated[str, typer.Option(help="buyer messages: en, zh")] = "en",
     handling_days: Annotated[int, typer.Option()] = 3,
+    credentials_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="JSON file with the shop's admin API credentials (Shopify: access_token;"
+            " WooCommerce: consumer_key, consumer_secret): fulfilment write-back, order"
+            " reconciliation and webhook repair; a file, so that secrets stay out of the"
+            " shell history",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
-    """Register a storefront; prints the new shop's id."""
+    """Register a storefront; prints the new shop's id. With credentials, its webhook
+    subscriptions are checked (and repaired) at once: the result goes to stderr."""
+    import structlog
+
     from dropship_cli.admin import add_shop
 
-    shop_id = asyncio.run(
+    # stdout carries the shop's id alone (scripts read it); the check's logs go to stderr
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+    credentials = None
+    if credentials_file is not None:
+        try:
+            credentials = json.loads(credentials_file.read_text())
+        except ValueError as exc:
+            raise typer.BadParameter(f"{credentials_file} is not JSON: {exc}") from exc
+    shop_id, health = asyncio.run(
         add_shop(
             Settings(),
             dict(
@@ -122,9 +145,14 @@ def shop_add(
                 payment_window_days=payment_window_days,
                 buyer_language=language,
                 handling_days=handling_days,
+                admin_credentials=credentials,
             ),
         )
     )
+    if health is not None:
+        typer.echo(f"webhooks: {health.status}", err=True)
+        for line in health.repairs + health.problems:
+            typer.echo(f"  {line}", err=True)
     typer.echo(shop_id)
 
 

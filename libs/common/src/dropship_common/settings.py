@@ -102,6 +102,14 @@ class Settings(BaseSettings):
     cj_message_retry_base_seconds: float = 30.0
     cj_message_retry_cap_seconds: float = 1800.0
     cj_message_match_seconds: float = 86400.0
+    # order-intake: storefront reconciliation and webhook subscriptions (shops with
+    # admin credentials). Our public base URL for the storefronts' webhook
+    # subscriptions (https://host): unset, missing subscriptions are reported, never
+    # created with a guessed address.
+    webhook_base_url: str | None = None
+    storefront_sync_seconds: float = 900.0  # orders changed at the storefront asked for
+    storefront_sync_overlap_seconds: float = 600.0  # each run looks back this much more
+    webhook_check_seconds: float = 86400.0  # subscriptions checked (and repaired) daily
     # order-intake: the Shopify Admin API version asked for (a stable one, YYYY-MM)
     shopify_api_version: str = SHOPIFY_API_VERSION
 

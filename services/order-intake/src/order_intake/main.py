@@ -17,6 +17,7 @@ from order_intake.orders.endpoints import router as orders_router
 from order_intake.payments import payment_worker
 from order_intake.products.endpoints import router as products_router
 from order_intake.shops.endpoints import router as shops_router
+from order_intake.storefront_sync.job import storefront_sync_worker
 from order_intake.webhooks.admin import router as webhooks_admin_router
 from order_intake.webhooks.endpoints import router as webhooks_router
 from order_intake.webhooks.endpoints import shopify_webhook
@@ -51,7 +52,14 @@ SPEC = ServiceSpec(
         fulfilments_router,
     ),
     handlers=consumers.handlers,
-    workers=(webhook_worker, mail_worker, payment_worker, purge_worker, fulfilment_worker),
+    workers=(
+        webhook_worker,
+        mail_worker,
+        payment_worker,
+        purge_worker,
+        fulfilment_worker,
+        storefront_sync_worker,
+    ),
     on_start=_wire,
     # a Shopify storm (a flash sale) is the load order-intake must carry
     hot_routes={"/webhooks/shopify": shopify_webhook},

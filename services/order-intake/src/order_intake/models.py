@@ -45,6 +45,30 @@ class Shop(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class ShopSync(Base):
+    """A shop with admin credentials: how far its orders were reconciled with the
+    storefront (the cursor), and the last check of its webhook subscriptions."""
+
+    __tablename__ = "shop_syncs"
+    __table_args__ = (sa.Index("ix_shop_syncs_due", "next_sync_at"),)
+
+    shop_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("shops.id", ondelete="CASCADE"), primary_key=True
+    )
+    # orders changed at the storefront up to here were asked for (the next run looks
+    # back from here by the overlap)
+    orders_synced_until: Mapped[dt.datetime]
+    next_sync_at: Mapped[dt.datetime] = mapped_column(default=utcnow)  # also the lease
+    last_sync_at: Mapped[dt.datetime | None]
+    last_sync_error: Mapped[str | None] = mapped_column(sa.Text)
+    orders_recovered: Mapped[int] = mapped_column(default=0)  # fed by reconciliation
+    # unchecked | ok | repaired | broken
+    webhooks_status: Mapped[str] = mapped_column(sa.String(20), default="unchecked")
+    webhooks_problems: Mapped[list[str]] = mapped_column(JSONType)
+    webhooks_checked_at: Mapped[dt.datetime | None]
+    next_webhook_check_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class Product(Base):
     """A SKU the shop sells and we can route to a supplier."""
 

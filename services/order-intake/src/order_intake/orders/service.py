@@ -128,6 +128,13 @@ class OrderOps:
         return env
 
     # --- ingest ------------------------------------------------------------------
+    async def stored(self, shop_id: uuid.UUID, external_id: str) -> Order | None:
+        """The stored order, as :meth:`ingest` would find it (the batch's first)."""
+        key = (shop_id, external_id)
+        if self.cache is not None and key in self.cache.orders:
+            return self.cache.orders[key]
+        return await self.repo.by_external(shop_id, external_id, for_update=True)
+
     async def ingest(
         self, shop: Shop, co: CanonicalOrder, cause: Cause, now: dt.datetime | None = None
     ) -> Order:
@@ -135,10 +142,7 @@ class OrderOps:
         are ignored (deliveries arrive in any order); the newest data wins."""
         now = now or utcnow()
         key = (shop.id, co.external_id)
-        if self.cache is not None and key in self.cache.orders:
-            order = self.cache.orders[key]
-        else:
-            order = await self.repo.by_external(shop.id, co.external_id, for_update=True)
+        order = await self.stored(shop.id, co.external_id)
         if order is not None and co.source_updated_at < order.source_updated_at:
             self.record(
                 order,

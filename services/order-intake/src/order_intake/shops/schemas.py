@@ -53,8 +53,30 @@ class ShopUpdate(BaseModel):
     active: bool | None = None
 
 
+class WebhookHealthOut(BaseModel):
+    """The last check of the shop's webhook subscriptions at the storefront.
+    ``status``: unchecked, ok, repaired (we re-enabled or re-created some), broken
+    (missing or disabled and we could not fix it: see ``problems``), unmanaged (not
+    checked: ``admin_credentials.manage_webhooks`` is false)."""
+
+    status: str
+    problems: list[str]
+    checked_at: dt.datetime | None
+    next_check_at: dt.datetime
+
+
+class ReconciliationOut(BaseModel):
+    """Orders asked for at the storefront, so that none depends on one webhook."""
+
+    orders_synced_until: dt.datetime
+    last_sync_at: dt.datetime | None
+    last_sync_error: str | None
+    orders_recovered: int  # order versions a webhook did not bring
+
+
 class ShopOut(BaseModel):
-    """Secrets are never returned."""
+    """Secrets are never returned. ``webhook_health`` and ``reconciliation`` are null
+    for a shop without admin credentials (webhooks only)."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -72,4 +94,6 @@ class ShopOut(BaseModel):
     ship_from_country: str
     active: bool
     webhook_url: str
+    webhook_health: WebhookHealthOut | None = None
+    reconciliation: ReconciliationOut | None = None
     created_at: dt.datetime

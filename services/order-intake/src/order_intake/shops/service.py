@@ -7,9 +7,16 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from order_intake.errors import ShopExists, ShopNotFound
-from order_intake.models import Shop
+from order_intake.models import Shop, ShopSync
 from order_intake.shops.repository import ShopRepository
-from order_intake.shops.schemas import ShopCreate, ShopOut, ShopUpdate
+from order_intake.shops.schemas import (
+    ReconciliationOut,
+    ShopCreate,
+    ShopOut,
+    ShopUpdate,
+    WebhookHealthOut,
+)
+from order_intake.storefront_sync.repository import SyncRepository
 
 
 async def create_shop(session: AsyncSession, data: ShopCreate) -> Shop:
@@ -33,6 +40,7 @@ async def create_shop(session: AsyncSession, data: ShopCreate) -> Shop:
     )
     repo.add(shop)
     await session.flush()
+    await SyncRepository(session).ensure(shop)
     return shop
 
 
@@ -55,10 +63,12 @@ async def update_shop(session: AsyncSession, shop_id: uuid.UUID, data: ShopUpdat
         if value is not None:
             setattr(shop, key, value)
     await session.flush()
+    # new credentials: reconcile and check the webhooks at the worker's next pass
+    await SyncRepository(session).ensure(shop, check_now="admin_credentials" in changes)
     return shop
 
 
-def shop_out(shop: Shop, public_base_url: str) -> ShopOut:
+def shop_out(shop: Shop, public_base_url: str, sync: ShopSync | None = None) -> ShopOut:
     base = public_base_url.rstrip("/")
     url = (
         f"{base}/webhooks/shopify"
@@ -82,5 +92,21 @@ def shop_out(shop: Shop, public_base_url: str) -> ShopOut:
         ship_from_country=shop.ship_from_country,
         active=shop.active,
         webhook_url=url,
+        webhook_health=None
+        if sync is None
+        else WebhookHealthOut(
+            status=sync.webhooks_status,
+            problems=sync.webhooks_problems,
+            checked_at=sync.webhooks_checked_at,
+            next_check_at=sync.next_webhook_check_at,
+        ),
+        reconciliation=None
+        if sync is None
+        else ReconciliationOut(
+            orders_synced_until=sync.orders_synced_until,
+            last_sync_at=sync.last_sync_at,
+            last_sync_error=sync.last_sync_error,
+            orders_recovered=sync.orders_recovered,
+        ),
         created_at=shop.created_at,
     )

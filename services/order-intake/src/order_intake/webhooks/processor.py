@@ -26,6 +26,7 @@ from order_intake.orders.batch import BatchCache
 from order_intake.orders.idempotency import purge_idempotency_keys
 from order_intake.orders.repository import OrderRepository
 from order_intake.orders.service import Cause, OrderOps
+from order_intake.storefront_sync.feed import is_reconciled
 from order_intake.storefronts import shopify, woocommerce
 from order_intake.webhooks.compliance import handle_compliance
 from order_intake.webhooks.repository import DeliveryRepository
@@ -58,8 +59,10 @@ async def process_delivery(
 ) -> None:
     shop = await ops.shop(delivery.shop_id)
     body = delivery.body or b""
+    reconciled = is_reconciled(delivery)
     cause = Cause(
-        actor=f"webhook:{delivery.platform}", ref=f"{delivery.topic}#{delivery.delivery_id}"
+        actor=f"{'reconcile' if reconciled else 'webhook'}:{delivery.platform}",
+        ref=f"{delivery.topic}#{delivery.delivery_id}",
     )
     compliance = delivery.platform == "shopify" and delivery.topic in SHOPIFY_COMPLIANCE_TOPICS
     deletion = delivery.platform == "woocommerce" and delivery.topic == "order.deleted"
@@ -81,7 +84,16 @@ async def process_delivery(
         await ops.cancel(found.id, "deleted at the storefront", cause)
         delivery.order_id = found.id
         return
-    order = await ops.ingest(shop, parsed or parse_order(delivery), cause)  # type: ignore[arg-type]
+    co = parsed or parse_order(delivery)
+    assert co is not None  # an order topic
+    if reconciled:
+        # found by reconciliation: a version already applied (its webhook came after
+        # all) changes nothing
+        known = await ops.stored(shop.id, co.external_id)
+        if known is not None and known.source_updated_at >= co.source_updated_at:
+            delivery.order_id = known.id
+            return
+    order = await ops.ingest(shop, co, cause)
     delivery.order_id = order.id
 
 

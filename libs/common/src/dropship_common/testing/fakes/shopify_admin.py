@@ -34,13 +34,24 @@ Documented rules it enforces:
   ``pageInfo`` (https://shopify.dev/docs/api/usage/pagination-graphql); a connection
   without ``first`` or ``last`` is an error; a field the fake's objects do not have is
   ``undefinedField``.
+* Connections take at most 250 objects: ``first``/``last`` over 250 is an error
+  (https://shopify.dev/docs/api/usage/limits#graphql-admin-api-rate-limits: "Input
+  arguments that accept an array have a maximum size of 250"; connections page by 250 at
+  most, https://shopify.dev/docs/api/usage/pagination-graphql).
+* For reconciliation: ``orders(first:, after:, query:, sortKey:)``, ``order(id:)`` with
+  the fields of the order itself (``legacyResourceId``, money bags, addresses, customer,
+  ``lineItems``, ``shippingLines``), ``webhookSubscriptions`` and
+  ``webhookSubscriptionCreate(topic:, webhookSubscription:)``, from :attr:`shop`
+  (:class:`~dropship_common.testing.fakes.shopify_orders.ShopData`, whose docstring lists
+  the rules of the search syntax and of subscriptions).
 * ``fulfillmentCreate(fulfillment: FulfillmentInput!)``: ``lineItemsByFulfillmentOrder``
   checked against the remaining quantities, one order and location per call, fulfillment
   orders closed when nothing remains, ``userErrors`` as Shopify words them
   (https://shopify.dev/docs/api/admin-graphql/latest/mutations/fulfillmentCreate).
 
 The operation is recognised by the root fields of the parsed document: ``order(id:)``,
-``fulfillmentOrder(id:)``, ``fulfillment(id:)`` and the mutation ``fulfillmentCreate``.
+``orders``, ``webhookSubscriptions``, ``fulfillmentOrder(id:)``, ``fulfillment(id:)`` and
+the mutations ``fulfillmentCreate`` and ``webhookSubscriptionCreate``.
 The answer is the query's selection projected over the fake's objects (aliases,
 fragments and variables honoured). Faults can be queued per operation type (``"query"``
 / ``"mutation"``): ``"http_500"``, ``"http_429"``, ``"throttled"`` (the bucket holds
@@ -74,6 +85,7 @@ from dropship_common.testing.fakes.shopify_cost import (
     requested_cost,
     response_key,
 )
+from dropship_common.testing.fakes.shopify_orders import ShopData
 
 RATE_LIMITS_DOC = "https://shopify.dev/api/usage/rate-limits"
 MAX_INPUT_ARRAY = 250  # https://shopify.dev/docs/api/usage/limits: input limits
@@ -153,6 +165,7 @@ class FakeShopifyAdmin:
         self._available = self.maximum_available
         self._updated = clock()
         self.orders: dict[str, _Order] = {}
+        self.shop = ShopData()  # orders as the intake reads them, webhook subscriptions
         self.faults: dict[str, deque[str]] = {"query": deque(), "mutation": deque()}
         # every authenticated call: operation (first root field), version asked and
         # served, variables, requested and actual cost
@@ -353,12 +366,22 @@ class FakeShopifyAdmin:
         for root in op.root_fields:
             name = root.name.value
             if op.kind == "mutation":
-                if name != "fulfillmentCreate":
+                if name not in _PAYLOAD_SHAPES:
                     raise _undefined(root, "Mutation")
-                self._project(_PAYLOAD_SHAPE, root, op)  # a bad selection: nothing runs
-                payload = self._fulfillment_create(op.argument(root, "fulfillment") or {})
+                self._project(_PAYLOAD_SHAPES[name], root, op)  # a bad selection: nothing runs
+                payload = self._mutate(name, root, op)
                 data[response_key(root)], inner = self._project(payload, root, op)
                 cost += MUTATION_COST + inner
+                continue
+            if name in ("orders", "webhookSubscriptions"):
+                found_all = (
+                    self.shop.search(op.argument(root, "query"), op.argument(root, "sortKey"))
+                    if name == "orders"
+                    else list(self.shop.subscriptions.values())
+                )
+                items = Connection(_with_connections(o) for o in found_all)
+                data[response_key(root)], inner = self._page(items, root, op)
+                cost += inner
                 continue
             resolver = {
                 "order": self._order,
@@ -411,6 +434,8 @@ class FakeShopifyAdmin:
             raise _Refused(
                 {"message": f"you must provide one of first or last for {at.name.value}"}
             )
+        if size > MAX_PAGE:
+            raise _Refused({"message": f"{at.name.value}: first and last cannot exceed {MAX_PAGE}"})
         after, before = op.argument(at, "after"), op.argument(at, "before")
         start = _cursor_index(after) + 1 if after else 0
         stop = _cursor_index(before) if before else len(items)
@@ -482,11 +507,25 @@ class FakeShopifyAdmin:
             ),
         }
 
+    def _mutate(self, name: str, root: FieldNode, op: Operation) -> dict[str, Any]:
+        if name == "fulfillmentCreate":
+            return self._fulfillment_create(op.argument(root, "fulfillment") or {})
+        try:
+            return self.shop.create_subscription(
+                str(op.argument(root, "topic")), op.argument(root, "webhookSubscription") or {}
+            )
+        except ValueError as exc:
+            raise _Refused({"message": str(exc)}) from exc
+
     def _order(self, order_id: str) -> dict[str, Any] | None:
+        """The order as the write-back reads it (fulfillment orders, fulfilments) and as
+        the intake reads it (:attr:`shop`), whichever the fake holds."""
         order = self.orders.get(order_id)
+        intake = self.shop.order(order_id)
         if order is None:
-            return None
+            return None if intake is None else _with_connections(intake)
         return {
+            **(_with_connections(intake) if intake is not None else {}),
             "__typename": "Order",
             "id": order.id,
             "fulfillmentOrders": Connection(
@@ -606,13 +645,36 @@ def _fulfillment_object(f: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-_PAYLOAD_SHAPE = {
-    "__typename": "FulfillmentCreatePayload",
-    "fulfillment": _fulfillment_object(
-        {"id": "", "status": "", "trackingInfo": [{"company": "", "number": "", "url": ""}]}
-    ),
-    "userErrors": [{"__typename": "UserError", "field": [], "message": ""}],
+_PAYLOAD_SHAPES: dict[str, dict[str, Any]] = {
+    "fulfillmentCreate": {
+        "__typename": "FulfillmentCreatePayload",
+        "fulfillment": _fulfillment_object(
+            {"id": "", "status": "", "trackingInfo": [{"company": "", "number": "", "url": ""}]}
+        ),
+        "userErrors": [{"__typename": "UserError", "field": [], "message": ""}],
+    },
+    "webhookSubscriptionCreate": {
+        "__typename": "WebhookSubscriptionCreatePayload",
+        "webhookSubscription": {
+            "__typename": "WebhookSubscription",
+            "id": "",
+            "topic": "",
+            "format": "",
+            "uri": "",
+        },
+        "userErrors": [{"__typename": "UserError", "field": [], "message": ""}],
+    },
 }
+MAX_PAGE = 250
+
+
+def _with_connections(obj: dict[str, Any]) -> dict[str, Any]:
+    """An intake order's line items and shipping lines as connections."""
+    out = dict(obj)
+    for name in ("lineItems", "shippingLines"):
+        if isinstance(out.get(name), list):
+            out[name] = Connection(out[name])
+    return out
 
 
 def _longest_array(value: object) -> int:

@@ -1,0 +1,1 @@
+"""Reconciliation with the storefronts: missed orders, webhook subscriptions."""
