@@ -39,6 +39,7 @@ contracts: install
 bench: install services
 	$(UV) run python -m bench.intake
 	$(UV) run python -m bench.pipeline
+	$(UV) run python -m bench.faults
 
 clean:
 	rm -rf .tools data .pytest_cache .mypy_cache .ruff_cache

@@ -14,7 +14,8 @@ import pytest
 
 from dropship_common.messaging.bus import BusError, Delivery, Unroutable
 from dropship_common.messaging.envelope import Envelope
-from dropship_common.messaging.rabbitmq import RabbitMQBus
+from dropship_common.messaging.rabbitmq import RabbitMQBus, retry_tier_arguments
+from dropship_common.testing.private_infra import private_rabbit
 
 pytestmark = pytest.mark.integration
 
@@ -136,8 +137,8 @@ async def test_declared_topology(make: BusFactory) -> None:
         assert await ready_count(bus, name) == 0  # exists (passive declare succeeds)
     assert bus.all_queue_names("q") == [
         bus.queue_name("q"),
-        bus.queue_name("q") + ".retry.50ms",
-        bus.queue_name("q") + ".retry.100ms",
+        bus.queue_name("q") + ".retry.quorum.50ms",
+        bus.queue_name("q") + ".retry.quorum.100ms",
         bus.queue_name("q") + ".dlq",
     ]
     await bus.declare("q", ["order.#"])  # idempotent
@@ -175,18 +176,15 @@ async def test_queues_are_durable_and_messages_persistent(make: BusFactory) -> N
             },
         )
         # the others: the broker refuses to redeclare them as transient
-        retries = {
-            bus.retry_name("q", ms): {
-                "x-message-ttl": ms,
-                "x-dead-letter-exchange": "",
-                "x-dead-letter-routing-key": main,
-            }
-            for ms in DELAYS
-        }
-        for name, arguments in [(dlq, None), *retries.items()]:
-            with pytest.raises(aiormq.exceptions.ChannelPreconditionFailed):
-                probe = await connection.channel()
-                await probe.declare_queue(name, durable=False, arguments=arguments)
+        # the retry tiers are quorum queues too, dead-lettering at least once
+        for ms in DELAYS:
+            await (await connection.channel()).declare_queue(
+                bus.retry_name("q", ms), durable=True, arguments=retry_tier_arguments(main, ms)
+            )
+        # the dlq: the broker refuses to redeclare it as transient
+        with pytest.raises(aiormq.exceptions.ChannelPreconditionFailed):
+            probe = await connection.channel()
+            await probe.declare_queue(dlq, durable=False)
     finally:
         await connection.close()
 
@@ -451,3 +449,36 @@ async def test_broker_outage_publish_fails_fast_then_consumer_resumes(
         await bus.close()
         if proxy.server is not None:
             await proxy.cut()
+
+
+async def test_a_message_waiting_in_a_retry_tier_survives_a_broker_restart() -> None:
+    """A handler failed; its message waits in a retry tier; the node restarts and the
+    delay runs out while it is down: the message still comes back to the main queue
+    (a classic TTL queue dead-letters what expired meanwhile at most once: into nothing
+    while the main queue is not up yet). On a node of the test's own: the shared one is
+    never restarted."""
+    async with private_rabbit() as mq:
+        recorder = Recorder(fail_times=1)
+
+        def bus() -> RabbitMQBus:
+            return RabbitMQBus(
+                mq.url, "events", retry_delays_ms=[2000], delivery_limit=5, prefetch=1
+            )
+
+        first = bus()
+        await first.connect()
+        await first.subscribe("q", ["order.#"], recorder)
+        await first.publish([envelope("order.retried")])
+        tier = first.retry_name("q", 2000)
+        assert await eventually_async(lambda: ready_count(first, tier)) == 1
+        await first.close()
+        await mq.restart(down_seconds=3.0)  # the 2 s delay is over before it is back
+
+        second = bus()
+        try:
+            await second.connect()
+            await second.subscribe("q", ["order.#"], recorder)
+            env, delivery = await asyncio.wait_for(recorder.done.get(), 30)
+        finally:
+            await second.close()
+        assert env.type == "order.retried" and delivery.attempt == 2

@@ -5,8 +5,13 @@ Topology for a queue ``q`` (named ``<queue_prefix><queue>``):
 * ``q``: durable quorum queue bound to the topic exchange, with an explicit
   ``x-delivery-limit`` and dead-lettering to ``q.dlq`` -- the guard against a poison
   message that crashes its consumers (each crash returns it unacked).
-* ``q.retry.<ms>ms``: one per delay tier; durable, ``x-message-ttl`` = ms, expired
-  messages dead-letter back to ``q`` through the default exchange.
+* ``q.retry.quorum.<ms>ms``: one per delay tier, a quorum queue with ``x-message-ttl``
+  = ms whose expired messages dead-letter back to ``q`` through the default exchange
+  *at least once* (``x-dead-letter-strategy``, which needs ``x-overflow:
+  reject-publish``): a message whose delay runs out while the node is down reaches
+  ``q`` after the restart. (The classic ``q.retry.<ms>ms`` tiers of earlier versions
+  dead-lettered at most once and lost such messages; they are no longer declared and
+  can be deleted once empty.)
 * ``q.dlq``: durable; an operator lists and replays it.
 
 A failed handler's message is re-published (with publisher confirm) to the retry tier of
@@ -91,6 +96,18 @@ def _str_header(headers: HeadersType | None, name: str) -> str | None:
     return str(value)
 
 
+def retry_tier_arguments(main_queue: str, delay_ms: int) -> dict[str, Any]:
+    """A delay tier: held ``delay_ms``, then back to ``main_queue``, at least once."""
+    return {
+        "x-queue-type": "quorum",
+        "x-message-ttl": int(delay_ms),
+        "x-dead-letter-exchange": "",
+        "x-dead-letter-routing-key": main_queue,
+        "x-dead-letter-strategy": "at-least-once",
+        "x-overflow": "reject-publish",
+    }
+
+
 class RabbitMQBus(Bus):
     def __init__(
         self,
@@ -129,7 +146,7 @@ class RabbitMQBus(Bus):
         return f"{self.queue_name(queue)}.dlq"
 
     def retry_name(self, queue: str, delay_ms: int) -> str:
-        return f"{self.queue_name(queue)}.retry.{delay_ms}ms"
+        return f"{self.queue_name(queue)}.retry.quorum.{delay_ms}ms"
 
     def all_queue_names(self, queue: str) -> list[str]:
         """Every queue ``declare`` creates for ``queue`` (main, retry tiers, dlq)."""
@@ -320,11 +337,7 @@ class RabbitMQBus(Bus):
                 channel.declare_queue(
                     retry,
                     durable=True,
-                    arguments={
-                        "x-message-ttl": int(delay_ms),
-                        "x-dead-letter-exchange": "",
-                        "x-dead-letter-routing-key": name,
-                    },
+                    arguments=retry_tier_arguments(name, delay_ms),
                 ),
             )
         main = await self._amqp(
