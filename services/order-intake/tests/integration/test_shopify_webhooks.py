@@ -350,6 +350,25 @@ async def test_database_down_is_503_and_the_storefront_retries(intake: Intake, m
     await intake.wait_order("450789469", "confirmed")
 
 
+async def test_database_down_when_the_shop_is_read_is_503_not_500(
+    intake: Intake, monkeypatch
+) -> None:
+    """A shop not in the cache (or expired) is read from the database: unreachable, the
+    answer is 503 so that the storefront delivers again (found by bench.faults)."""
+    from order_intake.webhooks.intake import ShopCache
+
+    async def unreachable(self, platform, key, now):  # type: ignore[no-untyped-def]
+        raise ConnectionRefusedError("connection refused")
+
+    intake.svc.runtime.state["shop_cache"].clear()
+    with monkeypatch.context() as m:
+        m.setattr(ShopCache, "_read", unreachable)
+        status, answer = await post(intake, shopify_order_body(), webhook_id="wh-shop-down")
+    assert (status, answer["error"]["code"]) == (503, "unavailable")
+    status, answer = await post(intake, shopify_order_body(), webhook_id="wh-shop-down")
+    assert (status, answer["status"]) == (200, "accepted")
+
+
 async def test_webhook_id_longer_than_its_column_is_400_and_stores_nothing(
     intake: Intake,
 ) -> None:

@@ -73,9 +73,14 @@ async def _accept(
     return _answer("accepted" if stored else "duplicate", delivery)
 
 
-def _shops(rt: Runtime) -> ShopCache:
+async def _shop(rt: Runtime, platform: str, key: str) -> ShopSnapshot | None:
+    """The shop, from the cache or the database; the database unreachable is a 503 (the
+    storefront delivers again later), never a 500."""
     cache: ShopCache = rt.state["shop_cache"]
-    return cache
+    try:
+        return await cache.get(platform, key)
+    except (OSError, DBAPIError) as exc:
+        raise ServiceUnavailable("the shop store is unavailable; deliver again later") from exc
 
 
 @router.post("/webhooks/shopify", response_model=WebhookAccepted)
@@ -85,7 +90,7 @@ async def shopify_webhook(request: Request, rt: Runtime) -> Response:
     topic, domain = h.get("x-shopify-topic"), h.get("x-shopify-shop-domain")
     if not topic or not domain:
         raise BadRequest("X-Shopify-Topic and X-Shopify-Shop-Domain are required")
-    shop = await _shops(rt).get("shopify", domain)
+    shop = await _shop(rt, "shopify", domain)
     if shop is None or not shop.active:
         raise UnknownShop("unknown shop", {"shop_domain": domain})
     if not verify_hmac_base64(body, h.get("x-shopify-hmac-sha256"), shop.webhook_secrets):
@@ -104,7 +109,7 @@ async def woocommerce_webhook(shop_id: uuid.UUID, request: Request, rt: Runtime)
     if _WOO_PING.match(body.strip()) and "x-wc-webhook-signature" not in h:
         # WooCommerce's creation ping (form-encoded, unsigned): it only needs a 2xx
         return _answer("ping")
-    shop = await _shops(rt).get("woocommerce", str(shop_id))
+    shop = await _shop(rt, "woocommerce", str(shop_id))
     if shop is None or not shop.active:
         raise UnknownShop("unknown shop", {"shop_id": str(shop_id)})
     if not verify_hmac_base64(body, h.get("x-wc-webhook-signature"), shop.webhook_secrets):
