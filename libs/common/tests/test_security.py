@@ -352,3 +352,32 @@ async def test_non_http_scopes_pass_through():
 
     await BodySizeLimitMiddleware(app, LIMIT)({"type": "lifespan"}, None, None)
     assert called == ["lifespan"]
+
+
+async def test_an_unreachable_database_is_503_unavailable_not_500() -> None:
+    """A connection refused (raw, as asyncpg raises it while connecting) or a connection
+    lost under SQLAlchemy answers 503 with the stable code: the caller sends it again."""
+    from sqlalchemy.exc import OperationalError
+
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/refused")
+    async def refused() -> dict:
+        raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 5432)")
+
+    @app.get("/lost")
+    async def lost() -> dict:
+        raise OperationalError("SELECT 1", {}, Exception("connection was closed"))
+
+    @app.get("/crash")
+    async def crash() -> dict:
+        raise RuntimeError("a bug")
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        for path in ("/refused", "/lost"):
+            r = await client.get(path)
+            assert (r.status_code, r.json()["error"]["code"]) == (503, "unavailable"), path
+        r = await client.get("/crash")
+        assert (r.status_code, r.json()["error"]["code"]) == (500, "internal_error")

@@ -13,7 +13,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = structlog.get_logger(__name__)
@@ -134,6 +134,18 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             error_body("conflict", "it was changed concurrently; retry"), status_code=409
         )
+
+    async def _unreachable(_: Request, exc: Exception) -> JSONResponse:
+        # the database (or another dependency) cannot be reached: nothing was done, and a
+        # 503 tells the caller (a storefront, a supplier, an operator) to send it again
+        log.warning("dependency_unavailable", error_type=type(exc).__name__)
+        return JSONResponse(
+            error_body("unavailable", "a dependency is unavailable; try again later"),
+            status_code=503,
+        )
+
+    for unreachable in (ConnectionError, OperationalError, InterfaceError):
+        app.add_exception_handler(unreachable, _unreachable)
 
     @app.exception_handler(Exception)
     async def _crash(_: Request, exc: Exception) -> JSONResponse:
