@@ -93,8 +93,11 @@ async def test_every_documented_not_found_code_means_not_placed(start_service, c
         d = await placed(gw, so["id"])
         first, second = attempts(d)
         assert _names(first) == ["createOrderV2", "getOrderDetail", "list"]
-        assert first["lookup"] == "settled" and first["outcome"] == "retry"
+        # the 500 left the outcome unknown and CJ does not show the order: an attempt
+        # that settled nothing (counted), then a sure "not found" lets it go out again
+        assert first["lookup"] == "unsettled" and first["outcome"] == "retry"
         assert _names(second) == ["getOrderDetail", "list", "createOrderV2"]
+        assert second["lookup"] == "settled"
         assert [c.get("code") for c in second["calls"][:2]] == [code, 200]
         assert cj.count("/createOrderV2") == 2 and len(cj.orders) == 1
         assert d["unsettled_lookups"] == 0
@@ -178,6 +181,29 @@ async def test_lookups_that_settle_nothing_need_an_operator(start_service) -> No
         assert cj.count("/createOrderV2") == 2 and len(cj.orders) == 1
         r = await _resolve(gw, so["id"], {"outcome": "not_placed"})
         assert r.status_code == 409 and r.json()["error"]["code"] == "not_awaiting_resolution"
+
+
+async def test_calls_whose_outcome_stays_unknown_need_an_operator_too(start_service) -> None:  # type: ignore[no-untyped-def]
+    """Every createOrderV2 answers 500 (nothing created) and every lookup surely says "no
+    such order": each attempt settles nothing, so after 3 the order is needs_attention
+    instead of being sent again and again, silently (found by review)."""
+    async with fake_cj(qps=50, create_faults=["500"] * MANY) as (cj, url):
+        gw = await start_service(SPEC, cj_base_url=url, **FAST)
+        before = _needs_attention_count("cjdropshipping")
+        _, so = await _start_cj_order(gw, cj)
+        d = await _status(gw, so["id"], "needs_attention")
+        tries = attempts(d)[:3]
+        assert [t.get("lookup") for t in tries] == ["unsettled"] * 3
+        assert all("does not show the order" in t["lookup_answer"] for t in tries)
+        [change] = [e for e in d["timeline"] if e["to_status"] == "needs_attention"]
+        assert len(change["details"]["answers"]) == 3
+        assert _needs_attention_count("cjdropshipping") == before + 1
+        assert cj.orders == {}  # never placed, and the operator knows
+        cj.create_faults.clear()
+        r = await _resolve(gw, so["id"], {"outcome": "not_placed"})
+        assert r.status_code == 200, r.text
+        await placed(gw, so["id"])
+        assert len(cj.orders) == 1
 
 
 async def test_a_sure_answer_settles_a_needs_attention_order_by_itself(start_service) -> None:  # type: ignore[no-untyped-def]

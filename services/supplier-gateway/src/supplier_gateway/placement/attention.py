@@ -72,8 +72,9 @@ async def hand_to_operator(
         Status.NEEDS_ATTENTION,
         cause,
         {
-            "reason": f"{row.unsettled_lookups} lookups in a row settled nothing: does the"
-            " supplier have this order?",
+            "reason": f"{row.unsettled_lookups} attempts in a row settled nothing (lookups"
+            " without a sure answer, or calls whose outcome is unknown while the supplier"
+            " does not show the order): does the supplier have this order?",
             "unsettled_lookups": row.unsettled_lookups,
             "answers": answers,
         },

@@ -76,6 +76,14 @@ class Outcome:
     # settled nothing (see placement.attention), None none made or it was refused
     lookup_settled: bool | None = None
     lookup_answer: str | None = None  # what an unsettled lookup got
+    # a call whose outcome is unknown, after which the supplier does not show the order:
+    # surely not there *now*, but the same call may fail the same way again (CJ's "order
+    # create fail", a 5xx on every create), so it counts like an unsettled lookup
+    placed_unknown: bool = False
+
+    @property
+    def settled_nothing(self) -> bool:
+        return self.lookup_settled is False or self.placed_unknown
 
 
 # a lookup that failed with these was refused or never got through: it counts for nothing
@@ -148,7 +156,9 @@ async def _attempt(adapter: SupplierAdapter, claimed: Claimed, looked: _Looked) 
                 found = await looked.up(adapter, request.our_number)
                 if found.found:
                     return _found(found, calls, error)
-                return Outcome("retry", unresolved=True, error=error, calls=calls.calls)
+                return Outcome(
+                    "retry", unresolved=True, error=error, calls=calls.calls, placed_unknown=True
+                )
             if isinstance(result, Placed):
                 return Outcome("placed", result.supplier_ref, calls=calls.calls)
             assert isinstance(result, Refused)
@@ -207,15 +217,20 @@ def _refused_lookup_over(row: SupplierOrder, found: Lookup | None, now: dt.datet
 
 
 def _count_lookup(row: SupplierOrder, outcome: Outcome, details: dict[str, Any]) -> None:
-    """Unsettled lookups in a row (see placement.attention); a settled one ends the run."""
-    if outcome.lookup_settled is None:
+    """Attempts in a row that settled nothing (see placement.attention): a lookup without
+    a sure answer, or a call with an unknown outcome the supplier does not show; an
+    attempt that settles (found, or surely not there and placed) ends the run."""
+    if outcome.lookup_settled is None and not outcome.placed_unknown:
         return
-    details["lookup"] = SETTLED if outcome.lookup_settled else UNSETTLED
-    if outcome.lookup_settled:
+    if not outcome.settled_nothing:
+        details["lookup"] = SETTLED
         row.unsettled_lookups = 0
         return
+    details["lookup"] = UNSETTLED
     row.unsettled_lookups += 1
-    details["lookup_answer"] = outcome.lookup_answer
+    details["lookup_answer"] = outcome.lookup_answer or (
+        f"{outcome.error}; the supplier does not show the order"
+    )
     details["unsettled_lookups"] = row.unsettled_lookups
 
 
@@ -461,13 +476,13 @@ class Placer:
                     details["retry_at"] = row.next_attempt_at.isoformat()
             session.add(_event(row, now, "placement_attempt", details))
             if row.status == Status.NEEDS_ATTENTION.value and outcome.result != "placed":
-                if outcome.lookup_settled:
+                if outcome.lookup_settled and not outcome.placed_unknown:
                     # the supplier now answers surely: not there; placed again as usual
                     reason = "the supplier's lookup settled it: it has no such order"
                     move(session, row, Status.PENDING, CAUSE, {"reason": reason})
             elif (
                 row.status == Status.PENDING.value
-                and outcome.lookup_settled is False
+                and outcome.settled_nothing
                 and row.unsettled_lookups >= s.placement_max_unsettled_lookups
             ):
                 await hand_to_operator(session, row, claimed.adapter, CAUSE, now)
