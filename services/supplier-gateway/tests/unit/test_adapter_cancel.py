@@ -59,11 +59,41 @@ async def test_http_supplier_failure_is_tried_again(status: int) -> None:
         await adapter.aclose()
 
 
-async def test_cj_refusal_is_too_late() -> None:
-    body = {"code": 1603001, "result": False, "message": "order status not allowed"}
-    adapter = _cj(lambda r: httpx.Response(200, json=body))
+def _cj_refusing_delete(order_status: str | None) -> CJAdapter:
+    """CJ refuses deleteOrder; getOrderDetail shows the order in ``order_status`` (None:
+    "order not found", and an empty order list)."""
+    refused = {"code": 1603001, "result": False, "message": "order status not allowed"}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path.endswith("/deleteOrder"):
+            return httpx.Response(200, json=refused)
+        if path.endswith("/getOrderDetail") and order_status is None:
+            return httpx.Response(200, json={"code": 1600300, "message": "order not found"})
+        if path.endswith("/getOrderDetail"):
+            data = {"orderId": "CJ-1", "orderStatus": order_status}
+            return httpx.Response(200, json={"code": 200, "result": True, "data": data})
+        if path.endswith("/list"):
+            data = {"pageNum": 1, "pageSize": 20, "total": 0, "list": []}
+            return httpx.Response(200, json={"code": 200, "result": True, "data": data})
+        return httpx.Response(404)
+
+    return _cj(handler)
+
+
+@pytest.mark.parametrize(
+    ("order_status", "cancelled"),
+    [("UNSHIPPED", False), ("SHIPPED", False), ("CANCELLED", True), (None, True)],
+)
+async def test_cj_refusal_is_too_late_unless_an_earlier_delete_got_through(
+    order_status: str | None, cancelled: bool
+) -> None:
+    """A refused delete is "too late" only if CJ still has the order, not cancelled: a
+    delete whose answer was lost got through, and the retry's refusal says nothing else
+    (found by review: it was reported as too late, so the buyer heard "already shipped")."""
+    adapter = _cj_refusing_delete(order_status)
     try:
-        assert await adapter.cancel(str(uuid.uuid4()), "CJ-1") is False
+        assert await adapter.cancel(str(uuid.uuid4()), "CJ-1") is cancelled
     finally:
         await adapter.aclose()
 

@@ -85,6 +85,7 @@ ORDER_NOT_FOUND = 1603100
 LOOKUP_NOT_FOUND = frozenset({1600300, ORDER_NOT_FOUND})
 LIST_PAGE_SIZE = 20  # the list's default page; one order number matches one order
 SHIPPED_STATES = frozenset({"SHIPPED", "DELIVERED"})
+CANCELLED = "CANCELLED"
 
 TOKEN_INTERVAL = 300.0  # getAccessToken: once every 5 minutes
 RENEW_BEFORE = dt.timedelta(days=1)
@@ -425,7 +426,10 @@ class CJAdapter:
         except CJError as exc:
             if exc.code is None:
                 raise  # a 5xx or an answer that is not CJ's: tried again later
-            return False  # CJ's answer: the order's state no longer allows it
+            # CJ refuses to delete: too late, unless an earlier delete whose answer was
+            # lost got through (the order is gone, or shows as cancelled)
+            found = await self.lookup(our_number)
+            return not found.found or found.status == CANCELLED
         return True
 
     async def aclose(self) -> None:
