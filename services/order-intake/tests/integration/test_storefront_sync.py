@@ -196,6 +196,22 @@ async def test_a_missed_update_is_applied(w: World) -> None:
     assert kinds(order).count("updated") == 1
 
 
+async def test_an_order_trashed_at_the_storefront_is_cancelled_by_reconciliation(
+    w: World,
+) -> None:
+    """WooCommerce's order list leaves the trash out unless asked (status=any): an
+    order trashed while its order.deleted webhook was lost is still found and cancelled
+    (found by review)."""
+    shop = await w.add_shop()
+    w.woo.put_order(woo_order(), modified=utcnow() - dt.timedelta(minutes=3))
+    await _post_webhook(w, shop["id"], _resource(w), "order.created")
+    await w.wait_order(shop["id"], "727", "confirmed")
+    w.woo.put_order(woo_order(status="trash"), modified=utcnow())  # webhook lost
+
+    assert await w.syncer().reconcile(uuid.UUID(shop["id"])) == 1
+    await w.wait_order(shop["id"], "727", "cancelled")
+
+
 async def test_a_webhook_and_reconciliation_of_one_version_in_one_batch_apply_once(
     w: World,
 ) -> None:
@@ -224,8 +240,9 @@ async def test_reconciliation_pages_through_every_changed_order(w: World) -> Non
     for n in range(230):  # three pages of at most 100
         w.woo.put_order(woo_order(id=5000 + n, number=str(5000 + n)), modified=now)
     assert await w.syncer().reconcile(uuid.UUID(shop["id"])) == 230
-    pages = [q[1]["page"] for q in w.woo.queries if q[0].endswith("/orders")]
-    assert pages == ["1", "2", "3"]
+    listings = [q[1] for q in w.woo.queries if q[0].endswith("/orders")]
+    assert [q["page"] for q in listings if "status" not in q] == ["1", "2", "3"]
+    assert [(q["page"], q["status"]) for q in listings if "status" in q] == [("1", "trash")]
 
 
 # --- webhook subscriptions --------------------------------------------------------------

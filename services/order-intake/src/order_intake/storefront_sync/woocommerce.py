@@ -127,7 +127,20 @@ class WooCommerceApi(StorefrontApi):
             "orderby": "id",
             "order": "asc",
         }
-        async for page in self._pages("/orders", "list orders", params):
+        # ``status`` defaults to ``any``, which leaves out the trash: trashed orders are
+        # a listing of their own (a lost ``order.deleted`` must not leave one to ship)
+        listings = (
+            ("list orders", params),
+            ("list trashed orders", {**params, "status": "trash"}),
+        )
+        for what, listing in listings:
+            async for fetched in self._changed(what, listing):
+                yield fetched
+
+    async def _changed(
+        self, what: str, params: dict[str, Any]
+    ) -> AsyncIterator[list[FetchedOrder]]:
+        async for page in self._pages("/orders", what, params):
             fetched = []
             for order in page:
                 modified = _modified(order)
