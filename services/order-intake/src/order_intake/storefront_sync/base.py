@@ -53,6 +53,7 @@ class StorefrontApi(abc.ABC):
     """One platform's admin API for one shop; ``client`` may call only the shop."""
 
     platform: ClassVar[str]
+    update_topic: ClassVar[str]  # the webhook topic whose body an API order is shaped as
 
     def __init__(self, client: httpx.AsyncClient, shop: ShopAccess, settings: Settings) -> None:
         self.client = client
@@ -62,6 +63,12 @@ class StorefrontApi(abc.ABC):
     @abc.abstractmethod
     def changed_orders(self, since: dt.datetime) -> AsyncIterator[list[FetchedOrder]]:
         """Orders created or updated after ``since``, a page at a time."""
+
+    @abc.abstractmethod
+    async def current_order(self, external_id: str) -> bytes | None:
+        """The order as the storefront holds it now, in the body of the webhook
+        :attr:`update_topic`; None when the storefront has no such order (deleted).
+        Raises StorefrontUnavailable (ask again later) or StorefrontRejected."""
 
     async def complete(self, orders: list[FetchedOrder]) -> list[FetchedOrder]:
         """The same orders with their bodies (read only for the versions we lack)."""

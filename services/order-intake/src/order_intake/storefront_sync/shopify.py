@@ -128,6 +128,7 @@ def _connection(data: Mapping[str, Any] | None, what: str) -> tuple[list[Any], s
 
 class ShopifyApi(StorefrontApi):
     platform: ClassVar[str] = "shopify"
+    update_topic: ClassVar[str] = "orders/updated"
 
     @functools.cached_property
     def admin(self) -> AdminClient:
@@ -165,6 +166,10 @@ class ShopifyApi(StorefrontApi):
             if body is not None:
                 done.append(FetchedOrder(order.external_id, order.updated_at, order.topic, body))
         return done
+
+    async def current_order(self, external_id: str) -> bytes | None:
+        """``order(id:)``: null for an order Shopify does not have (deleted)."""
+        return await self._order_body(external_id)
 
     async def _order_body(self, external_id: str) -> bytes | None:
         gid = f"gid://shopify/Order/{external_id}"

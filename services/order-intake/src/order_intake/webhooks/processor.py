@@ -20,16 +20,18 @@ from dropship_common.notify import listen_forever
 from dropship_common.observability import mask_text
 from dropship_common.runtime import ServiceRuntime
 from dropship_common.workers import CommitSignal, drain_forever, every
+from order_intake.domain.lifecycle import cancels
 from order_intake.domain.order import CanonicalOrder
-from order_intake.models import WebhookDelivery
+from order_intake.models import Order, Shop, WebhookDelivery
 from order_intake.orders.batch import BatchCache
 from order_intake.orders.idempotency import purge_idempotency_keys
 from order_intake.orders.repository import OrderRepository
 from order_intake.orders.service import Cause, OrderOps
 from order_intake.storefront_sync.feed import is_reconciled
+from order_intake.storefront_sync.repository import has_credentials
 from order_intake.storefronts import shopify, woocommerce
 from order_intake.webhooks.compliance import handle_compliance
-from order_intake.webhooks.repository import DeliveryRepository
+from order_intake.webhooks.repository import CONFIRM_FLAG, CONFIRMING, DeliveryRepository
 from order_intake.webhooks.topics import SHOPIFY_COMPLIANCE_TOPICS
 from order_intake.workers_wiring import WEBHOOK_CHANNEL, webhook_backlog
 
@@ -81,6 +83,9 @@ async def process_delivery(
         found = await OrderRepository(ops.session).by_external(shop.id, external_id)
         if found is None or found.status == "cancelled":
             return
+        if has_credentials(shop) and not reconciled:
+            _await_confirmation(ops, delivery, found, cause)
+            return
         await ops.cancel(found.id, "deleted at the storefront", cause)
         delivery.order_id = found.id
         return
@@ -93,11 +98,46 @@ async def process_delivery(
         if known is not None and known.source_updated_at >= co.source_updated_at:
             delivery.order_id = known.id
             return
+    elif cancels(co) and (held := await _to_confirm(ops, shop, co)) is not None:
+        _await_confirmation(ops, delivery, held, cause)
+        return
     order = await ops.ingest(shop, co, cause)
     delivery.order_id = order.id
 
 
+async def _to_confirm(ops: OrderOps, shop: Shop, co: CanonicalOrder) -> Order | None:
+    """The order a webhook's cancelling version would cancel, when that must first be
+    confirmed with the storefront's API: the shop has credentials and we hold the order,
+    not cancelled, at this version or an older one (an older version than ours is
+    ignored by the intake anyway, see :meth:`OrderOps.ingest`)."""
+    if not has_credentials(shop):
+        return None
+    known = await ops.stored(shop.id, co.external_id)
+    if known is None or known.status == "cancelled":
+        return None
+    return known if co.source_updated_at >= known.source_updated_at else None
+
+
+def _await_confirmation(
+    ops: OrderOps, delivery: WebhookDelivery, order: Order, cause: Cause
+) -> None:
+    """Left for :mod:`.confirmation`, which asks the storefront (never inside the
+    webhook's answer, nor with this transaction open)."""
+    delivery.status = CONFIRMING
+    delivery.order_id = order.id
+    delivery.next_attempt_at = utcnow()
+    ops.record(
+        order,
+        "storefront_confirmation_pending",
+        cause,
+        reason="a destructive change: applied once the storefront's API confirms it",
+    )
+    ops.session.info[CONFIRM_FLAG] = True
+
+
 def _done(delivery: WebhookDelivery) -> None:
+    if delivery.status == CONFIRMING:
+        return  # not applied yet
     delivery.status = "processed"
     delivery.processed_at = utcnow()
     delivery.body = None  # personal data: not kept once applied
