@@ -362,9 +362,7 @@ async def test_with_credentials_an_unreachable_storefront_means_asking_again_lat
     assert (await w.woo_post(shop_id, deleted, "order.deleted"))[1]["status"] == "accepted"
 
     async def asked_once() -> dict[str, Any] | None:
-        found = [
-            d for d in await w.get("/v1/webhook-deliveries") if d["topic"] == "order.deleted"
-        ]
+        found = [d for d in await w.get("/v1/webhook-deliveries") if d["topic"] == "order.deleted"]
         return found[0] if found and found[0]["attempts"] >= 1 else None
 
     delivery = await eventually(asked_once)
