@@ -36,7 +36,7 @@ from order_intake.models import Shop, WebhookDelivery
 from order_intake.orders.service import Cause, OrderOps
 from order_intake.storefront_sync.job import ShopSyncer
 from order_intake.storefronts import shopify, woocommerce
-from order_intake.webhooks.processor import _backoff, _done
+from order_intake.webhooks.processor import backoff, mark_processed
 from order_intake.webhooks.refusals import DESTRUCTIVE_CONFIRMED, refused
 from order_intake.webhooks.repository import CONFIRM_FLAG, CONFIRMING, DeliveryRepository
 
@@ -148,9 +148,8 @@ class Confirmer:
                 delivery = await DeliveryRepository(session).get(item.id)
                 if delivery is None or delivery.status != CONFIRMING:
                     return  # done by another replica
-                delivery.status = "pending"  # so that _done marks it processed
                 await apply(OrderOps(session, self.rt.outbox), delivery, current)
-                _done(delivery)
+                mark_processed(delivery)
         except Exception as exc:  # unreachable, refused, or an answer we could not read
             await self._later(item, exc)
 
@@ -164,7 +163,7 @@ class Confirmer:
             delivery.last_error = error
             asked = getattr(exc, "retry_after", None) or 0.0
             delivery.next_attempt_at = utcnow() + max(
-                _backoff(delivery.attempts), dt.timedelta(seconds=float(asked))
+                backoff(delivery.attempts), dt.timedelta(seconds=float(asked))
             )
             if delivery.attempts >= MAX_ATTEMPTS:
                 delivery.status = "failed"

@@ -136,15 +136,18 @@ def _await_confirmation(
 
 
 def _done(delivery: WebhookDelivery) -> None:
-    if delivery.status == CONFIRMING:
-        return  # not applied yet
+    if delivery.status != CONFIRMING:  # else not applied yet
+        mark_processed(delivery)
+
+
+def mark_processed(delivery: WebhookDelivery) -> None:
     delivery.status = "processed"
     delivery.processed_at = utcnow()
     delivery.body = None  # personal data: not kept once applied
     delivery.last_error = None
 
 
-def _backoff(attempts: int) -> dt.timedelta:
+def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(3600, 2**attempts))
 
 
@@ -215,7 +218,7 @@ class WebhookProcessor:
                 delivery.last_error = error
                 if attempts + 1 >= MAX_ATTEMPTS:
                     delivery.status = "failed"
-                delivery.next_attempt_at = utcnow() + _backoff(attempts + 1)
+                delivery.next_attempt_at = utcnow() + backoff(attempts + 1)
                 log.warning(
                     "webhook_delivery_failed",
                     delivery=ref,

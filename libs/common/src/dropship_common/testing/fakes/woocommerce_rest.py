@@ -53,8 +53,9 @@ Documented rules enforced:
   with ``code``, ``message`` and ``data.status``.
 
 Faults can be queued per route name (``"order"`` (its ``PUT``), ``"order_read"`` (its
-``GET``), ``"notes"``, ``"trackings"``, ``"orders_list"``, ``"webhooks"``): ``"http_500"``, ``"http_429"``, ``"drop_response"``
-(do the work, lose the answer) and ``"slow:<seconds>"``.
+``GET``), ``"notes"``, ``"trackings"``, ``"orders_list"``, ``"webhooks"``):
+``"http_500"``, ``"http_429"``, ``"drop_response"`` (do the work, lose the answer) and
+``"slow:<seconds>"``.
 """
 
 from __future__ import annotations
