@@ -330,7 +330,8 @@ async def test_with_credentials_a_shopify_cancellation_is_confirmed_or_refused(
     w: World,
 ) -> None:
     shop_id = await w.add_shop("shopify", credentials=True)
-    w.shopify.shop.put_order(shopify_order(T0), updated=T0)
+    # live at Shopify, at a version newer than the cancelled body below
+    w.shopify.shop.put_order(shopify_order(T0), updated=T0 + dt.timedelta(minutes=10))
     await _shopify_confirmed(w, shop_id)
     later = T0 + dt.timedelta(minutes=5)
     cancelled = dumps(shopify_order(later, cancelled_at=later.isoformat(), cancel_reason="fraud"))
@@ -344,7 +345,7 @@ async def test_with_credentials_a_shopify_cancellation_is_confirmed_or_refused(
     assert w.shopify.operations("order")
 
     # Shopify says it is cancelled: applied, with Shopify's version
-    w.shopify.shop.put_order(json.loads(cancelled), updated=later)
+    w.shopify.shop.put_order(json.loads(cancelled), updated=T0 + dt.timedelta(minutes=20))
     assert (await w.shopify_post(cancelled, "orders/cancelled"))[1]["status"] == "accepted"
     await w.wait_status(shop_id, SHOPIFY_ID, "cancelled")
 
@@ -396,3 +397,37 @@ async def test_a_webhook_id_passing_for_a_reconciled_version_is_refused(w: World
     assert status == 400 and answer["error"]["code"] == "bad_request"
     assert [d["topic"] for d in await w.settled()] == ["order.created"]
     assert (await w.order(shop_id, WOO_ID))["status"] == "confirmed"
+
+
+async def test_with_credentials_an_api_behind_the_webhook_is_asked_again(w: World) -> None:
+    """The storefront's API still shows an older version than the signed webhook's: not
+    a refusal (a replay is never newer than the storefront), a question for later."""
+    shop_id = await w.add_shop("woocommerce", credentials=True)
+    w.woo.put_order(woo_order(T0), modified=T0)
+    await _woo_confirmed(w, shop_id)
+    later = T0 + dt.timedelta(minutes=1)
+    cancelled = woo_order(later, status="cancelled")
+
+    assert (await w.woo_post(shop_id, dumps(cancelled), "order.updated"))[1]["status"] == (
+        "accepted"
+    )
+
+    async def asked_once() -> dict[str, Any] | None:
+        found = [d for d in await w.get("/v1/webhook-deliveries") if d["topic"] == "order.updated"]
+        return found[0] if found and found[0]["attempts"] >= 1 else None
+
+    delivery = await eventually(asked_once)
+    assert delivery["status"] == "confirming" and "does not show" in delivery["last_error"]
+    order = await w.order(shop_id, WOO_ID)
+    assert order["status"] == "confirmed"
+    assert "destructive_webhook_refused" not in kinds(order)
+
+    w.woo.put_order(cancelled, modified=later)  # the API caught up
+    async with w.svc.runtime.db.transaction() as session:
+        await session.execute(
+            sa.update(WebhookDelivery)
+            .where(WebhookDelivery.id == uuid.UUID(delivery["id"]))
+            .values(next_attempt_at=utcnow())
+        )
+    await Confirmer(w.svc.runtime).confirm_batch()
+    await w.wait_status(shop_id, WOO_ID, "cancelled")

@@ -32,6 +32,7 @@ from dropship_common.runtime import ServiceRuntime
 from dropship_common.workers import CommitSignal, drain_forever
 from order_intake.domain.lifecycle import cancels
 from order_intake.domain.order import CanonicalOrder
+from order_intake.fulfilment.base import StorefrontUnavailable
 from order_intake.models import Shop, WebhookDelivery
 from order_intake.orders.service import Cause, OrderOps
 from order_intake.storefront_sync.job import ShopSyncer
@@ -46,6 +47,7 @@ BATCH = 10
 POLL_SECONDS = 15.0
 # with the processor's backoff (2 s doubling, at most an hour): about 14 hours of asking
 MAX_ATTEMPTS = 24
+DELETIONS = {"order.deleted"}  # topics whose body is the order's id alone
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,12 @@ async def apply(ops: OrderOps, delivery: WebhookDelivery, current: bytes | None)
         DESTRUCTIVE_CONFIRMED.labels(delivery.platform).inc()
         await ops.ingest(shop, now, cause)  # the storefront's own version
         return
+    if delivery.topic not in DELETIONS:
+        sent = _parse(delivery.platform, delivery.body or b"")
+        if now.source_updated_at < sent.source_updated_at:
+            # the API does not show the webhook's version yet (a signed version newer
+            # than the storefront's own cannot be a replay): ask again later
+            raise StorefrontUnavailable("the storefront's API does not show this version yet")
     why = "the storefront's API says the order is neither deleted nor cancelled"
     refused(
         delivery.platform,
