@@ -431,3 +431,45 @@ async def test_with_credentials_an_api_behind_the_webhook_is_asked_again(w: Worl
         )
     await Confirmer(w.svc.runtime).confirm_batch()
     await w.wait_status(shop_id, WOO_ID, "cancelled")
+
+
+async def test_an_order_redacted_while_its_cancellation_waits_is_left_alone(w: World) -> None:
+    """``customers/redact`` drops the bodies of the order's deliveries: the waiting one
+    has nothing left to confirm and is closed, without holding back the others."""
+    shop_id = await w.add_shop("shopify", credentials=True)
+    w.shopify.shop.put_order(shopify_order(T0), updated=T0)
+    await _shopify_confirmed(w, shop_id)
+    w.shopify.fail_next("query", *["http_500"] * 10)
+    later = T0 + dt.timedelta(minutes=5)
+    cancelled = dumps(shopify_order(later, cancelled_at=later.isoformat()))
+    assert (await w.shopify_post(cancelled, "orders/cancelled"))[1]["status"] == "accepted"
+
+    async def asked_once() -> dict[str, Any] | None:
+        found = [
+            d for d in await w.get("/v1/webhook-deliveries") if d["topic"] == "orders/cancelled"
+        ]
+        return found[0] if found and found[0]["attempts"] >= 1 else None
+
+    delivery = await eventually(asked_once)
+    redact = {
+        "shop_domain": SHOP_DOMAIN,
+        "customer": {"id": 207119551},
+        "orders_to_redact": [int(SHOPIFY_ID)],
+    }
+    assert (await w.shopify_post(dumps(redact), "customers/redact"))[1]["status"] == "accepted"
+
+    async def redacted() -> bool:
+        return (await w.order(shop_id, SHOPIFY_ID))["buyer"] == {"redacted": True}
+
+    await eventually(redacted)
+    w.shopify.faults["query"].clear()
+    async with w.svc.runtime.db.transaction() as session:
+        await session.execute(
+            sa.update(WebhookDelivery)
+            .where(WebhookDelivery.id == uuid.UUID(delivery["id"]))
+            .values(next_attempt_at=utcnow())
+        )
+    await Confirmer(w.svc.runtime).confirm_batch()
+    [done] = [d for d in await w.settled() if d["id"] == delivery["id"]]
+    assert done["status"] == "processed"
+    assert (await w.order(shop_id, SHOPIFY_ID))["status"] == "confirmed"

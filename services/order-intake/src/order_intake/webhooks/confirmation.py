@@ -55,7 +55,7 @@ class _Due:
     id: uuid.UUID
     platform: str
     topic: str
-    external_id: str
+    body: bytes | None  # None once the order was redacted
     shop: Shop
 
 
@@ -143,20 +143,23 @@ class Confirmer:
             for row in rows:
                 shop = await session.get(Shop, row.shop_id)
                 assert shop is not None
-                ext = external_id(row.platform, row.body or b"")
-                due.append(_Due(row.id, row.platform, row.topic, ext, shop))
+                due.append(_Due(row.id, row.platform, row.topic, row.body, shop))
         for item in due:
             await self._confirm(item)
         return len(due)
 
     async def _confirm(self, item: _Due) -> None:
         try:
-            _topic, current = await self.syncer.current_order(item.shop, item.external_id)
+            current: bytes | None = None
+            if item.body is not None:  # else redacted meanwhile: nothing left to apply
+                order_id = external_id(item.platform, item.body)
+                _topic, current = await self.syncer.current_order(item.shop, order_id)
             async with self.db.transaction() as session:
                 delivery = await DeliveryRepository(session).get(item.id)
                 if delivery is None or delivery.status != CONFIRMING:
                     return  # done by another replica
-                await apply(OrderOps(session, self.rt.outbox), delivery, current)
+                if delivery.body is not None:
+                    await apply(OrderOps(session, self.rt.outbox), delivery, current)
                 mark_processed(delivery)
         except Exception as exc:  # unreachable, refused, or an answer we could not read
             await self._later(item, exc)
