@@ -32,6 +32,7 @@ from order_intake.testing import (
     woo_order_body,
 )
 from order_intake.webhooks.confirmation import Confirmer
+from order_intake.webhooks.repository import DeliveryRepository
 
 pytestmark = pytest.mark.integration
 
@@ -473,3 +474,22 @@ async def test_an_order_redacted_while_its_cancellation_waits_is_left_alone(w: W
     [done] = [d for d in await w.settled() if d["id"] == delivery["id"]]
     assert done["status"] == "processed"
     assert (await w.order(shop_id, SHOPIFY_ID))["status"] == "confirmed"
+
+
+async def test_a_deletion_of_the_wrong_shape_stored_earlier_is_refused_by_the_processor(
+    w: World,
+) -> None:
+    """A delivery stored before the door checked shapes (an upgrade with a backlog)."""
+    shop_id = await w.add_shop("woocommerce", credentials=False)
+    captured = await _woo_confirmed(w, shop_id)
+    async with w.svc.runtime.db.transaction() as session:
+        stored = await DeliveryRepository(session).store(
+            "woocommerce", uuid.UUID(shop_id), "before-upgrade-1", "order.deleted", captured
+        )
+    assert stored
+    w.svc.runtime.state["webhook_signal"].set()
+    await w.settled()
+    order = await w.order(shop_id, WOO_ID)
+    assert order["status"] == "confirmed"
+    [refusal] = [e for e in order["timeline"] if e["kind"] == "destructive_webhook_refused"]
+    assert refusal["reason"] == "an order.deleted body carries only the order's id"

@@ -37,8 +37,8 @@ from order_intake.models import Shop, WebhookDelivery
 from order_intake.orders.service import Cause, OrderOps
 from order_intake.storefront_sync.job import ShopSyncer
 from order_intake.storefronts import shopify, woocommerce
-from order_intake.webhooks.processor import backoff, mark_processed
-from order_intake.webhooks.refusals import DESTRUCTIVE_CONFIRMED, refused
+from order_intake.webhooks.processor import backoff, mark_processed, refuse_destructive
+from order_intake.webhooks.refusals import DESTRUCTIVE_CONFIRMED
 from order_intake.webhooks.repository import CONFIRM_FLAG, CONFIRMING, DeliveryRepository
 
 log = structlog.get_logger(__name__)
@@ -101,22 +101,14 @@ async def apply(ops: OrderOps, delivery: WebhookDelivery, current: bytes | None)
             # the API does not show the webhook's version yet (a signed version newer
             # than the storefront's own cannot be a replay): ask again later
             raise StorefrontUnavailable("the storefront's API does not show this version yet")
-    why = "the storefront's API says the order is neither deleted nor cancelled"
-    refused(
-        delivery.platform,
-        delivery.topic,
-        "not_confirmed",
-        why,
-        shop=str(shop.id),
-        order=str(order.id),
-        delivery=delivery.delivery_id,
-    )
-    ops.record(
+    refuse_destructive(
+        ops,
+        delivery,
         order,
-        "destructive_webhook_refused",
         cause,
-        reason=why,
-        details={"topic": delivery.topic, "storefront_version": now.source_updated_at.isoformat()},
+        "the storefront's API says the order is neither deleted nor cancelled",
+        "not_confirmed",
+        {"topic": delivery.topic, "storefront_version": now.source_updated_at.isoformat()},
     )
 
 

@@ -9,6 +9,7 @@ not hold back the others, and a failing one is retried with backoff, then parked
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import orjson
 import structlog
@@ -31,8 +32,9 @@ from order_intake.storefront_sync.feed import is_reconciled
 from order_intake.storefront_sync.repository import has_credentials
 from order_intake.storefronts import shopify, woocommerce
 from order_intake.webhooks.compliance import handle_compliance
+from order_intake.webhooks.refusals import RefusalReason, refused
 from order_intake.webhooks.repository import CONFIRM_FLAG, CONFIRMING, DeliveryRepository
-from order_intake.webhooks.topics import SHOPIFY_COMPLIANCE_TOPICS
+from order_intake.webhooks.topics import SHOPIFY_COMPLIANCE_TOPICS, WooDeleted, shape_problem
 from order_intake.workers_wiring import WEBHOOK_CHANNEL, webhook_backlog
 
 log = structlog.get_logger(__name__)
@@ -83,6 +85,12 @@ async def process_delivery(
         found = await OrderRepository(ops.session).by_external(shop.id, external_id)
         if found is None or found.status == "cancelled":
             return
+        problem = shape_problem(
+            delivery.platform, delivery.topic, WooDeleted.model_validate_json(body)
+        )
+        if problem is not None:  # stored before the door checked it
+            refuse_destructive(ops, delivery, found, cause, problem)
+            return
         if has_credentials(shop) and not reconciled:
             _await_confirmation(ops, delivery, found, cause)
             return
@@ -116,6 +124,29 @@ async def _to_confirm(ops: OrderOps, shop: Shop, co: CanonicalOrder) -> Order | 
     if known is None or known.status == "cancelled":
         return None
     return known if co.source_updated_at >= known.source_updated_at else None
+
+
+def refuse_destructive(
+    ops: OrderOps,
+    delivery: WebhookDelivery,
+    order: Order,
+    cause: Cause,
+    why: str,
+    reason: RefusalReason = "shape",
+    details: dict[str, Any] | None = None,
+) -> None:
+    """A destructive delivery not applied: on the order's timeline, logged, counted."""
+    refused(
+        delivery.platform,
+        delivery.topic,
+        reason,
+        why,
+        shop=str(order.shop_id),
+        order=str(order.id),
+        delivery=delivery.delivery_id,
+    )
+    ops.record(order, "destructive_webhook_refused", cause, reason=why, details=details)
+    delivery.order_id = order.id
 
 
 def _await_confirmation(
