@@ -1,7 +1,9 @@
 """Destructive storefront webhooks (a deletion, a cancellation, a refund) that were not
 applied: counted and logged here, wherever they were refused (at the door for a body
-that is not its topic's shape, in the processor for a stale version or one the
-storefront's API contradicts)."""
+that is not its topic's shape, in the processor for such a body stored before the door
+checked it, in the confirmer for one the storefront's API contradicts). An older
+version than the one held is not counted here: the intake records it on the order's
+timeline (``stale_version_ignored``) whatever its topic."""
 
 from __future__ import annotations
 
