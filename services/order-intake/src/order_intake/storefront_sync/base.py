@@ -53,7 +53,6 @@ class StorefrontApi(abc.ABC):
     """One platform's admin API for one shop; ``client`` may call only the shop."""
 
     platform: ClassVar[str]
-    update_topic: ClassVar[str]  # the webhook topic whose body an API order is shaped as
 
     def __init__(self, client: httpx.AsyncClient, shop: ShopAccess, settings: Settings) -> None:
         self.client = client
@@ -66,9 +65,9 @@ class StorefrontApi(abc.ABC):
 
     @abc.abstractmethod
     async def current_order(self, external_id: str) -> bytes | None:
-        """The order as the storefront holds it now, in the body of the webhook
-        :attr:`update_topic`; None when the storefront has no such order (deleted).
-        Raises StorefrontUnavailable (ask again later) or StorefrontRejected."""
+        """The order as the storefront holds it now, shaped as the body of its order
+        update webhook; None when the storefront has no such order (deleted). Raises
+        StorefrontUnavailable (ask again later) or StorefrontRejected."""
 
     async def complete(self, orders: list[FetchedOrder]) -> list[FetchedOrder]:
         """The same orders with their bodies (read only for the versions we lack)."""

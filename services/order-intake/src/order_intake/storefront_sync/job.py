@@ -171,10 +171,10 @@ class ShopSyncer:
         elif health.repairs:
             log.info("shop_webhooks_repaired", shop=str(shop.id), repairs=health.repairs)
 
-    async def current_order(self, shop: Shop, external_id: str) -> tuple[str, bytes | None]:
-        """The order as the storefront's API gives it now: the webhook topic its body is
-        shaped as, and the body (None: the storefront has no such order). Raises
-        StorefrontUnavailable / StorefrontRejected (no credentials, refused, no API)."""
+    async def current_order(self, shop: Shop, external_id: str) -> bytes | None:
+        """The order as the storefront's API gives it now, as its update webhook's body
+        (None: the storefront has no such order). Raises StorefrontUnavailable /
+        StorefrontRejected (no credentials, refused, no API for the platform)."""
         if not has_credentials(shop):
             raise StorefrontRejected("the shop has no admin credentials")
         made = storefront_api(shop, self._route(shop.domain), self.transport, self.settings)
@@ -182,7 +182,7 @@ class ShopSyncer:
             raise StorefrontRejected(f"no admin API for {shop.platform}")
         api, client = made
         try:
-            return api.update_topic, await api.current_order(external_id)
+            return await api.current_order(external_id)
         finally:
             await client.aclose()
 

@@ -128,7 +128,6 @@ def _connection(data: Mapping[str, Any] | None, what: str) -> tuple[list[Any], s
 
 class ShopifyApi(StorefrontApi):
     platform: ClassVar[str] = "shopify"
-    update_topic: ClassVar[str] = "orders/updated"
 
     @functools.cached_property
     def admin(self) -> AdminClient:

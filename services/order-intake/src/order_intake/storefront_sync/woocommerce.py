@@ -83,7 +83,6 @@ def _code(response: httpx.Response) -> str | None:
 
 class WooCommerceApi(StorefrontApi):
     platform: ClassVar[str] = "woocommerce"
-    update_topic: ClassVar[str] = "order.updated"
 
     @property
     def auth(self) -> tuple[str, str]:

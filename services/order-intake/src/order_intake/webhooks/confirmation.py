@@ -145,7 +145,7 @@ class Confirmer:
             current: bytes | None = None
             if item.body is not None:  # else redacted meanwhile: nothing left to apply
                 order_id = external_id(item.platform, item.body)
-                _topic, current = await self.syncer.current_order(item.shop, order_id)
+                current = await self.syncer.current_order(item.shop, order_id)
             async with self.db.transaction() as session:
                 delivery = await DeliveryRepository(session).get(item.id)
                 if delivery is None or delivery.status != CONFIRMING:
