@@ -238,6 +238,26 @@ async def test_an_older_cancelled_version_replayed_moves_nothing(
     assert "storefront_confirmation_pending" not in kinds(order)  # nothing to ask
 
 
+@pytest.mark.parametrize("credentials", [False, True], ids=["no-credentials", "credentials"])
+async def test_an_older_shopify_cancelled_version_replayed_moves_nothing(
+    w: World, credentials: bool
+) -> None:
+    shop_id = await w.add_shop("shopify", credentials=credentials)
+    held = T0 + dt.timedelta(hours=1)
+    w.shopify.shop.put_order(shopify_order(held), updated=held)
+    await _shopify_confirmed(w, shop_id, held)
+    old_cancelled = dumps(shopify_order(T0, cancelled_at=T0.isoformat()))
+
+    for topic in ("orders/cancelled", "orders/updated", "orders/paid"):
+        status, answer = await w.shopify_post(old_cancelled, topic)
+        assert (status, answer["status"]) == (200, "accepted")
+    await w.settled()
+
+    order = await w.order(shop_id, SHOPIFY_ID)
+    assert order["status"] == "confirmed"
+    assert kinds(order).count("stale_version_ignored") == 3
+
+
 # --- without credentials: a genuine deletion / cancellation still cancels ---------------
 
 
