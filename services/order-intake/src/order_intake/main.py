@@ -19,6 +19,7 @@ from order_intake.products.endpoints import router as products_router
 from order_intake.shops.endpoints import router as shops_router
 from order_intake.storefront_sync.job import storefront_sync_worker
 from order_intake.webhooks.admin import router as webhooks_admin_router
+from order_intake.webhooks.confirmation import confirm_worker
 from order_intake.webhooks.endpoints import router as webhooks_router
 from order_intake.webhooks.endpoints import shopify_webhook
 from order_intake.webhooks.intake import DeliveryWriter, ShopCache
@@ -54,6 +55,7 @@ SPEC = ServiceSpec(
     handlers=consumers.handlers,
     workers=(
         webhook_worker,
+        confirm_worker,
         mail_worker,
         payment_worker,
         purge_worker,

@@ -13,7 +13,7 @@ import pytest
 
 from dropship_common.settings import Settings
 from dropship_common.testing.fakes import FakeNetwork, FakeWooCommerce
-from order_intake.fulfilment.base import ShopAccess, StorefrontRejected
+from order_intake.fulfilment.base import ShopAccess, StorefrontRejected, StorefrontUnavailable
 from order_intake.storefront_sync.base import WebhookTarget
 from order_intake.storefront_sync.woocommerce import WooCommerceApi
 from order_intake.testing import woo_order_body
@@ -171,3 +171,32 @@ async def test_a_wrong_key_is_a_refusal(fake: FakeWooCommerce, http: httpx.Async
         await WooCommerceApi(http, access, Settings()).check_webhooks(
             WebhookTarget(None, "/p", "s")
         )
+
+
+async def test_current_order_is_the_webhook_body_or_none_when_deleted(
+    fake: FakeWooCommerce, http: httpx.AsyncClient
+) -> None:
+    fake.put_order(order(5), modified=NOW)
+    body = await api(fake, http).current_order("5")
+    assert body is not None and json.loads(body)["id"] == 5
+    validate_body("woocommerce", "order.updated", body)
+    assert await api(fake, http).current_order("6") is None  # 404 invalid_id: no such order
+
+
+async def test_current_order_another_404_or_a_5xx_is_not_a_deletion(
+    fake: FakeWooCommerce,
+) -> None:
+    """WordPress's 404 ``rest_no_route`` (the REST API off, a wrong base URL) says nothing
+    of the order; a 5xx means asking again later."""
+    async with httpx.AsyncClient(
+        transport=FakeNetwork({HOST: fake}), base_url=f"https://{HOST}/blog", auth=("ck", "cs")
+    ) as elsewhere:
+        with pytest.raises(StorefrontRejected, match="404"):
+            await api(fake, elsewhere).current_order("6")
+    fake.put_order(order(5), modified=NOW)
+    fake.fail_next("order_read", *["http_500"] * 5)
+    async with httpx.AsyncClient(
+        transport=FakeNetwork({HOST: fake}), base_url=f"https://{HOST}", auth=("ck", "cs")
+    ) as http:
+        with pytest.raises(StorefrontUnavailable, match="500"):
+            await api(fake, http).current_order("5")

@@ -28,6 +28,7 @@ from order_intake.domain.validation import Assessment, Issue
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
+    "CANCELLING_PAYMENTS",
     "CAUSED_TRANSITIONS",
     "DEFAULT_PAYMENT_WINDOW_DAYS",
     "OPERATOR_HOLDS",
@@ -36,6 +37,7 @@ __all__ = [
     "OrderStatus",
     "ReasonCode",
     "can_transition",
+    "cancels",
     "decide",
     "due_reminders",
     "is_payment_secured",
@@ -159,6 +161,15 @@ class Decision(BaseModel):
 
 def _reason(code: str, message: str, **details: Any) -> Issue:
     return Issue(code=code, field=None, message=message, details=details)
+
+
+CANCELLING_PAYMENTS = frozenset({PaymentStatus.REFUNDED, PaymentStatus.VOIDED})
+
+
+def cancels(order: CanonicalOrder) -> bool:
+    """Whether this version of the order, applied, cancels it (cancelled at the source,
+    or its payment refunded or voided): a destructive change."""
+    return order.cancelled or order.payment_status in CANCELLING_PAYMENTS
 
 
 def _wanted(

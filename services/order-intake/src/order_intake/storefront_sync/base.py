@@ -63,6 +63,12 @@ class StorefrontApi(abc.ABC):
     def changed_orders(self, since: dt.datetime) -> AsyncIterator[list[FetchedOrder]]:
         """Orders created or updated after ``since``, a page at a time."""
 
+    @abc.abstractmethod
+    async def current_order(self, external_id: str) -> bytes | None:
+        """The order as the storefront holds it now, shaped as the body of its order
+        update webhook; None when the storefront has no such order (deleted). Raises
+        StorefrontUnavailable (ask again later) or StorefrontRejected."""
+
     async def complete(self, orders: list[FetchedOrder]) -> list[FetchedOrder]:
         """The same orders with their bodies (read only for the versions we lack)."""
         return orders

@@ -171,6 +171,21 @@ class ShopSyncer:
         elif health.repairs:
             log.info("shop_webhooks_repaired", shop=str(shop.id), repairs=health.repairs)
 
+    async def current_order(self, shop: Shop, external_id: str) -> bytes | None:
+        """The order as the storefront's API gives it now, as its update webhook's body
+        (None: the storefront has no such order). Raises StorefrontUnavailable /
+        StorefrontRejected (no credentials, refused, no API for the platform)."""
+        if not has_credentials(shop):
+            raise StorefrontRejected("the shop has no admin credentials")
+        made = storefront_api(shop, self._route(shop.domain), self.transport, self.settings)
+        if made is None:
+            raise StorefrontRejected(f"no admin API for {shop.platform}")
+        api, client = made
+        try:
+            return await api.current_order(external_id)
+        finally:
+            await client.aclose()
+
     async def reconcile(self, shop_id: uuid.UUID) -> int:
         """Feed the orders changed since the cursor (minus the overlap); move the
         cursor to when this run started. Returns the order versions taken in."""

@@ -166,6 +166,10 @@ class ShopifyApi(StorefrontApi):
                 done.append(FetchedOrder(order.external_id, order.updated_at, order.topic, body))
         return done
 
+    async def current_order(self, external_id: str) -> bytes | None:
+        """``order(id:)``: null for an order Shopify does not have (deleted)."""
+        return await self._order_body(external_id)
+
     async def _order_body(self, external_id: str) -> bytes | None:
         gid = f"gid://shopify/Order/{external_id}"
         data = await self._query(ORDER_QUERY, {"id": gid, "lines": LINES_PAGE}, "order")

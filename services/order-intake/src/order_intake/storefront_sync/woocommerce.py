@@ -45,6 +45,9 @@ PER_PAGE = 100
 MAX_PAGES = 1000  # a guard against a store that never stops answering pages
 # the topics the README asks merchants to subscribe
 TOPICS = ("order.created", "order.updated", "order.deleted")
+# the 404 of an order id WooCommerce does not have (another 404, e.g. WordPress's
+# ``rest_no_route``, says nothing of the order)
+GONE = "woocommerce_rest_shop_order_invalid_id"
 
 
 def _gmt(value: dt.datetime) -> str:
@@ -70,6 +73,14 @@ def _message(response: httpx.Response) -> str:
     return str(body.get("message") if isinstance(body, Mapping) else body)[:200]
 
 
+def _code(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return str(body.get("code")) if isinstance(body, Mapping) else None
+
+
 class WooCommerceApi(StorefrontApi):
     platform: ClassVar[str] = "woocommerce"
 
@@ -79,6 +90,25 @@ class WooCommerceApi(StorefrontApi):
         if not all(isinstance(v, str) and v for v in values):
             raise StorefrontRejected("the shop's admin credentials need consumer_key/secret")
         return str(values[0]), str(values[1])
+
+    async def current_order(self, external_id: str) -> bytes | None:
+        """``GET /orders/{id}``: a trashed order is still there (``status: trash``);
+        one deleted for good is WooCommerce's 404 ``woocommerce_rest_shop_order_invalid_id``."""
+        what = "read order"
+        async with calling(what):
+            response = await self.client.get(f"{API}/orders/{int(external_id)}", auth=self.auth)
+        if response.status_code == 404 and _code(response) == GONE:
+            return None
+        if response.status_code in (401, 403):
+            raise StorefrontRejected(f"{what}: HTTP {response.status_code}: {_message(response)}")
+        check_status(response, what, time.time())
+        try:
+            order = response.json()
+        except ValueError as exc:
+            raise StorefrontUnavailable(f"{what}: the answer is not JSON") from exc
+        if not isinstance(order, Mapping) or str(order.get("id")) != str(int(external_id)):
+            raise StorefrontUnavailable(f"{what}: the answer is not order {external_id}")
+        return orjson.dumps(order)
 
     async def _call(
         self,

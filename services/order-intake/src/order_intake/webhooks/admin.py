@@ -48,7 +48,7 @@ class ComplianceOut(BaseModel):
 async def list_deliveries(
     rt: Runtime,
     _: Operator,
-    status: Literal["pending", "processed", "failed"] | None = None,
+    status: Literal["pending", "confirming", "processed", "failed"] | None = None,
     limit: int = Query(100, ge=1, le=1000),
 ) -> list[DeliveryOut]:
     async with rt.db.sessions() as session:

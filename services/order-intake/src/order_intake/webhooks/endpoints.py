@@ -19,9 +19,11 @@ from dropship_common.errors import ValidationFailed as ValidationError_
 from dropship_common.security import verify_hmac_base64
 from order_intake.errors import UnknownShop
 from order_intake.models import WebhookDelivery
+from order_intake.storefront_sync.feed import PREFIX as RECONCILED_PREFIX
 from order_intake.storefronts import InvalidPayload
 from order_intake.webhooks.intake import DeliveryWriter, ShopCache, ShopSnapshot
-from order_intake.webhooks.topics import SHOPIFY_TOPICS, WOO_TOPICS, validate_body
+from order_intake.webhooks.refusals import refused
+from order_intake.webhooks.topics import SHOPIFY_TOPICS, WOO_TOPICS, shape_problem, validate_body
 
 router = APIRouter(tags=["webhooks"])
 
@@ -49,16 +51,28 @@ def _delivery_id(given: str | None, topic: str, body: bytes) -> str:
     if given and len(given) > MAX_DELIVERY_ID:
         # the header is not signed: a long one must not fail the batch it is written in
         raise BadRequest(f"the webhook id is longer than {MAX_DELIVERY_ID} characters")
+    if given and given.startswith(RECONCILED_PREFIX):
+        # the ids of versions read from the storefront's API, which are not confirmed
+        # again: an unsigned header must not pass for one
+        raise BadRequest(f"a webhook id may not start with {RECONCILED_PREFIX!r}")
     return given or "sha256:" + hashlib.sha256(topic.encode() + b"\0" + body).hexdigest()
 
 
-def _validate(platform: str, topic: str, body: bytes) -> None:
+def _validate(platform: str, topic: str, body: bytes, shop: ShopSnapshot) -> bool:
+    """The body is valid for its topic (else a 4xx); False when it is valid but not the
+    shape of its topic (a signed body resent under another topic: refused, answered
+    200 so that a storefront that did send it does not retry it)."""
     try:
-        validate_body(platform, topic, body)
+        parsed = validate_body(platform, topic, body)
     except InvalidPayload as exc:
         if exc.kind == "invalid_json":
             raise InvalidJSON(exc.message) from exc
         raise ValidationError_(exc.message, exc.details) from exc
+    problem = shape_problem(platform, topic, parsed)
+    if problem is not None:
+        refused(platform, topic, "shape", problem, shop=str(shop.id))
+        return False
+    return True
 
 
 async def _accept(
@@ -97,7 +111,8 @@ async def shopify_webhook(request: Request, rt: Runtime) -> Response:
         raise InvalidSignature("X-Shopify-Hmac-Sha256 does not match the body")
     if topic not in SHOPIFY_TOPICS:
         return _answer("ignored")
-    _validate("shopify", topic, body)
+    if not _validate("shopify", topic, body, shop):
+        return _answer("ignored")
     delivery = _delivery_id(h.get("x-shopify-webhook-id"), topic, body)
     return await _accept(rt, shop, "shopify", topic, delivery, body)
 
@@ -119,6 +134,7 @@ async def woocommerce_webhook(shop_id: uuid.UUID, request: Request, rt: Runtime)
         if not topic:
             raise BadRequest("X-WC-Webhook-Topic is required")
         return _answer("ignored")
-    _validate("woocommerce", topic, body)
+    if not _validate("woocommerce", topic, body, shop):
+        return _answer("ignored")
     delivery = _delivery_id(h.get("x-wc-webhook-delivery-id"), topic, body)
     return await _accept(rt, shop, "woocommerce", topic, delivery, body)

@@ -9,6 +9,7 @@ not hold back the others, and a failing one is retried with backoff, then parked
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import orjson
 import structlog
@@ -20,17 +21,20 @@ from dropship_common.notify import listen_forever
 from dropship_common.observability import mask_text
 from dropship_common.runtime import ServiceRuntime
 from dropship_common.workers import CommitSignal, drain_forever, every
+from order_intake.domain.lifecycle import cancels
 from order_intake.domain.order import CanonicalOrder
-from order_intake.models import WebhookDelivery
+from order_intake.models import Order, Shop, WebhookDelivery
 from order_intake.orders.batch import BatchCache
 from order_intake.orders.idempotency import purge_idempotency_keys
 from order_intake.orders.repository import OrderRepository
 from order_intake.orders.service import Cause, OrderOps
 from order_intake.storefront_sync.feed import is_reconciled
+from order_intake.storefront_sync.repository import has_credentials
 from order_intake.storefronts import shopify, woocommerce
 from order_intake.webhooks.compliance import handle_compliance
-from order_intake.webhooks.repository import DeliveryRepository
-from order_intake.webhooks.topics import SHOPIFY_COMPLIANCE_TOPICS
+from order_intake.webhooks.refusals import RefusalReason, refused
+from order_intake.webhooks.repository import CONFIRM_FLAG, CONFIRMING, DeliveryRepository
+from order_intake.webhooks.topics import SHOPIFY_COMPLIANCE_TOPICS, WooDeleted, shape_problem
 from order_intake.workers_wiring import WEBHOOK_CHANNEL, webhook_backlog
 
 log = structlog.get_logger(__name__)
@@ -81,6 +85,15 @@ async def process_delivery(
         found = await OrderRepository(ops.session).by_external(shop.id, external_id)
         if found is None or found.status == "cancelled":
             return
+        problem = shape_problem(
+            delivery.platform, delivery.topic, WooDeleted.model_validate_json(body)
+        )
+        if problem is not None:  # stored before the door checked it
+            refuse_destructive(ops, delivery, found, cause, problem)
+            return
+        if has_credentials(shop) and not reconciled:
+            _await_confirmation(ops, delivery, found, cause)
+            return
         await ops.cancel(found.id, "deleted at the storefront", cause)
         delivery.order_id = found.id
         return
@@ -93,18 +106,79 @@ async def process_delivery(
         if known is not None and known.source_updated_at >= co.source_updated_at:
             delivery.order_id = known.id
             return
+    elif cancels(co) and (held := await _to_confirm(ops, shop, co)) is not None:
+        _await_confirmation(ops, delivery, held, cause)
+        return
     order = await ops.ingest(shop, co, cause)
     delivery.order_id = order.id
 
 
+async def _to_confirm(ops: OrderOps, shop: Shop, co: CanonicalOrder) -> Order | None:
+    """The order a webhook's cancelling version would cancel, when that must first be
+    confirmed with the storefront's API: the shop has credentials and we hold the order,
+    not cancelled, at this version or an older one (an older version than ours is
+    ignored by the intake anyway, see :meth:`OrderOps.ingest`)."""
+    if not has_credentials(shop):
+        return None
+    known = await ops.stored(shop.id, co.external_id)
+    if known is None or known.status == "cancelled":
+        return None
+    return known if co.source_updated_at >= known.source_updated_at else None
+
+
+def refuse_destructive(
+    ops: OrderOps,
+    delivery: WebhookDelivery,
+    order: Order,
+    cause: Cause,
+    why: str,
+    reason: RefusalReason = "shape",
+    details: dict[str, Any] | None = None,
+) -> None:
+    """A destructive delivery not applied: on the order's timeline, logged, counted."""
+    refused(
+        delivery.platform,
+        delivery.topic,
+        reason,
+        why,
+        shop=str(order.shop_id),
+        order=str(order.id),
+        delivery=delivery.delivery_id,
+    )
+    ops.record(order, "destructive_webhook_refused", cause, reason=why, details=details)
+    delivery.order_id = order.id
+
+
+def _await_confirmation(
+    ops: OrderOps, delivery: WebhookDelivery, order: Order, cause: Cause
+) -> None:
+    """Left for :mod:`.confirmation`, which asks the storefront (never inside the
+    webhook's answer, nor with this transaction open)."""
+    delivery.status = CONFIRMING
+    delivery.order_id = order.id
+    delivery.next_attempt_at = utcnow()
+    ops.record(
+        order,
+        "storefront_confirmation_pending",
+        cause,
+        reason="a destructive change: applied once the storefront's API confirms it",
+    )
+    ops.session.info[CONFIRM_FLAG] = True
+
+
 def _done(delivery: WebhookDelivery) -> None:
+    if delivery.status != CONFIRMING:  # else not applied yet
+        mark_processed(delivery)
+
+
+def mark_processed(delivery: WebhookDelivery) -> None:
     delivery.status = "processed"
     delivery.processed_at = utcnow()
     delivery.body = None  # personal data: not kept once applied
     delivery.last_error = None
 
 
-def _backoff(attempts: int) -> dt.timedelta:
+def backoff(attempts: int) -> dt.timedelta:
     return dt.timedelta(seconds=min(3600, 2**attempts))
 
 
@@ -175,7 +249,7 @@ class WebhookProcessor:
                 delivery.last_error = error
                 if attempts + 1 >= MAX_ATTEMPTS:
                     delivery.status = "failed"
-                delivery.next_attempt_at = utcnow() + _backoff(attempts + 1)
+                delivery.next_attempt_at = utcnow() + backoff(attempts + 1)
                 log.warning(
                     "webhook_delivery_failed",
                     delivery=ref,

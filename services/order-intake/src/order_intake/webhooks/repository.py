@@ -13,6 +13,9 @@ from order_intake.models import WebhookDelivery
 
 T: sa.Table = WebhookDelivery.__table__  # type: ignore[assignment]
 WEBHOOK_FLAG = "webhook_dirty"  # set on a session that stored a delivery to process
+CONFIRM_FLAG = "webhook_confirm"  # set on a session that left a delivery to confirm
+# a destructive delivery waiting for the storefront's API to confirm it
+CONFIRMING = "confirming"
 
 
 class DeliveryRepository:
@@ -52,6 +55,21 @@ class DeliveryRepository:
                 .order_by(WebhookDelivery.received_at)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
+            )
+        )
+
+    async def due_confirmations(self, limit: int) -> list[WebhookDelivery]:
+        """Deliveries waiting for the storefront's confirmation, due now (not locked:
+        the storefront is called with no transaction open)."""
+        return list(
+            await self.session.scalars(
+                sa.select(WebhookDelivery)
+                .where(
+                    WebhookDelivery.status == CONFIRMING,
+                    WebhookDelivery.next_attempt_at <= utcnow(),
+                )
+                .order_by(WebhookDelivery.received_at)
+                .limit(limit)
             )
         )
 

@@ -51,7 +51,7 @@ COMPLIANCE_MODELS: dict[str, type[_Loose]] = {
 }
 
 
-def validate_body(platform: str, topic: str, body: bytes) -> None:
+def validate_body(platform: str, topic: str, body: bytes) -> BaseModel:
     """Raises InvalidPayload; the processor parses the same body again after commit."""
     model: type[BaseModel]
     if platform == "shopify":
@@ -60,4 +60,22 @@ def validate_body(platform: str, topic: str, body: bytes) -> None:
         model = WooDeleted
     else:
         model = woocommerce.WooOrder
-    validate_json(model, body)
+    return validate_json(model, body)
+
+
+def shape_problem(platform: str, topic: str, parsed: BaseModel) -> str | None:
+    """Why a valid body cannot be what its topic says, or None. The topic header is not
+    signed: a signed body of another topic resent under a destructive one must not
+    destroy. WooCommerce's ``order.deleted`` carries the order's id and nothing else
+    (``WC_Webhook::build_payload``); Shopify's ``orders/cancelled`` is the order with
+    ``cancelled_at`` set."""
+    if platform == "woocommerce" and topic == "order.deleted" and parsed.model_extra:
+        return "an order.deleted body carries only the order's id"
+    if (
+        platform == "shopify"
+        and topic == "orders/cancelled"
+        and isinstance(parsed, shopify.ShopifyOrder)
+        and parsed.cancelled_at is None
+    ):
+        return "an orders/cancelled body has cancelled_at set"
+    return None

@@ -52,9 +52,10 @@ Documented rules enforced:
 * Errors, https://woocommerce.github.io/woocommerce-rest-api-docs/#errors: a JSON body
   with ``code``, ``message`` and ``data.status``.
 
-Faults can be queued per route name (``"order"``, ``"notes"``, ``"trackings"``,
-``"orders_list"``, ``"webhooks"``): ``"http_500"``, ``"http_429"``, ``"drop_response"``
-(do the work, lose the answer) and ``"slow:<seconds>"``.
+Faults can be queued per route name (``"order"`` (its ``PUT``), ``"order_read"`` (its
+``GET``), ``"notes"``, ``"trackings"``, ``"orders_list"``, ``"webhooks"``):
+``"http_500"``, ``"http_429"``, ``"drop_response"`` (do the work, lose the answer) and
+``"slow:<seconds>"``.
 """
 
 from __future__ import annotations
@@ -134,7 +135,7 @@ class FakeWooCommerce:
             "notes": deque(),
             "trackings": deque(),
         }
-        self.faults.update({"orders_list": deque(), "webhooks": deque()})
+        self.faults.update({"orders_list": deque(), "webhooks": deque(), "order_read": deque()})
         self.calls: list[tuple[str, str]] = []  # (method, path) of authenticated calls
         self.queries: list[tuple[str, dict[str, str]]] = []  # (path, params) of list calls
         self.webhooks: dict[int, dict[str, Any]] = {}
@@ -361,8 +362,14 @@ class FakeWooCommerce:
 
         @app.get("/wp-json/wc/v3/orders/{order_id}")
         async def get_order(order_id: int) -> Any:
+            early, headers, delay = await self._fault("order_read")
+            if early is not None:
+                return early
             order = order_or_404(order_id)
-            return order if isinstance(order, JSONResponse) else public(order)
+            await asyncio.sleep(delay)
+            if isinstance(order, JSONResponse):
+                return order
+            return JSONResponse(public(order), headers=headers)
 
         @app.put("/wp-json/wc/v3/orders/{order_id}")
         async def put_order(order_id: int, request: Request) -> Any:
