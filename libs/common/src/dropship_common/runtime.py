@@ -30,6 +30,7 @@ from dropship_common.observability import (
     MetricsMiddleware,
     configure_logging,
 )
+from dropship_common import secretbox
 from dropship_common.security import BodySizeLimitMiddleware
 from dropship_common.settings import Settings
 from dropship_common.tables import CommonTables
@@ -166,6 +167,8 @@ def create_service_app(spec: ServiceSpec, settings: Settings, *, bus: Bus | None
     services of one process (then the caller closes it)."""
     settings = settings.for_service(spec.name) if settings.service != spec.name else settings
     configure_logging(settings.log_level, settings.log_json)
+    # the key of the secrets at rest; refuses to start without one in distributed mode
+    secretbox.install(secretbox.keyring_for(settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
