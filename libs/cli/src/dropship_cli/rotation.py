@@ -11,18 +11,10 @@ from dropship_common.settings import Settings
 
 
 def _metadata(service: str) -> sa.MetaData:
-    from aftersales.models import Base as AftersalesBase
-    from logistics.models import Base as LogisticsBase
-    from order_intake.models import Base as OrderIntakeBase
-    from supplier_gateway.models import Base as SupplierGatewayBase
+    from dropship_cli.services import SPECS
 
-    bases = {
-        "order-intake": OrderIntakeBase,
-        "supplier-gateway": SupplierGatewayBase,
-        "logistics": LogisticsBase,
-        "aftersales": AftersalesBase,
-    }
-    return bases[service].metadata
+    metadata: sa.MetaData = SPECS[service].tables.outbox.metadata
+    return metadata
 
 
 async def rotate_secrets(settings: Settings, ring: Keyring) -> dict[str, int]:
