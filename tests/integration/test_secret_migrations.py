@@ -87,7 +87,9 @@ async def test_order_intake_0008_encrypts_the_shops_secrets(database: str) -> No
     [(secrets_back, creds_back)] = await _execute(
         database, "SELECT webhook_secrets, admin_credentials FROM shops"
     )
-    as_json = [v if isinstance(v, list | dict) else json.loads(v) for v in (secrets_back, creds_back)]
+    as_json = [
+        v if isinstance(v, list | dict) else json.loads(v) for v in (secrets_back, creds_back)
+    ]
     assert as_json == [SHOP_SECRETS, SHOP_CREDENTIALS]
 
 
@@ -99,7 +101,8 @@ async def test_supplier_gateway_0010_encrypts_credentials_and_tokens(database: s
         database,
         "INSERT INTO suppliers (id, name, adapter, credentials, handling_days,"
         " holiday_country, ship_from_country, active, created_at, updated_at) VALUES"
-        " (:id, 'CJ', 'cjdropshipping', :creds, 2, 'CN', 'CN', true, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+        " (:id, 'CJ', 'cjdropshipping', :creds, 2, 'CN', 'CN', true, CURRENT_TIMESTAMP,"
+        " CURRENT_TIMESTAMP)",
         {"id": _id(database, supplier), "creds": json.dumps(SUPPLIER_CREDENTIALS)},
     )
     await _execute(

@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 from fastapi import APIRouter, FastAPI
 
+from dropship_common import secretbox
 from dropship_common.admin import router as dead_letters_router
 from dropship_common.db import Database
 from dropship_common.errors import install_error_handlers
@@ -30,7 +31,6 @@ from dropship_common.observability import (
     MetricsMiddleware,
     configure_logging,
 )
-from dropship_common import secretbox
 from dropship_common.security import BodySizeLimitMiddleware
 from dropship_common.settings import Settings
 from dropship_common.tables import CommonTables

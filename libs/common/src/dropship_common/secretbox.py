@@ -19,6 +19,7 @@ environment on first use.
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import secrets
 from collections.abc import Callable
@@ -150,10 +151,8 @@ def embedded_key(data_dir: Path) -> str:
             out.write(secrets.token_urlsafe(48) + "\n")
             out.flush()
             os.fsync(out.fileno())
-        try:
+        with contextlib.suppress(FileExistsError):  # another process was first: its key
             os.link(tmp, path)
-        except FileExistsError:
-            pass  # another process was first: use its key
     finally:
         tmp.unlink(missing_ok=True)
     return _read_key_file(path)
