@@ -11,6 +11,8 @@
   and e-mail addresses / phone-like digit runs inside any other string
   (``13812341234`` -> ``138****1234``, ``john@example.com`` -> ``j***@example.com``,
   ``John`` -> ``J***``).
+* :func:`redact_url` hides the credentials of a URL (userinfo, token-like query values);
+  every URL in a log line's text goes through it before the masking.
 * Prometheus metrics and :class:`MetricsMiddleware`, which labels requests by the
   matched route template (``/orders/{order_id}``), never by the raw path.
 
