@@ -70,6 +70,7 @@ def serve(
         if role not in ("all", "api", "worker"):
             raise typer.BadParameter("all, api or worker")
         settings = settings.model_copy(update={"role": role})
+    _install_keyring(settings)  # a clear error without a key; migrations encrypt with it
     if migrate:
         upgrade_sync(migrations_dir(service), settings.db_url)
     service_app = APP_FACTORIES[service](settings)
