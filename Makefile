@@ -40,6 +40,7 @@ bench: install services
 	$(UV) run python -m bench.intake
 	$(UV) run python -m bench.pipeline
 	$(UV) run python -m bench.faults
+	$(UV) run python -m bench.masking
 
 clean:
 	rm -rf .tools data .pytest_cache .mypy_cache .ruff_cache

@@ -638,3 +638,28 @@ async def test_buffered_response_keeps_encoding_and_elapsed(fake_time):
         assert response.elapsed.total_seconds() >= 0
         async with client.stream("GET", "/track") as streamed:
             assert json.loads(await streamed.aread()) == {"tracking": "LX123456789CN"}
+
+
+# ----------------------------------------------------------------------------- logs
+
+
+async def test_logged_urls_show_no_credentials(fake_time, capsys):
+    """Neither our retry log nor httpx's own request log shows userinfo or tokens."""
+    from dropship_common.observability import configure_logging
+
+    configure_logging("INFO", json=True, service="test-svc")
+    capsys.readouterr()
+    script = Script(503, 200)
+    client, _ = client_for(script, fake_time)
+    url = (
+        f"https://apiuser:hunter2pw@{HOST}/orders?access_token=tok_SECRET1&page=2&sign=SIG_SECRET2"
+    )
+    async with client:
+        assert (await client.get(url)).status_code == 200
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.strip()]
+    text = json.dumps(lines)
+    for secret in ("hunter2pw", "apiuser", "tok_SECRET1", "SIG_SECRET2"):
+        assert secret not in text
+    retry = next(line for line in lines if line["event"] == "outbound_retry")
+    assert retry["url"] == f"https://***@{HOST}/orders?access_token=***&page=2&sign=***"
+    assert any(line["event"].startswith("HTTP Request: GET https://***@") for line in lines)

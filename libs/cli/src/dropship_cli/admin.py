@@ -59,7 +59,7 @@ async def list_shops(settings: Settings) -> list[dict[str, Any]]:
         await db.dispose()
 
 
-def _configured(settings: Settings) -> list[str]:
+def configured_services(settings: Settings) -> list[str]:
     """Embedded: every service (files in the data dir). Distributed: the services whose
     DROPSHIP_<SERVICE>_DATABASE_URL is set, or the one DROPSHIP_DATABASE_URL serves."""
     if settings.mode == "embedded":
@@ -73,7 +73,7 @@ def _configured(settings: Settings) -> list[str]:
 async def create_key(settings: Settings, role: str, label: str | None) -> tuple[str, list[str]]:
     """One key, stored hashed in each configured service's own database."""
     key, _hash = generate_api_key()
-    services = _configured(settings)
+    services = configured_services(settings)
     for name in services:
         db = Database(settings.for_service(name).db_url, pool_size=1)
         try:

@@ -12,6 +12,7 @@ from collections.abc import Generator
 import uvicorn
 
 from dropship_cli.services import APP_FACTORIES, migrations_dir
+from dropship_common import secretbox
 from dropship_common.messaging.factory import make_bus
 from dropship_common.migrate import upgrade
 from dropship_common.runtime import tune_gc
@@ -27,6 +28,7 @@ class _Server(uvicorn.Server):
 
 
 async def migrate_all(settings: Settings, services: tuple[str, ...] = SERVICE_NAMES) -> None:
+    secretbox.install(secretbox.keyring_for(settings))  # migrations encrypt stored secrets
     for name in services:
         await upgrade(migrations_dir(name), settings.for_service(name).db_url)
 

@@ -20,10 +20,12 @@ shop_app = typer.Typer(help="Storefronts served by this deployment.", no_args_is
 apikey_app = typer.Typer(help="API keys for the admin and operator API.", no_args_is_help=True)
 contracts_app = typer.Typer(help="Integration event contracts.", no_args_is_help=True)
 supplier_app = typer.Typer(help="Dropship suppliers.", no_args_is_help=True)
+secrets_app = typer.Typer(help="The secrets stored encrypted (keys, tokens).", no_args_is_help=True)
 app.add_typer(shop_app, name="shop")
 app.add_typer(supplier_app, name="supplier")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(contracts_app, name="contracts")
+app.add_typer(secrets_app, name="secrets")
 
 
 def _service(name: str) -> str:
@@ -68,6 +70,7 @@ def serve(
         if role not in ("all", "api", "worker"):
             raise typer.BadParameter("all, api or worker")
         settings = settings.model_copy(update={"role": role})
+    _install_keyring(settings)  # a clear error without a key; migrations encrypt with it
     if migrate:
         upgrade_sync(migrations_dir(service), settings.db_url)
     service_app = APP_FACTORIES[service](settings)
@@ -92,11 +95,43 @@ def migrate(
     from dropship_common.migrate import upgrade_sync
 
     settings = Settings()
+    _install_keyring(settings)  # the migrations that encrypt stored secrets need it
     for name in service or SERVICE_NAMES:
         _service(name)
         url = settings.for_service(name).db_url
         upgrade_sync(migrations_dir(name), url)
         typer.echo(f"{name}: migrated")
+
+
+def _install_keyring(settings: Settings) -> None:
+    from dropship_common import secretbox
+
+    try:
+        secretbox.install(secretbox.keyring_for(settings))
+    except secretbox.SecretKeyError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+
+
+@secrets_app.command("rotate")
+def secrets_rotate() -> None:
+    """Re-encrypt every stored secret under the current DROPSHIP_SECRET_KEY.
+
+    Run it after restarting every process with the new DROPSHIP_SECRET_KEY and the old
+    key in DROPSHIP_PREVIOUS_SECRET_KEYS; then the old key can be dropped. Safe to run
+    again: values already under the current key are left alone."""
+    from dropship_cli.rotation import rotate_secrets
+    from dropship_common import secretbox
+
+    settings = Settings()
+    _install_keyring(settings)
+    try:
+        changed = asyncio.run(rotate_secrets(settings, secretbox.keyring()))
+    except secretbox.SecretUnreadable as exc:
+        typer.echo(f"error: {exc}; nothing was changed in that database", err=True)
+        raise typer.Exit(1) from exc
+    for name, rows in changed.items():
+        typer.echo(f"{name}: {rows} rows re-encrypted")
 
 
 @shop_app.command("add")

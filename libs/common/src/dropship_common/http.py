@@ -29,6 +29,8 @@
   transport, so an account with its own quota gets its own client; a ``limiter``
   given to :func:`make_client` replaces the bucket (one shared by every process that
   calls the account, e.g. kept in the database).
+* Logged URLs go through :func:`~dropship_common.observability.redact_url`: no userinfo,
+  no token-like query values.
 * Response bodies are read inside the transport (``buffer_responses``), so a failure
   while reading the body is handled like any other (retried, or OutcomeUnknown).
 
@@ -54,6 +56,8 @@ from typing import Literal, Protocol
 
 import httpx
 import structlog
+
+from dropship_common.observability import redact_url
 
 __all__ = [
     "IDEMPOTENT_METHODS",
@@ -426,7 +430,7 @@ class ResilientTransport(httpx.AsyncBaseTransport):
                         "outbound_outcome_unknown",
                         host=host,
                         method=request.method,
-                        path=request.url.path,
+                        url=redact_url(str(request.url)),
                         error=type(exc).__name__,
                     )
                     raise OutcomeUnknown(
@@ -476,7 +480,7 @@ class ResilientTransport(httpx.AsyncBaseTransport):
             "outbound_retry",
             host=host,
             method=request.method,
-            path=request.url.path,
+            url=redact_url(str(request.url)),
             attempt=attempt,
             wait=round(delay, 3),
             reason=reason,

@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 from fastapi import APIRouter, FastAPI
 
+from dropship_common import secretbox
 from dropship_common.admin import router as dead_letters_router
 from dropship_common.db import Database
 from dropship_common.errors import install_error_handlers
@@ -166,6 +167,8 @@ def create_service_app(spec: ServiceSpec, settings: Settings, *, bus: Bus | None
     services of one process (then the caller closes it)."""
     settings = settings.for_service(spec.name) if settings.service != spec.name else settings
     configure_logging(settings.log_level, settings.log_json)
+    # the key of the secrets at rest; refuses to start without one in distributed mode
+    secretbox.install(secretbox.keyring_for(settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -20,6 +20,7 @@ SHOPIFY_API_VERSION = "2026-10"
 _SHOPIFY_VERSION_RE = re.compile(r"^\d{4}-(01|04|07|10)$")
 
 DEV_SECRET = "dev-insecure-secret-change-me"  # noqa: S105 - the default that is refused
+MIN_SECRET_KEY_LENGTH = 32
 
 ServiceName = Literal["order-intake", "supplier-gateway", "logistics", "aftersales"]
 SERVICE_NAMES: tuple[ServiceName, ...] = (
@@ -68,7 +69,11 @@ class Settings(BaseSettings):
     queue_prefix: str = ""
     host: str = "127.0.0.1"
     port: int | None = None
+    # encrypts the secrets at rest (webhook secrets, storefront and supplier
+    # credentials, vendor tokens); unset in embedded mode: a key generated into the
+    # data dir. Previous keys only decrypt (a rotation: see docs/design.md).
     secret_key: str = DEV_SECRET
+    previous_secret_keys: list[str] = Field(default_factory=list)
     admin_token: str | None = None
     log_level: str = "INFO"
     log_json: bool = True
@@ -128,6 +133,10 @@ class Settings(BaseSettings):
         if self.mode == "distributed":
             if self.secret_key == DEV_SECRET:
                 raise ValueError("DROPSHIP_SECRET_KEY must be set in distributed mode")
+            if len(self.secret_key) < MIN_SECRET_KEY_LENGTH:
+                raise ValueError(
+                    f"DROPSHIP_SECRET_KEY must be at least {MIN_SECRET_KEY_LENGTH} characters"
+                )
             if self.bus_url.startswith("embedded"):
                 raise ValueError("distributed mode needs DROPSHIP_BUS_URL=amqp://…")
             if self.admin_token is not None and len(self.admin_token) < 24:

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, WriteOnlyMapped, mapped_column, relationship
 
 from dropship_common.db import NAMING_CONVENTION, JSONType, UTCDateTime, utcnow
+from dropship_common.secretbox import EncryptedJSON
 from dropship_common.tables import add_common_tables
 
 Money = sa.Numeric(18, 4)
@@ -32,8 +33,9 @@ class Shop(Base):
     platform: Mapped[str] = mapped_column(sa.String(20))
     domain: Mapped[str] = mapped_column(sa.String(255))
     name: Mapped[str | None] = mapped_column(sa.String(255))
-    webhook_secrets: Mapped[list[str]] = mapped_column(JSONType)  # current first
-    admin_credentials: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # secrets: encrypted at rest (dropship_common.secretbox)
+    webhook_secrets: Mapped[list[str]] = mapped_column(EncryptedJSON)  # current first
+    admin_credentials: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)
     payment_window_days: Mapped[int] = mapped_column(default=20)
     payment_reminder_days: Mapped[list[int]] = mapped_column(JSONType)
     accept_authorized: Mapped[bool] = mapped_column(default=True)

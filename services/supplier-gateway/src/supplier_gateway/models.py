@@ -12,6 +12,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from dropship_common.db import NAMING_CONVENTION, JSONType, UTCDateTime, utcnow
 from dropship_common.parked import add_parked_events_table
+from dropship_common.secretbox import EncryptedJSON, EncryptedText
 from dropship_common.tables import add_common_tables
 
 
@@ -33,7 +34,7 @@ class Supplier(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     name: Mapped[str] = mapped_column(sa.String(255), unique=True)
     adapter: Mapped[str] = mapped_column(sa.String(20))  # cjdropshipping | http | portal
-    credentials: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    credentials: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON)  # encrypted
     handling_days: Mapped[int]
     holiday_country: Mapped[str] = mapped_column(sa.String(2), default="CN")
     ship_from_country: Mapped[str] = mapped_column(sa.String(2), default="CN")
@@ -132,11 +133,12 @@ class SupplierToken(Base):
     supplier_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("suppliers.id", ondelete="CASCADE"), primary_key=True
     )
-    access_token: Mapped[str | None] = mapped_column(sa.String(200))
+    # the tokens and the openId (CJ's webhook signing key) are encrypted at rest
+    access_token: Mapped[str | None] = mapped_column(EncryptedText)
     access_expires: Mapped[dt.datetime | None]
-    refresh_token: Mapped[str | None] = mapped_column(sa.String(200))
+    refresh_token: Mapped[str | None] = mapped_column(EncryptedText)
     refresh_expires: Mapped[dt.datetime | None]
-    open_id: Mapped[str | None] = mapped_column(sa.String(40))
+    open_id: Mapped[str | None] = mapped_column(EncryptedText)
     issued_at: Mapped[dt.datetime | None]
     account: Mapped[str | None] = mapped_column(sa.String(64))  # fingerprint of the API key
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

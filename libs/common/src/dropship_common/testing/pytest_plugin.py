@@ -16,12 +16,19 @@ import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
+from dropship_common import secretbox
 from dropship_common.runtime import ServiceRuntime, ServiceSpec, create_service_app
 from dropship_common.settings import Settings
 from dropship_common.testing.infra import DatabaseFactory, create_vhost, delete_vhost
 
 TEST_SECRET = "test-secret-key-not-for-production-0123456789"
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The secrets at rest are encrypted with the test secret (the one the services
+    started by :func:`start_service` use), never a key file in the working directory."""
+    secretbox.install(secretbox.Keyring.from_secrets(TEST_SECRET))
 
 
 def _migrations() -> dict[str, Any]:
