@@ -18,8 +18,8 @@ supplies (a supplier's base URL, a shop's domain, a vendor's base URL, a test ro
 * **No credentials in URLs** and **https only in distributed mode**.
 * **An explicit allowlist** (``DROPSHIP_OUTBOUND_ALLOW``: host names, ``*.suffix``,
   IP addresses or networks) for local development and tests: a listed host name is
-  let through whatever it resolves to (and may use http), a listed network lets its
-  addresses through.
+  let through whatever it resolves to, a listed network lets its addresses through;
+  either may be called with http in distributed mode.
 
 The checks raise :class:`DestinationRefused`; :class:`~dropship_common.http.ResilientTransport`
 turns one raised at connect time into ``HostNotAllowed`` (a failed call, never a request).
@@ -209,9 +209,16 @@ class EgressRules:
     def scheme_problem(self, scheme: str, host: str) -> str | None:
         if scheme not in ("https", "http"):
             return f"the scheme {scheme!r} is not http(s)"
-        if scheme != "https" and self.require_https and not self.host_listed(host):
+        if scheme != "https" and self.require_https and not self.listed(host):
             return "only https is called in distributed mode"
         return None
+
+    def listed(self, host: str) -> bool:
+        """On the allowlist: by name, or an address literal inside a listed network."""
+        literal = literal_address(host)
+        if literal is not None:
+            return any(literal in net for net in self.allow_networks)
+        return self.host_listed(host)
 
     async def addresses(self, host: str, port: int) -> list[str]:
         """Resolve ``host`` and check every address; a refused one raises (the whole
