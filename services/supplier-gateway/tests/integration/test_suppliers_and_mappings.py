@@ -199,7 +199,8 @@ async def test_csv_import_all_or_nothing(gw) -> None:  # type: ignore[no-untyped
         "http://supplier.example/",  # distributed mode: https only
     ],
 )
-async def test_an_http_supplier_url_we_may_not_call_is_refused(gw, url: str) -> None:  # type: ignore[no-untyped-def]
+async def test_an_http_supplier_url_we_may_not_call_is_refused(start_service, url: str) -> None:  # type: ignore[no-untyped-def]
+    gw = await start_service(SPEC, outbound_allow="")  # the tests' default allows loopback
     creds = {"url": url, "secret": "whsec_" + "c2VjcmV0LXNlY3JldC1zZWNyZXQ="}
     body = {"name": "Internal", "adapter": "http", "handling_days": 2, "credentials": creds}
     r = await gw.client.post("/v1/suppliers", headers=gw.admin_headers, json=body)
