@@ -65,5 +65,5 @@ async def test_a_stored_shopify_shop_off_myshopify_com_is_never_called() -> None
         admin_credentials={"access_token": "shpat_x"},
         webhook_secrets=["s"],
     )
-    with pytest.raises(StorefrontRejected, match="myshopify.com"):
+    with pytest.raises(StorefrontRejected, match=r"myshopify\.com"):
         storefront_api(shop, route_for(shop.domain, {}), None, Settings())
