@@ -15,6 +15,9 @@ import httpx
 DROPSHIP = str(Path(sys.executable).parent / "dropship")
 
 
+LOOPBACK = "127.0.0.1,localhost"  # where the tests' vendor fakes listen
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DROPSHIP_")}
     env.update(extra)
@@ -87,9 +90,11 @@ def service_env(
 ) -> dict[str, str]:
     """The environment of one ``dropship serve <service>`` process in distributed mode
     (nothing inherited from the caller's ``DROPSHIP_*``); ``extra``: more ``DROPSHIP_*``
-    variables, e.g. ``DROPSHIP_CJ_BASE_URL``."""
+    variables, e.g. ``DROPSHIP_CJ_BASE_URL``. The vendors' fakes listen on loopback,
+    which the outbound rules refuse unless allowed (``DROPSHIP_OUTBOUND_ALLOW``)."""
     return clean_env(
         DROPSHIP_MODE="distributed",
+        DROPSHIP_OUTBOUND_ALLOW=LOOPBACK,
         DROPSHIP_DATABASE_URL=database_url,
         DROPSHIP_BUS_URL=bus_url,
         DROPSHIP_EXCHANGE=exchange,

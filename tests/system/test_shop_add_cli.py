@@ -14,7 +14,7 @@ from dropship_common.testing.fakes import FakeWooCommerce
 from dropship_common.testing.pytest_plugin import free_port
 from dropship_common.testing.tap import eventually
 
-from .support import clean_env, run_cli
+from .support import LOOPBACK, clean_env, run_cli
 
 pytestmark = pytest.mark.system
 
@@ -38,6 +38,7 @@ async def test_shop_add_with_credentials_creates_the_missing_webhooks(tmp_path: 
         env = clean_env(
             DROPSHIP_DATA_DIR=str(tmp_path / "data"),
             DROPSHIP_STOREFRONT_ROUTES=f"{DOMAIN}=http://127.0.0.1:{port}",
+            DROPSHIP_OUTBOUND_ALLOW=LOOPBACK,
             DROPSHIP_WEBHOOK_BASE_URL=BASE,
         )
         credentials = tmp_path / "woo.json"

@@ -7,12 +7,13 @@ from typing import Any
 
 from dropship_common.auth import create_api_key
 from dropship_common.db import Database
+from dropship_common.egress import EgressRules
 from dropship_common.security import Role, generate_api_key
 from dropship_common.settings import SERVICE_NAMES, Settings, env_name
 from order_intake.models import common as order_intake_tables
 from order_intake.shops.repository import ShopRepository
 from order_intake.shops.schemas import ShopCreate
-from order_intake.shops.service import create_shop, shop_out
+from order_intake.shops.service import check_storefront_destination, create_shop, shop_out
 from order_intake.storefront_sync.base import WebhookHealth
 from order_intake.storefront_sync.job import ShopSyncer
 from order_intake.storefront_sync.repository import SyncRepository
@@ -22,10 +23,12 @@ async def add_shop(settings: Settings, data: dict[str, Any]) -> tuple[str, Webho
     """The new shop's id and, with admin credentials, the check of its webhook
     subscriptions (made and recorded as the API's ``POST /v1/shops`` does)."""
     resolved = settings.for_service("order-intake")
+    shop_data = ShopCreate(**data)
+    await check_storefront_destination(shop_data, EgressRules.from_settings(resolved))
     db = Database(resolved.db_url, pool_size=1)
     try:
         async with db.transaction() as session:
-            shop = await create_shop(session, ShopCreate(**data))
+            shop = await create_shop(session, shop_data)
         health = await ShopSyncer(db, resolved).check_webhooks(shop.id)
         return str(shop.id), health
     finally:
@@ -34,12 +37,16 @@ async def add_shop(settings: Settings, data: dict[str, Any]) -> tuple[str, Webho
 
 async def add_supplier(settings: Settings, data: dict[str, Any]) -> str:
     from supplier_gateway.suppliers.schemas import SupplierCreate
-    from supplier_gateway.suppliers.service import create_supplier
+    from supplier_gateway.suppliers.service import check_supplier_destination, create_supplier
 
-    db = Database(settings.for_service("supplier-gateway").db_url, pool_size=1)
+    resolved = settings.for_service("supplier-gateway")
+    supplier_data = SupplierCreate(**data)
+    rules = EgressRules.from_settings(resolved)
+    await check_supplier_destination(supplier_data.adapter, supplier_data.credentials, rules)
+    db = Database(resolved.db_url, pool_size=1)
     try:
         async with db.transaction() as session:
-            supplier = await create_supplier(session, SupplierCreate(**data))
+            supplier = await create_supplier(session, supplier_data)
         return str(supplier.id)
     finally:
         await db.dispose()

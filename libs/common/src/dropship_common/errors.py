@@ -76,6 +76,14 @@ class ValidationFailed(AppError):
     code = "validation_error"
 
 
+class DestinationNotAllowed(AppError):
+    """A URL or domain we would call is one we never call (inside our network, with
+    credentials in it, not https in distributed mode, not a storefront's domain)."""
+
+    status_code = 422
+    code = "url_not_allowed"
+
+
 class ServiceUnavailable(AppError):
     status_code = 503
     code = "unavailable"

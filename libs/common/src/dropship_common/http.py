@@ -5,7 +5,10 @@
 
 * **Allowed hosts only** (no server-side request forgery): a request to a host not in
   ``allowed_hosts`` (exact names, or ``*.example.com`` for any subdomain) raises
-  :class:`HostNotAllowed` before anything is sent. Redirects are not followed.
+  :class:`HostNotAllowed` before anything is sent. Redirects are not followed. The
+  deployment's :class:`~dropship_common.egress.EgressRules` (``policy.egress``) apply on
+  top: no credentials in URLs, https only in distributed mode, and the default
+  transport connects only to public addresses (checked at connect time).
 * **Timeouts everywhere** (connect 5 s, read/write 15 s, pool 5 s by default).
 * **Retries only where a repeat is safe**: idempotent methods (GET, HEAD, PUT, DELETE,
   OPTIONS), or any request sent with ``extensions={"idempotent": True}`` (e.g. a POST
@@ -57,6 +60,7 @@ from typing import Literal, Protocol
 import httpx
 import structlog
 
+from dropship_common.egress import DestinationRefused, EgressRules, guarded_transport
 from dropship_common.observability import redact_url
 
 __all__ = [
@@ -107,6 +111,8 @@ class OutboundPolicy:
     rate_burst: float | None = None  # default: max(1, rate_per_second)
     allowed_schemes: frozenset[str] = frozenset({"https", "http"})
     buffer_responses: bool = True
+    # where the default transport may connect (the deployment's rules; strict default)
+    egress: EgressRules = field(default_factory=EgressRules)
 
     def __post_init__(self) -> None:
         hosts = frozenset(h.strip().lower().rstrip(".") for h in self.allowed_hosts if h.strip())
@@ -365,6 +371,11 @@ class ResilientTransport(httpx.AsyncBaseTransport):
             raise HostNotAllowed(f"scheme {request.url.scheme!r} not allowed", request=request)
         if not self.policy.host_allowed(host):
             raise HostNotAllowed(f"host {host!r} is not an allowed host", request=request)
+        if request.url.userinfo:
+            raise HostNotAllowed("credentials in the URL are not sent", request=request)
+        problem = self.policy.egress.scheme_problem(request.url.scheme, host)
+        if problem:
+            raise HostNotAllowed(problem, request=request)
         return host
 
     def is_idempotent(self, request: httpx.Request) -> bool:
@@ -419,6 +430,10 @@ class ResilientTransport(httpx.AsyncBaseTransport):
             except _OURS:
                 breaker.release()
                 raise
+            except DestinationRefused as exc:  # at connect time: nothing was sent
+                breaker.release()
+                log.warning("outbound_destination_refused", host=host, reason=str(exc))
+                raise HostNotAllowed(str(exc), request=request) from exc
             except httpx.TransportError as exc:
                 if isinstance(exc, _TRANSIENT):
                     breaker.record_failure()
@@ -510,9 +525,9 @@ def make_client(
             probe.url.host
         ):
             raise HostNotAllowed(f"base_url host {probe.url.host!r} is not an allowed host")
-    inner = transport or httpx.AsyncHTTPTransport(
-        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20)
-    )
+        if probe.url.userinfo:
+            raise HostNotAllowed("credentials in the base URL are not sent")
+    inner = transport or guarded_transport(policy.egress)
     return httpx.AsyncClient(
         transport=ResilientTransport(inner, policy, sleep=sleep, clock=clock, limiter=limiter),
         base_url=base_url or "",

@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dropship_common.egress import EgressRules, url_problem
+
 # Shopify releases an Admin API version each quarter (YYYY-01, -04, -07, -10) and supports
 # each for at least 12 months: https://shopify.dev/docs/api/usage/versioning
 SHOPIFY_API_VERSION = "2026-10"
@@ -78,6 +80,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
     max_body_bytes: int = 1024 * 1024
+    # outbound calls: host names, *.suffix, addresses or networks we may call although
+    # they are local (development and tests only; see dropship_common.egress)
+    outbound_allow: str = ""
     # messaging
     retry_delays_ms: list[int] = Field(default_factory=lambda: [1_000, 10_000, 60_000, 600_000])
     delivery_limit: int = 20
@@ -127,6 +132,19 @@ class Settings(BaseSettings):
                 "YYYY-01, YYYY-04, YYYY-07 or YYYY-10"
             )
         return value
+
+    @field_validator("outbound_allow")
+    @classmethod
+    def _allowlist(cls, value: str) -> str:
+        EgressRules.parse(value)  # raises on an entry that is no host, address or network
+        return value
+
+    @model_validator(mode="after")
+    def _vendor_urls_we_may_call(self) -> Settings:
+        problem = url_problem(self.cj_base_url, EgressRules.from_settings(self))
+        if problem:
+            raise ValueError(f"DROPSHIP_CJ_BASE_URL: {problem}")
+        return self
 
     @model_validator(mode="after")
     def _refuse_defaults_outside_embedded(self) -> Settings:

@@ -592,7 +592,8 @@ async def test_a_shop_routed_to_a_fake_on_a_local_port(
     try:
         await eventually(lambda: _true(server.started))
         monkeypatch.setenv(ROUTES_ENV, f"{SHOPIFY_DOMAIN}=http://127.0.0.1:{port}")
-        svc = await start_service(SPEC, data_dir=tmp_path)
+        # the fake is on a local port: the outbound rules allow it explicitly
+        svc = await start_service(SPEC, data_dir=tmp_path, outbound_allow="127.0.0.1")
         tap = await tap_factory(svc.settings, ["order.#"])
         await create_shop(
             svc.client,

@@ -179,3 +179,38 @@ async def test_csv_import_all_or_nothing(gw) -> None:  # type: ignore[no-untyped
     assert r.json() == {"created": 0, "updated": 3}
     r = await gw.client.post(url, headers=headers, content=b"sku,colour\nX,red\n")
     assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:8002/",
+        "http://localhost/",
+        "http://[::1]/",
+        "http://2130706433/",
+        "http://0x7f000001/",
+        "http://127.1/",
+        "http://user:pw@127.0.0.1/",
+        "https://user:pw@supplier.example/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://[64:ff9b::a9fe:a9fe]/",
+        "http://100.64.0.1/",
+        "http://supplier.example/",  # distributed mode: https only
+    ],
+)
+async def test_an_http_supplier_url_we_may_not_call_is_refused(start_service, url: str) -> None:  # type: ignore[no-untyped-def]
+    gw = await start_service(SPEC, outbound_allow="")  # the tests' default allows loopback
+    creds = {"url": url, "secret": "whsec_" + "c2VjcmV0LXNlY3JldC1zZWNyZXQ="}
+    body = {"name": "Internal", "adapter": "http", "handling_days": 2, "credentials": creds}
+    r = await gw.client.post("/v1/suppliers", headers=gw.admin_headers, json=body)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["code"] == "url_not_allowed"
+    assert (await gw.client.get("/v1/suppliers", headers=gw.admin_headers)).json() == []
+    sid = await _supplier(gw, "Later HTTP", adapter="http")
+    r = await gw.client.patch(
+        f"/v1/suppliers/{sid}", headers=gw.admin_headers, json={"credentials": creds}
+    )
+    assert r.status_code == 422 and r.json()["error"]["code"] == "url_not_allowed"
+    one = await gw.client.get(f"/v1/suppliers/{sid}", headers=gw.admin_headers)
+    assert one.json()["has_credentials"] is False

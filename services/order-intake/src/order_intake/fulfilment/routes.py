@@ -7,6 +7,7 @@ whoever runs the process, never taken from a message or a request."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -36,6 +37,19 @@ def parse_routes(text: str) -> dict[str, Route]:
 
 def route_for(domain: str, routes: Mapping[str, Route]) -> Route:
     return routes.get(domain.lower()) or Route(f"https://{domain}", domain.lower(), "https")
+
+
+# Shopify's admin API is reached at the shop's permanent *.myshopify.com domain
+# (https://shopify.dev/docs/api/admin-graphql#endpoints); a custom domain is not it.
+_SHOPIFY_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}\.myshopify\.com$")
+
+
+def storefront_domain_problem(platform: str, domain: str) -> str | None:
+    """Why ``domain`` is not a storefront's (None: it is), checked before any call. A
+    WooCommerce shop is on the merchant's own domain: the outbound rules decide there."""
+    if platform == "shopify" and not _SHOPIFY_DOMAIN.match(domain.lower()):
+        return f"{domain!r} is not a Shopify shop's domain (<name>.myshopify.com)"
+    return None
 
 
 def configured_routes() -> dict[str, Route]:

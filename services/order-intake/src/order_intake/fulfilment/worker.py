@@ -19,7 +19,8 @@ import httpx
 import structlog
 
 from dropship_common.db import utcnow
-from dropship_common.http import OutboundPolicy, make_client
+from dropship_common.egress import EgressRules
+from dropship_common.http import HostNotAllowed, OutboundPolicy, make_client
 from dropship_common.leases import one_by_one_within
 from dropship_common.observability import mask_text
 from dropship_common.runtime import ServiceRuntime
@@ -34,7 +35,7 @@ from order_intake.fulfilment.base import (
 )
 from order_intake.fulfilment.plugins import plugin_for
 from order_intake.fulfilment.repository import FulfilmentRepository
-from order_intake.fulfilment.routes import configured_routes, route_for
+from order_intake.fulfilment.routes import configured_routes, route_for, storefront_domain_problem
 from order_intake.fulfilment.service import FULFILMENT_FLAG
 from order_intake.models import Fulfilment, Order, OrderEvent, Shop
 
@@ -102,13 +103,20 @@ class FulfilmentWorker:
         self.signal = CommitSignal(self.runtime.db, FULFILMENT_FLAG)
         self.routes = configured_routes()
 
-    def client(self, domain: str) -> httpx.AsyncClient:
-        """One resilient client per shop domain, allowed to call only that domain."""
+    def client(self, shop: ShopAccess) -> httpx.AsyncClient:
+        """One resilient client per shop domain, allowed to call only that domain (a
+        storefront's: a Shopify shop's is ``*.myshopify.com``)."""
+        domain = shop.domain
         found = self._clients.get(domain)
         if found is None:
+            refused = storefront_domain_problem(shop.platform, domain)
+            if refused:
+                raise HostNotAllowed(refused)
             route = route_for(domain, self.routes)
             policy = OutboundPolicy(
-                allowed_hosts={route.host}, allowed_schemes=frozenset({route.scheme})
+                allowed_hosts={route.host},
+                allowed_schemes=frozenset({route.scheme}),
+                egress=EgressRules.from_settings(self.runtime.settings),
             )
             found = self._clients[domain] = make_client(
                 policy, base_url=route.base_url, transport=self.runtime.state.get(TRANSPORT_KEY)
@@ -137,9 +145,11 @@ class FulfilmentWorker:
         return jobs
 
     async def send(self, job: Job) -> Result:
-        plugin = plugin_for(job.shop.platform)(
-            self.client(job.shop.domain), job.shop, settings=self.runtime.settings
-        )
+        try:
+            client = self.client(job.shop)
+        except HostNotAllowed as exc:  # not a storefront's domain: nothing is sent
+            return Result(error=str(exc)[:1000], permanent=True)
+        plugin = plugin_for(job.shop.platform)(client, job.shop, settings=self.runtime.settings)
         try:
             return Result(outcome=await plugin.fulfil(job.request))
         except StorefrontRejected as exc:

@@ -10,10 +10,17 @@ from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dropship_common.deps import Admin, Operator, Runtime
+from dropship_common.egress import EgressRules
 from order_intake.models import Shop
 from order_intake.shops.repository import ShopRepository
 from order_intake.shops.schemas import ShopCreate, ShopOut, ShopUpdate
-from order_intake.shops.service import create_shop, get_shop, shop_out, update_shop
+from order_intake.shops.service import (
+    check_storefront_destination,
+    create_shop,
+    get_shop,
+    shop_out,
+    update_shop,
+)
 from order_intake.storefront_sync.job import ShopSyncer
 from order_intake.storefront_sync.repository import SyncRepository
 
@@ -30,6 +37,7 @@ async def post_shop(data: ShopCreate, rt: Runtime, _: Admin) -> ShopOut:
     """With admin credentials, the shop's webhook subscriptions are checked (and
     repaired) at the storefront before the answer (``webhook_health``; ``unchecked``
     when the storefront did not answer within 20 s: the worker checks it later)."""
+    await check_storefront_destination(data, EgressRules.from_settings(rt.settings))
     async with rt.db.transaction() as session:
         shop = await create_shop(session, data)
     # a storefront that does not answer in time is checked by the worker's next pass

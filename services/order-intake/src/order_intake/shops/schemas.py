@@ -6,7 +6,9 @@ import datetime as dt
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from order_intake.fulfilment.routes import storefront_domain_problem
 
 PlatformName = Literal["shopify", "woocommerce", "custom"]
 
@@ -33,6 +35,13 @@ class ShopCreate(BaseModel):
         if "/" in v or " " in v:
             raise ValueError("a bare host name, e.g. my-shop.myshopify.com")
         return v
+
+    @model_validator(mode="after")
+    def _storefront_domain(self) -> ShopCreate:
+        problem = storefront_domain_problem(self.platform, self.domain)
+        if problem:
+            raise ValueError(problem)
+        return self
 
 
 class ShopUpdate(BaseModel):

@@ -6,6 +6,8 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dropship_common.egress import DestinationRefused, EgressRules, check_destination
+from dropship_common.errors import DestinationNotAllowed
 from order_intake.errors import ShopExists, ShopNotFound
 from order_intake.models import Shop, ShopSync
 from order_intake.shops.repository import ShopRepository
@@ -19,7 +21,18 @@ from order_intake.shops.schemas import (
 from order_intake.storefront_sync.repository import SyncRepository
 
 
+async def check_storefront_destination(data: ShopCreate, rules: EgressRules) -> None:
+    """The shop's domain is one we may call (the outbound rules: not inside our network;
+    a name that does not resolve yet is left to the check at connect time)."""
+    try:
+        await check_destination(f"https://{data.domain}", rules)
+    except DestinationRefused as exc:
+        raise DestinationNotAllowed(f"the shop's domain is not one we call: {exc}") from exc
+
+
 async def create_shop(session: AsyncSession, data: ShopCreate) -> Shop:
+    """Call :func:`check_storefront_destination` first (it resolves a name: outside the
+    transaction)."""
     repo = ShopRepository(session)
     if await repo.by_domain(data.platform, data.domain) is not None:
         raise ShopExists(f"a {data.platform} shop with domain {data.domain} exists")

@@ -20,13 +20,19 @@ import structlog
 from prometheus_client import Counter, Gauge
 
 from dropship_common.db import Database, utcnow
+from dropship_common.egress import EgressRules
 from dropship_common.http import OutboundPolicy, make_client
 from dropship_common.observability import mask_text
 from dropship_common.runtime import ServiceRuntime
 from dropship_common.settings import Settings
 from dropship_common.workers import every
 from order_intake.fulfilment.base import ShopAccess, StorefrontRejected, StorefrontUnavailable
-from order_intake.fulfilment.routes import Route, configured_routes, route_for
+from order_intake.fulfilment.routes import (
+    Route,
+    configured_routes,
+    route_for,
+    storefront_domain_problem,
+)
 from order_intake.fulfilment.worker import TRANSPORT_KEY
 from order_intake.models import Shop, ShopSync
 from order_intake.storefront_sync.base import StorefrontApi, WebhookHealth, WebhookTarget
@@ -75,7 +81,11 @@ def storefront_api(
     api = APIS.get(shop.platform)
     if api is None:
         return None
+    refused = storefront_domain_problem(shop.platform, shop.domain)
+    if refused:  # before any call is made to it
+        raise StorefrontRejected(refused)
     policy = OutboundPolicy(
+        egress=EgressRules.from_settings(settings),
         allowed_hosts={route.host},
         allowed_schemes=frozenset({route.scheme}),
         # WooCommerce documents no limit and a shop's server is often small: modest

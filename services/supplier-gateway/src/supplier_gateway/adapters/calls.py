@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from dropship_common.egress import EgressRules, guarded_transport
 from dropship_common.http import OutboundPolicy, RateLimiter, make_client
 from dropship_common.settings import Settings
 
@@ -93,6 +94,7 @@ def supplier_client(
     host = urlsplit(base_url).hostname or ""
     timeout = settings.supplier_timeout_seconds
     policy = OutboundPolicy(
+        egress=EgressRules.from_settings(settings),
         allowed_hosts={host},
         timeout=httpx.Timeout(timeout, connect=min(5.0, timeout)),
         breaker_threshold=settings.supplier_breaker_threshold,
@@ -101,8 +103,8 @@ def supplier_client(
         backoff_base=0.2,
         backoff_cap=2.0,
     )
-    inner = transport or httpx.AsyncHTTPTransport(
-        limits=httpx.Limits(max_connections=20, max_keepalive_connections=10)
+    inner = transport or guarded_transport(
+        policy.egress, max_connections=20, max_keepalive_connections=10
     )
     limiter = rate_limiter(rate_per_second) if rate_limiter and rate_per_second else None
     return make_client(

@@ -47,6 +47,24 @@ from supplier_gateway.adapters.calls import supplier_client
 KIND = "http"
 
 
+def refusal_reason(response: httpx.Response) -> str:
+    """The reason a refusal gives (the protocol's ``error.message``, or a ``message`` /
+    ``reason``), cut short and on one line; never the raw body, which operators see as
+    ``last_error``."""
+    try:
+        body = response.json()
+    except ValueError:
+        return "(no JSON reason given)"
+    found: object = None
+    if isinstance(body, dict):
+        error = body.get("error")
+        found = error.get("message") if isinstance(error, dict) else None
+        found = found or body.get("message") or body.get("reason")
+    if not isinstance(found, str) or not found.strip():
+        return "(no reason given)"
+    return " ".join(found.split())[:200]
+
+
 def credential_problems(credentials: dict[str, Any]) -> list[str]:
     problems = []
     url = credentials.get("url")
@@ -107,7 +125,7 @@ class HttpSupplierAdapter:
             raise SupplierUnavailable(f"HTTP {status}", retry)
         if status >= 500:
             raise PlacementUnknown(f"HTTP {status}")
-        return Refused(f"HTTP {status}: {response.text[:300]}")
+        return Refused(f"HTTP {status}: {refusal_reason(response)}")
 
     async def lookup(self, our_number: str) -> Lookup:
         response = await self.client.get(

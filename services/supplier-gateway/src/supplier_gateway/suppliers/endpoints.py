@@ -9,11 +9,13 @@ from pydantic import BaseModel
 
 from dropship_common.auth import create_api_key
 from dropship_common.deps import Admin, Operator, Runtime
+from dropship_common.egress import EgressRules
 from dropship_common.security import Role
 from supplier_gateway.domain.scorecard import scorecard
 from supplier_gateway.suppliers.repository import SupplierRepository
 from supplier_gateway.suppliers.schemas import SupplierCreate, SupplierOut, SupplierUpdate
 from supplier_gateway.suppliers.service import (
+    check_supplier_destination,
     create_supplier,
     get_supplier,
     supplier_out,
@@ -25,6 +27,8 @@ router = APIRouter(prefix="/v1/suppliers", tags=["suppliers"])
 
 @router.post("", status_code=201, response_model=SupplierOut)
 async def post_supplier(data: SupplierCreate, rt: Runtime, _: Admin) -> SupplierOut:
+    rules = EgressRules.from_settings(rt.settings)
+    await check_supplier_destination(data.adapter, data.credentials, rules)
     async with rt.db.transaction() as session:
         return supplier_out(await create_supplier(session, data))
 
@@ -45,6 +49,11 @@ async def read_supplier(supplier_id: uuid.UUID, rt: Runtime, _: Operator) -> Sup
 async def patch_supplier(
     supplier_id: uuid.UUID, data: SupplierUpdate, rt: Runtime, _: Admin
 ) -> SupplierOut:
+    if data.credentials:
+        async with rt.db.sessions() as session:
+            adapter = (await get_supplier(session, supplier_id)).adapter
+        rules = EgressRules.from_settings(rt.settings)
+        await check_supplier_destination(adapter, data.credentials, rules)
     async with rt.db.transaction() as session:
         return supplier_out(await update_supplier(session, supplier_id, data))
 

@@ -8,7 +8,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dropship_common.db import utcnow
-from dropship_common.errors import ValidationFailed
+from dropship_common.egress import DestinationRefused, EgressRules, check_destination
+from dropship_common.errors import DestinationNotAllowed, ValidationFailed
+from supplier_gateway.adapters.http_supplier import KIND as HTTP_KIND
 from supplier_gateway.adapters.registry import OUTSIDE_KINDS, credential_problems
 from supplier_gateway.errors import SupplierExists, SupplierNotFound
 from supplier_gateway.models import Supplier
@@ -16,6 +18,21 @@ from supplier_gateway.placement.repository import PlacementRepository
 from supplier_gateway.supplier_orders.service import PLACE_FLAG
 from supplier_gateway.suppliers.repository import SupplierRepository
 from supplier_gateway.suppliers.schemas import SupplierCreate, SupplierOut, SupplierUpdate
+
+
+async def check_supplier_destination(
+    adapter: str, credentials: dict[str, Any] | None, rules: EgressRules
+) -> None:
+    """An http-protocol supplier's URL must be one we may call (the outbound rules; a
+    name that does not resolve yet is left to the check at connect time). Made before
+    the transaction: it resolves the name."""
+    url = (credentials or {}).get("url")
+    if adapter != HTTP_KIND or not isinstance(url, str):
+        return
+    try:
+        await check_destination(url, rules)
+    except DestinationRefused as exc:
+        raise DestinationNotAllowed(f"the supplier's url is not one we call: {exc}") from exc
 
 
 async def create_supplier(session: AsyncSession, data: SupplierCreate) -> Supplier:
