@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -160,9 +159,11 @@ def shop_add(
     import structlog
 
     from dropship_cli.admin import add_shop
+    from dropship_common.observability import StderrLogger
 
-    # stdout carries the shop's id alone (scripts read it); the check's logs go to stderr
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+    # stdout carries the shop's id alone (scripts read it); the check's logs go to the
+    # current stderr (not the one of this moment: a test runner replaces and closes it)
+    structlog.configure(logger_factory=StderrLogger.factory)
     credentials = None
     if credentials_file is not None:
         try:

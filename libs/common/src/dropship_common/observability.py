@@ -435,6 +435,17 @@ class _StdoutLogger:
         return cls()
 
 
+class StderrLogger(_StdoutLogger):
+    """The same on the *current* ``sys.stderr`` (a CLI whose stdout carries its result)."""
+
+    def msg(self, message: str) -> None:
+        out = sys.stderr
+        out.write(message + "\n")
+        out.flush()
+
+    log = debug = info = warn = warning = error = critical = exception = fatal = msg
+
+
 class _DropshipHandler(logging.Handler):
     """Writes to the *current* ``sys.stdout`` (so a replaced stdout, e.g. by a test
     runner, is honoured); its class marks it so a second :func:`configure_logging`
