@@ -38,8 +38,8 @@ __all__ = [
     "Quantity",
     "StoreId",
     "check_fits",
-    "ensure_fits",
     "column_length",
+    "ensure_fits",
 ]
 
 INT32_MAX = 2**31 - 1  # an ``Integer`` column (quantity, grams)
@@ -62,6 +62,7 @@ Quantity = Annotated[int, Field(ge=0, le=MAX_QUANTITY)]
 Grams = Annotated[int, Field(ge=0, le=MAX_GRAMS)]
 BoundedMoney = Annotated[Money, Field(gt=-MONEY_LIMIT, lt=MONEY_LIMIT, allow_inf_nan=False)]
 """A ``Money`` amount its column holds (either sign: refunds are negative)."""
+
 
 def column_length(table: type[Any], column: str) -> int:
     """The declared length of a ``String(n)`` column."""
