@@ -6,6 +6,7 @@ import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dropship_common.errors import ValidationFailed
 from order_intake.errors import ShopExists, ShopNotFound
 from order_intake.models import Shop, ShopSync
 from order_intake.shops.repository import ShopRepository
@@ -15,6 +16,7 @@ from order_intake.shops.schemas import (
     ShopOut,
     ShopUpdate,
     WebhookHealthOut,
+    reminders_problem,
 )
 from order_intake.storefront_sync.repository import SyncRepository
 
@@ -59,6 +61,16 @@ async def update_shop(session: AsyncSession, shop_id: uuid.UUID, data: ShopUpdat
         shop.webhook_secrets = [secret, shop.webhook_secrets[0]]
     if "payment_reminder_days" in changes and changes["payment_reminder_days"] is not None:
         changes["payment_reminder_days"] = sorted(set(changes["payment_reminder_days"]))
+    # the reminders and the window as they will be, one of them maybe as stored
+    problem = reminders_problem(
+        changes.get("payment_reminder_days") or shop.payment_reminder_days,
+        changes.get("payment_window_days") or shop.payment_window_days,
+    )
+    if problem:
+        raise ValidationFailed(
+            problem,
+            [{"loc": ["body", "payment_reminder_days"], "msg": problem, "type": "value_error"}],
+        )
     for key, value in changes.items():
         if value is not None:
             setattr(shop, key, value)
