@@ -114,7 +114,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError | RecursionError):
+        if exc.status_code == 400 and isinstance(
+            exc.__cause__, UnicodeDecodeError | RecursionError
+        ):
             # FastAPI's answer to a JSON body it could not decode other than by a
             # JSONDecodeError: not UTF-8 (UnicodeDecodeError), nested past the parser's
             # depth (RecursionError). The client's JSON is at fault, as with a syntax error.
