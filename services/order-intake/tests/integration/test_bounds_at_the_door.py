@@ -244,6 +244,13 @@ async def test_a_shorter_window_must_still_hold_the_stored_reminders(intake: Int
         json={"payment_window_days": 15, "payment_reminder_days": [3, 10]},
     )
     assert r.status_code == 200 and r.json()["payment_reminder_days"] == [3, 10]
+    # no reminders at all, with a window shorter than the stored reminders allow
+    r = await intake.client.patch(
+        f"/v1/shops/{intake.shop_id}",
+        headers=intake.h,
+        json={"payment_window_days": 2, "payment_reminder_days": []},
+    )
+    assert r.status_code == 200 and r.json()["payment_reminder_days"] == []
 
 
 async def test_a_shop_name_is_one_line(intake: Intake) -> None:

@@ -62,9 +62,11 @@ async def update_shop(session: AsyncSession, shop_id: uuid.UUID, data: ShopUpdat
     if "payment_reminder_days" in changes and changes["payment_reminder_days"] is not None:
         changes["payment_reminder_days"] = sorted(set(changes["payment_reminder_days"]))
     # the reminders and the window as they will be, one of them maybe as stored
+    reminders = changes.get("payment_reminder_days")
+    window = changes.get("payment_window_days")
     problem = reminders_problem(
-        changes.get("payment_reminder_days") or shop.payment_reminder_days,
-        changes.get("payment_window_days") or shop.payment_window_days,
+        shop.payment_reminder_days if reminders is None else reminders,
+        shop.payment_window_days if window is None else window,
     )
     if problem:
         raise ValidationFailed(
