@@ -381,3 +381,26 @@ async def test_an_unreachable_database_is_503_unavailable_not_500() -> None:
             assert (r.status_code, r.json()["error"]["code"]) == (503, "unavailable"), path
         r = await client.get("/crash")
         assert (r.status_code, r.json()["error"]["code"]) == (500, "internal_error")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"name": "\xff\xfe"}',
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"a": ' * 5_000 + b"1" + b"}" * 5_000,
+    ],
+    ids=["not-utf8", "nested-lists", "nested-objects"],
+)
+async def test_undecodable_json_body_is_invalid_json_not_http_error(body: bytes) -> None:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.post("/json")
+    async def json_body(payload: dict) -> dict:  # type: ignore[type-arg]
+        return {"keys": len(payload)}
+
+    async with asgi_client(app) as c:
+        r = await c.post("/json", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 400
+    assert r.json()["error"]["code"] == "invalid_json"

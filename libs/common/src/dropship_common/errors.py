@@ -122,6 +122,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and isinstance(
+            exc.__cause__, UnicodeDecodeError | RecursionError
+        ):
+            # FastAPI's answer to a JSON body it could not decode other than by a
+            # JSONDecodeError: not UTF-8 (UnicodeDecodeError), nested past the parser's
+            # depth (RecursionError). The client's JSON is at fault, as with a syntax error.
+            return JSONResponse(
+                error_body("invalid_json", "the body is not valid JSON (UTF-8, nesting)"),
+                status_code=400,
+            )
         codes = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}
         return JSONResponse(
             error_body(codes.get(exc.status_code, "http_error"), str(exc.detail)),

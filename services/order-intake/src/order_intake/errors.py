@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from dropship_common.errors import AppError, Conflict, NotFound, Unauthorized
+from dropship_common.errors import AppError, Conflict, NotFound
 
 
 class ShopNotFound(NotFound):
@@ -48,12 +48,6 @@ class UnknownTopic(AppError):
 class InvalidAddress(AppError):
     status_code: ClassVar[int] = 422
     code = "invalid_address"
-
-
-class UnknownShop(Unauthorized):
-    """A webhook from a shop we do not serve: its signature cannot be checked."""
-
-    code = "unknown_shop"
 
 
 class FulfilmentNotFound(NotFound):

@@ -14,6 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from dropship_common.auth import Principal
 from dropship_common.db import utcnow
 from dropship_common.deps import Operator, Runtime
+from dropship_common.errors import ValidationFailed
+from dropship_common.paging import MAX_CURSOR_LENGTH
 from order_intake.domain.order import Address
 from order_intake.errors import OrderNotFound, ShopNotFound
 from order_intake.orders import idempotency
@@ -30,6 +32,7 @@ from order_intake.orders.schemas import (
 )
 from order_intake.orders.service import Cause, OrderOps
 from order_intake.shops.repository import ShopRepository
+from order_intake.storefronts.bounds import check_fits
 from order_intake.storefronts.custom import to_canonical
 
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
@@ -48,6 +51,9 @@ async def _create(
 ) -> dict[str, Any]:
     """One transaction: the order, its events and, with a key, the stored response."""
     co = to_canonical(data, utcnow())
+    problems = check_fits(co)  # the sums of bounded lines may still not fit
+    if problems:
+        raise ValidationFailed("values out of the bounds the order store holds", problems)
     for attempt in (1, 2):
         try:
             async with rt.db.transaction() as session:
@@ -108,7 +114,7 @@ async def list_orders(
     number: str | None = None,
     email: str | None = None,
     limit: int = Query(50, ge=1, le=500),
-    cursor: str | None = None,
+    cursor: str | None = Query(None, max_length=MAX_CURSOR_LENGTH),
 ) -> OrderPage:
     f = OrderFilter(status, shop_id, created_from, created_to, number, email)
     async with rt.db.sessions() as session:

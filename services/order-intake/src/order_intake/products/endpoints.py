@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 
 from dropship_common.csvimport import decode
 from dropship_common.deps import Operator, Runtime
+from dropship_common.paging import MAX_OFFSET
 from order_intake.products.repository import ProductRepository
 from order_intake.products.schemas import ImportResult, ProductOut, ProductsCreate
 from order_intake.products.service import parse_csv, upsert_products
@@ -40,7 +41,7 @@ async def list_products(
     _: Operator,
     shop_id: uuid.UUID = Query(),
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> list[ProductOut]:
     async with rt.db.sessions() as session:
         await get_shop(session, shop_id)

@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dropship_common.egress import DestinationRefused, EgressRules, check_destination
-from dropship_common.errors import DestinationNotAllowed
+from dropship_common.errors import DestinationNotAllowed, ValidationFailed
 from order_intake.errors import ShopExists, ShopNotFound
 from order_intake.models import Shop, ShopSync
 from order_intake.shops.repository import ShopRepository
@@ -17,6 +17,7 @@ from order_intake.shops.schemas import (
     ShopOut,
     ShopUpdate,
     WebhookHealthOut,
+    reminders_problem,
 )
 from order_intake.storefront_sync.repository import SyncRepository
 
@@ -72,6 +73,18 @@ async def update_shop(session: AsyncSession, shop_id: uuid.UUID, data: ShopUpdat
         shop.webhook_secrets = [secret, shop.webhook_secrets[0]]
     if "payment_reminder_days" in changes and changes["payment_reminder_days"] is not None:
         changes["payment_reminder_days"] = sorted(set(changes["payment_reminder_days"]))
+    # the reminders and the window as they will be, one of them maybe as stored
+    reminders = changes.get("payment_reminder_days")
+    window = changes.get("payment_window_days")
+    problem = reminders_problem(
+        shop.payment_reminder_days if reminders is None else reminders,
+        shop.payment_window_days if window is None else window,
+    )
+    if problem:
+        raise ValidationFailed(
+            problem,
+            [{"loc": ["body", "payment_reminder_days"], "msg": problem, "type": "value_error"}],
+        )
     for key, value in changes.items():
         if value is not None:
             setattr(shop, key, value)

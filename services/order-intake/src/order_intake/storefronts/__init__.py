@@ -10,6 +10,7 @@ small helpers.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal, TypeVar
@@ -24,6 +25,8 @@ __all__ = [
     "Money",
     "PayloadErrorKind",
     "clean",
+    "clean_email",
+    "clean_text",
     "load_json",
     "to_utc",
     "validate_json",
@@ -123,13 +126,41 @@ def _invalid(model: type[BaseModel], exc: ValidationError) -> InvalidPayload:
     )
 
 
+# runs of whitespace and control characters (CR/LF, NUL, the Unicode line separators):
+# one space in a one-line field, where a line break breaks e-mail headers and labels
+_BREAKS = re.compile(r"[\s\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+# control characters a multi-line text keeps no use for (tab and line feed stay)
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# one address, as far as we need to send to it: no whitespace, no control characters,
+# no second address or display name smuggled in
+_EMAIL = re.compile(r"[^@\s\x00-\x1f\x7f-\x9f<>,;\"]+@[^@\s\x00-\x1f\x7f-\x9f<>,;\"]+")
+
+
 def clean(value: Any) -> str | None:
-    """Strip a string; empty/blank/None -> None. Numbers become their ``str``."""
+    """A one-line field: whitespace and control characters (CR/LF included) collapsed to
+    one space, stripped; empty/blank/None -> None. Numbers become their ``str``."""
     if value is None or isinstance(value, bool):
         return None
     text = value if isinstance(value, str) else str(value)
-    text = text.strip()
+    text = _BREAKS.sub(" ", text).strip()
     return text or None
+
+
+def clean_text(value: str | None) -> str | None:
+    """A multi-line field (the buyer's note): line breaks kept (CR LF as LF), other
+    control characters dropped, stripped; blank -> None."""
+    if value is None:
+        return None
+    text = _CONTROLS.sub("", value.replace("\r\n", "\n").replace("\r", "\n")).strip()
+    return text or None
+
+
+def clean_email(value: Any) -> str | None:
+    """An e-mail address, or None when there is none or it is not one single address
+    (a CR/LF in it would inject headers into the buyer's mail): the order still comes
+    in, without an address to write to."""
+    text = value.strip() if isinstance(value, str) else None
+    return text if text and _EMAIL.fullmatch(text) else None
 
 
 def to_utc(value: dt.datetime) -> dt.datetime:

@@ -24,7 +24,8 @@ from order_intake.domain.order import (
     Platform,
     Wish,
 )
-from order_intake.storefronts import Money, clean, load_json, to_utc, validate_payload
+from order_intake.storefronts import Money, clean, clean_text, load_json, to_utc, validate_payload
+from order_intake.storefronts.bounds import ensure_fits
 
 __all__ = [
     "CustomAddressIn",
@@ -199,7 +200,7 @@ def to_canonical(order: CustomOrderIn, now: dt.datetime) -> CanonicalOrder:
         shipping_address=shipping,
         billing_address=_address(order.billing_address),
         lines=lines,
-        note=clean(order.note),
+        note=clean_text(order.note),
         note_attributes=_wishes(order.note_attributes),
         placed_at=placed_at,
         source_updated_at=updated_at,
@@ -209,4 +210,4 @@ def to_canonical(order: CustomOrderIn, now: dt.datetime) -> CanonicalOrder:
 
 def parse_order(raw: bytes | str, now: dt.datetime) -> CanonicalOrder:
     """Request body -> CanonicalOrder. Raises :class:`~order_intake.storefronts.InvalidPayload`."""
-    return to_canonical(validate_payload(CustomOrderIn, load_json(raw)), now)
+    return ensure_fits(to_canonical(validate_payload(CustomOrderIn, load_json(raw)), now))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,7 +22,26 @@ from order_intake.domain.order import (
     PaymentStatus,
     Platform,
 )
-from order_intake.storefronts import Money, clean, load_json, to_utc, validate_payload, wishes
+from order_intake.storefronts import (
+    clean,
+    clean_email,
+    clean_text,
+    load_json,
+    to_utc,
+    validate_payload,
+    wishes,
+)
+from order_intake.storefronts.bounds import (
+    MAX_LINES,
+    MAX_WISHES,
+    NOTE_MAX,
+    TEXT_MAX,
+    BoundedMoney,
+    Grams,
+    Quantity,
+    StoreId,
+    ensure_fits,
+)
 
 __all__ = [
     "FINANCIAL_STATUS",
@@ -37,7 +56,8 @@ __all__ = [
     "to_canonical",
 ]
 
-_PERMISSIVE = ConfigDict(extra="allow")
+# every text field bounded (a longer one is declared so): see .bounds
+_PERMISSIVE = ConfigDict(extra="allow", str_max_length=TEXT_MAX)
 
 FINANCIAL_STATUS: dict[str, PaymentStatus] = {
     "pending": PaymentStatus.PENDING,
@@ -83,7 +103,7 @@ class ShopifyAddress(BaseModel):
 class ShopifyCustomer(BaseModel):
     model_config = _PERMISSIVE
 
-    id: int | None = None
+    id: StoreId | None = None
     email: str | None = None
     first_name: str | None = None
     last_name: str | None = None
@@ -93,20 +113,20 @@ class ShopifyCustomer(BaseModel):
 class ShopifyLineItem(BaseModel):
     model_config = _PERMISSIVE
 
-    id: int
+    id: StoreId
     title: str
-    quantity: int = Field(ge=0)
+    quantity: Quantity
     # Newer API versions: quantity after order edits / refunds. 0 = line removed.
-    current_quantity: int | None = Field(default=None, ge=0)
-    price: Money
+    current_quantity: Quantity | None = None
+    price: BoundedMoney
     sku: str | None = None
-    product_id: int | None = None
-    variant_id: int | None = None
+    product_id: StoreId | None = None
+    variant_id: StoreId | None = None
     variant_title: str | None = None
     name: str | None = None
-    grams: int | None = None
+    grams: Grams | None = None
     requires_shipping: bool = True
-    properties: list[ShopifyNameValue] = Field(default_factory=list)
+    properties: list[ShopifyNameValue] = Field(default_factory=list, max_length=MAX_WISHES)
 
 
 class ShopifyShippingLine(BaseModel):
@@ -114,7 +134,7 @@ class ShopifyShippingLine(BaseModel):
 
     title: str | None = None
     code: str | None = None
-    price: Money = Decimal("0")
+    price: BoundedMoney = Decimal("0")
 
 
 class ShopifyOrder(BaseModel):
@@ -122,9 +142,9 @@ class ShopifyOrder(BaseModel):
 
     model_config = _PERMISSIVE
 
-    id: int
+    id: StoreId
     name: str | None = None  # "#1001": what the buyer sees
-    order_number: int | None = None
+    order_number: StoreId | None = None
     email: str | None = None
     contact_email: str | None = None
     phone: str | None = None
@@ -135,14 +155,14 @@ class ShopifyOrder(BaseModel):
     cancel_reason: str | None = None
     financial_status: str | None = None
     test: bool = False
-    note: str | None = None
-    note_attributes: list[ShopifyNameValue] = Field(default_factory=list)
-    total_price: Money
-    subtotal_price: Money | None = None
-    total_tax: Money | None = None
+    note: Annotated[str, Field(max_length=NOTE_MAX)] | None = None
+    note_attributes: list[ShopifyNameValue] = Field(default_factory=list, max_length=MAX_WISHES)
+    total_price: BoundedMoney
+    subtotal_price: BoundedMoney | None = None
+    total_tax: BoundedMoney | None = None
     customer_locale: str | None = None
-    line_items: list[ShopifyLineItem]
-    shipping_lines: list[ShopifyShippingLine] = Field(default_factory=list)
+    line_items: list[ShopifyLineItem] = Field(max_length=MAX_LINES)
+    shipping_lines: list[ShopifyShippingLine] = Field(default_factory=list, max_length=MAX_LINES)
     shipping_address: ShopifyAddress | None = None
     billing_address: ShopifyAddress | None = None
     customer: ShopifyCustomer | None = None
@@ -187,7 +207,7 @@ def _line(item: ShopifyLineItem) -> OrderLine | None:
         sku=clean(item.sku),
         external_product_id=None if item.product_id is None else str(item.product_id),
         external_variant_id=None if item.variant_id is None else str(item.variant_id),
-        title=item.title,
+        title=clean(item.title) or "",
         variant_title=clean(item.variant_title),
         quantity=quantity,
         unit_price=item.price,
@@ -203,9 +223,9 @@ def to_canonical(order: ShopifyOrder) -> CanonicalOrder:
     customer = order.customer
     buyer = Buyer(
         external_id=str(customer.id) if customer and customer.id is not None else None,
-        email=clean(order.email)
-        or clean(order.contact_email)
-        or (clean(customer.email) if customer else None),
+        email=clean_email(order.email)
+        or clean_email(order.contact_email)
+        or (clean_email(customer.email) if customer else None),
         name=(_full_name(customer.first_name, customer.last_name) if customer else None)
         or (shipping.name if shipping else None),
         phone=(shipping.phone if shipping else None)
@@ -235,7 +255,7 @@ def to_canonical(order: ShopifyOrder) -> CanonicalOrder:
         shipping_address=shipping,
         billing_address=_address(order.billing_address),
         lines=lines,
-        note=clean(order.note),
+        note=clean_text(order.note),
         note_attributes=wishes((a.name, a.value) for a in order.note_attributes),
         placed_at=to_utc(order.created_at),
         source_updated_at=to_utc(order.updated_at),
@@ -251,4 +271,4 @@ def parse_order(raw: bytes | str) -> CanonicalOrder:
     data = load_json(raw)
     if isinstance(data, dict) and set(data) == {"order"} and isinstance(data["order"], dict):
         data = data["order"]
-    return to_canonical(validate_payload(ShopifyOrder, data))
+    return ensure_fits(to_canonical(validate_payload(ShopifyOrder, data)))

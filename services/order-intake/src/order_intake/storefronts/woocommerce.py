@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -23,7 +23,25 @@ from order_intake.domain.order import (
     PaymentStatus,
     Platform,
 )
-from order_intake.storefronts import Money, clean, load_json, to_utc, validate_payload, wishes
+from order_intake.storefronts import (
+    clean,
+    clean_email,
+    clean_text,
+    load_json,
+    to_utc,
+    validate_payload,
+    wishes,
+)
+from order_intake.storefronts.bounds import (
+    MAX_LINES,
+    MAX_WISHES,
+    NOTE_MAX,
+    TEXT_MAX,
+    BoundedMoney,
+    Quantity,
+    StoreId,
+    ensure_fits,
+)
 
 __all__ = [
     "WooAddress",
@@ -36,13 +54,14 @@ __all__ = [
     "to_canonical",
 ]
 
-_PERMISSIVE = ConfigDict(extra="allow")
+# every text field bounded (a longer one is declared so): see .bounds
+_PERMISSIVE = ConfigDict(extra="allow", str_max_length=TEXT_MAX)
 
 
 class WooMeta(BaseModel):
     model_config = _PERMISSIVE
 
-    id: int | None = None
+    id: StoreId | None = None
     key: str
     value: Any = None
 
@@ -66,16 +85,16 @@ class WooAddress(BaseModel):
 class WooLineItem(BaseModel):
     model_config = _PERMISSIVE
 
-    id: int
+    id: StoreId
     name: str
-    product_id: int | None = None
-    variation_id: int | None = None
-    quantity: int = Field(ge=0)
-    price: Money  # a JSON number (unit price), e.g. 3 or 12.5
-    subtotal: Money | None = None
-    total: Money | None = None
+    product_id: StoreId | None = None
+    variation_id: StoreId | None = None
+    quantity: Quantity
+    price: BoundedMoney  # a JSON number (unit price), e.g. 3 or 12.5
+    subtotal: BoundedMoney | None = None
+    total: BoundedMoney | None = None
     sku: str | None = None
-    meta_data: list[WooMeta] = Field(default_factory=list)
+    meta_data: list[WooMeta] = Field(default_factory=list, max_length=MAX_WISHES)
 
 
 class WooShippingLine(BaseModel):
@@ -83,14 +102,14 @@ class WooShippingLine(BaseModel):
 
     method_title: str | None = None
     method_id: str | None = None
-    total: Money = Decimal("0")
+    total: BoundedMoney = Decimal("0")
 
 
 class WooRefund(BaseModel):
     model_config = _PERMISSIVE
 
-    id: int | None = None
-    total: Money | None = None  # negative, e.g. "-5.00"
+    id: StoreId | None = None
+    total: BoundedMoney | None = None  # negative, e.g. "-5.00"
 
 
 class WooOrder(BaseModel):
@@ -98,7 +117,7 @@ class WooOrder(BaseModel):
 
     model_config = _PERMISSIVE
 
-    id: int
+    id: StoreId
     number: str | None = None
     status: str
     currency: CurrencyCode
@@ -108,17 +127,17 @@ class WooOrder(BaseModel):
     date_modified_gmt: dt.datetime | None = None
     date_paid: dt.datetime | None = None
     date_paid_gmt: dt.datetime | None = None
-    total: Money
-    total_tax: Money | None = None
-    shipping_total: Money | None = None
-    customer_id: int | None = None
-    customer_note: str | None = None
+    total: BoundedMoney
+    total_tax: BoundedMoney | None = None
+    shipping_total: BoundedMoney | None = None
+    customer_id: StoreId | None = None
+    customer_note: Annotated[str, Field(max_length=NOTE_MAX)] | None = None
     billing: WooAddress | None = None
     shipping: WooAddress | None = None
-    line_items: list[WooLineItem]
-    shipping_lines: list[WooShippingLine] = Field(default_factory=list)
-    meta_data: list[WooMeta] = Field(default_factory=list)
-    refunds: list[WooRefund] = Field(default_factory=list)
+    line_items: list[WooLineItem] = Field(max_length=MAX_LINES)
+    shipping_lines: list[WooShippingLine] = Field(default_factory=list, max_length=MAX_LINES)
+    meta_data: list[WooMeta] = Field(default_factory=list, max_length=MAX_WISHES)
+    refunds: list[WooRefund] = Field(default_factory=list, max_length=MAX_LINES)
 
     @model_validator(mode="before")
     @classmethod
@@ -227,7 +246,7 @@ def _line(item: WooLineItem) -> OrderLine | None:
         sku=clean(item.sku),
         external_product_id=_id(item.product_id),
         external_variant_id=_id(item.variation_id),
-        title=html.unescape(item.name),  # Woo stores names HTML-escaped ("&ndash;")
+        title=clean(html.unescape(item.name)) or "",  # Woo stores names HTML-escaped ("&ndash;")
         quantity=item.quantity,
         unit_price=item.price,
         properties=wishes((m.key, m.value) for m in item.meta_data),
@@ -266,7 +285,7 @@ def to_canonical(order: WooOrder) -> CanonicalOrder:
         cancel_reason=cancel_reason,
         buyer=Buyer(
             external_id=_id(order.customer_id),
-            email=clean(billing.email) if billing else None,
+            email=clean_email(billing.email) if billing else None,
             name=(_full_name(billing) if billing else None)
             or (shipping.name if shipping else None),
             phone=billing_phone or (shipping.phone if shipping else None),
@@ -274,7 +293,7 @@ def to_canonical(order: WooOrder) -> CanonicalOrder:
         shipping_address=shipping,
         billing_address=_address(billing),
         lines=lines,
-        note=clean(order.customer_note),
+        note=clean_text(order.customer_note),
         note_attributes=wishes((m.key, m.value) for m in order.meta_data),
         placed_at=order.created_utc,
         source_updated_at=order.modified_utc,
@@ -286,4 +305,4 @@ def parse_order(raw: bytes | str) -> CanonicalOrder:
 
     A webhook's creation ping is form-encoded (``webhook_id=N``), not an order: the HTTP
     layer must answer it before calling this (here it is ``invalid_json``)."""
-    return to_canonical(validate_payload(WooOrder, load_json(raw)))
+    return ensure_fits(to_canonical(validate_payload(WooOrder, load_json(raw))))

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 import uuid
 
 import orjson
+import structlog
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
@@ -17,7 +19,6 @@ from dropship_common.deps import Runtime
 from dropship_common.errors import BadRequest, InvalidJSON, InvalidSignature, ServiceUnavailable
 from dropship_common.errors import ValidationFailed as ValidationError_
 from dropship_common.security import verify_hmac_base64
-from order_intake.errors import UnknownShop
 from order_intake.models import WebhookDelivery
 from order_intake.storefront_sync.feed import PREFIX as RECONCILED_PREFIX
 from order_intake.storefronts import InvalidPayload
@@ -25,7 +26,13 @@ from order_intake.webhooks.intake import DeliveryWriter, ShopCache, ShopSnapshot
 from order_intake.webhooks.refusals import refused
 from order_intake.webhooks.topics import SHOPIFY_TOPICS, WOO_TOPICS, shape_problem, validate_body
 
+log = structlog.get_logger(__name__)
+
 router = APIRouter(tags=["webhooks"])
+
+# what an unknown shop's "signature" is checked against: the same work as for a known
+# shop, so that neither the answer nor its time tells which shop domains we serve
+_NO_SHOP_SECRETS = (secrets.token_urlsafe(32),)
 
 _WOO_PING = re.compile(rb"^webhook_id=\d+$")
 
@@ -87,6 +94,27 @@ async def _accept(
     return _answer("accepted" if stored else "duplicate", delivery)
 
 
+def _verified(
+    platform: str,
+    key: str,
+    shop: ShopSnapshot | None,
+    body: bytes,
+    header: str,
+    signature: str | None,
+) -> ShopSnapshot:
+    """The active shop whose secret signed ``body``; else :class:`InvalidSignature`, the
+    same answer (status, code, message) whether the shop is unknown, inactive or the
+    signature wrong, after the same HMAC: shop domains cannot be enumerated."""
+    known = shop is not None and shop.active
+    signed = verify_hmac_base64(body, signature, shop.webhook_secrets if shop else _NO_SHOP_SECRETS)
+    if known and signed:
+        assert shop is not None
+        return shop
+    if not known:  # the operator's clue, which the sender does not get
+        log.info("webhook_for_unknown_shop", platform=platform, shop=key[:255])
+    raise InvalidSignature(f"{header} does not match the body")
+
+
 async def _shop(rt: Runtime, platform: str, key: str) -> ShopSnapshot | None:
     """The shop, from the cache or the database; the database unreachable is a 503 (the
     storefront delivers again later), never a 500."""
@@ -104,11 +132,14 @@ async def shopify_webhook(request: Request, rt: Runtime) -> Response:
     topic, domain = h.get("x-shopify-topic"), h.get("x-shopify-shop-domain")
     if not topic or not domain:
         raise BadRequest("X-Shopify-Topic and X-Shopify-Shop-Domain are required")
-    shop = await _shop(rt, "shopify", domain)
-    if shop is None or not shop.active:
-        raise UnknownShop("unknown shop", {"shop_domain": domain})
-    if not verify_hmac_base64(body, h.get("x-shopify-hmac-sha256"), shop.webhook_secrets):
-        raise InvalidSignature("X-Shopify-Hmac-Sha256 does not match the body")
+    shop = _verified(
+        "shopify",
+        domain,
+        await _shop(rt, "shopify", domain),
+        body,
+        "X-Shopify-Hmac-Sha256",
+        h.get("x-shopify-hmac-sha256"),
+    )
     if topic not in SHOPIFY_TOPICS:
         return _answer("ignored")
     if not _validate("shopify", topic, body, shop):
@@ -124,11 +155,14 @@ async def woocommerce_webhook(shop_id: uuid.UUID, request: Request, rt: Runtime)
     if _WOO_PING.match(body.strip()) and "x-wc-webhook-signature" not in h:
         # WooCommerce's creation ping (form-encoded, unsigned): it only needs a 2xx
         return _answer("ping")
-    shop = await _shop(rt, "woocommerce", str(shop_id))
-    if shop is None or not shop.active:
-        raise UnknownShop("unknown shop", {"shop_id": str(shop_id)})
-    if not verify_hmac_base64(body, h.get("x-wc-webhook-signature"), shop.webhook_secrets):
-        raise InvalidSignature("X-WC-Webhook-Signature does not match the body")
+    shop = _verified(
+        "woocommerce",
+        str(shop_id),
+        await _shop(rt, "woocommerce", str(shop_id)),
+        body,
+        "X-WC-Webhook-Signature",
+        h.get("x-wc-webhook-signature"),
+    )
     topic = h.get("x-wc-webhook-topic") or ""
     if topic not in WOO_TOPICS:
         if not topic:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from order_intake.storefronts import shopify, validate_json, woocommerce
+from order_intake.storefronts import load_json, shopify, validate_payload, woocommerce
+from order_intake.storefronts.bounds import TEXT_MAX, StoreId, ensure_fits
 
 SHOPIFY_ORDER_TOPICS = {"orders/create", "orders/paid", "orders/updated", "orders/cancelled"}
 SHOPIFY_COMPLIANCE_TOPICS = {"customers/data_request", "customers/redact", "shop/redact"}
@@ -15,11 +16,11 @@ WOO_TOPICS = WOO_ORDER_TOPICS | {"order.deleted"}
 
 
 class _Loose(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", str_max_length=TEXT_MAX)
 
 
 class ComplianceCustomer(_Loose):
-    id: int | None = None
+    id: StoreId | None = None
     email: str | None = None
     phone: str | None = None
 
@@ -27,13 +28,13 @@ class ComplianceCustomer(_Loose):
 class CustomersRedact(_Loose):
     shop_domain: str
     customer: ComplianceCustomer
-    orders_to_redact: list[int] = []
+    orders_to_redact: list[StoreId] = []
 
 
 class CustomersDataRequest(_Loose):
     shop_domain: str
     customer: ComplianceCustomer
-    orders_requested: list[int] = []
+    orders_requested: list[StoreId] = []
 
 
 class ShopRedact(_Loose):
@@ -41,7 +42,7 @@ class ShopRedact(_Loose):
 
 
 class WooDeleted(_Loose):
-    id: int
+    id: StoreId
 
 
 COMPLIANCE_MODELS: dict[str, type[_Loose]] = {
@@ -52,15 +53,22 @@ COMPLIANCE_MODELS: dict[str, type[_Loose]] = {
 
 
 def validate_body(platform: str, topic: str, body: bytes) -> BaseModel:
-    """Raises InvalidPayload; the processor parses the same body again after commit."""
-    model: type[BaseModel]
+    """Raises InvalidPayload; the processor parses the same body again after commit, with
+    the same parser (orjson: a number past 64 bits, a nesting past 1024 levels, invalid
+    UTF-8 are ``invalid_json`` here as there) and the same bounds, so that what is
+    accepted here can be processed."""
+    data = load_json(body)
     if platform == "shopify":
-        model = shopify.ShopifyOrder if topic in SHOPIFY_ORDER_TOPICS else COMPLIANCE_MODELS[topic]
-    elif topic == "order.deleted":
-        model = WooDeleted
-    else:
-        model = woocommerce.WooOrder
-    return validate_json(model, body)
+        if topic in SHOPIFY_ORDER_TOPICS:
+            order = validate_payload(shopify.ShopifyOrder, data)
+            ensure_fits(shopify.to_canonical(order))
+            return order
+        return validate_payload(COMPLIANCE_MODELS[topic], data)
+    if topic == "order.deleted":
+        return validate_payload(WooDeleted, data)
+    woo = validate_payload(woocommerce.WooOrder, data)
+    ensure_fits(woocommerce.to_canonical(woo))
+    return woo
 
 
 def shape_problem(platform: str, topic: str, parsed: BaseModel) -> str | None:
