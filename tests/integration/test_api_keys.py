@@ -30,7 +30,9 @@ async def test_a_key_is_listed_with_its_last_use_and_refused_once_revoked(
     spec,
 ) -> None:
     svc = await start_service(spec)
-    r = await svc.client.post(KEYS, headers=svc.admin_headers, json={"role": "admin", "label": "ci"})
+    r = await svc.client.post(
+        KEYS, headers=svc.admin_headers, json={"role": "admin", "label": "ci"}
+    )
     assert r.status_code == 201, r.text
     created = r.json()
     key, key_id = created["key"], created["id"]
@@ -53,7 +55,9 @@ async def test_a_key_is_listed_with_its_last_use_and_refused_once_revoked(
 
 async def test_last_use_is_written_at_most_once_a_minute(start_service) -> None:  # type: ignore[no-untyped-def]
     svc = await start_service(LOGISTICS)
-    created = (await svc.client.post(KEYS, headers=svc.admin_headers, json={"role": "admin"})).json()
+    created = (
+        await svc.client.post(KEYS, headers=svc.admin_headers, json={"role": "admin"})
+    ).json()
     t = svc.runtime.tables.api_keys
 
     async def last_used() -> dt.datetime | None:
@@ -79,7 +83,9 @@ async def test_last_use_is_written_at_most_once_a_minute(start_service) -> None:
 
 async def test_a_key_past_its_expiry_is_refused(start_service) -> None:  # type: ignore[no-untyped-def]
     svc = await start_service(AFTERSALES)
-    created = (await svc.client.post(KEYS, headers=svc.admin_headers, json={"role": "admin"})).json()
+    created = (
+        await svc.client.post(KEYS, headers=svc.admin_headers, json={"role": "admin"})
+    ).json()
     t = svc.runtime.tables.api_keys
     async with svc.runtime.db.transaction() as s:
         await s.execute(
