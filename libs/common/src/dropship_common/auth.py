@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
@@ -26,6 +27,18 @@ class Principal:
 
     def sees_shop(self, shop_id: object) -> bool:
         return self.shops is None or str(shop_id) in self.shops
+
+    def shop_ids(self) -> frozenset[uuid.UUID] | None:
+        """The shops a list may show (ids that are no UUID name no shop); None: all."""
+        if self.shops is None:
+            return None
+        ids: set[uuid.UUID] = set()
+        for shop in self.shops:
+            try:
+                ids.add(uuid.UUID(shop))
+            except ValueError:
+                continue
+        return frozenset(ids)
 
     @property
     def actor(self) -> str:

@@ -22,15 +22,7 @@ from order_intake.models import Fulfilment, Order
 
 def shops_filter(principal: Principal) -> frozenset[uuid.UUID] | None:
     """The shops a list may show: None for every shop."""
-    if principal.shops is None:
-        return None
-    ids: set[uuid.UUID] = set()
-    for shop in principal.shops:
-        try:
-            ids.add(uuid.UUID(shop))
-        except ValueError:
-            continue  # a shop id that is no UUID names no shop here
-    return frozenset(ids)
+    return principal.shop_ids()
 
 
 def require_shop(principal: Principal, shop_id: uuid.UUID) -> None:

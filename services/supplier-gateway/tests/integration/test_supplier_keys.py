@@ -108,3 +108,38 @@ async def test_the_grace_period_is_bounded(gw) -> None:  # type: ignore[no-untyp
         params={"grace_minutes": 7 * 24 * 60 + 1},
     )
     assert r.status_code == 422
+
+
+async def test_a_shop_scoped_operator_key_sees_only_its_shops_supplier_orders(gw) -> None:  # type: ignore[no-untyped-def]
+    from dropship_common.auth import create_api_key
+    from dropship_common.security import Role
+    from supplier_gateway.models import SupplierOrder
+
+    sid = uuid.UUID(await _supplier(gw))
+    mine, theirs, order = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    async with gw.runtime.db.transaction() as s:
+        rows = [
+            SupplierOrder(
+                order_id=order, shop_id=shop, supplier_id=sid, status="accepted", notice={}
+            )
+            for shop in (mine, theirs)
+        ]
+        rows[1].order_id = uuid.uuid4()
+        s.add_all(rows)
+        _, key = await create_api_key(
+            s, gw.runtime.tables.api_keys, Role.OPERATOR, shops=[str(mine)]
+        )
+    scoped = {"authorization": f"Bearer {key}"}
+    my_row, their_row = rows[0].id, rows[1].id
+
+    r = await gw.client.get("/v1/supplier-orders", headers=scoped, params={"status": "accepted"})
+    assert [o["id"] for o in r.json()["supplier_orders"]] == [str(my_row)]
+    assert (await gw.client.get(f"/v1/supplier-orders/{my_row}", headers=scoped)).status_code == 200
+    r = await gw.client.get(f"/v1/supplier-orders/{their_row}", headers=scoped)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+    r = await gw.client.post(f"/v1/supplier-orders/{their_row}/place", headers=scoped)
+    assert r.status_code == 404
+    r = await gw.client.get(
+        "/v1/supplier-orders", headers=gw.admin_headers, params={"status": "accepted"}
+    )
+    assert {o["id"] for o in r.json()["supplier_orders"]} == {str(my_row), str(their_row)}
