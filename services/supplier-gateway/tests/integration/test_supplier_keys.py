@@ -143,3 +143,18 @@ async def test_a_shop_scoped_operator_key_sees_only_its_shops_supplier_orders(gw
         "/v1/supplier-orders", headers=gw.admin_headers, params={"status": "accepted"}
     )
     assert {o["id"] for o in r.json()["supplier_orders"]} == {str(my_row), str(their_row)}
+
+    # mappings are per shop too
+    r = await gw.client.get("/v1/mappings", headers=scoped, params={"shop_id": str(mine)})
+    assert r.status_code == 200
+    for path in ("/v1/mappings", "/v1/mappings/route"):
+        r = await gw.client.get(path, headers=scoped, params={"shop_id": str(theirs), "sku": "A"})
+        assert r.status_code == 404, path
+    mapping = {
+        "supplier_id": str(sid), "sku": "A", "supplier_product_id": "P-1", "unit_cost": "2",
+        "currency": "EUR", "customs_description": "a mug", "weight_grams": 300,
+    }  # fmt: skip
+    for shop, status in ((theirs, 404), (mine, 201)):
+        body = {"shop_id": str(shop), "mappings": [mapping]}
+        r = await gw.client.post("/v1/mappings", headers=scoped, json=body)
+        assert r.status_code == status, r.text

@@ -6,8 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from sqlalchemy.exc import NoResultFound
 
@@ -20,24 +19,7 @@ from supplier_gateway.models import SupplierOrder
 from supplier_gateway.placement.repository import PlacementRepository
 from supplier_gateway.supplier_orders.resolution import Resolution, resolve
 from supplier_gateway.supplier_orders.service import PLACE_FLAG, listed, timeline, unrouted
-
-
-async def shop_scope(request: Request, rt: Runtime, who: Operator) -> None:
-    """An operator key limited to shops: another shop's supplier order is not found."""
-    raw = request.path_params.get("supplier_order_id")
-    if who.shops is None or raw is None:
-        return
-    try:
-        supplier_order_id = uuid.UUID(raw)
-    except ValueError:
-        return  # the route's own validation answers it
-    async with rt.db.sessions() as session:
-        shop = await session.scalar(
-            sa.select(SupplierOrder.shop_id).where(SupplierOrder.id == supplier_order_id)
-        )
-    if shop is not None and not who.sees_shop(shop):
-        raise NotFound(f"no supplier order {supplier_order_id}")
-
+from supplier_gateway.tenancy import shop_scope
 
 router = APIRouter(
     prefix="/v1/supplier-orders", tags=["supplier orders"], dependencies=[Depends(shop_scope)]
