@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from fastapi import Request
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dropship_common.db import utcnow
@@ -146,9 +147,13 @@ async def authenticate(request: Request) -> Principal:
         if row is not None and (
             row.last_used_at is None or now - row.last_used_at >= LAST_USED_EVERY
         ):
-            # at most one write a minute per key, not one per request
-            await session.execute(sa.update(t).where(t.c.id == row.id).values(last_used_at=now))
-            await session.commit()
+            # at most one write a minute per key, not one per request; advisory, so a
+            # busy database (SQLite's write lock) does not refuse the request
+            try:
+                await session.execute(sa.update(t).where(t.c.id == row.id).values(last_used_at=now))
+                await session.commit()
+            except OperationalError:
+                await session.rollback()
     if row is None:
         raise Unauthorized("invalid, revoked or expired API key")
     shops = frozenset(row.shops) if row.shops is not None else None

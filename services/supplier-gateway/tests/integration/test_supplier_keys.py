@@ -158,3 +158,26 @@ async def test_a_shop_scoped_operator_key_sees_only_its_shops_supplier_orders(gw
         body = {"shop_id": str(shop), "mappings": [mapping]}
         r = await gw.client.post("/v1/mappings", headers=scoped, json=body)
         assert r.status_code == status, r.text
+
+
+async def test_a_supplier_key_sees_only_its_supplier_orders(gw) -> None:  # type: ignore[no-untyped-def]
+    from supplier_gateway.models import SupplierOrder
+
+    a, b = uuid.UUID(await _supplier(gw)), uuid.UUID(await _supplier(gw))
+    key_a = await _portal_key(gw, str(a))
+    async with gw.runtime.db.transaction() as s:
+        rows = [
+            SupplierOrder(
+                order_id=uuid.uuid4(), shop_id=uuid.uuid4(), supplier_id=x, status="accepted",
+                notice={},
+            )
+            for x in (a, b)
+        ]  # fmt: skip
+        s.add_all(rows)
+    h = {"authorization": f"Bearer {key_a}"}
+    assert (await gw.client.get(f"/v1/supplier/orders/{rows[0].id}", headers=h)).status_code == 200
+    r = await gw.client.get(f"/v1/supplier/orders/{rows[1].id}", headers=h)
+    assert r.status_code == 404
+    assert (
+        await gw.client.get("/v1/supplier-orders/" + str(rows[0].id), headers=h)
+    ).status_code == 403
