@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from dropship_common.auth import create_api_key
+from dropship_common.api_keys import list_keys
+from dropship_common.auth import create_api_key, revoke_api_key
 from dropship_common.db import Database
 from dropship_common.egress import EgressRules
 from dropship_common.security import Role, generate_api_key
@@ -77,8 +78,11 @@ def configured_services(settings: Settings) -> list[str]:
     return named or [settings.service]
 
 
-async def create_key(settings: Settings, role: str, label: str | None) -> tuple[str, list[str]]:
-    """One key, stored hashed in each configured service's own database."""
+async def create_key(
+    settings: Settings, role: str, label: str | None, shops: list[str] | None = None
+) -> tuple[str, list[str]]:
+    """One key, stored hashed in each configured service's own database; ``shops``
+    limits an operator key to those shops."""
     key, _hash = generate_api_key()
     services = configured_services(settings)
     for name in services:
@@ -86,8 +90,41 @@ async def create_key(settings: Settings, role: str, label: str | None) -> tuple[
         try:
             async with db.transaction() as session:
                 await create_api_key(
-                    session, order_intake_tables.api_keys, Role(role), label=label, key=key
+                    session,
+                    order_intake_tables.api_keys,
+                    Role(role),
+                    label=label,
+                    key=key,
+                    shops=shops,
                 )
         finally:
             await db.dispose()
     return key, services
+
+
+async def list_api_keys(settings: Settings) -> dict[str, list[dict[str, Any]]]:
+    """Each configured service's keys (no plaintext), by service."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name in configured_services(settings):
+        db = Database(settings.for_service(name).db_url, pool_size=1)
+        try:
+            async with db.sessions() as session:
+                keys = await list_keys(session, order_intake_tables.api_keys)
+            out[name] = [k.model_dump(mode="json") for k in keys]
+        finally:
+            await db.dispose()
+    return out
+
+
+async def revoke_key(settings: Settings, key_id: str) -> list[str]:
+    """Revoke the key in every configured service's database; the services that had it."""
+    found: list[str] = []
+    for name in configured_services(settings):
+        db = Database(settings.for_service(name).db_url, pool_size=1)
+        try:
+            async with db.transaction() as session:
+                if await revoke_api_key(session, order_intake_tables.api_keys, key_id):
+                    found.append(name)
+        finally:
+            await db.dispose()
+    return found

@@ -254,15 +254,49 @@ def supplier_add(
 def apikey_create(
     role: Annotated[str, typer.Option(help="admin | operator")],
     label: Annotated[str | None, typer.Option()] = None,
+    shop: Annotated[
+        list[str] | None,
+        typer.Option(help="an operator key sees only this shop (repeat for several)"),
+    ] = None,
 ) -> None:
     """Create a key (valid on every service whose database is configured); printed once."""
     from dropship_cli.admin import create_key
 
     if role not in ("admin", "operator"):
         raise typer.BadParameter("admin or operator")
-    key, services = asyncio.run(create_key(Settings(), role, label))
+    if shop and role != "operator":
+        raise typer.BadParameter("only an operator key can be limited to shops")
+    key, services = asyncio.run(create_key(Settings(), role, label, shop or None))
     typer.echo(key)
     typer.echo(f"# valid on: {', '.join(services)}", err=True)
+
+
+@apikey_app.command("list")
+def apikey_list() -> None:
+    """Every key (id, role, label, shops, created, last used, expiry, revoked), by service."""
+    from dropship_cli.admin import list_api_keys
+
+    by_service = asyncio.run(list_api_keys(Settings()))
+    for service, keys in by_service.items():
+        for k in keys:
+            shops = ",".join(k["shops"]) if k["shops"] is not None else "*"
+            typer.echo(
+                f"{service}\t{k['id']}\t{k['role']}\t{k['label'] or ''}\t{shops}"
+                f"\tcreated={k['created_at']}\tlast_used={k['last_used_at'] or '-'}"
+                f"\texpires={k['expires_at'] or '-'}\trevoked={k['revoked_at'] or '-'}"
+            )
+
+
+@apikey_app.command("revoke")
+def apikey_revoke(key_id: Annotated[str, typer.Argument()]) -> None:
+    """Revoke KEY_ID in every configured service: refused from the next request on."""
+    from dropship_cli.admin import revoke_key
+
+    found = asyncio.run(revoke_key(Settings(), key_id))
+    if not found:
+        typer.echo(f"error: no API key {key_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"revoked {key_id} on: {', '.join(found)}")
 
 
 @contracts_app.command("export")

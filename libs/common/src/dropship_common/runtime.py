@@ -17,6 +17,7 @@ from fastapi import APIRouter, FastAPI
 
 from dropship_common import secretbox
 from dropship_common.admin import router as dead_letters_router
+from dropship_common.api_keys import router as api_keys_router
 from dropship_common.db import Database
 from dropship_common.errors import install_error_handlers
 from dropship_common.health import health_router
@@ -204,6 +205,7 @@ def create_service_app(spec: ServiceSpec, settings: Settings, *, bus: Bus | None
         app.include_router(router)
     app.include_router(health_router(spec.name, checks))
     app.include_router(dead_letters_router)
+    app.include_router(api_keys_router)
     if spec.hot_routes:  # innermost of our middleware: added first
         app.add_middleware(HotRoutes, routers=spec.routers, routes=spec.hot_routes)
     app.add_middleware(MetricsMiddleware, service=spec.name)

@@ -58,5 +58,11 @@ def add_common_tables(metadata: sa.MetaData) -> CommonTables:
         sa.Column("label", sa.String(200), nullable=True),
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.Column("revoked_at", UTCDateTime, nullable=True),
+        # A replaced key's end of grace: it stops working then (revoked_at stays null).
+        sa.Column("expires_at", UTCDateTime, nullable=True),
+        # Refreshed at most once a minute, not on every request.
+        sa.Column("last_used_at", UTCDateTime, nullable=True),
+        # An operator key limited to these shop ids (JSON list); null = every shop.
+        sa.Column("shops", JSONType, nullable=True),
     )
     return CommonTables(outbox=outbox, inbox=inbox, api_keys=api_keys)

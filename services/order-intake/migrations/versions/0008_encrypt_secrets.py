@@ -5,7 +5,7 @@ the values already stored are encrypted under the current DROPSHIP_SECRET_KEY (o
 embedded mode's key file).
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-04 14:20:00
 """
 
@@ -17,7 +17,7 @@ from dropship_common.db import JSONType
 from dropship_common.migration_helpers import SecretColumn, decrypt_columns, encrypt_columns
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -5,7 +5,7 @@ the values already stored are encrypted under the current DROPSHIP_SECRET_KEY (o
 embedded mode's key file).
 
 Revision ID: 0010
-Revises: 0007
+Revises: 0009
 Create Date: 2026-12-04 14:20:00
 """
 
@@ -17,7 +17,7 @@ from dropship_common.db import JSONType
 from dropship_common.migration_helpers import SecretColumn, decrypt_columns, encrypt_columns
 
 revision: str = "0010"
-down_revision: str | None = "0007"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

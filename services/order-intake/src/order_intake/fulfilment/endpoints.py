@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from dropship_common.db import utcnow
 from dropship_common.deps import Operator, Runtime
@@ -14,8 +14,9 @@ from order_intake.fulfilment.repository import FulfilmentRepository
 from order_intake.fulfilment.schemas import FulfilmentOut, OrderFulfilments, ParcelOut
 from order_intake.fulfilment.service import FULFILMENT_FLAG
 from order_intake.models import Order, OrderEvent
+from order_intake.tenancy import path_scope
 
-router = APIRouter(tags=["fulfilments"])
+router = APIRouter(tags=["fulfilments"], dependencies=[Depends(path_scope)])
 
 
 @router.get("/v1/orders/{order_id}/fulfilments", response_model=OrderFulfilments)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 from sqlalchemy.exc import IntegrityError
@@ -34,8 +34,9 @@ from order_intake.orders.service import Cause, OrderOps
 from order_intake.shops.repository import ShopRepository
 from order_intake.storefronts.bounds import check_fits
 from order_intake.storefronts.custom import to_canonical
+from order_intake.tenancy import path_scope, require_shop, shops_filter
 
-router = APIRouter(prefix="/v1/orders", tags=["orders"])
+router = APIRouter(prefix="/v1/orders", tags=["orders"], dependencies=[Depends(path_scope)])
 
 
 def _cause(principal: Principal, request: Request) -> Cause:
@@ -50,6 +51,7 @@ async def _create(
     idempotency_key: str | None = None,
 ) -> dict[str, Any]:
     """One transaction: the order, its events and, with a key, the stored response."""
+    require_shop(principal, data.shop_id)
     co = to_canonical(data, utcnow())
     problems = check_fits(co)  # the sums of bounded lines may still not fit
     if problems:
@@ -106,7 +108,7 @@ async def create_order(
 @router.get("", response_model=OrderPage)
 async def list_orders(
     rt: Runtime,
-    _: Operator,
+    who: Operator,
     status: str | None = None,
     shop_id: uuid.UUID | None = None,
     created_from: AwareDatetime | None = None,
@@ -116,7 +118,7 @@ async def list_orders(
     limit: int = Query(50, ge=1, le=500),
     cursor: str | None = Query(None, max_length=MAX_CURSOR_LENGTH),
 ) -> OrderPage:
-    f = OrderFilter(status, shop_id, created_from, created_to, number, email)
+    f = OrderFilter(status, shop_id, created_from, created_to, number, email, shops_filter(who))
     async with rt.db.sessions() as session:
         rows = await OrderRepository(session).search(f, limit + 1, cursor)
     more = len(rows) > limit

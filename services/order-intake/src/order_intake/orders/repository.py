@@ -47,6 +47,7 @@ class OrderFilter:
     created_to: dt.datetime | None = None
     number: str | None = None
     email: str | None = None
+    shops: frozenset[uuid.UUID] | None = None  # a key limited to these shops
 
 
 def encode_cursor(created_at: dt.datetime, order_id: uuid.UUID) -> str:
@@ -180,6 +181,8 @@ class OrderRepository:
             q = q.where(Order.status == f.status)
         if f.shop_id:
             q = q.where(Order.shop_id == f.shop_id)
+        if f.shops is not None:
+            q = q.where(Order.shop_id.in_(f.shops))
         if f.created_from:
             q = q.where(Order.created_at >= f.created_from)
         if f.created_to:

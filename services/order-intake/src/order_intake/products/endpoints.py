@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from dropship_common.csvimport import decode
 from dropship_common.deps import Operator, Runtime
@@ -13,12 +13,14 @@ from order_intake.products.repository import ProductRepository
 from order_intake.products.schemas import ImportResult, ProductOut, ProductsCreate
 from order_intake.products.service import parse_csv, upsert_products
 from order_intake.shops.service import get_shop
+from order_intake.tenancy import path_scope, require_shop
 
-router = APIRouter(prefix="/v1/products", tags=["products"])
+router = APIRouter(prefix="/v1/products", tags=["products"], dependencies=[Depends(path_scope)])
 
 
 @router.post("", status_code=201, response_model=list[ProductOut])
-async def post_products(data: ProductsCreate, rt: Runtime, _: Operator) -> list[ProductOut]:
+async def post_products(data: ProductsCreate, rt: Runtime, who: Operator) -> list[ProductOut]:
+    require_shop(who, data.shop_id)
     async with rt.db.transaction() as session:
         rows, _result = await upsert_products(session, data.shop_id, data.products)
         return [ProductOut.model_validate(r) for r in rows]

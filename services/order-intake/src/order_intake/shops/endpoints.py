@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import uuid
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dropship_common.deps import Admin, Operator, Runtime
@@ -23,8 +23,9 @@ from order_intake.shops.service import (
 )
 from order_intake.storefront_sync.job import ShopSyncer
 from order_intake.storefront_sync.repository import SyncRepository
+from order_intake.tenancy import path_scope, shops_filter
 
-router = APIRouter(prefix="/v1/shops", tags=["shops"])
+router = APIRouter(prefix="/v1/shops", tags=["shops"], dependencies=[Depends(path_scope)])
 CHECK_ON_ADD_SECONDS = 20.0
 
 
@@ -49,9 +50,9 @@ async def post_shop(data: ShopCreate, rt: Runtime, _: Admin) -> ShopOut:
 
 
 @router.get("", response_model=list[ShopOut])
-async def list_shops(rt: Runtime, _: Operator) -> list[ShopOut]:
+async def list_shops(rt: Runtime, who: Operator) -> list[ShopOut]:
     async with rt.db.sessions() as session:
-        shops = await ShopRepository(session).list()
+        shops = await ShopRepository(session).list(shops_filter(who))
         syncs = await SyncRepository(session).by_shops([s.id for s in shops])
     return [shop_out(s, rt.settings.public_base_url, syncs.get(s.id)) for s in shops]
 

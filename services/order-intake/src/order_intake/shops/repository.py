@@ -22,8 +22,12 @@ class ShopRepository:
             sa.select(Shop).where(Shop.platform == platform, Shop.domain == domain.lower())
         )
 
-    async def list(self) -> list[Shop]:
-        return list(await self.session.scalars(sa.select(Shop).order_by(Shop.created_at)))
+    async def list(self, only: frozenset[uuid.UUID] | None = None) -> list[Shop]:
+        """Every shop, or only those of ``only`` (a key limited to shops)."""
+        q = sa.select(Shop).order_by(Shop.created_at)
+        if only is not None:
+            q = q.where(Shop.id.in_(only))
+        return list(await self.session.scalars(q))
 
     def add(self, shop: Shop) -> None:
         self.session.add(shop)

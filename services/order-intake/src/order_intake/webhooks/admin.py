@@ -15,6 +15,7 @@ from dropship_common.db import utcnow
 from dropship_common.deps import Admin, Operator, Runtime
 from dropship_common.errors import Conflict, NotFound
 from order_intake.models import ComplianceRequest
+from order_intake.tenancy import shops_filter
 from order_intake.webhooks.repository import WEBHOOK_FLAG, DeliveryRepository
 
 router = APIRouter(tags=["webhooks"])
@@ -47,12 +48,12 @@ class ComplianceOut(BaseModel):
 @router.get("/v1/webhook-deliveries", response_model=list[DeliveryOut])
 async def list_deliveries(
     rt: Runtime,
-    _: Operator,
+    who: Operator,
     status: Literal["pending", "confirming", "processed", "failed"] | None = None,
     limit: int = Query(100, ge=1, le=1000),
 ) -> list[DeliveryOut]:
     async with rt.db.sessions() as session:
-        rows = await DeliveryRepository(session).recent(status, limit)
+        rows = await DeliveryRepository(session).recent(status, limit, shops_filter(who))
         return [DeliveryOut.model_validate(r, from_attributes=True) for r in rows]
 
 

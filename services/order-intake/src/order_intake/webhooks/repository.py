@@ -73,10 +73,14 @@ class DeliveryRepository:
             )
         )
 
-    async def recent(self, status: str | None, limit: int) -> list[WebhookDelivery]:
+    async def recent(
+        self, status: str | None, limit: int, shops: frozenset[uuid.UUID] | None = None
+    ) -> list[WebhookDelivery]:
         q = sa.select(WebhookDelivery).order_by(WebhookDelivery.received_at.desc()).limit(limit)
         if status:
             q = q.where(WebhookDelivery.status == status)
+        if shops is not None:  # a key limited to these shops
+            q = q.where(WebhookDelivery.shop_id.in_(shops))
         return list(await self.session.scalars(q))
 
     async def by_ids(self, ids: list[uuid.UUID]) -> list[WebhookDelivery]:

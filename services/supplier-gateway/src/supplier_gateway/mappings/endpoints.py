@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel
 
 from dropship_common.csvimport import decode, parse_rows
@@ -21,12 +21,14 @@ from supplier_gateway.mappings.schemas import (
 from supplier_gateway.mappings.service import route, rows_to_mappings, upsert_mappings
 from supplier_gateway.suppliers.schemas import SupplierOut
 from supplier_gateway.suppliers.service import supplier_out
+from supplier_gateway.tenancy import require_shop, shop_scope
 
-router = APIRouter(prefix="/v1/mappings", tags=["mappings"])
+router = APIRouter(prefix="/v1/mappings", tags=["mappings"], dependencies=[Depends(shop_scope)])
 
 
 @router.post("", status_code=201, response_model=list[MappingOut])
-async def post_mappings(data: MappingsCreate, rt: Runtime, _: Operator) -> list[MappingOut]:
+async def post_mappings(data: MappingsCreate, rt: Runtime, who: Operator) -> list[MappingOut]:
+    require_shop(who, data.shop_id)
     async with rt.db.transaction() as session:
         rows, _result = await upsert_mappings(session, data.shop_id, data.mappings)
         return [MappingOut.model_validate(r) for r in rows]

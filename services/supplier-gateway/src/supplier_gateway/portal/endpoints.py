@@ -12,6 +12,8 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from dropship_common.auth import live
+from dropship_common.db import utcnow
 from dropship_common.deps import Runtime
 from dropship_common.errors import AppError, NotFound
 from dropship_common.security import Role, hash_api_key
@@ -43,7 +45,7 @@ async def _supplier_for_key(rt: Runtime, key: str) -> Supplier | None:
             sa.select(t.c.subject).where(
                 t.c.key_hash == hash_api_key(key),
                 t.c.role == Role.SUPPLIER.value,
-                t.c.revoked_at.is_(None),
+                live(t, utcnow()),  # not revoked, not past a replaced key's grace
             )
         )
         if subject is None:

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from sqlalchemy.exc import NoResultFound
 
@@ -19,8 +19,11 @@ from supplier_gateway.models import SupplierOrder
 from supplier_gateway.placement.repository import PlacementRepository
 from supplier_gateway.supplier_orders.resolution import Resolution, resolve
 from supplier_gateway.supplier_orders.service import PLACE_FLAG, listed, timeline, unrouted
+from supplier_gateway.tenancy import shop_scope
 
-router = APIRouter(prefix="/v1/supplier-orders", tags=["supplier orders"])
+router = APIRouter(
+    prefix="/v1/supplier-orders", tags=["supplier orders"], dependencies=[Depends(shop_scope)]
+)
 
 
 class TimelineEntry(BaseModel):
@@ -74,7 +77,7 @@ class OrderSupplierOrders(BaseModel):
 )
 async def listing(
     rt: Runtime,
-    _: Operator,
+    who: Operator,
     order_id: uuid.UUID | None = Query(None, description="the supplier orders of one order"),
     status: Status | None = Query(None, description="e.g. needs_attention: an operator's list"),
     limit: int = Query(100, ge=1, le=500),
@@ -84,8 +87,9 @@ async def listing(
     if order_id is None and status is None:
         raise ValidationFailed("give order_id, status or both")
     async with rt.db.sessions() as session:
-        rows = await listed(session, order_id, status, limit)
-        lines = await unrouted(session, order_id) if order_id is not None else []
+        shops = who.shop_ids()
+        rows = await listed(session, order_id, status, limit, shops)
+        lines = await unrouted(session, order_id, shops) if order_id is not None else []
         return OrderSupplierOrders(
             supplier_orders=[SupplierOrderOut.model_validate(s) for s in rows],
             unrouted_lines=[UnroutedOut.model_validate(u) for u in lines],

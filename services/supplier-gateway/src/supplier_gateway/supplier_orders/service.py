@@ -190,9 +190,13 @@ async def listed(
     order_id: uuid.UUID | None,
     status: Status | None,
     limit: int | None,
+    shops: frozenset[uuid.UUID] | None = None,
 ) -> list[SupplierOrder]:
-    """Supplier orders of an order and/or in a status, oldest first."""
+    """Supplier orders of an order and/or in a status, oldest first; only of ``shops``
+    when given (an operator key limited to shops)."""
     query = sa.select(SupplierOrder).order_by(SupplierOrder.created_at, SupplierOrder.id)
+    if shops is not None:
+        query = query.where(SupplierOrder.shop_id.in_(shops))
     if order_id is not None:
         query = query.where(SupplierOrder.order_id == order_id)
     if status is not None:
@@ -200,10 +204,13 @@ async def listed(
     return list(await session.scalars(query.limit(limit)))
 
 
-async def unrouted(session: AsyncSession, order_id: uuid.UUID) -> list[UnroutedLine]:
-    return list(
-        await session.scalars(sa.select(UnroutedLine).where(UnroutedLine.order_id == order_id))
-    )
+async def unrouted(
+    session: AsyncSession, order_id: uuid.UUID, shops: frozenset[uuid.UUID] | None = None
+) -> list[UnroutedLine]:
+    query = sa.select(UnroutedLine).where(UnroutedLine.order_id == order_id)
+    if shops is not None:
+        query = query.where(UnroutedLine.shop_id.in_(shops))
+    return list(await session.scalars(query))
 
 
 async def timeline(session: AsyncSession, supplier_order_id: uuid.UUID) -> list[SupplierOrderEvent]:

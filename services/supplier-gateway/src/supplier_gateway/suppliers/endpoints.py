@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 
-from dropship_common.auth import create_api_key
+from dropship_common.auth import create_api_key, retire_keys
 from dropship_common.deps import Admin, Operator, Runtime
 from dropship_common.egress import EgressRules
 from dropship_common.security import Role
@@ -65,11 +66,25 @@ class PortalKey(BaseModel):
 
 @router.post("/{supplier_id}/portal-key", status_code=201, response_model=PortalKey)
 async def new_portal_key(
-    supplier_id: uuid.UUID, request: Request, rt: Runtime, _: Admin
+    supplier_id: uuid.UUID,
+    request: Request,
+    rt: Runtime,
+    _: Admin,
+    grace_minutes: int = Query(
+        0, ge=0, le=7 * 24 * 60, description="how long the supplier's old key still works"
+    ),
 ) -> PortalKey:
-    """A key for the supplier's portal (only its own orders are visible with it)."""
+    """A key for the supplier's portal (only its own orders are visible with it). It
+    replaces the supplier's earlier key: revoked at once, or after ``grace_minutes``."""
     async with rt.db.transaction() as session:
         supplier = await get_supplier(session, supplier_id)
+        await retire_keys(
+            session,
+            rt.tables.api_keys,
+            role=Role.SUPPLIER,
+            subject=str(supplier.id),
+            grace=dt.timedelta(minutes=grace_minutes),
+        )
         _id, key = await create_api_key(
             session,
             rt.tables.api_keys,

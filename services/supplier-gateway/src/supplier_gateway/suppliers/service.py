@@ -7,13 +7,15 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dropship_common.auth import retire_keys
 from dropship_common.db import utcnow
 from dropship_common.egress import DestinationRefused, EgressRules, check_destination
 from dropship_common.errors import DestinationNotAllowed, ValidationFailed
+from dropship_common.security import Role
 from supplier_gateway.adapters.http_supplier import KIND as HTTP_KIND
 from supplier_gateway.adapters.registry import OUTSIDE_KINDS, credential_problems
 from supplier_gateway.errors import SupplierExists, SupplierNotFound
-from supplier_gateway.models import Supplier
+from supplier_gateway.models import Supplier, common
 from supplier_gateway.placement.repository import PlacementRepository
 from supplier_gateway.supplier_orders.service import PLACE_FLAG
 from supplier_gateway.suppliers.repository import SupplierRepository
@@ -67,6 +69,9 @@ async def update_supplier(
         if value is not None or key in ("credentials", "contact_email"):
             setattr(supplier, key, value)
     await session.flush()
+    if changes.get("active") is False:
+        # a deactivated supplier's portal keys (and so its sessions) stop at once
+        await retire_keys(session, common.api_keys, role=Role.SUPPLIER, subject=str(supplier.id))
     # orders parked for want of working credentials go out with the new ones
     if (
         changes.get("credentials")
