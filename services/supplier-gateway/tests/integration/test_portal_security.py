@@ -115,6 +115,9 @@ async def test_sessions_end_when_idle_and_after_their_maximum(start_service, bro
         assert r.status_code == 303 and r.headers["location"] == "/portal/login"
     fresh = browser_for(gw)
     await fresh.login(key)
+    async with gw.runtime.db.sessions() as s:
+        kept = set(await s.scalars(sa.select(PortalSession.id_hash)))
+    assert sessions["idle"] in kept and sessions["old"] not in kept  # past its maximum: gone
     async with gw.runtime.db.transaction() as s:
         await s.execute(
             sa.update(PortalSession)

@@ -48,13 +48,10 @@ async def retry_after(rt: ServiceRuntime, names: list[str]) -> int | None:
 
 
 async def record_failure(rt: ServiceRuntime, names: list[str]) -> None:
-    """Count a failed attempt against each bucket (and drop what left the window)."""
+    """Count a failed attempt against each bucket (and drop every failure that left the
+    window: the table holds one window's failures, whatever the buckets)."""
     now = utcnow()
     cutoff = now - dt.timedelta(seconds=rt.settings.portal_login_window_seconds)
     async with rt.db.transaction() as session:
-        await session.execute(
-            sa.delete(PortalLoginFailure).where(
-                PortalLoginFailure.bucket.in_(names), PortalLoginFailure.at <= cutoff
-            )
-        )
+        await session.execute(sa.delete(PortalLoginFailure).where(PortalLoginFailure.at <= cutoff))
         session.add_all(PortalLoginFailure(bucket=name, at=now) for name in names)

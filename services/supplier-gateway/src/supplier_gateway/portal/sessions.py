@@ -65,6 +65,11 @@ async def start(rt: ServiceRuntime, supplier: Supplier, key_id: str) -> str:
     session_id = secrets.token_urlsafe(32)
     now = utcnow()
     async with rt.db.transaction() as session:
+        await session.execute(  # this supplier's ended sessions are no longer needed
+            sa.delete(PortalSession).where(
+                PortalSession.supplier_id == supplier.id, PortalSession.expires_at <= now
+            )
+        )
         session.add(
             PortalSession(
                 id_hash=_hash(session_id),
