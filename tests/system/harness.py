@@ -21,13 +21,14 @@ import email
 import email.policy
 import json
 import os
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 
@@ -588,33 +589,56 @@ class Pipeline:
 
 
 class Portal:
-    """A supplier's browser session in the portal (its own cookie jar)."""
+    """A supplier's browser session in the portal (its own cookie jar). Like a browser it
+    sends ``Origin``, posts each form with the CSRF token its page carried, and keeps the
+    session cookie, which is ``Secure`` in distributed mode: a browser keeps those for
+    http://127.0.0.1 (a secure context), httpx's jar does not, so this keeps its own."""
 
     def __init__(self, gateway: str, key: str) -> None:
-        self.client = httpx.AsyncClient(base_url=gateway, timeout=30)
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(gateway))
+        self.client = httpx.AsyncClient(base_url=gateway, timeout=30, headers={"origin": origin})
         self.key = key
+        self.jar: dict[str, str] = {}
+        self.csrf = ""
+
+    async def _send(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        headers = {
+            **kw.pop("headers", {}),
+            "cookie": "; ".join(f"{k}={v}" for k, v in self.jar.items()),
+        }
+        r = await self.client.request(method, path, headers=headers, **kw)
+        self.client.cookies.clear()
+        for line in r.headers.get_list("set-cookie"):
+            name, _, value = line.split(";")[0].partition("=")
+            if value.strip('"') and "max-age=0" not in line.lower():
+                self.jar[name] = value
+            else:
+                self.jar.pop(name, None)
+        if m := re.search(r"name='csrf' value='([^']*)'", r.text):
+            self.csrf = m[1]
+        return r
+
+    async def post_form(self, path: str, form: dict[str, str]) -> httpx.Response:
+        body = urlencode({**form, "csrf": self.csrf})
+        return await self._send("POST", path, headers=FORM, content=body)
 
     async def __aenter__(self) -> Portal:
-        r = await self.client.post(
-            "/portal/login", headers=FORM, content=urlencode({"key": self.key})
-        )
+        await self._send("GET", "/portal/login")
+        r = await self.post_form("/portal/login", {"key": self.key})
         assert r.status_code == 303 and r.headers["location"] == "/portal", r.text
+        await self._send("GET", "/portal")  # the session's CSRF token
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.client.aclose()
 
     async def listing(self) -> str:
-        r = await self.client.get("/portal")
+        r = await self._send("GET", "/portal")
         assert r.status_code == 200, r.text
         return r.text
 
     async def page(self, supplier_order_id: str) -> httpx.Response:
-        return await self.client.get(f"/portal/orders/{supplier_order_id}")
+        return await self._send("GET", f"/portal/orders/{supplier_order_id}")
 
     async def act(self, supplier_order_id: str, action: str, **form: str) -> httpx.Response:
-        return await self.client.post(
-            f"/portal/orders/{supplier_order_id}/{action}",
-            headers=FORM,
-            content=urlencode(form),
-        )
+        return await self.post_form(f"/portal/orders/{supplier_order_id}/{action}", form)

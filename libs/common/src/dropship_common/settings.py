@@ -95,6 +95,12 @@ class Settings(BaseSettings):
     # supplier-gateway: placing orders with suppliers through their adapters
     cj_base_url: str = "https://developers.cjdropshipping.com"
     supplier_portal_url: str | None = None  # public URL of the portal (e-mailed links)
+    # supplier portal sessions: ended after this long unused, and this long after sign-in
+    portal_session_idle_seconds: float = Field(default=1800.0, gt=0)
+    portal_session_max_seconds: float = Field(default=43200.0, gt=0)
+    # failed portal sign-ins allowed per client IP and per key id in a sliding window
+    portal_login_max_failures: int = Field(default=10, ge=1)
+    portal_login_window_seconds: float = Field(default=900.0, gt=0)
     placement_poll_seconds: float = 5.0
     placement_batch_size: int = 20
     placement_lease_seconds: float = 120.0  # a claimed order is retried after this

@@ -242,3 +242,32 @@ class ConfirmedOrder(Base):
     shop_id: Mapped[uuid.UUID]
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class PortalSession(Base):
+    """A supplier's signed-in portal session. Only the SHA-256 of its random id is kept:
+    the id itself lives in the browser's cookie and nowhere else."""
+
+    __tablename__ = "portal_sessions"
+
+    id_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    supplier_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("suppliers.id", ondelete="CASCADE"), index=True
+    )
+    key_id: Mapped[str] = mapped_column(sa.String(32))  # the api_keys row it was made from
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]  # absolute: created_at + portal_session_max_seconds
+    revoked_at: Mapped[dt.datetime | None]  # signed out
+
+
+class PortalLoginFailure(Base):
+    """A failed portal sign-in, counted per bucket (``ip:<address>``, ``key:<key id>``)
+    in a sliding window. In the database, so every gateway replica sees the same count."""
+
+    __tablename__ = "portal_login_failures"
+    __table_args__ = (sa.Index("ix_portal_login_failures_bucket_at", "bucket", "at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    bucket: Mapped[str] = mapped_column(sa.String(100))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -12,6 +12,7 @@ from supplier_gateway.main import SPEC
 
 from ..unit.test_notice_and_customs import _order
 from .cj_helpers import map_sku, request_cancellation
+from .portal_browser import Browser
 
 pytestmark = pytest.mark.integration
 
@@ -35,14 +36,16 @@ async def _portal_supplier(  # type: ignore[no-untyped-def]
     return sid, r.json()["key"]
 
 
-async def _login(gw, key: str) -> None:  # type: ignore[no-untyped-def]
-    gw.client.cookies.clear()
-    r = await gw.client.post("/portal/login", headers=FORM, content=urlencode({"key": key}))
+async def _login(browser: Browser, key: str) -> None:
+    r = await browser.login(key)
     assert r.status_code == 303 and r.headers["location"] == "/portal"
 
 
-async def test_supplier_works_its_orders_in_the_portal(start_service, tap_factory) -> None:  # type: ignore[no-untyped-def]
+async def test_supplier_works_its_orders_in_the_portal(
+    start_service, browser_for, tap_factory
+) -> None:  # type: ignore[no-untyped-def]
     gw = await start_service(SPEC)
+    browser = browser_for(gw)
     tap = await tap_factory(gw.settings, ["supplier.#", "shipment.#"])
     order = _order("DE")
     mugs, key_a = await _portal_supplier(gw, "Mugs Ltd", "MUG-1", order.shop_id)
@@ -55,41 +58,42 @@ async def test_supplier_works_its_orders_in_the_portal(start_service, tap_factor
     )
 
     # a wrong key is refused; the right one signs in
-    r = await gw.client.post("/portal/login", headers=FORM, content="key=dsk_wrong_key")
+    await browser.get("/portal/login")
+    r = await browser.post("/portal/login", "key=dsk_wrong_key")
     assert r.status_code == 401 and "not valid" in r.text
-    await _login(gw, key_a)
-    listing = await gw.client.get("/portal")
+    await _login(browser, key_a)
+    listing = await browser.get("/portal")
     assert listing.status_code == 200 and f"/portal/orders/{mine}" in listing.text
     assert theirs not in listing.text
-    page = await gw.client.get(f"/portal/orders/{mine}")
+    page = await browser.get(f"/portal/orders/{mine}")
     assert "Unter den Linden 5" in page.text and "colour: blue" in page.text
     assert "120.00 EUR" not in page.text and "60.00 EUR" in page.text  # unit value declared
     # another supplier's order does not exist for this one
-    assert (await gw.client.get(f"/portal/orders/{theirs}")).status_code == 404
-    r = await gw.client.post(f"/portal/orders/{theirs}/accept", headers=FORM, content="")
+    assert (await browser.get(f"/portal/orders/{theirs}")).status_code == 404
+    r = await browser.post(f"/portal/orders/{theirs}/accept", "")
     assert r.status_code == 404
 
-    r = await gw.client.post(f"/portal/orders/{mine}/accept", headers=FORM, content="")
+    r = await browser.post(f"/portal/orders/{mine}/accept", "")
     assert r.status_code == 303
     bad = urlencode({"carrier": "China Post", "tracking": "RR123456784CN"})
-    r = await gw.client.post(f"/portal/orders/{mine}/ship", headers=FORM, content=bad)
+    r = await browser.post(f"/portal/orders/{mine}/ship", bad)
     assert r.status_code == 422 and "RR123456784CN" in r.text  # check digit wrong
     good = urlencode({"carrier": "China Post", "tracking": "rr123456785cn\nLP00123456789012"})
-    r = await gw.client.post(f"/portal/orders/{mine}/ship", headers=FORM, content=good)
+    r = await browser.post(f"/portal/orders/{mine}/ship", good)
     assert r.status_code == 303
     [shipped] = await tap.wait_for("shipment.tracking_assigned", supplier_order_id=mine)
     assert shipped.payload["carrier"] == "China Post"
     assert shipped.payload["tracking_numbers"] == ["RR123456785CN", "LP00123456789012"]
     assert shipped.payload["line_ids"] == [str(order.lines[0].line_id)]
     # shipped is final: shipping again is refused and publishes nothing more
-    r = await gw.client.post(f"/portal/orders/{mine}/ship", headers=FORM, content=good)
+    r = await browser.post(f"/portal/orders/{mine}/ship", good)
     assert r.status_code == 409
-    assert (await gw.client.get("/portal")).text.count("/portal/orders/") == 0
+    assert (await browser.get("/portal")).text.count("/portal/orders/") == 0
 
     # the other supplier is out of stock
-    await _login(gw, key_b)
+    await _login(browser, key_b)
     form = urlencode({"reason": "out_of_stock", "restock_date": "2026-12-01", "note": "new batch"})
-    r = await gw.client.post(f"/portal/orders/{theirs}/reject", headers=FORM, content=form)
+    r = await browser.post(f"/portal/orders/{theirs}/reject", form)
     assert r.status_code == 303
     [rejected] = await tap.wait_for("supplier.order_rejected", supplier_order_id=theirs)
     assert (rejected.payload["reason"], rejected.payload["restock_date"]) == (
@@ -124,14 +128,15 @@ async def test_supplier_works_its_orders_in_the_portal(start_service, tap_factor
     assert card["rejections_by_reason"] == {"out_of_stock": 1}
 
 
-async def test_portal_without_a_key_redirects_to_sign_in(start_service) -> None:  # type: ignore[no-untyped-def]
+async def test_portal_without_a_key_redirects_to_sign_in(start_service, browser_for) -> None:  # type: ignore[no-untyped-def]
     gw = await start_service(SPEC)
-    r = await gw.client.get("/portal")
+    browser = browser_for(gw)
+    r = await browser.get("/portal")
     assert r.status_code == 303 and r.headers["location"] == "/portal/login"
-    r = await gw.client.get("/portal/login")
+    r = await browser.get("/portal/login")
     assert r.status_code == 200 and "<form method='post' action='/portal/login'>" in r.text
     # an operator's API key is not a supplier key
-    r = await gw.client.post("/portal/login", headers=FORM, content=urlencode({"key": "x" * 40}))
+    r = await browser.post("/portal/login", {"key": "x" * 40})
     assert r.status_code == 401
 
 
@@ -165,9 +170,10 @@ async def test_unshipped_order_goes_at_risk_then_overdue_once(start_service, tap
 
 
 async def test_rejection_is_replaced_with_the_backup_then_reported_when_none_is_left(
-    start_service, tap_factory
+    start_service, browser_for, tap_factory
 ) -> None:  # type: ignore[no-untyped-def]
     gw = await start_service(SPEC)
+    browser = browser_for(gw)
     tap = await tap_factory(gw.settings, ["supplier.#"])
     order = _order("FR")
     first, key_first = await _portal_supplier(gw, "First", "MUG-1", order.shop_id)
@@ -192,11 +198,9 @@ async def test_rejection_is_replaced_with_the_backup_then_reported_when_none_is_
     [placed] = await tap.wait_for("supplier.order_placed", order_id=str(order.order_id))
     assert placed.payload["supplier_id"] == first
 
-    await _login(gw, key_first)
+    await _login(browser, key_first)
     reject = urlencode({"reason": "out_of_stock"})
-    r = await gw.client.post(
-        f"/portal/orders/{placed.payload['supplier_order_id']}/reject", headers=FORM, content=reject
-    )
+    r = await browser.post(f"/portal/orders/{placed.payload['supplier_order_id']}/reject", reject)
     assert r.status_code == 303
     # re-placed with the backup at once; nobody is told of a rejection yet
     placed_again = await tap.wait_for(
@@ -211,10 +215,8 @@ async def test_rejection_is_replaced_with_the_backup_then_reported_when_none_is_
     assert r.json()["notice"]["recipient"]["country_code"] == "FR"
 
     # the backup cannot either: no supplier left, now it is reported
-    await _login(gw, key_backup)
-    r = await gw.client.post(
-        f"/portal/orders/{second.payload['supplier_order_id']}/reject", headers=FORM, content=reject
-    )
+    await _login(browser, key_backup)
+    r = await browser.post(f"/portal/orders/{second.payload['supplier_order_id']}/reject", reject)
     assert r.status_code == 303
     [rejected] = await tap.wait_for("supplier.order_rejected", order_id=str(order.order_id))
     assert rejected.payload["line_ids"] == [str(order.lines[0].line_id)]
@@ -222,10 +224,11 @@ async def test_rejection_is_replaced_with_the_backup_then_reported_when_none_is_
 
 
 async def test_cancellation_stops_what_has_not_shipped_and_answers(
-    start_service, tap_factory
+    start_service, browser_for, tap_factory
 ) -> None:  # type: ignore[no-untyped-def]
 
     gw = await start_service(SPEC)
+    browser = browser_for(gw)
     tap = await tap_factory(gw.settings, ["supplier.#", "shipment.#"])
     order = _order("DE")
     _mugs, key_mugs = await _portal_supplier(gw, "Mugs Ltd", "MUG-1", order.shop_id)
@@ -235,11 +238,10 @@ async def test_cancellation_stops_what_has_not_shipped_and_answers(
     shipped_id = next(
         e.payload["supplier_order_id"] for e in placed if e.payload["supplier_id"] == tees
     )
-    await _login(gw, key_tees)
-    r = await gw.client.post(
+    await _login(browser, key_tees)
+    r = await browser.post(
         f"/portal/orders/{shipped_id}/ship",
-        headers=FORM,
-        content=urlencode({"carrier": "YTO", "tracking": "YT2345678901234"}),
+        urlencode({"carrier": "YTO", "tracking": "YT2345678901234"}),
     )
     assert r.status_code == 303
 
@@ -257,11 +259,10 @@ async def test_cancellation_stops_what_has_not_shipped_and_answers(
     )
     assert sorted(s["status"] for s in r.json()["supplier_orders"]) == ["cancelled", "shipped"]
     # the stopped one cannot ship afterwards: the buyer was told it is cancelled
-    await _login(gw, key_mugs)
-    r = await gw.client.post(
+    await _login(browser, key_mugs)
+    r = await browser.post(
         f"/portal/orders/{stopped[0]}/ship",
-        headers=FORM,
-        content=urlencode({"carrier": "YTO", "tracking": "YT2345678901235"}),
+        urlencode({"carrier": "YTO", "tracking": "YT2345678901235"}),
     )
     assert r.status_code == 409 and "this supplier order is cancelled" in r.text
     assert tap.of_type("shipment.tracking_assigned", supplier_order_id=stopped[0]) == []
@@ -296,7 +297,7 @@ async def test_new_address_reaches_the_notice_and_is_answered(start_service, tap
 
 
 async def test_redaction_removes_the_buyer_from_notices_copies_and_portal(  # type: ignore[no-untyped-def]
-    start_service, tap_factory
+    start_service, browser_for, tap_factory
 ) -> None:
     import datetime as dt
 
@@ -306,14 +307,15 @@ async def test_redaction_removes_the_buyer_from_notices_copies_and_portal(  # ty
     from supplier_gateway.models import ConfirmedOrder, SupplierEmail
 
     gw = await start_service(SPEC)
+    browser = browser_for(gw)
     tap = await tap_factory(gw.settings, ["supplier.#"])
     order = _order("DE")
     _, key = await _portal_supplier(gw, "Mugs Ltd", "MUG-1", order.shop_id, "mugs@example.cn")
     await gw.runtime.bus.publish([order.envelope(correlation_id=str(order.order_id))])
     [placed] = await tap.wait_for("supplier.order_placed", order_id=str(order.order_id))
     so_id = placed.payload["supplier_order_id"]
-    await _login(gw, key)
-    assert "Unter den Linden 5" in (await gw.client.get(f"/portal/orders/{so_id}")).text
+    await _login(browser, key)
+    assert "Unter den Linden 5" in (await browser.get(f"/portal/orders/{so_id}")).text
 
     redacted = OrderRedacted(
         order_id=order.order_id, shop_id=order.shop_id, redacted_at=dt.datetime.now(dt.UTC)
@@ -331,7 +333,7 @@ async def test_redaction_removes_the_buyer_from_notices_copies_and_portal(  # ty
     assert got["notice"]["buyer_note"] is None and got["notice"]["buyer_wishes"] == []
     assert all(item["wishes"] == [] for item in got["notice"]["items"])
     assert got["notice"]["customs"]["total_value"] == "120.00"  # the business keeps these
-    page = (await gw.client.get(f"/portal/orders/{so_id}")).text
+    page = (await browser.get(f"/portal/orders/{so_id}")).text
     for personal in ("Lena", "Unter den Linden 5", "+49301234567", "colour: blue", "gift"):
         assert personal not in page and personal not in str(got)
     async with gw.runtime.db.sessions() as s:

@@ -5,12 +5,11 @@ already given (the same tracking numbers, accepting twice) changes nothing."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
 from dropship_common.auth import Principal, require_role
 from dropship_common.deps import Runtime
@@ -19,28 +18,12 @@ from dropship_common.security import Role
 from supplier_gateway.domain.supplier_order import Status
 from supplier_gateway.models import SupplierOrder
 from supplier_gateway.supplier_orders import actions
+from supplier_gateway.supplier_orders.schemas import Reject, Ship
 from supplier_gateway.supplier_orders.supplier_updates import ensure_placed, report_shipped
 
 router = APIRouter(prefix="/v1/supplier/orders", tags=["supplier api"])
 
 SupplierKey = Annotated[Principal, Depends(require_role(Role.SUPPLIER))]
-
-
-class Reject(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    reason: str = Field(
-        description="out_of_stock | discontinued | cannot_ship_to_destination | other"
-    )
-    note: str | None = Field(default=None, max_length=1000)
-    restock_date: dt.date | None = None
-
-
-class Ship(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    carrier: str = Field(min_length=1, max_length=100)
-    tracking_numbers: list[str] = Field(min_length=1, max_length=20)
 
 
 class SupplierOrderView(BaseModel):

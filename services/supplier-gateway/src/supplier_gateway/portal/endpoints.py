@@ -1,30 +1,52 @@
-"""``/portal``: a supplier signs in with its key (kept in an HttpOnly, SameSite=Strict
-cookie), sees its open orders as shipping notices, and accepts, rejects or ships them.
-Forms are plain HTML posts: it works without JavaScript."""
+"""``/portal``: a supplier signs in with its key, which is exchanged for a server-side
+session (see :mod:`.sessions`; the cookie holds only the random session id), sees its
+open orders as shipping notices, and accepts, rejects or ships them. Forms are plain
+HTML posts: it works without JavaScript.
+
+Every POST is checked for the portal's own origin (:mod:`.origin`) and a CSRF token
+(the session's; on the sign-in form, a random one also set in a short-lived cookie).
+Failed sign-ins are limited per client and per key id (:mod:`.login_limit`). The forms
+are validated with the same schemas as the supplier API (``supplier_orders.schemas``):
+the same limits, shown on the page (400) instead of a JSON error."""
 
 from __future__ import annotations
 
-import datetime as dt
+import secrets
 import uuid
 from urllib.parse import parse_qs
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, ValidationError
 
-from dropship_common.auth import live
-from dropship_common.db import utcnow
 from dropship_common.deps import Runtime
 from dropship_common.errors import AppError, NotFound
-from dropship_common.security import Role, hash_api_key
+from dropship_common.runtime import ServiceRuntime
 from supplier_gateway.domain.supplier_order import OPEN
 from supplier_gateway.models import Supplier, SupplierOrder
-from supplier_gateway.portal import pages
+from supplier_gateway.portal import login_limit, pages, sessions
+from supplier_gateway.portal.origin import same_origin
 from supplier_gateway.supplier_orders import actions
+from supplier_gateway.supplier_orders.schemas import Reject, Ship
 
 router = APIRouter(prefix="/portal", tags=["supplier portal"], include_in_schema=False)
 
-COOKIE = "dropship_portal"
+COOKIE = "dropship_portal"  # the session id
+LOGIN_COOKIE = "dropship_portal_login"  # the sign-in form's CSRF token
+LOGIN_TOKEN_SECONDS = 3600
+
+
+def _set_cookie(rt: ServiceRuntime, response: Response, name: str, value: str, age: int) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=age,
+        path="/portal",
+        httponly=True,
+        samesite="strict",
+        secure=rt.settings.mode == "distributed",
+    )
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -32,45 +54,72 @@ async def _form(request: Request) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
 
 
-async def _supplier(request: Request, rt: Runtime) -> Supplier | None:
-    return await _supplier_for_key(rt, request.cookies.get(COOKIE) or "")
+def _refused(message: str) -> HTMLResponse:
+    return HTMLResponse(pages.refused(message), status_code=403)
 
 
-async def _supplier_for_key(rt: Runtime, key: str) -> Supplier | None:
-    if not key:
-        return None
-    t = rt.tables.api_keys
-    async with rt.db.sessions() as session:
-        subject = await session.scalar(
-            sa.select(t.c.subject).where(
-                t.c.key_hash == hash_api_key(key),
-                t.c.role == Role.SUPPLIER.value,
-                live(t, utcnow()),  # not revoked, not past a replaced key's grace
-            )
-        )
-        if subject is None:
-            return None
-        return await session.get(Supplier, uuid.UUID(subject))
+CROSS_SITE = "This form was not sent from the supplier portal's own pages."
+STALE_FORM = "This form has expired: go back, reload the page and try again."
+
+
+def _login_form(rt: ServiceRuntime, error: str | None = None, status: int = 200) -> Response:
+    token = secrets.token_urlsafe(32)
+    response = HTMLResponse(pages.login(token, error), status_code=status)
+    _set_cookie(rt, response, LOGIN_COOKIE, token, LOGIN_TOKEN_SECONDS)
+    return response
 
 
 @router.get("/login", response_class=HTMLResponse)
-async def login_page() -> HTMLResponse:
-    return HTMLResponse(pages.login())
+async def login_page(rt: Runtime) -> Response:
+    return _login_form(rt)
 
 
 @router.post("/login")
 async def login(request: Request, rt: Runtime) -> Response:
-    key = (await _form(request)).get("key", "").strip()
-    if await _supplier_for_key(rt, key) is None:
-        return HTMLResponse(pages.login("That key is not valid."), status_code=401)
+    if not same_origin(rt.settings, request):
+        return _refused(CROSS_SITE)
+    form = await _form(request)
+    token = request.cookies.get(LOGIN_COOKIE, "")
+    if not token or not secrets.compare_digest(token.encode(), form.get("csrf", "").encode()):
+        return _login_form(rt, STALE_FORM, 403)
+    key = form.get("key", "").strip()
+    client = request.client.host if request.client else None
+    limited = login_limit.buckets(client, key)
+    wait = await login_limit.retry_after(rt, limited)
+    if wait is not None:
+        response = _login_form(rt, f"Too many failed sign-ins: try again in {wait} s.", 429)
+        response.headers["retry-after"] = str(wait)
+        return response
+    found = await sessions.supplier_for_key(rt, key)
+    if found is None:
+        await login_limit.record_failure(rt, limited)
+        return _login_form(rt, "That key is not valid.", 401)
+    await sessions.end(rt, request.cookies.get(COOKIE, ""))  # never reuse a session id
+    session_id = await sessions.start(rt, *found)
     response = RedirectResponse("/portal", status_code=303)
-    response.set_cookie(COOKIE, key, httponly=True, samesite="strict", max_age=30 * 86400)
+    _set_cookie(rt, response, COOKIE, session_id, int(rt.settings.portal_session_max_seconds))
+    response.delete_cookie(LOGIN_COOKIE, path="/portal")
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, rt: Runtime) -> Response:
+    if not same_origin(rt.settings, request):
+        return _refused(CROSS_SITE)
+    session_id = request.cookies.get(COOKIE, "")
+    form = await _form(request)
+    if not sessions.csrf_ok(rt, session_id, form.get("csrf", "")):
+        return _refused(STALE_FORM)
+    await sessions.end(rt, session_id)
+    response = RedirectResponse("/portal/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/portal")
     return response
 
 
 @router.get("", response_class=HTMLResponse)
 async def my_orders(request: Request, rt: Runtime) -> Response:
-    supplier = await _supplier(request, rt)
+    session_id = request.cookies.get(COOKIE, "")
+    supplier = await sessions.current(rt, session_id)
     if supplier is None:
         return RedirectResponse("/portal/login", status_code=303)
     async with rt.db.sessions() as session:
@@ -84,19 +133,24 @@ async def my_orders(request: Request, rt: Runtime) -> Response:
                 .order_by(SupplierOrder.created_at)
             )
         )
-    return HTMLResponse(pages.orders(supplier.name, rows))
+    return HTMLResponse(pages.orders(supplier.name, rows, sessions.csrf_token(rt, session_id)))
 
 
-async def _signed_in(request: Request, rt: Runtime) -> Supplier:
-    supplier = await _supplier(request, rt)
+async def _signed_in(request: Request, rt: ServiceRuntime) -> Supplier:
+    supplier = await sessions.current(rt, request.cookies.get(COOKIE, ""))
     if supplier is None:
         raise NotFound("sign in at /portal/login")
     return supplier
 
 
-@router.get("/orders/{order_id}", response_class=HTMLResponse)
-async def one_order(order_id: uuid.UUID, request: Request, rt: Runtime) -> HTMLResponse:
-    supplier = await _signed_in(request, rt)
+async def _order_page(
+    request: Request,
+    rt: ServiceRuntime,
+    supplier: Supplier,
+    order_id: uuid.UUID,
+    error: str | None = None,
+    status: int = 200,
+) -> HTMLResponse:
     async with rt.db.sessions() as session:
         row = await session.scalar(
             sa.select(SupplierOrder).where(
@@ -105,45 +159,83 @@ async def one_order(order_id: uuid.UUID, request: Request, rt: Runtime) -> HTMLR
         )
     if row is None:
         raise NotFound(f"no supplier order {order_id}")
-    return HTMLResponse(pages.order(row))
+    csrf = sessions.csrf_token(rt, request.cookies.get(COOKIE, ""))
+    return HTMLResponse(pages.order(row, csrf, error), status_code=status)
+
+
+@router.get("/orders/{order_id}", response_class=HTMLResponse)
+async def one_order(order_id: uuid.UUID, request: Request, rt: Runtime) -> HTMLResponse:
+    return await _order_page(request, rt, await _signed_in(request, rt), order_id)
+
+
+_LABELS = {
+    "carrier": "Carrier",
+    "tracking_numbers": "Tracking numbers",
+    "reason": "Reason",
+    "note": "Note",
+    "restock_date": "Restock date",
+}
+
+
+def _readable(exc: ValidationError) -> str:
+    """``Tracking numbers: List should have at most 20 items …`` for each error."""
+    return "; ".join(
+        f"{_LABELS.get(str(e['loc'][0]), str(e['loc'][0])) if e['loc'] else 'Form'}: {e['msg']}"
+        for e in exc.errors(include_url=False, include_input=False)
+    )
+
+
+def _validated(action: str, form: dict[str, str]) -> BaseModel | None:
+    """The form as the API's body for ``action`` (None for accept, which has none)."""
+    if action == "ship":
+        numbers = [t for t in form.get("tracking", "").replace(",", "\n").splitlines() if t.strip()]
+        return Ship.model_validate(
+            {"carrier": form.get("carrier", ""), "tracking_numbers": numbers}
+        )
+    if action == "reject":
+        return Reject.model_validate(
+            {
+                "reason": form.get("reason", ""),
+                "note": form.get("note") or None,
+                "restock_date": form.get("restock_date") or None,
+            }
+        )
+    if action == "accept":
+        return None
+    raise NotFound(f"no action {action}")
 
 
 @router.post("/orders/{order_id}/{action}")
 async def act(order_id: uuid.UUID, action: str, request: Request, rt: Runtime) -> Response:
+    if not same_origin(rt.settings, request):
+        return _refused(CROSS_SITE)
     supplier = await _signed_in(request, rt)
     form = await _form(request)
+    if not sessions.csrf_ok(rt, request.cookies.get(COOKIE, ""), form.get("csrf", "")):
+        return _refused(STALE_FORM)
+    try:
+        data = _validated(action, form)
+    except ValidationError as exc:
+        return await _order_page(request, rt, supplier, order_id, _readable(exc), 400)
     actor = f"supplier:{supplier.id}"
     try:
         async with rt.db.transaction() as session:
             row = await actions.load_for_supplier(session, order_id, supplier.id)
-            if action == "accept":
-                await actions.accept(session, row, actor)
-            elif action == "reject":
-                restock = form.get("restock_date") or None
+            if isinstance(data, Reject):
                 await actions.reject(
-                    session,
-                    rt.outbox,
-                    row,
-                    actor,
-                    form.get("reason", ""),
-                    form.get("note") or None,
-                    dt.date.fromisoformat(restock) if restock else None,
+                    session, rt.outbox, row, actor, data.reason, data.note, data.restock_date
                 )
-            elif action == "ship":
-                numbers = [
-                    t for t in form.get("tracking", "").replace(",", "\n").splitlines() if t.strip()
-                ]
-                await actions.ship(session, rt.outbox, row, actor, form.get("carrier", ""), numbers)
+            elif isinstance(data, Ship):
+                await actions.ship(
+                    session, rt.outbox, row, actor, data.carrier, data.tracking_numbers
+                )
             else:
-                raise NotFound(f"no action {action}")
-    except (AppError, ValueError) as exc:
+                await actions.accept(session, row, actor)
+    except AppError as exc:
         if isinstance(exc, NotFound):
             raise
-        async with rt.db.sessions() as session:
-            current = await session.get(SupplierOrder, order_id)
-        assert current is not None
-        status = exc.status_code if isinstance(exc, AppError) else 422
-        details = f" {exc.details}" if isinstance(exc, AppError) and exc.details else ""
-        message = exc.message if isinstance(exc, AppError) else str(exc)
-        return HTMLResponse(pages.order(current, f"{message}{details}"), status_code=status)
+        details = f" {exc.details}" if exc.details else ""
+        return await _order_page(
+            request, rt, supplier, order_id, f"{exc.message}{details}", exc.status_code
+        )
     return RedirectResponse(f"/portal/orders/{order_id}", status_code=303)

@@ -22,18 +22,37 @@ def page(title: str, body: str) -> str:
     )
 
 
-def login(error: str | None = None) -> str:
+def _csrf(token: str) -> str:
+    return f"<input type='hidden' name='csrf' value='{escape(token)}'>"
+
+
+def _sign_out(csrf: str) -> str:
+    return (
+        f"<form method='post' action='/portal/logout'>{_csrf(csrf)}<button>Sign out</button></form>"
+    )
+
+
+def login(csrf: str, error: str | None = None) -> str:
     err = f"<p class='error'>{escape(error)}</p>" if error else ""
     return page(
         "Supplier portal",
-        f"{err}<form method='post' action='/portal/login'><label>Your key "
+        f"{err}<form method='post' action='/portal/login'>{_csrf(csrf)}<label>Your key "
         "<input type='password' name='key' required></label> <button>Sign in</button></form>",
     )
 
 
-def orders(supplier_name: str, rows: list[SupplierOrder]) -> str:
+def refused(message: str) -> str:
+    return page(
+        "Supplier portal",
+        f"<p class='error'>{escape(message)}</p><p><a href='/portal'>Back to the portal</a></p>",
+    )
+
+
+def orders(supplier_name: str, rows: list[SupplierOrder], csrf: str) -> str:
     if not rows:
-        return page(f"Orders for {supplier_name}", "<p>Nothing to ship right now.</p>")
+        return page(
+            f"Orders for {supplier_name}", "<p>Nothing to ship right now.</p>" + _sign_out(csrf)
+        )
     lines = "".join(
         f"<tr><td><a href='/portal/orders/{r.id}'>{escape(str(r.notice.get('order_number') or r.id))}"
         f"</a></td><td>{escape(r.status)}</td><td>{escape(r.notice.get('ship_by') or '')}</td>"
@@ -44,7 +63,7 @@ def orders(supplier_name: str, rows: list[SupplierOrder]) -> str:
     return page(
         f"Orders for {supplier_name}",
         "<table><tr><th>Order</th><th>Status</th><th>Ship by</th><th>To</th><th>Items</th></tr>"
-        f"{lines}</table>",
+        f"{lines}</table>" + _sign_out(csrf),
     )
 
 
@@ -55,7 +74,7 @@ def _kv(pairs: list[tuple[str, Any]]) -> str:
     )
 
 
-def order(row: SupplierOrder, error: str | None = None) -> str:
+def order(row: SupplierOrder, csrf: str, error: str | None = None) -> str:
     n = row.notice
     r = n["recipient"]
     items = "".join(
@@ -75,16 +94,19 @@ def order(row: SupplierOrder, error: str | None = None) -> str:
     if row.status in ("placed", "accepted"):
         reasons = "".join(f"<option>{escape(x)}</option>" for x in REJECT_REASONS)
         accept = (
-            f"<form method='post' action='/portal/orders/{row.id}/accept'><button>Accept</button></form>"
+            f"<form method='post' action='/portal/orders/{row.id}/accept'>{_csrf(csrf)}"
+            "<button>Accept</button></form>"
             if row.status == "placed"
             else ""
         )
         actions = (
-            accept + f"<form method='post' action='/portal/orders/{row.id}/ship'><h2>Shipped</h2>"
+            accept + f"<form method='post' action='/portal/orders/{row.id}/ship'>{_csrf(csrf)}"
+            "<h2>Shipped</h2>"
             "<label>Carrier <input name='carrier' required></label> "
             "<label>Tracking number(s), one per line<textarea name='tracking' required></textarea></label>"
             "<button>Mark shipped</button></form>"
-            f"<form method='post' action='/portal/orders/{row.id}/reject'><h2>Cannot ship</h2>"
+            f"<form method='post' action='/portal/orders/{row.id}/reject'>{_csrf(csrf)}"
+            "<h2>Cannot ship</h2>"
             f"<label>Reason <select name='reason'>{reasons}</select></label> "
             "<label>Restock date <input type='date' name='restock_date'></label> "
             "<label>Note <input name='note'></label><button>Reject</button></form>"
@@ -114,5 +136,6 @@ def order(row: SupplierOrder, error: str | None = None) -> str:
         + "<h2>Customs declaration (true value)</h2><table><tr><th>Description</th><th>HS</th>"
         + f"<th>Qty</th><th>Unit value</th><th>Weight</th></tr>{declared}</table>"
         + actions
-        + "<p><a href='/portal'>All orders</a></p>",
+        + "<p><a href='/portal'>All orders</a></p>"
+        + _sign_out(csrf),
     )
