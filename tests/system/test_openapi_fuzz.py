@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from dropship_common.messaging.rabbitmq import RabbitMQBus
 from dropship_common.settings import SERVICE_NAMES
 from dropship_common.testing.infra import DatabaseFactory
 from dropship_common.testing.pytest_plugin import ADMIN_TOKEN, TEST_SECRET, free_port
@@ -39,6 +41,16 @@ async def services(
     """Every service as its own ``dropship serve`` process (HTTP only: ``role=api``, no
     background work racing the requests); service -> base URL."""
     logs: Path = tmp_path_factory.mktemp("fuzz")
+    exchange = f"test.fuzz.{uuid.uuid4().hex[:8]}"
+    # an API process never touches the broker's topology: declare each service's queues
+    # (its dead-letter queue is what /v1/dead-letters reads) as its worker would
+    bus = RabbitMQBus(amqp_url, exchange, retry_delays_ms=[100], delivery_limit=5, prefetch=1)
+    await bus.connect()
+    try:
+        for s in SERVICE_NAMES:
+            await bus.declare(s, [])
+    finally:
+        await bus.close()
     ports = {s: free_port() for s in SERVICE_NAMES}
     procs: dict[str, Proc] = {}
     try:
@@ -46,7 +58,7 @@ async def services(
             env = service_env(
                 database_url=await databases.new(s),
                 bus_url=amqp_url,
-                exchange="test.fuzz",
+                exchange=exchange,
                 port=ports[s],
                 secret_key=TEST_SECRET,
                 admin_token=ADMIN_TOKEN,

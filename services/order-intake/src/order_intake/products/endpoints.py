@@ -40,7 +40,7 @@ async def list_products(
     _: Operator,
     shop_id: uuid.UUID = Query(),
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=2**63 - 1),  # PostgreSQL's OFFSET is a bigint
 ) -> list[ProductOut]:
     async with rt.db.sessions() as session:
         await get_shop(session, shop_id)
