@@ -115,13 +115,16 @@ COMMON_ERRORS: dict[int, str] = {
 }
 BODY_ERRORS: dict[int, str] = {400: "the body is not valid JSON (invalid_json, bad_request)"}
 PATH_ERRORS: dict[int, str] = {404: "nothing with that id (not_found, ...)"}
+WRITE_ERRORS: dict[int, str] = {
+    409: "it conflicts with what is stored, or was changed concurrently (conflict, ...)"
+}
 
 
 def declare_common_errors(app: FastAPI) -> None:
     """Declare in each operation's OpenAPI ``responses`` the errors every route may
-    answer, plus 400 where it takes a body and 404 where its path names something; what
-    a route declares itself wins. (Done on the generated document: the routes of an
-    included router are not the app's own objects.)"""
+    answer, plus 400 where it takes a body, 404 where its path names something and 409
+    where it writes (the IntegrityError handler); what a route declares itself wins.
+    Done on the generated document: an included router's routes are not the app's."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -142,10 +145,12 @@ def _add_common_errors(schema: dict[str, Any]) -> None:
     components.setdefault("ErrorOut", error_schema)
     content = {"application/json": {"schema": {"$ref": ref_template.format(model="ErrorOut")}}}
     for operations in schema.get("paths", {}).values():
-        for operation in operations.values():
+        for method, operation in operations.items():
             described = dict(COMMON_ERRORS)
             if "requestBody" in operation:
                 described.update(BODY_ERRORS)
+            if method != "get":
+                described.update(WRITE_ERRORS)
             if any(p.get("in") == "path" for p in operation.get("parameters", ())):
                 described.update(PATH_ERRORS)
             responses = operation.setdefault("responses", {})
