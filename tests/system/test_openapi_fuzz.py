@@ -31,7 +31,7 @@ pytestmark = pytest.mark.system
 
 SCHEMATHESIS = str(Path(sys.executable).parent / "schemathesis")
 SEED = 20261104
-MAX_EXAMPLES = 12  # per operation, in the fuzzing phase
+MAX_EXAMPLES = 10  # per operation, in the fuzzing phase
 
 
 @pytest.fixture(scope="module")
