@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dropship_common.db import utcnow
 from dropship_common.errors import Forbidden, Unauthorized
 from dropship_common.security import Role, generate_api_key, hash_api_key, role_allows
+from dropship_common.tables import API_KEY_LABEL_LENGTH
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,8 @@ async def create_api_key(
             key_hash=hash_api_key(plaintext),
             role=role.value,
             subject=subject,
-            label=label,
+            # a label is a reminder made from names (e.g. a long supplier name): cut to fit
+            label=label[:API_KEY_LABEL_LENGTH] if label is not None else None,
             created_at=utcnow(),
             shops=sorted({str(s) for s in shops}) if shops is not None else None,
         )

@@ -13,8 +13,11 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
+from pydantic import BaseModel
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from dropship_common.messaging.bus import BusError
 
 log = structlog.get_logger(__name__)
 
@@ -93,6 +96,76 @@ def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details}}
 
 
+class ErrorDetail(BaseModel):
+    code: str  # stable: what a client branches on
+    message: str
+    details: Any = None
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: ``{"error": {"code", "message", "details"}}``."""
+
+    error: ErrorDetail
+
+
+def error_responses(described: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` of a route: each status with the error body and what it means."""
+    return {status: {"model": ErrorOut, "description": text} for status, text in described.items()}
+
+
+# what any route may answer, whatever it does (the middleware, auth and handlers above)
+COMMON_ERRORS: dict[int, str] = {
+    401: "no or an unknown API key, or a bad webhook signature (unauthorized, ...)",
+    403: "the key's role may not do this (forbidden)",
+    413: "the body is larger than DROPSHIP_MAX_BODY_BYTES (payload_too_large)",
+    422: "a parameter or the body is invalid (validation_error, invalid_value)",
+    503: "the database or the broker is unavailable; send it again later (unavailable)",
+}
+BODY_ERRORS: dict[int, str] = {400: "the body is not valid JSON (invalid_json, bad_request)"}
+PATH_ERRORS: dict[int, str] = {404: "nothing with that id (not_found, ...)"}
+WRITE_ERRORS: dict[int, str] = {
+    409: "it conflicts with what is stored, or was changed concurrently (conflict, ...)"
+}
+
+
+def declare_common_errors(app: FastAPI) -> None:
+    """Declare in each operation's OpenAPI ``responses`` the errors every route may
+    answer, plus 400 where it takes a body, 404 where its path names something and 409
+    where it writes (the IntegrityError handler); what a route declares itself wins.
+    Done on the generated document: an included router's routes are not the app's."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        fresh = app.openapi_schema is None
+        schema = build()
+        if fresh:
+            _add_common_errors(schema)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _add_common_errors(schema: dict[str, Any]) -> None:
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    ref_template = "#/components/schemas/{model}"
+    error_schema = ErrorOut.model_json_schema(ref_template=ref_template)
+    components.update(error_schema.pop("$defs", {}))
+    components.setdefault("ErrorOut", error_schema)
+    content = {"application/json": {"schema": {"$ref": ref_template.format(model="ErrorOut")}}}
+    for operations in schema.get("paths", {}).values():
+        for method, operation in operations.items():
+            described = dict(COMMON_ERRORS)
+            if "requestBody" in operation:
+                described.update(BODY_ERRORS)
+            if method != "get":
+                described.update(WRITE_ERRORS)
+            if any(p.get("in") == "path" for p in operation.get("parameters", ())):
+                described.update(PATH_ERRORS)
+            responses = operation.setdefault("responses", {})
+            for status, text in described.items():
+                responses.setdefault(str(status), {"description": text, "content": content})
+
+
 def _json_safe_errors(errors: Any) -> list[dict[str, Any]]:
     out = []
     for e in errors:
@@ -140,7 +213,7 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(DataError)
-    async def _data(_: Request, exc: DataError) -> JSONResponse:
+    async def _data(_: Request, exc: DBAPIError) -> JSONResponse:
         # a value the database cannot hold (too long, out of range): the input's fault
         return JSONResponse(
             error_body("invalid_value", "a value is too long or out of range"), status_code=422
@@ -162,8 +235,16 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=503,
         )
 
-    for unreachable in (ConnectionError, OperationalError, InterfaceError):
+    for unreachable in (ConnectionError, OperationalError, InterfaceError, BusError):
         app.add_exception_handler(unreachable, _unreachable)
+
+    @app.exception_handler(DBAPIError)
+    async def _dbapi(request: Request, exc: DBAPIError) -> JSONResponse:
+        # asyncpg's data exceptions (SQLSTATE class 22: a string too long for its column,
+        # a number out of range) reach us as a bare DBAPIError, not as DataError
+        if str(getattr(exc.orig, "sqlstate", "") or "").startswith("22"):
+            return await _data(request, exc)
+        return await _crash(request, exc)
 
     @app.exception_handler(Exception)
     async def _crash(_: Request, exc: Exception) -> JSONResponse:

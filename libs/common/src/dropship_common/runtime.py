@@ -19,7 +19,7 @@ from dropship_common import secretbox
 from dropship_common.admin import router as dead_letters_router
 from dropship_common.api_keys import router as api_keys_router
 from dropship_common.db import Database
-from dropship_common.errors import install_error_handlers
+from dropship_common.errors import declare_common_errors, install_error_handlers
 from dropship_common.health import health_router
 from dropship_common.hot_routes import HotEndpoint, HotRoutes
 from dropship_common.messaging.bus import Bus
@@ -206,6 +206,7 @@ def create_service_app(spec: ServiceSpec, settings: Settings, *, bus: Bus | None
     app.include_router(health_router(spec.name, checks))
     app.include_router(dead_letters_router)
     app.include_router(api_keys_router)
+    declare_common_errors(app)
     if spec.hot_routes:  # innermost of our middleware: added first
         app.add_middleware(HotRoutes, routers=spec.routers, routes=spec.hot_routes)
     app.add_middleware(MetricsMiddleware, service=spec.name)

@@ -12,6 +12,8 @@ import sqlalchemy as sa
 
 from dropship_common.db import JSONType, UTCDateTime
 
+API_KEY_LABEL_LENGTH = 200
+
 
 @dataclass(frozen=True)
 class CommonTables:
@@ -55,7 +57,7 @@ def add_common_tables(metadata: sa.MetaData) -> CommonTables:
         sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
         sa.Column("role", sa.String(20), nullable=False),
         sa.Column("subject", sa.String(100), nullable=True),
-        sa.Column("label", sa.String(200), nullable=True),
+        sa.Column("label", sa.String(API_KEY_LABEL_LENGTH), nullable=True),
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.Column("revoked_at", UTCDateTime, nullable=True),
         # A replaced key's end of grace: it stops working then (revoked_at stays null).

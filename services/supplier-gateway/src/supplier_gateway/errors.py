@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from pydantic import BaseModel
-
 from dropship_common.errors import Conflict, NotFound
+from dropship_common.errors import error_responses as error_responses  # the routes' import
 
 
 class SupplierNotFound(NotFound):
@@ -33,20 +30,3 @@ class SupplierRefTaken(Conflict):
     """Another supplier order of the same supplier already has this supplier ref."""
 
     code = "supplier_ref_taken"
-
-
-class ErrorDetail(BaseModel):
-    code: str  # stable: what a client branches on
-    message: str
-    details: Any = None
-
-
-class ErrorOut(BaseModel):
-    """Every error answer: ``{"error": {"code", "message", "details"}}``."""
-
-    error: ErrorDetail
-
-
-def error_responses(described: dict[int, str]) -> dict[int | str, dict[str, Any]]:
-    """``responses=`` of a route: each status with the error body and what it means."""
-    return {status: {"model": ErrorOut, "description": text} for status, text in described.items()}

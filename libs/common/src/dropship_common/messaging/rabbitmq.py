@@ -180,10 +180,11 @@ class RabbitMQBus(Bus):
         if self._connection is None:
             await self.connect()
         assert self._connection is not None
-        channel = await self._amqp(
-            "open channel",
-            self._connection.channel(publisher_confirms=True, on_return_raises=True),
-        )
+        try:
+            opening = self._connection.channel(publisher_confirms=True, on_return_raises=True)
+        except RuntimeError as exc:  # "Connection was not opened": the broker is away
+            raise BusError(f"open channel: {exc}") from exc
+        channel = await self._amqp("open channel", opening)
         if prefetch is not None:
             await self._amqp("set prefetch", channel.set_qos(prefetch_count=prefetch))
         return channel

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from dropship_common.auth import Principal
 from dropship_common.db import utcnow
 from dropship_common.deps import Operator, Runtime
-from dropship_common.errors import ValidationFailed
+from dropship_common.errors import ValidationFailed, error_responses
 from dropship_common.paging import MAX_CURSOR_LENGTH
 from order_intake.domain.order import Address
 from order_intake.errors import OrderNotFound, ShopNotFound
@@ -105,7 +105,11 @@ async def create_order(
     return JSONResponse(payload, status_code=201)
 
 
-@router.get("", response_model=OrderPage)
+@router.get(
+    "",
+    response_model=OrderPage,
+    responses=error_responses({400: "a cursor this API did not give (bad_request)"}),
+)
 async def list_orders(
     rt: Runtime,
     who: Operator,

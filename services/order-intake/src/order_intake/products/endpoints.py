@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from dropship_common.csvimport import decode
 from dropship_common.deps import Operator, Runtime
+from dropship_common.errors import error_responses
 from dropship_common.paging import MAX_OFFSET
 from order_intake.products.repository import ProductRepository
 from order_intake.products.schemas import ImportResult, ProductOut, ProductsCreate
@@ -37,7 +38,11 @@ async def import_products(
     return result
 
 
-@router.get("", response_model=list[ProductOut])
+@router.get(
+    "",
+    response_model=list[ProductOut],
+    responses=error_responses({404: "no shop with that shop_id (shop_not_found)"}),
+)
 async def list_products(
     rt: Runtime,
     _: Operator,

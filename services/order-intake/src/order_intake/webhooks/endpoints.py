@@ -16,7 +16,13 @@ from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
 
 from dropship_common.deps import Runtime
-from dropship_common.errors import BadRequest, InvalidJSON, InvalidSignature, ServiceUnavailable
+from dropship_common.errors import (
+    BadRequest,
+    InvalidJSON,
+    InvalidSignature,
+    ServiceUnavailable,
+    error_responses,
+)
 from dropship_common.errors import ValidationFailed as ValidationError_
 from dropship_common.security import verify_hmac_base64
 from order_intake.models import WebhookDelivery
@@ -125,7 +131,16 @@ async def _shop(rt: Runtime, platform: str, key: str) -> ShopSnapshot | None:
         raise ServiceUnavailable("the shop store is unavailable; deliver again later") from exc
 
 
-@router.post("/webhooks/shopify", response_model=WebhookAccepted)
+_WEBHOOK_ERRORS = error_responses(
+    {
+        400: "missing topic or shop headers, or a body that is not JSON"
+        " (bad_request, invalid_json, unknown_topic)",
+        401: "an unknown shop or a signature that does not match (unknown_shop, invalid_signature)",
+    }
+)
+
+
+@router.post("/webhooks/shopify", response_model=WebhookAccepted, responses=_WEBHOOK_ERRORS)
 async def shopify_webhook(request: Request, rt: Runtime) -> Response:
     body = await request.body()
     h = request.headers
@@ -148,7 +163,9 @@ async def shopify_webhook(request: Request, rt: Runtime) -> Response:
     return await _accept(rt, shop, "shopify", topic, delivery, body)
 
 
-@router.post("/webhooks/woocommerce/{shop_id}", response_model=WebhookAccepted)
+@router.post(
+    "/webhooks/woocommerce/{shop_id}", response_model=WebhookAccepted, responses=_WEBHOOK_ERRORS
+)
 async def woocommerce_webhook(shop_id: uuid.UUID, request: Request, rt: Runtime) -> Response:
     body = await request.body()
     h = request.headers
