@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from urllib.parse import urlencode
 
 import pytest
 import sqlalchemy as sa
@@ -57,7 +56,7 @@ async def test_a_new_portal_key_revokes_the_old_one_at_once(gw) -> None:  # type
     assert await _status(gw, new) == 404
 
 
-async def test_a_replaced_portal_key_works_until_the_grace_period_ends(gw) -> None:  # type: ignore[no-untyped-def]
+async def test_a_replaced_portal_key_works_until_the_grace_period_ends(gw, browser_for) -> None:  # type: ignore[no-untyped-def]
     sid = await _supplier(gw)
     other = await _portal_key(gw, await _supplier(gw))
     old = await _portal_key(gw, sid)
@@ -81,11 +80,10 @@ async def test_a_replaced_portal_key_works_until_the_grace_period_ends(gw) -> No
     assert await _status(gw, old) == 401
     assert await _status(gw, new) == 404
     assert await _status(gw, other) == 404  # another supplier's key is untouched
-    # nor does the portal take it
-    r = await gw.client.post("/portal/login", headers=FORM, content=urlencode({"key": old}))
-    assert r.status_code == 401
-    r = await gw.client.post("/portal/login", headers=FORM, content=urlencode({"key": new}))
-    assert r.status_code == 303
+    # nor does the portal take it (signing in as a browser does: its form, token, Origin)
+    browser = browser_for(gw)
+    assert (await browser.login(old)).status_code == 401
+    assert (await browser.login(new)).status_code == 303
 
 
 async def test_deactivating_a_supplier_stops_its_keys_at_once(gw) -> None:  # type: ignore[no-untyped-def]
