@@ -7,6 +7,7 @@ import pytest
 from fastapi import FastAPI
 
 from aftersales.main import SPEC as AFTERSALES
+from dropship_common.paging import MAX_OFFSET
 from dropship_common.runtime import create_service_app
 from dropship_common.settings import Settings
 from logistics.main import SPEC as LOGISTICS
@@ -55,9 +56,12 @@ async def test_products_offset_past_a_bigint_is_422(start_service) -> None:  # t
     r = await svc.client.get("/v1/products", headers=svc.admin_headers, params=params)
     assert r.status_code == 422, r.text
     assert r.json()["error"]["code"] == "validation_error"
-    params["offset"] = str(2**63 - 1)  # the largest PostgreSQL takes: nothing there
+    params["offset"] = str(MAX_OFFSET)  # the largest the API takes: nothing there
     r = await svc.client.get("/v1/products", headers=svc.admin_headers, params=params)
     assert r.status_code == 200 and r.json() == []
+    params["offset"] = str(MAX_OFFSET + 1)
+    r = await svc.client.get("/v1/products", headers=svc.admin_headers, params=params)
+    assert r.status_code == 422
 
 
 async def test_portal_key_for_a_supplier_with_a_long_name(start_service) -> None:  # type: ignore[no-untyped-def]
