@@ -41,8 +41,10 @@ def test_every_operation_declares_the_errors_any_route_may_answer(spec, tmp_path
 
 
 async def test_dead_letters_without_a_broker_connection_are_503(start_service) -> None:  # type: ignore[no-untyped-def]
-    # an API process (role=api) never connects to the broker: it answered 500
+    # an API process (role=api) connects to the broker only when asked for dead letters;
+    # a broker it cannot reach answered 500 (nothing listens on port 1)
     svc = await start_service(LOGISTICS, role="api")
+    svc.runtime.bus.url = "amqp://guest:guest@127.0.0.1:1/"  # type: ignore[attr-defined]
     for method, path in (("GET", "/v1/dead-letters"), ("POST", "/v1/dead-letters/replay")):
         r = await svc.client.request(method, path, headers=svc.admin_headers)
         assert r.status_code == 503, (path, r.text)
