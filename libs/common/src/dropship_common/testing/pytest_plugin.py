@@ -4,12 +4,13 @@ Registered by the repository's root conftest.py."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -138,7 +139,7 @@ async def tap_factory(amqp_url: str) -> AsyncIterator[Callable[..., Awaitable[An
     from dropship_common.messaging.rabbitmq import RabbitMQBus
     from dropship_common.testing.tap import EventTap
 
-    buses: list[RabbitMQBus] = []
+    taps: list[EventTap] = []
 
     async def make(settings: Settings, bindings: list[str]) -> EventTap:
         bus = RabbitMQBus(
@@ -149,9 +150,15 @@ async def tap_factory(amqp_url: str) -> AsyncIterator[Callable[..., Awaitable[An
             prefetch=50,
         )
         await bus.connect()
-        buses.append(bus)
-        return await EventTap(bus).start(bindings)
+        tap = await EventTap(bus).start(bindings)
+        taps.append(tap)
+        return tap
 
     yield make
-    for bus in buses:
+    for tap in taps:
+        bus = cast(RabbitMQBus, tap.bus)
+        # each tap's queue comes with a dlq and quorum retry queues: left behind in the
+        # session's vhost, hundreds of them slowed the broker until it stalled
+        with contextlib.suppress(Exception):
+            await bus.delete_topology([tap.queue], exchange=False)
         await bus.close()
