@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from dropship_common import secretbox
 from dropship_common.messaging.embedded import EmbeddedBus
 from dropship_common.testing.pytest_plugin import free_port
 from dropship_common.testing.tap import EventTap, eventually
@@ -277,5 +278,8 @@ def test_cli_adds_a_cj_supplier_with_credentials_from_a_file(tmp_path: Path) -> 
     with sqlite3.connect(tmp_path / "data" / "supplier_gateway.db") as con:
         rows = con.execute("select id, adapter, credentials from suppliers").fetchall()
     assert len(rows) == 1
-    assert rows[0][1] == "cjdropshipping" and "CJ1234567@api@" in rows[0][2]
+    # encrypted at rest under the key the first run made in the data dir
+    assert rows[0][1] == "cjdropshipping" and "CJ1234567@api@" not in rows[0][2]
+    ring = secretbox.Keyring.from_secrets(secretbox.embedded_key(tmp_path / "data"))
+    assert "CJ1234567@api@" in ring.decrypt(rows[0][2])
     assert rows[0][0].replace("-", "") == supplier_id.replace("-", "")

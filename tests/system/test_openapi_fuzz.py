@@ -22,7 +22,7 @@ import pytest
 
 from dropship_common.messaging.rabbitmq import RabbitMQBus
 from dropship_common.settings import SERVICE_NAMES
-from dropship_common.testing.infra import DatabaseFactory
+from dropship_common.testing.infra import DatabaseFactory, create_vhost, delete_vhost
 from dropship_common.testing.pytest_plugin import ADMIN_TOKEN, TEST_SECRET, free_port
 
 from .support import DROPSHIP, Proc, service_env
@@ -41,7 +41,12 @@ async def services(
     """Every service as its own ``dropship serve`` process (HTTP only: ``role=api``, no
     background work racing the requests); service -> base URL."""
     logs: Path = tmp_path_factory.mktemp("fuzz")
-    exchange = f"test.fuzz.{uuid.uuid4().hex[:8]}"
+    tag = uuid.uuid4().hex[:8]
+    exchange = f"test.fuzz.{tag}"
+    # a vhost of its own: the services' queues are declared here with this run's
+    # arguments, not those other tests gave the same names in the session's vhost
+    vhost = f"/dstest_fuzz_{tag}"
+    amqp_url = create_vhost(vhost)
     # an API process never touches the broker's topology: declare each service's queues
     # (its dead-letter queue is what /v1/dead-letters reads) as its worker would
     bus = RabbitMQBus(amqp_url, exchange, retry_delays_ms=[100], delivery_limit=5, prefetch=1)
@@ -72,6 +77,7 @@ async def services(
     finally:
         for p in procs.values():
             p.stop()
+        delete_vhost(vhost)
 
 
 def _schemathesis(base: str, report: Path) -> subprocess.CompletedProcess[str]:
