@@ -19,7 +19,12 @@ from order_intake.tenancy import path_scope, require_shop
 router = APIRouter(prefix="/v1/products", tags=["products"], dependencies=[Depends(path_scope)])
 
 
-@router.post("", status_code=201, response_model=list[ProductOut])
+@router.post(
+    "",
+    status_code=201,
+    response_model=list[ProductOut],
+    responses=error_responses({404: "no shop with that shop_id (shop_not_found)"}),
+)
 async def post_products(data: ProductsCreate, rt: Runtime, who: Operator) -> list[ProductOut]:
     require_shop(who, data.shop_id)
     async with rt.db.transaction() as session:
@@ -27,7 +32,11 @@ async def post_products(data: ProductsCreate, rt: Runtime, who: Operator) -> lis
         return [ProductOut.model_validate(r) for r in rows]
 
 
-@router.post("/import", response_model=ImportResult)
+@router.post(
+    "/import",
+    response_model=ImportResult,
+    responses=error_responses({404: "no shop with that shop_id (shop_not_found)"}),
+)
 async def import_products(
     request: Request, rt: Runtime, _: Operator, shop_id: uuid.UUID = Query()
 ) -> ImportResult:
