@@ -21,7 +21,8 @@ WORKDIR /app
 #    as long as uv.lock and the members' pyproject.toml files do not change.
 COPY pyproject.toml uv.lock ./
 COPY libs/common/pyproject.toml libs/common/pyproject.toml
-COPY libs/cli/pyproject.toml libs/cli/pyproject.toml
+COPY apps/dropship/pyproject.toml apps/dropship/pyproject.toml
+COPY libs/testkit/pyproject.toml libs/testkit/pyproject.toml
 COPY services/order-intake/pyproject.toml services/order-intake/pyproject.toml
 COPY services/supplier-gateway/pyproject.toml services/supplier-gateway/pyproject.toml
 COPY services/logistics/pyproject.toml services/logistics/pyproject.toml
@@ -30,8 +31,9 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-install-workspace
 
 # 2) The workspace members themselves (sources and each service's migrations/).
-#    They are installed editable: the venv points at /app/libs and /app/services, where
+#    They are installed editable: the venv points at /app/apps, /app/libs and /app/services, where
 #    `dropship migrate` finds services/<name>/migrations.
+COPY apps/ apps/
 COPY libs/ libs/
 COPY services/ services/
 RUN --mount=type=cache,target=/root/.cache/uv \
@@ -51,6 +53,7 @@ WORKDIR /app
 # embedded mode's SQLite files, unused in distributed mode) is writable.
 COPY --from=build /app/.venv /app/.venv
 COPY --from=build /app/pyproject.toml /app/uv.lock /app/
+COPY --from=build /app/apps /app/apps
 COPY --from=build /app/libs /app/libs
 COPY --from=build /app/services /app/services
 RUN mkdir -p /app/data && chown dropship:dropship /app/data

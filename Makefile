@@ -27,7 +27,7 @@ unit: install
 lint: install
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
-	$(UV) run mypy libs/common/src libs/cli/src services/*/src
+	$(UV) run mypy libs/common/src libs/testkit/src apps/dropship/src services/*/src
 
 format: install
 	$(UV) run ruff check --fix .

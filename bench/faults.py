@@ -19,7 +19,7 @@ fulfilments. During the run:
 * the RabbitMQ node is halted and booted again (``--rabbit-restart-at``).
 
 PostgreSQL and RabbitMQ are instances of the run's own
-(:mod:`dropship_common.testing.private_infra`): the machine's shared ones are not
+(:mod:`dropship_testkit.private_infra`): the machine's shared ones are not
 touched. The run then waits (at most
 ``--settle-timeout`` seconds after the last fault) until every order is written back,
 and reports, per order: placed exactly once / more than once / not at all (with the
@@ -70,7 +70,7 @@ from bench.supplier_faults import (
     Shipper,
     cj_documented_not_found,
 )
-from dropship_common.testing.private_infra import (
+from dropship_testkit.private_infra import (
     PrivatePostgres,
     PrivateRabbit,
     listen_port,

@@ -54,7 +54,7 @@ import orjson
 from bench.rawclient import Connection, HTTPClientError
 from dropship_common.messaging.rabbitmq import RabbitMQBus
 from dropship_common.security import hmac_sha256_base64
-from order_intake.testing import SHOPIFY_SKUS, shopify_order
+from dropship_testkit.storefront import SHOPIFY_SKUS, shopify_order
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"

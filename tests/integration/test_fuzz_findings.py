@@ -10,9 +10,9 @@ from aftersales.main import SPEC as AFTERSALES
 from dropship_common.paging import MAX_OFFSET
 from dropship_common.runtime import create_service_app
 from dropship_common.settings import Settings
+from dropship_testkit.storefront import create_shop
 from logistics.main import SPEC as LOGISTICS
 from order_intake.main import SPEC as ORDER_INTAKE
-from order_intake.testing import create_shop
 from supplier_gateway.main import SPEC as SUPPLIER_GATEWAY
 
 pytestmark = pytest.mark.integration

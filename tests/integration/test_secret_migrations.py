@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from dropship_cli.services import migrations_dir
 from dropship_common import secretbox
 from dropship_common.migrate import alembic_config, upgrade
-from dropship_common.testing.infra import create_database, drop_database
+from dropship_testkit.infra import create_database, drop_database
 
 pytestmark = pytest.mark.integration
 

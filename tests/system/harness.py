@@ -32,14 +32,14 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 
-from dropship_common.testing.fakes import FakeShopifyAdmin
-from dropship_common.testing.tap import eventually
-from order_intake.testing import shopify_headers, shopify_order
-from supplier_gateway.testing.fake_cj import FakeCJ
-from supplier_gateway.testing.fake_http_supplier import FakeHttpSupplier
-from supplier_gateway.testing.server import serving
+from dropship_testkit.fakes import FakeShopifyAdmin
+from dropship_testkit.fakes.cj import FakeCJ
+from dropship_testkit.fakes.http_supplier import FakeHttpSupplier
+from dropship_testkit.server import serving
+from dropship_testkit.storefront import shopify_headers, shopify_order
+from dropship_testkit.tap import eventually
 
-# the Shopify fixture's line items (tests/fixtures/shopify/order.json): id -> sku
+# the Shopify fixture's line items (dropship_testkit/payloads/shopify/order.json): id -> sku
 SHOPIFY_LINES = {466157049: "IPOD2008GREEN", 518995019: "IPOD2008RED", 703073504: "IPOD2008BLACK"}
 SHOPIFY_TOKEN = "shpat_pipeline_0123456789"
 FORM = {"content-type": "application/x-www-form-urlencoded"}

@@ -18,15 +18,15 @@ import pytest
 from dropship_common.contracts.order_intake import AddressV1, BuyerV1, OrderConfirmed, OrderLineV1
 from dropship_common.messaging.envelope import Envelope
 from dropship_common.settings import Settings
-from dropship_common.testing.infra import rabbitmqctl
-from dropship_common.testing.pytest_plugin import (
+from dropship_testkit.infra import rabbitmqctl
+from dropship_testkit.pytest_plugin import (
     ADMIN_TOKEN,
     TEST_SECRET,
     distributed_settings,
     free_port,
 )
-from dropship_common.testing.tap import EventTap, eventually
-from order_intake.testing import create_shop, shopify_headers, shopify_order
+from dropship_testkit.storefront import create_shop, shopify_headers, shopify_order
+from dropship_testkit.tap import EventTap, eventually
 
 from .support import DROPSHIP, Proc, service_env
 

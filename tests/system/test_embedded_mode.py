@@ -17,9 +17,9 @@ import pytest
 
 from dropship_common import secretbox
 from dropship_common.messaging.embedded import EmbeddedBus
-from dropship_common.testing.pytest_plugin import free_port
-from dropship_common.testing.tap import EventTap, eventually
-from order_intake.testing import SHOPIFY_SKUS, shopify_headers, shopify_order
+from dropship_testkit.pytest_plugin import free_port
+from dropship_testkit.storefront import SHOPIFY_SKUS, shopify_headers, shopify_order
+from dropship_testkit.tap import EventTap, eventually
 
 from .support import DROPSHIP, Proc, clean_env, run_cli
 

@@ -3,7 +3,7 @@ webhooks → order-intake → supplier-gateway → the CJ fake and an http-proto
 → tracking → the Shopify fake, while the suppliers' create calls fail (500, 429 with
 Retry-After, replies lost after the supplier created the order), supplier-gateway is
 SIGKILLed mid-batch and started again, and PostgreSQL and RabbitMQ are restarted:
-instances of the run's own (dropship_common.testing.private_infra), never the shared ones.
+instances of the run's own (dropship_testkit.private_infra), never the shared ones.
 
 Every order must end placed exactly once at its supplier and written back exactly once
 to the storefront."""

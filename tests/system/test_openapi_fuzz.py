@@ -22,8 +22,8 @@ import pytest
 
 from dropship_common.messaging.rabbitmq import RabbitMQBus
 from dropship_common.settings import SERVICE_NAMES
-from dropship_common.testing.infra import DatabaseFactory, create_vhost, delete_vhost
-from dropship_common.testing.pytest_plugin import ADMIN_TOKEN, TEST_SECRET, free_port
+from dropship_testkit.infra import DatabaseFactory, create_vhost, delete_vhost
+from dropship_testkit.pytest_plugin import ADMIN_TOKEN, TEST_SECRET, free_port
 
 from .support import DROPSHIP, Proc, service_env
 

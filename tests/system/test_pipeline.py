@@ -30,9 +30,9 @@ from typing import Any
 
 import pytest
 
-from dropship_common.testing.infra import create_vhost, delete_vhost, rabbitmqctl
-from dropship_common.testing.pytest_plugin import ADMIN_TOKEN, TEST_SECRET, free_port
-from dropship_common.testing.tap import eventually
+from dropship_testkit.infra import create_vhost, delete_vhost, rabbitmqctl
+from dropship_testkit.pytest_plugin import ADMIN_TOKEN, TEST_SECRET, free_port
+from dropship_testkit.tap import eventually
 
 from .harness import (
     SHOPIFY_LINES,

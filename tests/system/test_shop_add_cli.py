@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from dropship_common.testing.fakes import FakeWooCommerce
-from dropship_common.testing.pytest_plugin import free_port
-from dropship_common.testing.tap import eventually
+from dropship_testkit.fakes import FakeWooCommerce
+from dropship_testkit.pytest_plugin import free_port
+from dropship_testkit.tap import eventually
 
 from .support import LOOPBACK, clean_env, run_cli
 

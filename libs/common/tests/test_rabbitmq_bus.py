@@ -15,7 +15,7 @@ import pytest
 from dropship_common.messaging.bus import BusError, Delivery, Unroutable
 from dropship_common.messaging.envelope import Envelope
 from dropship_common.messaging.rabbitmq import RabbitMQBus, retry_tier_arguments
-from dropship_common.testing.private_infra import private_rabbit
+from dropship_testkit.private_infra import private_rabbit
 
 pytestmark = pytest.mark.integration
 

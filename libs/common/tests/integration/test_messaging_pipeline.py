@@ -17,8 +17,8 @@ from dropship_common.messaging.rabbitmq import RabbitMQBus
 from dropship_common.observability import MESSAGES_CONSUMED
 from dropship_common.parked import park_handlers
 from dropship_common.runtime import ServiceSpec
-from dropship_common.testing.infra import rabbitmqctl
-from dropship_common.testing.tap import EventTap, eventually
+from dropship_testkit.infra import rabbitmqctl
+from dropship_testkit.tap import EventTap, eventually
 from supplier_gateway.models import common, parked_events
 
 pytestmark = pytest.mark.integration

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from dropship_common.testing.pytest_plugin import RunningService
-from dropship_common.testing.tap import EventTap, eventually
+from dropship_testkit.pytest_plugin import RunningService
+from dropship_testkit.storefront import create_shop
+from dropship_testkit.tap import EventTap, eventually
 from order_intake.main import SPEC
-from order_intake.testing import create_shop
 
 SECRET = "shpss_test_secret_1"
 DOMAIN = "test-shop.myshopify.com"

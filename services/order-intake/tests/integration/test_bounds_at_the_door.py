@@ -11,9 +11,14 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from dropship_common.testing.tap import eventually
+from dropship_testkit.storefront import (
+    shopify_headers,
+    shopify_order_body,
+    woo_headers,
+    woo_order_body,
+)
+from dropship_testkit.tap import eventually
 from order_intake.models import BuyerMessage
-from order_intake.testing import shopify_headers, shopify_order_body, woo_headers, woo_order_body
 from order_intake.webhooks import endpoints
 
 from .conftest import DOMAIN, SECRET, Intake

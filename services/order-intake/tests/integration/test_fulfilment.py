@@ -22,9 +22,16 @@ from dropship_common.contracts.supplier_gateway import ShipmentTrackingAssigned
 from dropship_common.mail import MailFolderSender, MailSender
 from dropship_common.messaging.envelope import Envelope
 from dropship_common.settings import SHOPIFY_API_VERSION
-from dropship_common.testing.fakes import FakeNetwork, FakeShopifyAdmin, FakeWooCommerce
-from dropship_common.testing.pytest_plugin import RunningService, free_port
-from dropship_common.testing.tap import EventTap, eventually
+from dropship_testkit.fakes import FakeNetwork, FakeShopifyAdmin, FakeWooCommerce
+from dropship_testkit.pytest_plugin import RunningService, free_port
+from dropship_testkit.storefront import (
+    create_shop,
+    shopify_headers,
+    shopify_order_body,
+    woo_headers,
+    woo_order_body,
+)
+from dropship_testkit.tap import EventTap, eventually
 from order_intake.fulfilment.repository import FulfilmentRepository
 from order_intake.fulfilment.routes import ROUTES_ENV
 from order_intake.fulfilment.worker import (
@@ -38,13 +45,6 @@ from order_intake.fulfilment.worker import (
 from order_intake.main import SPEC
 from order_intake.messages.mailer import Mailer
 from order_intake.models import BuyerMessage, Fulfilment, common
-from order_intake.testing import (
-    create_shop,
-    shopify_headers,
-    shopify_order_body,
-    woo_headers,
-    woo_order_body,
-)
 
 pytestmark = pytest.mark.integration
 

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from dropship_testkit.storefront import create_shop, shopify_headers, shopify_order
 from order_intake.main import SPEC
 from order_intake.models import Order
 from order_intake.orders.repository import OrderRepository
-from order_intake.testing import create_shop, shopify_headers, shopify_order
 from order_intake.webhooks.processor import WebhookProcessor
 
 pytestmark = pytest.mark.integration

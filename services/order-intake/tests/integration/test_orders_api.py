@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from dropship_common.contracts.supplier_gateway import SupplierOrderPlaced
-from dropship_common.testing.tap import eventually
+from dropship_testkit.storefront import create_shop
+from dropship_testkit.tap import eventually
 from order_intake.orders import idempotency
 from order_intake.payments import sweep_payments
-from order_intake.testing import create_shop
 
 from .conftest import Intake
 

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from dropship_common.settings import Settings
-from dropship_common.testing.pytest_plugin import RunningService
+from dropship_testkit.pytest_plugin import RunningService
 from order_intake.fulfilment.base import StorefrontRejected
 from order_intake.fulfilment.routes import route_for
 from order_intake.main import SPEC

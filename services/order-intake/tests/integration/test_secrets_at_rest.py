@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from dropship_cli.rotation import rotate_secrets
 from dropship_common import secretbox
 from dropship_common.secretbox import ENC_PREFIX, Keyring
-from dropship_common.testing.pytest_plugin import TEST_SECRET
+from dropship_testkit.pytest_plugin import TEST_SECRET
+from dropship_testkit.storefront import create_shop
 from order_intake.main import SPEC
-from order_intake.testing import create_shop
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ import pytest
 
 from dropship_common.auth import create_api_key
 from dropship_common.security import Role
-from order_intake.testing import create_shop
+from dropship_testkit.storefront import create_shop
 
 from .conftest import Intake
 from .test_orders_api import order_body

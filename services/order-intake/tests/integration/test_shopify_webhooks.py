@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from dropship_common.testing.tap import eventually
-from order_intake.testing import shopify_headers, shopify_order, shopify_order_body
+from dropship_testkit.storefront import shopify_headers, shopify_order, shopify_order_body
+from dropship_testkit.tap import eventually
 
 from .conftest import DOMAIN, SECRET, Intake
 

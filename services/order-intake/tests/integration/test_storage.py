@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from dropship_testkit.storefront import create_shop, shopify_headers, shopify_order
 from order_intake.main import SPEC
-from order_intake.testing import create_shop, shopify_headers, shopify_order
 
 pytestmark = pytest.mark.integration
 

@@ -15,16 +15,16 @@ from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
 from dropship_common.db import utcnow
-from dropship_common.testing.fakes import FakeNetwork, FakeWooCommerce
-from dropship_common.testing.pytest_plugin import RunningService
-from dropship_common.testing.tap import eventually
+from dropship_testkit.fakes import FakeNetwork, FakeWooCommerce
+from dropship_testkit.pytest_plugin import RunningService
+from dropship_testkit.storefront import create_shop, woo_headers, woo_order_body
+from dropship_testkit.tap import eventually
 from order_intake.fulfilment.worker import TRANSPORT_KEY
 from order_intake.main import SPEC
 from order_intake.shops import endpoints as shop_endpoints
 from order_intake.storefront_sync.base import FetchedOrder
 from order_intake.storefront_sync.feed import feed
 from order_intake.storefront_sync.job import ShopSyncer
-from order_intake.testing import create_shop, woo_headers, woo_order_body
 from order_intake.webhooks.repository import DeliveryRepository
 
 pytestmark = pytest.mark.integration

@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 
 from dropship_common.db import utcnow
-from dropship_common.testing.fakes import FakeNetwork, FakeShopifyAdmin
-from dropship_common.testing.pytest_plugin import RunningService
-from dropship_common.testing.tap import eventually
+from dropship_testkit.fakes import FakeNetwork, FakeShopifyAdmin
+from dropship_testkit.pytest_plugin import RunningService
+from dropship_testkit.storefront import SHOPIFY_SKUS, shopify_headers, shopify_order_body
+from dropship_testkit.tap import eventually
 from order_intake.fulfilment.worker import TRANSPORT_KEY
 from order_intake.main import SPEC
 from order_intake.storefront_sync.job import ShopSyncer
-from order_intake.testing import SHOPIFY_SKUS, shopify_headers, shopify_order_body
 
 pytestmark = pytest.mark.integration
 

@@ -14,8 +14,8 @@ from dropship_common.contracts.supplier_gateway import (
     SupplierOrderPlaced,
     SupplierOrderRejected,
 )
-from dropship_common.testing.tap import eventually
-from order_intake.testing import shopify_headers, shopify_order
+from dropship_testkit.storefront import shopify_headers, shopify_order
+from dropship_testkit.tap import eventually
 
 from .conftest import DOMAIN, SECRET, Intake
 

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from dropship_common.testing.pytest_plugin import RunningService
+from dropship_testkit.pytest_plugin import RunningService
+from dropship_testkit.storefront import create_shop, shopify_headers, shopify_order
 from order_intake.main import SPEC
 from order_intake.models import BuyerMessage, Order, OrderEvent, OrderLine, WebhookDelivery
-from order_intake.testing import create_shop, shopify_headers, shopify_order
 from order_intake.webhooks.processor import BATCH_FALLBACKS, WebhookProcessor
 
 pytestmark = pytest.mark.integration

@@ -18,19 +18,19 @@ import pytest
 import sqlalchemy as sa
 
 from dropship_common.db import utcnow
-from dropship_common.testing.fakes import FakeNetwork, FakeShopifyAdmin, FakeWooCommerce
-from dropship_common.testing.pytest_plugin import RunningService
-from dropship_common.testing.tap import eventually
-from order_intake.fulfilment.worker import TRANSPORT_KEY
-from order_intake.main import SPEC
-from order_intake.models import WebhookDelivery
-from order_intake.testing import (
+from dropship_testkit.fakes import FakeNetwork, FakeShopifyAdmin, FakeWooCommerce
+from dropship_testkit.pytest_plugin import RunningService
+from dropship_testkit.storefront import (
     SHOPIFY_SKUS,
     shopify_headers,
     shopify_order_body,
     woo_headers,
     woo_order_body,
 )
+from dropship_testkit.tap import eventually
+from order_intake.fulfilment.worker import TRANSPORT_KEY
+from order_intake.main import SPEC
+from order_intake.models import WebhookDelivery
 from order_intake.webhooks.confirmation import Confirmer
 from order_intake.webhooks.repository import DeliveryRepository
 

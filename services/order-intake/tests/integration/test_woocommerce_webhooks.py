@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from dropship_common.testing.tap import eventually
-from order_intake.testing import create_shop, woo_headers, woo_order_body
+from dropship_testkit.storefront import create_shop, woo_headers, woo_order_body
+from dropship_testkit.tap import eventually
 
 from .conftest import Intake
 

@@ -13,13 +13,13 @@ import httpx
 import pytest
 
 from dropship_common.settings import Settings
-from dropship_common.testing.fakes import FakeNetwork, FakeShopifyAdmin
-from dropship_common.testing.fakes.shopify_cost import MAX_QUERY_COST, query_cost
+from dropship_testkit.fakes import FakeNetwork, FakeShopifyAdmin
+from dropship_testkit.fakes.shopify_cost import MAX_QUERY_COST, query_cost
+from dropship_testkit.storefront import shopify_order_body
 from order_intake.fulfilment.base import ShopAccess, StorefrontRejected
 from order_intake.storefront_sync import shopify
 from order_intake.storefront_sync.base import WebhookTarget
 from order_intake.storefront_sync.shopify import ShopifyApi, search_since
-from order_intake.testing import shopify_order_body
 
 HOST = "s.myshopify.com"
 T0 = dt.datetime(2026, 12, 4, 10, 0, tzinfo=dt.UTC)

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from dropship_common.http import OutboundPolicy, make_client
-from dropship_common.testing.fakes import FakeNetwork, FakeShopifyAdmin, FakeWooCommerce
+from dropship_testkit.fakes import FakeNetwork, FakeShopifyAdmin, FakeWooCommerce
 from order_intake.fulfilment import shopify, woocommerce
 from order_intake.fulfilment.base import (
     FulfilmentRequest,

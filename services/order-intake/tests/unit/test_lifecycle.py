@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from dropship_testkit.payloads import PAYLOADS
 from order_intake.domain.lifecycle import (
     ALLOWED_TRANSITIONS,
     Decision,
@@ -28,7 +28,7 @@ from order_intake.domain.order import Buyer, CanonicalOrder, OrderLine, PaymentS
 from order_intake.domain.validation import Assessment, Issue, check_order
 from order_intake.storefronts import shopify
 
-FIXTURES = Path(__file__).resolve().parents[4] / "tests" / "fixtures"
+FIXTURES = PAYLOADS
 S = OrderStatus
 P = PaymentStatus
 HOLD = Issue(code="missing_city", field="shipping_address.city", message="city is missing")

@@ -11,7 +11,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Sink
 
-from dropship_common.testing.pytest_plugin import free_port
+from dropship_testkit.pytest_plugin import free_port
 from order_intake.messages.mailer import MailFolderSender, SmtpSender, to_email
 from order_intake.messages.templates import TEMPLATES, render
 from order_intake.models import BuyerMessage

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from dropship_common import mail
+from dropship_testkit.storefront import shopify_order_body, woo_order_body
 from order_intake.models import Order, OrderLine
 from order_intake.storefronts import InvalidPayload, clean, clean_email, clean_text, shopify
 from order_intake.storefronts import woocommerce as woo
@@ -26,7 +27,6 @@ from order_intake.storefronts.bounds import (
     TEXT_MAX,
     column_length,
 )
-from order_intake.testing import shopify_order_body, woo_order_body
 from order_intake.webhooks.topics import validate_body
 
 Edit = Callable[[dict[str, Any]], None]

@@ -11,7 +11,7 @@ import pytest
 from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
-from dropship_common.testing.fakes import FakeNetwork, FakeShopifyAdmin
+from dropship_testkit.fakes import FakeNetwork, FakeShopifyAdmin
 from order_intake.fulfilment.base import StorefrontUnavailable
 from order_intake.storefronts.shopify_admin import AdminClient, ShopBuckets
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import orjson
 
-from dropship_common.testing.fakes.shopify_orders import graphql_order
+from dropship_testkit.fakes.shopify_orders import graphql_order
+from dropship_testkit.storefront import shopify_order_body
 from order_intake.storefront_sync.shopify_order import to_rest
 from order_intake.storefronts import shopify
-from order_intake.testing import shopify_order_body
 
 
 def _through_graphql(rest: dict[str, Any]) -> bytes:

@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from dropship_common.http import OutboundPolicy, make_client
-from dropship_common.testing.fakes import FakeNetwork, FakeShopifyAdmin
-from dropship_common.testing.fakes.shopify_cost import MAX_QUERY_COST, QueryError, query_cost
+from dropship_testkit.fakes import FakeNetwork, FakeShopifyAdmin
+from dropship_testkit.fakes.shopify_cost import MAX_QUERY_COST, QueryError, query_cost
 from order_intake.fulfilment import shopify
 from order_intake.fulfilment.base import FulfilmentRequest, ShipmentLine, ShopAccess
 from order_intake.fulfilment.shopify import ShopifyFulfilment

@@ -12,11 +12,11 @@ import httpx
 import pytest
 
 from dropship_common.settings import Settings
-from dropship_common.testing.fakes import FakeNetwork, FakeWooCommerce
+from dropship_testkit.fakes import FakeNetwork, FakeWooCommerce
+from dropship_testkit.storefront import woo_order_body
 from order_intake.fulfilment.base import ShopAccess, StorefrontRejected, StorefrontUnavailable
 from order_intake.storefront_sync.base import WebhookTarget
 from order_intake.storefront_sync.woocommerce import WooCommerceApi
-from order_intake.testing import woo_order_body
 from order_intake.webhooks.topics import validate_body
 
 HOST = "w.example"

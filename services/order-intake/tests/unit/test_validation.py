@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from dropship_testkit.payloads import PAYLOADS
 from order_intake.domain.order import (
     Address,
     Buyer,
@@ -27,7 +27,7 @@ from order_intake.domain.validation import (
 )
 from order_intake.storefronts import shopify, woocommerce
 
-FIXTURES = Path(__file__).resolve().parents[4] / "tests" / "fixtures"
+FIXTURES = PAYLOADS
 
 ADDRESS_CODES = {
     "missing_shipping_address",

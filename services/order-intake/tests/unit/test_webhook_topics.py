@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from order_intake.testing import shopify_order, shopify_order_body, woo_order_body
+from dropship_testkit.storefront import shopify_order, shopify_order_body, woo_order_body
 from order_intake.webhooks.topics import shape_problem, validate_body
 
 

@@ -5,17 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
+from dropship_testkit.payloads import PAYLOADS
 from order_intake.domain.order import CanonicalOrder, PaymentStatus, Platform, Wish
 from order_intake.storefronts import InvalidPayload
 from order_intake.storefronts.woocommerce import WooOrder, parse_order
 
-FIXTURES = Path(__file__).resolve().parents[4] / "tests" / "fixtures"
+FIXTURES = PAYLOADS
 ORDER = FIXTURES / "woocommerce" / "order.json"
 
 

@@ -11,9 +11,9 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from dropship_common.contracts.order_intake import OrderCancellationRequested, OrderConfirmed
-from dropship_common.testing.tap import eventually
-from supplier_gateway.testing.fake_cj import FakeCJ
-from supplier_gateway.testing.server import serving
+from dropship_testkit.fakes.cj import FakeCJ
+from dropship_testkit.server import serving
+from dropship_testkit.tap import eventually
 
 FAST = {
     "placement_poll_seconds": 0.1,

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from dropship_common.testing.tap import eventually
+from dropship_testkit.tap import eventually
 from supplier_gateway.main import SPEC
 from supplier_gateway.models import SupplierOrder
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from dropship_common.testing.tap import eventually
+from dropship_testkit.tap import eventually
 from supplier_gateway.main import SPEC
 
 from ..unit.test_notice_and_customs import _order

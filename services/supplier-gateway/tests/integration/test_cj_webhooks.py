@@ -16,11 +16,11 @@ from prometheus_client import REGISTRY
 
 import supplier_gateway
 from dropship_common.migrate import find_migrations, upgrade
-from dropship_common.testing.tap import eventually
+from dropship_testkit.fakes.cj import FakeCJ, FakeOrder
+from dropship_testkit.tap import eventually
 from supplier_gateway.cj_messages.repository import CJMessageRepository
 from supplier_gateway.main import SPEC
 from supplier_gateway.models import SupplierOrder
-from supplier_gateway.testing.fake_cj import FakeCJ, FakeOrder
 
 from ..unit.test_notice_and_customs import _order
 from .cj_helpers import FAST, cj_messages, cj_supplier, detail, fake_cj, placed, settled

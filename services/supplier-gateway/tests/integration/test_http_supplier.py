@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from dropship_common.testing.tap import eventually
+from dropship_testkit.fakes.http_supplier import FakeHttpSupplier
+from dropship_testkit.server import serving
+from dropship_testkit.tap import eventually
 from supplier_gateway.main import SPEC
-from supplier_gateway.testing.fake_http_supplier import FakeHttpSupplier
-from supplier_gateway.testing.server import serving
 
 from ..unit.test_notice_and_customs import _order
 from .cj_helpers import (

@@ -16,7 +16,7 @@ from prometheus_client import REGISTRY
 from structlog.testing import capture_logs
 
 from dropship_common.db import utcnow
-from dropship_common.testing.tap import eventually
+from dropship_testkit.tap import eventually
 from supplier_gateway.adapters.registry import OUTSIDE_KINDS
 from supplier_gateway.main import SPEC
 from supplier_gateway.models import SupplierOrder

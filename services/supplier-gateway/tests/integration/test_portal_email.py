@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from dropship_common.observability import MESSAGES_CONSUMED
-from dropship_common.testing.tap import eventually
+from dropship_testkit.tap import eventually
 from supplier_gateway.main import SPEC
 from supplier_gateway.supplier_emails.repository import SupplierEmailRepository
 

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from dropship_common.observability import MESSAGES_CONSUMED
-from dropship_common.testing.tap import eventually
+from dropship_testkit.tap import eventually
 from supplier_gateway.main import SPEC
 from supplier_gateway.models import SupplierOrder
 

@@ -9,9 +9,9 @@ import datetime as dt
 import httpx
 import pytest
 
+from dropship_testkit.fakes.cj import FakeCJ
 from supplier_gateway.adapters.base import SavedToken, SupplierMisconfigured, SupplierUnavailable
 from supplier_gateway.adapters.cjdropshipping import TokenManager
-from supplier_gateway.testing.fake_cj import FakeCJ
 
 
 class Clock:

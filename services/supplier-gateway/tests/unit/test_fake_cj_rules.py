@@ -9,8 +9,8 @@ from typing import Any
 import httpx
 
 from dropship_common.security import hmac_sha256_base64
+from dropship_testkit.fakes.cj import FakeCJ, FakeOrder, create_order_problems
 from supplier_gateway.adapters.cjdropshipping import country_name
-from supplier_gateway.testing.fake_cj import FakeCJ, FakeOrder, create_order_problems
 
 VALID: dict[str, Any] = {
     "orderNumber": "so-1",

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from dropship_common.security import hmac_sha256_base64
+from dropship_testkit.payloads import PAYLOADS
 
-REPO_ROOT = Path(__file__).resolve().parents[4]
-FIXTURES = REPO_ROOT / "tests" / "fixtures"
+FIXTURES = PAYLOADS
 SHOPIFY_SKUS = ("IPOD2008GREEN", "IPOD2008RED", "IPOD2008BLACK")
 
 

@@ -10,6 +10,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, cast
 
 import httpx
@@ -20,7 +21,7 @@ from fastapi import FastAPI
 from dropship_common import secretbox
 from dropship_common.runtime import ServiceRuntime, ServiceSpec, create_service_app
 from dropship_common.settings import Settings
-from dropship_common.testing.infra import DatabaseFactory, create_vhost, delete_vhost
+from dropship_testkit.infra import DatabaseFactory, create_vhost, delete_vhost
 
 TEST_SECRET = "test-secret-key-not-for-production-0123456789"
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
@@ -32,11 +33,12 @@ def pytest_configure(config: pytest.Config) -> None:
     secretbox.install(secretbox.Keyring.from_secrets(TEST_SECRET))
 
 
-def _migrations() -> dict[str, Any]:
-    from dropship_cli.services import all_migrations
-
-    found: dict[str, Any] = all_migrations()
-    return found
+@pytest.fixture(scope="session")
+def service_migrations() -> dict[str, Path]:
+    """Each service's name -> its Alembic migrations directory. The test kit knows no
+    service (libs import no service): the project's root ``conftest.py`` overrides this
+    fixture with the application's list."""
+    raise pytest.UsageError("override the service_migrations fixture in conftest.py")
 
 
 @pytest.fixture(scope="session")
@@ -46,8 +48,10 @@ def session_tag() -> str:
 
 
 @pytest.fixture(scope="session")
-async def databases(session_tag: str) -> AsyncIterator[DatabaseFactory]:
-    factory = DatabaseFactory(session_tag, _migrations())
+async def databases(
+    session_tag: str, service_migrations: dict[str, Path]
+) -> AsyncIterator[DatabaseFactory]:
+    factory = DatabaseFactory(session_tag, service_migrations)
     yield factory
     await factory.close()
 
@@ -137,7 +141,7 @@ async def start_service(databases: DatabaseFactory, amqp_url: str) -> AsyncItera
 async def tap_factory(amqp_url: str) -> AsyncIterator[Callable[..., Awaitable[Any]]]:
     """``await tap_factory(settings, ["order.#"])``: a consumer on the service's exchange."""
     from dropship_common.messaging.rabbitmq import RabbitMQBus
-    from dropship_common.testing.tap import EventTap
+    from dropship_testkit.tap import EventTap
 
     taps: list[EventTap] = []
 

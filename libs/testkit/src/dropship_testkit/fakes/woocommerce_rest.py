@@ -73,7 +73,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.datastructures import QueryParams
 
-from dropship_common.testing.fakes.network import DROP_RESPONSE_HEADER
+from dropship_testkit.fakes.network import DROP_RESPONSE_HEADER
 
 PROVIDERS: dict[str, dict[str, str]] = {
     "Global": {

@@ -12,7 +12,7 @@ Documented rules it enforces:
   configurable.
 * Calculated query cost (https://shopify.dev/docs/apps/build/apis/graphql-admin/rate-limits
   #cost-calculation): the requested cost is computed from the parsed query before it
-  runs (:mod:`dropship_common.testing.fakes.shopify_cost`: objects 1, scalars 0,
+  runs (:mod:`dropship_testkit.fakes.shopify_cost`: objects 1, scalars 0,
   connections sized by ``first``/``last``, nested connections multiply, mutations 10),
   the actual cost from what was returned; "the bucket is refunded the difference
   between the requested cost and the actual cost".
@@ -42,7 +42,7 @@ Documented rules it enforces:
   the fields of the order itself (``legacyResourceId``, money bags, addresses, customer,
   ``lineItems``, ``shippingLines``), ``webhookSubscriptions`` and
   ``webhookSubscriptionCreate(topic:, webhookSubscription:)``, from :attr:`shop`
-  (:class:`~dropship_common.testing.fakes.shopify_orders.ShopData`, whose docstring lists
+  (:class:`~dropship_testkit.fakes.shopify_orders.ShopData`, whose docstring lists
   the rules of the search syntax and of subscriptions).
 * ``fulfillmentCreate(fulfillment: FulfillmentInput!)``: ``lineItemsByFulfillmentOrder``
   checked against the remaining quantities, one order and location per call, fulfillment
@@ -72,8 +72,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from graphql import FieldNode
 
-from dropship_common.testing.fakes.network import DROP_RESPONSE_HEADER
-from dropship_common.testing.fakes.shopify_cost import (
+from dropship_testkit.fakes.network import DROP_RESPONSE_HEADER
+from dropship_testkit.fakes.shopify_cost import (
     CONNECTION_COST,
     MAX_QUERY_COST,
     MUTATION_COST,
@@ -85,7 +85,7 @@ from dropship_common.testing.fakes.shopify_cost import (
     requested_cost,
     response_key,
 )
-from dropship_common.testing.fakes.shopify_orders import ShopData
+from dropship_testkit.fakes.shopify_orders import ShopData
 
 RATE_LIMITS_DOC = "https://shopify.dev/api/usage/rate-limits"
 MAX_INPUT_ARRAY = 250  # https://shopify.dev/docs/api/usage/limits: input limits

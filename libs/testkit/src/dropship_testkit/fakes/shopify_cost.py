@@ -20,7 +20,7 @@ the parsed document (graphql-core), without Shopify's schema:
   read from variables (or their defaults).
 
 The requested cost is computed before the query runs; the fake computes the actual cost
-from what it returns (:mod:`dropship_common.testing.fakes.shopify_admin`).
+from what it returns (:mod:`dropship_testkit.fakes.shopify_admin`).
 """
 
 from __future__ import annotations
