@@ -28,6 +28,7 @@ lint: install
 	$(UV) run ruff check .
 	$(UV) run ruff format --check .
 	$(UV) run mypy libs/common/src libs/testkit/src apps/dropship/src services/*/src
+	$(UV) run lint-imports
 
 format: install
 	$(UV) run ruff check --fix .
