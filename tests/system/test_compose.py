@@ -366,14 +366,16 @@ def test_dockerfile_is_multi_stage_frozen_and_non_root() -> None:
     # missing here makes `uv sync --frozen` fail in the image only)
     for pyproject in sorted(ROOT.glob("*/*/pyproject.toml")):
         rel = pyproject.relative_to(ROOT).as_posix()
-        if rel.split("/")[0] in ("libs", "services"):
+        if rel.split("/")[0] in ("apps", "libs", "services"):
             assert f"COPY {rel} " in text, f"Dockerfile does not copy {rel}"
-    for needed in ("COPY pyproject.toml uv.lock", "COPY libs/", "COPY services/"):
+    for needed in ("COPY pyproject.toml uv.lock", "COPY apps/", "COPY libs/", "COPY services/"):
         assert needed in text
 
     ignored = {line.strip() for line in DOCKERIGNORE.read_text().splitlines()}
     assert {".venv", ".git", "data", "bench/results"} <= ignored
     assert not any("migrations" in line for line in ignored), "migrations belong in the image"
+    # the dev-only test kit's code stays out (its pyproject.toml is enough for `uv sync`)
+    assert "libs/testkit/src" in ignored
 
 
 # ------------------------------------------------------------------- native run
