@@ -42,12 +42,3 @@ def test_distributed_mode_without_a_database_url_refuses_to_start() -> None:
     s = Settings(mode="distributed", secret_key="k" * 32, bus_url="amqp://x/")
     with pytest.raises(ValueError, match="DROPSHIP_DATABASE_URL"):
         s.for_service("order-intake")
-
-
-def test_shopify_api_version_is_a_stable_quarterly_version(monkeypatch) -> None:
-    assert Settings().shopify_api_version == "2026-10"  # supported on 2026-12
-    monkeypatch.setenv("DROPSHIP_SHOPIFY_API_VERSION", "2026-07")
-    assert Settings().shopify_api_version == "2026-07"
-    for wrong in ("2026-02", "unstable", "2026-7", "latest"):
-        with pytest.raises(ValidationError, match="DROPSHIP_SHOPIFY_API_VERSION"):
-            Settings(shopify_api_version=wrong)

@@ -11,6 +11,7 @@ from dropship_common.db import Database
 from dropship_common.egress import EgressRules
 from dropship_common.security import Role, generate_api_key
 from dropship_common.settings import SERVICE_NAMES, Settings, env_name
+from order_intake.config import OrderIntakeSettings
 from order_intake.models import common as order_intake_tables
 from order_intake.shops.repository import ShopRepository
 from order_intake.shops.schemas import ShopCreate
@@ -23,7 +24,7 @@ from order_intake.storefront_sync.repository import SyncRepository
 async def add_shop(settings: Settings, data: dict[str, Any]) -> tuple[str, WebhookHealth | None]:
     """The new shop's id and, with admin credentials, the check of its webhook
     subscriptions (made and recorded as the API's ``POST /v1/shops`` does)."""
-    resolved = settings.for_service("order-intake")
+    resolved = settings.for_service("order-intake").as_config(OrderIntakeSettings)
     shop_data = ShopCreate(**data)
     await check_storefront_destination(shop_data, EgressRules.from_settings(resolved))
     db = Database(resolved.db_url, pool_size=1)
@@ -60,7 +61,9 @@ async def list_shops(settings: Settings) -> list[dict[str, Any]]:
             shops = await ShopRepository(session).list()
             syncs = await SyncRepository(session).by_shops([s.id for s in shops])
         return [
-            shop_out(s, settings.public_base_url, syncs.get(s.id)).model_dump(mode="json")
+            shop_out(
+                s, settings.as_config(OrderIntakeSettings).public_base_url, syncs.get(s.id)
+            ).model_dump(mode="json")
             for s in shops
         ]
     finally:

@@ -20,11 +20,13 @@ apikey_app = typer.Typer(help="API keys for the admin and operator API.", no_arg
 contracts_app = typer.Typer(help="Integration event contracts.", no_args_is_help=True)
 supplier_app = typer.Typer(help="Dropship suppliers.", no_args_is_help=True)
 secrets_app = typer.Typer(help="The secrets stored encrypted (keys, tokens).", no_args_is_help=True)
+config_app = typer.Typer(help="The settings (DROPSHIP_* variables).", no_args_is_help=True)
 app.add_typer(shop_app, name="shop")
 app.add_typer(supplier_app, name="supplier")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(secrets_app, name="secrets")
+app.add_typer(config_app, name="config")
 
 
 def _service(name: str) -> str:
@@ -314,3 +316,18 @@ def contracts_export(
 
 if __name__ == "__main__":  # pragma: no cover
     app()
+
+
+@config_app.command("table")
+def config_table(
+    write: Annotated[
+        Path | None, typer.Option(help="rewrite the generated block of this file (README.md)")
+    ] = None,
+) -> None:
+    """The configuration tables (Markdown), generated from the settings classes."""
+    from dropship_cli.config_table import render, rewrite
+
+    if write is None:
+        typer.echo(render())
+    else:
+        typer.echo(f"{write}: {'updated' if rewrite(write) else 'unchanged'}")

@@ -14,10 +14,25 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import aiosmtplib
+from pydantic import Field
 
 from dropship_common.settings import Settings
 
 MESSAGE_ID_HEADER = "X-Dropship-Message-Id"
+
+
+class MailSettings(Settings):
+    """The settings of a service that sends e-mail (order-intake to buyers,
+    supplier-gateway to portal suppliers)."""
+
+    smtp_url: str | None = Field(
+        default=None,
+        description="`smtp://user:pass@host:587` or `smtps://…`; without it mails go to "
+        "`<data dir>/mail/` (buyers) and `<data dir>/supplier-mail/` (suppliers)",
+    )
+    mail_from: str = Field(
+        default="orders@example.com", description="sender of buyer and supplier e-mails"
+    )
 
 
 class MailSender(abc.ABC):
@@ -67,7 +82,7 @@ class SmtpSender(MailSender):
         )
 
 
-def make_sender(settings: Settings, folder: str = "mail") -> MailSender:
+def make_sender(settings: MailSettings, folder: str = "mail") -> MailSender:
     """SMTP when ``smtp_url`` is set, else ``<data_dir>/<folder>``."""
     if settings.smtp_url:
         return SmtpSender(settings.smtp_url)

@@ -55,6 +55,8 @@ class ServiceSpec:
     description: str = ""
     # exact POST paths of the routers' busiest endpoints, served by :class:`HotRoutes`
     hot_routes: Mapping[str, HotEndpoint] = field(default_factory=dict)
+    # the service's own settings class (its config.py), on the shared base
+    settings_class: type[Settings] = Settings
 
 
 @dataclass
@@ -167,6 +169,7 @@ def create_service_app(spec: ServiceSpec, settings: Settings, *, bus: Bus | None
     """The FastAPI app of one service. ``bus``: share one embedded bus between the
     services of one process (then the caller closes it)."""
     settings = settings.for_service(spec.name) if settings.service != spec.name else settings
+    settings = settings.as_config(spec.settings_class)
     configure_logging(settings.log_level, settings.log_json)
     # the key of the secrets at rest; refuses to start without one in distributed mode
     secretbox.install(secretbox.keyring_for(settings))

@@ -7,19 +7,13 @@ that forgot to set a secret must not start.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from dropship_common.egress import EgressRules, url_problem
-
-# Shopify releases an Admin API version each quarter (YYYY-01, -04, -07, -10) and supports
-# each for at least 12 months: https://shopify.dev/docs/api/usage/versioning
-SHOPIFY_API_VERSION = "2026-10"
-_SHOPIFY_VERSION_RE = re.compile(r"^\d{4}-(01|04|07|10)$")
+from dropship_common.egress import EgressRules
 
 DEV_SECRET = "dev-insecure-secret-change-me"  # noqa: S105 - the default that is refused
 MIN_SECRET_KEY_LENGTH = 32
@@ -39,6 +33,9 @@ DEFAULT_PORTS: dict[str, int] = {
 }
 
 
+ConfigT = TypeVar("ConfigT", bound="Settings")
+
+
 def env_name(service: str) -> str:
     """``order-intake`` -> ``ORDER_INTAKE`` (for per-service variables)."""
     return service.upper().replace("-", "_")
@@ -50,107 +47,100 @@ def db_name(service: str) -> str:
 
 
 class Settings(BaseSettings):
-    """One service's settings. Per-service variables win over the shared ones.
+    """The settings every service shares (mode, data dir, bus, database, secrets,
+    logging, limits). Each service's ``config.py`` extends this class with only its own
+    settings; :meth:`as_config` turns a shared instance into a service's.
 
     ``DROPSHIP_DATABASE_URL`` is what a single-service process (compose) sets; the
     embedded runner and the CLI derive one URL per service from ``DROPSHIP_DATA_DIR``
-    or ``DROPSHIP_<SERVICE>_DATABASE_URL``.
+    or ``DROPSHIP_<SERVICE>_DATABASE_URL``. Every field's description is the README's
+    configuration table (``dropship config table``).
     """
 
     model_config = SettingsConfigDict(env_prefix="DROPSHIP_", extra="ignore")
 
-    mode: Literal["embedded", "distributed"] = "embedded"
-    service: str = "order-intake"
-    # all: HTTP + background work; api: HTTP only; worker: background work (consumers,
-    # outbox relay, processors) with only the health endpoints in use
-    role: Literal["all", "api", "worker"] = "all"
-    data_dir: Path = Path("./data")
-    database_url: str | None = None
-    bus_url: str = "embedded://"
-    exchange: str = "dropship.events"
-    queue_prefix: str = ""
-    host: str = "127.0.0.1"
-    port: int | None = None
-    # encrypts the secrets at rest (webhook secrets, storefront and supplier
-    # credentials, vendor tokens); unset in embedded mode: a key generated into the
-    # data dir. Previous keys only decrypt (a rotation: see docs/design.md).
-    secret_key: str = DEV_SECRET
-    previous_secret_keys: list[str] = Field(default_factory=list)
-    admin_token: str | None = None
-    log_level: str = "INFO"
-    log_json: bool = True
-    max_body_bytes: int = 1024 * 1024
-    # outbound calls: host names, *.suffix, addresses or networks we may call although
-    # they are local (development and tests only; see dropship_common.egress)
-    outbound_allow: str = ""
-    # messaging
-    retry_delays_ms: list[int] = Field(default_factory=lambda: [1_000, 10_000, 60_000, 600_000])
-    delivery_limit: int = 20
-    prefetch: int = 32
-    outbox_poll_seconds: float = 1.0
-    # buyer messages
-    smtp_url: str | None = None
-    mail_from: str = "orders@example.com"
-    public_base_url: str = "http://127.0.0.1:8001"
-    # supplier-gateway: placing orders with suppliers through their adapters
-    cj_base_url: str = "https://developers.cjdropshipping.com"
-    supplier_portal_url: str | None = None  # public URL of the portal (e-mailed links)
-    # supplier portal sessions: ended after this long unused, and this long after sign-in
-    portal_session_idle_seconds: float = Field(default=1800.0, gt=0)
-    portal_session_max_seconds: float = Field(default=43200.0, gt=0)
-    # failed portal sign-ins allowed per client IP and per key id in a sliding window
-    portal_login_max_failures: int = Field(default=10, ge=1)
-    portal_login_window_seconds: float = Field(default=900.0, gt=0)
-    placement_poll_seconds: float = 5.0
-    placement_batch_size: int = 20
-    placement_lease_seconds: float = 120.0  # a claimed order is retried after this
-    placement_retry_base_seconds: float = 5.0
-    placement_retry_cap_seconds: float = 600.0
-    # lookups in a row that settle nothing (after a call whose outcome is unknown) before
-    # a supplier order becomes needs_attention for an operator
-    placement_max_unsettled_lookups: int = Field(default=3, ge=1)
-    supplier_timeout_seconds: float = 15.0
-    supplier_breaker_threshold: int = 5
-    supplier_breaker_cooldown_seconds: float = 30.0
-    supplier_sync_seconds: float = 3600.0  # open orders looked up (a webhook may be lost)
-    # CJ webhook messages for an order not known (yet): tried again with backoff, parked
-    # for an operator when still unmatched after cj_message_match_seconds
-    cj_message_retry_base_seconds: float = 30.0
-    cj_message_retry_cap_seconds: float = 1800.0
-    cj_message_match_seconds: float = 86400.0
-    # order-intake: storefront reconciliation and webhook subscriptions (shops with
-    # admin credentials). Our public base URL for the storefronts' webhook
-    # subscriptions (https://host): unset, missing subscriptions are reported, never
-    # created with a guessed address.
-    webhook_base_url: str | None = None
-    storefront_sync_seconds: float = 900.0  # orders changed at the storefront asked for
-    storefront_sync_overlap_seconds: float = 600.0  # each run looks back this much more
-    webhook_check_seconds: float = 86400.0  # subscriptions checked (and repaired) daily
-    # order-intake: the Shopify Admin API version asked for (a stable one, YYYY-MM)
-    shopify_api_version: str = SHOPIFY_API_VERSION
-
-    @field_validator("shopify_api_version")
-    @classmethod
-    def _stable_shopify_version(cls, value: str) -> str:
-        if not _SHOPIFY_VERSION_RE.match(value):
-            raise ValueError(
-                "DROPSHIP_SHOPIFY_API_VERSION must be a stable Shopify API version: "
-                "YYYY-01, YYYY-04, YYYY-07 or YYYY-10"
-            )
-        return value
+    mode: Literal["embedded", "distributed"] = Field(
+        default="embedded",
+        description="`distributed` refuses the development secret and the embedded bus",
+    )
+    service: str = Field(
+        default="order-intake",
+        description="the service a one-service process runs (set by `dropship serve`)",
+    )
+    role: Literal["all", "api", "worker"] = Field(
+        default="all",
+        description="`all`: HTTP and background work; `api`: HTTP only; `worker`: "
+        "background work (consumers, outbox relay, processors) with only the health "
+        "endpoints",
+    )
+    data_dir: Path = Field(
+        default=Path("./data"), description="embedded mode: SQLite files, `bus.db`, `mail/`"
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="`postgresql+asyncpg://user:pass@host/db` for a one-service process "
+        "(embedded: SQLite in the data dir); per service: `DROPSHIP_<SERVICE>_DATABASE_URL`",
+    )
+    bus_url: str = Field(
+        default="embedded://", description="`amqp://user:pass@host:5672/` in distributed mode"
+    )
+    exchange: str = Field(default="dropship.events", description="the topic exchange")
+    queue_prefix: str = Field(
+        default="", description="prefix of the services' queue names (tests, shared brokers)"
+    )
+    host: str = Field(default="127.0.0.1", description="the address to listen on")
+    port: int | None = Field(
+        default=None,
+        description="the port to listen on (by default order-intake 8001, supplier-gateway "
+        "8002, logistics 8003, aftersales 8004); per service: `DROPSHIP_<SERVICE>_PORT`",
+    )
+    secret_key: str = Field(
+        default=DEV_SECRET,
+        json_schema_extra={"shown_default": "embedded: generated"},
+        description="encrypts the secrets at rest (webhook secrets, storefront and "
+        "supplier credentials, supplier API tokens); required in distributed mode, at "
+        "least 32 characters (`python -c 'import secrets; print(secrets.token_urlsafe(32))'`); "
+        "embedded mode without it: a key generated into `<data dir>/secret.key` (mode "
+        "0600) on the first run",
+    )
+    previous_secret_keys: list[str] = Field(
+        default_factory=list,
+        description="JSON list of earlier secret keys: they still decrypt, never encrypt "
+        "(a key rotation)",
+    )
+    admin_token: str | None = Field(
+        default=None, description="optional break-glass admin bearer token"
+    )
+    log_level: str = Field(default="INFO", description="log level")
+    log_json: bool = Field(
+        default=True,
+        description="JSON logs with correlation id; personal data masked (`138****1234`, "
+        "`j***@example.com`)",
+    )
+    max_body_bytes: int = Field(default=1024 * 1024, description="larger requests get 413")
+    outbound_allow: str = Field(
+        default="",
+        description="development and tests only: host names, `*.suffix`, addresses or "
+        "networks (comma-separated) that outbound calls may reach although they are local "
+        "(see Security)",
+    )
+    retry_delays_ms: list[int] = Field(
+        default_factory=lambda: [1_000, 10_000, 60_000, 600_000],
+        description="consumer retry tiers before a message is dead-lettered",
+    )
+    delivery_limit: int = Field(
+        default=20, description="deliveries of one message before RabbitMQ gives it up"
+    )
+    prefetch: int = Field(default=32, description="messages a consumer holds at once")
+    outbox_poll_seconds: float = Field(
+        default=1.0, description="the outbox relay looks this often (besides being woken)"
+    )
 
     @field_validator("outbound_allow")
     @classmethod
     def _allowlist(cls, value: str) -> str:
         EgressRules.parse(value)  # raises on an entry that is no host, address or network
         return value
-
-    @model_validator(mode="after")
-    def _vendor_urls_we_may_call(self) -> Settings:
-        problem = url_problem(self.cj_base_url, EgressRules.from_settings(self))
-        if problem:
-            raise ValueError(f"DROPSHIP_CJ_BASE_URL: {problem}")
-        return self
 
     @model_validator(mode="after")
     def _refuse_defaults_outside_embedded(self) -> Settings:
@@ -166,6 +156,14 @@ class Settings(BaseSettings):
             if self.admin_token is not None and len(self.admin_token) < 24:
                 raise ValueError("DROPSHIP_ADMIN_TOKEN must be at least 24 characters")
         return self
+
+    def as_config(self, config_class: type[ConfigT]) -> ConfigT:
+        """These settings as ``config_class`` (a service's own class): the shared values
+        carried over as they are, the service's own read from the environment."""
+        if isinstance(self, config_class):
+            return self
+        shared = {name: getattr(self, name) for name in Settings.model_fields}
+        return config_class(**shared)
 
     def for_service(self, service: str) -> Settings:
         """A copy for ``service`` with its database URL and port resolved."""

@@ -70,7 +70,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def distributed_settings(service: str, database_url: str, bus_url: str, **extra: Any) -> Settings:
+def distributed_settings(
+    service: str,
+    database_url: str,
+    bus_url: str,
+    *,
+    settings_class: type[Settings] = Settings,
+    **extra: Any,
+) -> Settings:
+    """A service's settings for a test (``settings_class``: the service's own class;
+    a name that is none of its settings is an error, never silently ignored)."""
+    unknown = set(extra) - set(settings_class.model_fields)
+    if unknown:
+        raise TypeError(f"not settings of {settings_class.__name__}: {sorted(unknown)}")
     values: dict[str, Any] = {
         "mode": "distributed",
         "service": service,
@@ -86,7 +98,7 @@ def distributed_settings(service: str, database_url: str, bus_url: str, **extra:
         "outbound_allow": "127.0.0.1,localhost",
         **extra,
     }
-    return Settings(**values)
+    return settings_class(**values)
 
 
 @dataclass
@@ -117,7 +129,9 @@ async def start_service(databases: DatabaseFactory, amqp_url: str) -> AsyncItera
 
     async def start(spec: ServiceSpec, **extra: Any) -> RunningService:
         db_url = extra.pop("database_url", None) or await databases.new(spec.name)
-        settings = distributed_settings(spec.name, db_url, amqp_url, **extra)
+        settings = distributed_settings(
+            spec.name, db_url, amqp_url, settings_class=spec.settings_class, **extra
+        )
         app = create_service_app(spec, settings)
         manager = LifespanManager(app, startup_timeout=30, shutdown_timeout=30)
         await manager.__aenter__()

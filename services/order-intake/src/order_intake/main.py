@@ -9,6 +9,7 @@ from dropship_common.runtime import ServiceRuntime, ServiceSpec, create_service_
 from dropship_common.settings import Settings
 from dropship_common.workers import CommitSignal
 from order_intake import consumers
+from order_intake.config import OrderIntakeSettings
 from order_intake.fulfilment.endpoints import router as fulfilments_router
 from order_intake.fulfilment.worker import fulfilment_worker
 from order_intake.messages.mailer import mail_worker
@@ -65,6 +66,7 @@ SPEC = ServiceSpec(
     on_start=_wire,
     # a Shopify storm (a flash sale) is the load order-intake must carry
     hot_routes={"/webhooks/shopify": shopify_webhook},
+    settings_class=OrderIntakeSettings,
 )
 
 

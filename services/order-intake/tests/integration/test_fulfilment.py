@@ -21,7 +21,6 @@ import uvicorn
 from dropship_common.contracts.supplier_gateway import ShipmentTrackingAssigned
 from dropship_common.mail import MailFolderSender, MailSender
 from dropship_common.messaging.envelope import Envelope
-from dropship_common.settings import SHOPIFY_API_VERSION
 from dropship_testkit.fakes import FakeNetwork, FakeShopifyAdmin, FakeWooCommerce
 from dropship_testkit.pytest_plugin import RunningService, free_port
 from dropship_testkit.storefront import (
@@ -32,6 +31,7 @@ from dropship_testkit.storefront import (
     woo_order_body,
 )
 from dropship_testkit.tap import EventTap, eventually
+from order_intake.config import SHOPIFY_API_VERSION
 from order_intake.fulfilment.repository import FulfilmentRepository
 from order_intake.fulfilment.routes import ROUTES_ENV
 from order_intake.fulfilment.worker import (

@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from dropship_common.settings import Settings
 from dropship_testkit.pytest_plugin import RunningService
+from order_intake.config import OrderIntakeSettings
 from order_intake.fulfilment.base import StorefrontRejected
 from order_intake.fulfilment.routes import route_for
 from order_intake.main import SPEC
@@ -66,4 +66,4 @@ async def test_a_stored_shopify_shop_off_myshopify_com_is_never_called() -> None
         webhook_secrets=["s"],
     )
     with pytest.raises(StorefrontRejected, match=r"myshopify\.com"):
-        storefront_api(shop, route_for(shop.domain, {}), None, Settings())
+        storefront_api(shop, route_for(shop.domain, {}), None, OrderIntakeSettings())

@@ -12,10 +12,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from dropship_common.settings import Settings
 from dropship_testkit.fakes import FakeNetwork, FakeShopifyAdmin
 from dropship_testkit.fakes.shopify_cost import MAX_QUERY_COST, query_cost
 from dropship_testkit.storefront import shopify_order_body
+from order_intake.config import OrderIntakeSettings
 from order_intake.fulfilment.base import ShopAccess, StorefrontRejected
 from order_intake.storefront_sync import shopify
 from order_intake.storefront_sync.base import WebhookTarget
@@ -36,7 +36,7 @@ async def api(fake: FakeShopifyAdmin) -> AsyncIterator[ShopifyApi]:
         transport=FakeNetwork({HOST: fake}), base_url=f"https://{HOST}"
     ) as client:
         access = ShopAccess(uuid.uuid4(), "shopify", HOST, {"access_token": "tok"})
-        yield ShopifyApi(client, access, Settings())
+        yield ShopifyApi(client, access, OrderIntakeSettings())
 
 
 def put_orders(fake: FakeShopifyAdmin, n: int, lines: int = 3) -> None:
@@ -71,7 +71,7 @@ async def test_changed_orders_are_searched_and_paged(
     pages = [p async for p in api.changed_orders(T0 + dt.timedelta(minutes=2))]
     assert [[o.external_id for o in page] for page in pages] == [["102", "103"], ["104"]]
     assert pages[0][0].updated_at == T0 + dt.timedelta(minutes=2)
-    assert {c["served"] for c in fake.calls} == {Settings().shopify_api_version}
+    assert {c["served"] for c in fake.calls} == {OrderIntakeSettings().shopify_api_version}
 
 
 async def test_an_order_with_more_lines_than_a_page_is_read_whole(

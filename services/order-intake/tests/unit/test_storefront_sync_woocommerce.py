@@ -11,9 +11,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from dropship_common.settings import Settings
 from dropship_testkit.fakes import FakeNetwork, FakeWooCommerce
 from dropship_testkit.storefront import woo_order_body
+from order_intake.config import OrderIntakeSettings
 from order_intake.fulfilment.base import ShopAccess, StorefrontRejected, StorefrontUnavailable
 from order_intake.storefront_sync.base import WebhookTarget
 from order_intake.storefront_sync.woocommerce import WooCommerceApi
@@ -40,7 +40,7 @@ def api(fake: FakeWooCommerce, http: httpx.AsyncClient) -> WooCommerceApi:
     access = ShopAccess(
         uuid.uuid4(), "woocommerce", HOST, {"consumer_key": "ck", "consumer_secret": "cs"}
     )
-    return WooCommerceApi(http, access, Settings())
+    return WooCommerceApi(http, access, OrderIntakeSettings())
 
 
 def order(order_id: int) -> dict[str, object]:
@@ -168,7 +168,7 @@ async def test_a_wrong_key_is_a_refusal(fake: FakeWooCommerce, http: httpx.Async
     )
     http.auth = None
     with pytest.raises(StorefrontRejected, match="401"):
-        await WooCommerceApi(http, access, Settings()).check_webhooks(
+        await WooCommerceApi(http, access, OrderIntakeSettings()).check_webhooks(
             WebhookTarget(None, "/p", "s")
         )
 

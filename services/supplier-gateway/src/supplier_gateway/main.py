@@ -33,6 +33,7 @@ from supplier_gateway.callbacks.cj import router as cj_callbacks_router
 from supplier_gateway.callbacks.supplier_api import router as supplier_api_router
 from supplier_gateway.cj_messages.endpoints import router as cj_messages_router
 from supplier_gateway.cj_messages.worker import cj_message_purge_worker, cj_message_worker
+from supplier_gateway.config import SupplierGatewaySettings
 from supplier_gateway.mappings.endpoints import router as mappings_router
 from supplier_gateway.models import common, parked_events
 from supplier_gateway.placement.worker import placement_worker
@@ -121,6 +122,7 @@ SPEC = ServiceSpec(
         cj_message_worker,
         cj_message_purge_worker,
     ),
+    settings_class=SupplierGatewaySettings,
 )
 
 

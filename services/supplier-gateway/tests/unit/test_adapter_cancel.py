@@ -13,16 +13,16 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from dropship_common.settings import Settings
 from supplier_gateway.adapters.base import AdapterContext, SupplierError, SupplierUnavailable
 from supplier_gateway.adapters.cjdropshipping import CJAdapter
 from supplier_gateway.adapters.http_supplier import HttpSupplierAdapter
+from supplier_gateway.config import SupplierGatewaySettings
 
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
 def _context(handler: Handler) -> AdapterContext:
-    settings = Settings(mode="embedded", supplier_breaker_threshold=100)
+    settings = SupplierGatewaySettings(mode="embedded", supplier_breaker_threshold=100)
     return AdapterContext(settings, uuid.uuid4(), httpx.MockTransport(handler))
 
 

@@ -8,9 +8,9 @@ import httpx
 import pytest
 
 from dropship_common.http import HostNotAllowed
-from dropship_common.settings import Settings
 from supplier_gateway.adapters.calls import supplier_client
 from supplier_gateway.adapters.http_supplier import refusal_reason
+from supplier_gateway.config import SupplierGatewaySettings
 
 
 async def test_a_supplier_client_does_not_connect_to_a_local_address() -> None:
@@ -26,7 +26,7 @@ async def test_a_supplier_client_does_not_connect_to_a_local_address() -> None:
     try:
         for host in ("127.0.0.1", "2130706433", "127.1"):
             async with supplier_client(
-                f"http://{host}:{port}/", Settings(), rate_per_second=None
+                f"http://{host}:{port}/", SupplierGatewaySettings(), rate_per_second=None
             ) as client:
                 with pytest.raises(HostNotAllowed):
                     await client.get("orders/1")
@@ -52,3 +52,11 @@ def test_a_refusal_shows_its_reason_not_the_body(body: object, shown: str) -> No
 def test_a_refusal_that_is_not_json_shows_nothing_of_it() -> None:
     reason = refusal_reason(httpx.Response(422, text="<html>metadata: secret</html>"))
     assert "secret" not in reason
+
+
+def test_the_cj_base_url_setting_follows_the_policy() -> None:
+    with pytest.raises(ValueError, match="DROPSHIP_CJ_BASE_URL"):
+        SupplierGatewaySettings(cj_base_url="http://169.254.169.254/")
+    with pytest.raises(ValueError, match="credentials"):
+        SupplierGatewaySettings(cj_base_url="https://u:p@developers.cjdropshipping.com")
+    SupplierGatewaySettings(cj_base_url="http://127.0.0.1:9000", outbound_allow="127.0.0.1")

@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Literal
 
 import httpx
 
-from dropship_common.settings import Settings
+from order_intake.config import OrderIntakeSettings
 
 __all__ = [
     "FulfilmentPlugin",
@@ -88,11 +88,15 @@ class FulfilmentPlugin(abc.ABC):
     writes_back: ClassVar[bool] = True
 
     def __init__(
-        self, client: httpx.AsyncClient, shop: ShopAccess, *, settings: Settings | None = None
+        self,
+        client: httpx.AsyncClient,
+        shop: ShopAccess,
+        *,
+        settings: OrderIntakeSettings | None = None,
     ) -> None:
         self.client = client
         self.shop = shop
-        self.settings = settings or Settings()
+        self.settings = settings or OrderIntakeSettings()
 
     @abc.abstractmethod
     async def fulfil(self, request: FulfilmentRequest) -> Outcome:

@@ -25,6 +25,7 @@ from dropship_common.leases import one_by_one_within
 from dropship_common.observability import mask_text
 from dropship_common.runtime import ServiceRuntime
 from dropship_common.workers import CommitSignal, drain_forever
+from order_intake.config import config_of
 from order_intake.fulfilment.base import (
     FulfilmentRequest,
     Outcome,
@@ -149,7 +150,7 @@ class FulfilmentWorker:
             client = self.client(job.shop)
         except HostNotAllowed as exc:  # not a storefront's domain: nothing is sent
             return Result(error=str(exc)[:1000], permanent=True)
-        plugin = plugin_for(job.shop.platform)(client, job.shop, settings=self.runtime.settings)
+        plugin = plugin_for(job.shop.platform)(client, job.shop, settings=config_of(self.runtime))
         try:
             return Result(outcome=await plugin.fulfil(job.request))
         except StorefrontRejected as exc:

@@ -15,6 +15,7 @@ from dropship_common.db import utcnow
 from dropship_common.mail import MailFolderSender, MailSender, SmtpSender
 from dropship_common.runtime import ServiceRuntime
 from dropship_common.workers import CommitSignal, drain_forever
+from order_intake.config import config_of
 from order_intake.messages.service import MAIL_FLAG
 from order_intake.models import BuyerMessage
 from order_intake.workers_wiring import webhook_backlog
@@ -28,7 +29,7 @@ SEND_LEASE = dt.timedelta(minutes=5)
 
 
 def make_sender(runtime: ServiceRuntime) -> MailSender:
-    return mail.make_sender(runtime.settings)
+    return mail.make_sender(config_of(runtime))
 
 
 def to_email(row: BuyerMessage, sender: str) -> Message:
@@ -59,7 +60,7 @@ class Mailer:
         transaction open, then record the outcome. A crash while sending leaves the
         lease to expire and the message is sent again: at least once, never lost."""
         now = utcnow()
-        mail_from = self.rt.settings.mail_from
+        mail_from = config_of(self.rt).mail_from
         async with self.rt.db.transaction() as session:
             claimed = await mail_queue.claim_due(
                 session, BuyerMessage, now, limit, self.lease, lambda r: to_email(r, mail_from)

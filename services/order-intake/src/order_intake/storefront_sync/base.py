@@ -11,7 +11,7 @@ from typing import ClassVar, Literal
 
 import httpx
 
-from dropship_common.settings import Settings
+from order_intake.config import OrderIntakeSettings
 from order_intake.fulfilment.base import ShopAccess
 
 # unmanaged: the merchant keeps the subscriptions elsewhere (``manage_webhooks: false``)
@@ -54,7 +54,9 @@ class StorefrontApi(abc.ABC):
 
     platform: ClassVar[str]
 
-    def __init__(self, client: httpx.AsyncClient, shop: ShopAccess, settings: Settings) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, shop: ShopAccess, settings: OrderIntakeSettings
+    ) -> None:
         self.client = client
         self.shop = shop
         self.settings = settings

@@ -24,8 +24,8 @@ from dropship_common.egress import EgressRules
 from dropship_common.http import OutboundPolicy, make_client
 from dropship_common.observability import mask_text
 from dropship_common.runtime import ServiceRuntime
-from dropship_common.settings import Settings
 from dropship_common.workers import every
+from order_intake.config import OrderIntakeSettings, config_of
 from order_intake.fulfilment.base import ShopAccess, StorefrontRejected, StorefrontUnavailable
 from order_intake.fulfilment.routes import (
     Route,
@@ -65,7 +65,7 @@ BATCH = 10
 POLL_SECONDS = 30.0
 
 
-def webhook_target(shop: Shop, settings: Settings) -> WebhookTarget:
+def webhook_target(shop: Shop, settings: OrderIntakeSettings) -> WebhookTarget:
     path = "/webhooks/shopify" if shop.platform == "shopify" else f"/webhooks/woocommerce/{shop.id}"
     base = settings.webhook_base_url
     return WebhookTarget(
@@ -76,7 +76,10 @@ def webhook_target(shop: Shop, settings: Settings) -> WebhookTarget:
 
 
 def storefront_api(
-    shop: Shop, route: Route, transport: httpx.AsyncBaseTransport | None, settings: Settings
+    shop: Shop,
+    route: Route,
+    transport: httpx.AsyncBaseTransport | None,
+    settings: OrderIntakeSettings,
 ) -> tuple[StorefrontApi, httpx.AsyncClient] | None:
     api = APIS.get(shop.platform)
     if api is None:
@@ -102,7 +105,7 @@ class ShopSyncer:
     """Runs the checks for one shop at a time; shared by the worker, the API and the CLI."""
 
     db: Database
-    settings: Settings
+    settings: OrderIntakeSettings
     # the runtime's state, where tests put an inner transport (TRANSPORT_KEY)
     state: dict[str, Any] = field(default_factory=dict)
     routes: dict[str, Route] | None = None
@@ -278,5 +281,5 @@ class ShopSyncer:
 
 
 async def storefront_sync_worker(runtime: ServiceRuntime) -> None:
-    syncer = ShopSyncer(runtime.db, runtime.settings, runtime.state)
+    syncer = ShopSyncer(runtime.db, config_of(runtime), runtime.state)
     await every("storefront-sync", POLL_SECONDS, syncer.run_due)

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import httpx
 
-from dropship_common.settings import Settings
+from order_intake.config import OrderIntakeSettings
 from order_intake.fulfilment.base import ShopAccess, StorefrontRejected
 from order_intake.storefronts.shopify_admin import AdminClient
 
 
-def admin_client(client: httpx.AsyncClient, shop: ShopAccess, settings: Settings) -> AdminClient:
+def admin_client(
+    client: httpx.AsyncClient, shop: ShopAccess, settings: OrderIntakeSettings
+) -> AdminClient:
     token = shop.credentials.get("access_token")
     if not isinstance(token, str) or not token:
         raise StorefrontRejected("the shop's admin credentials have no 'access_token'")

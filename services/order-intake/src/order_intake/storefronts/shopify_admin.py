@@ -29,7 +29,7 @@ import httpx
 import structlog
 from prometheus_client import Counter
 
-from dropship_common.settings import SHOPIFY_API_VERSION
+from order_intake.config import SHOPIFY_API_VERSION
 from order_intake.fulfilment.base import StorefrontRejected, StorefrontUnavailable
 from order_intake.fulfilment.http_errors import calling, check_status
 

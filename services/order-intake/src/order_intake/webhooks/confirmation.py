@@ -30,6 +30,7 @@ from dropship_common.db import Database, utcnow
 from dropship_common.observability import mask_text
 from dropship_common.runtime import ServiceRuntime
 from dropship_common.workers import CommitSignal, drain_forever
+from order_intake.config import config_of
 from order_intake.domain.lifecycle import cancels
 from order_intake.domain.order import CanonicalOrder
 from order_intake.fulfilment.base import StorefrontUnavailable
@@ -117,7 +118,7 @@ class Confirmer:
         self.rt = runtime
         self.db: Database = runtime.db
         self.signal = CommitSignal(runtime.db, CONFIRM_FLAG)
-        self.syncer = ShopSyncer(runtime.db, runtime.settings, runtime.state)
+        self.syncer = ShopSyncer(runtime.db, config_of(runtime), runtime.state)
 
     async def run(self) -> None:
         await drain_forever(

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 import httpx
 
 from dropship_common.http import RateLimiter
-from dropship_common.settings import Settings
+from supplier_gateway.config import SupplierGatewaySettings
 
 
 @dataclass(frozen=True)
@@ -136,7 +136,7 @@ class TokenStore(Protocol):
 class AdapterContext:
     """What an adapter is made with besides the supplier's credentials."""
 
-    settings: Settings
+    settings: SupplierGatewaySettings
     supplier_id: uuid.UUID
     transport: httpx.AsyncBaseTransport | None = None  # tests: an in-process fake
     token_store: TokenStore | None = None

@@ -18,7 +18,7 @@ import httpx
 
 from dropship_common.egress import EgressRules, guarded_transport
 from dropship_common.http import OutboundPolicy, RateLimiter, make_client
-from dropship_common.settings import Settings
+from supplier_gateway.config import SupplierGatewaySettings
 
 _current: contextvars.ContextVar[CallLog | None] = contextvars.ContextVar(
     "supplier_call_log", default=None
@@ -83,7 +83,7 @@ class RecordingTransport(httpx.AsyncBaseTransport):
 
 def supplier_client(
     base_url: str,
-    settings: Settings,
+    settings: SupplierGatewaySettings,
     *,
     rate_per_second: float | None,
     transport: httpx.AsyncBaseTransport | None = None,

@@ -12,11 +12,11 @@ from typing import Any
 import httpx
 
 from dropship_common.http import RateLimiter
-from dropship_common.settings import Settings
 from supplier_gateway.adapters import cjdropshipping, http_supplier
 from supplier_gateway.adapters.base import AdapterContext, SupplierAdapter, TokenStore
 from supplier_gateway.adapters.cjdropshipping import CJAdapter
 from supplier_gateway.adapters.http_supplier import HttpSupplierAdapter
+from supplier_gateway.config import SupplierGatewaySettings
 
 AdapterFactory = Callable[[dict[str, Any], AdapterContext], SupplierAdapter]
 StoreFactory = Callable[[uuid.UUID], TokenStore]
@@ -44,7 +44,7 @@ def credential_problems(kind: str, credentials: dict[str, Any]) -> list[str]:
 class AdapterRegistry:
     def __init__(
         self,
-        settings: Settings,
+        settings: SupplierGatewaySettings,
         factories: dict[str, AdapterFactory] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         token_stores: StoreFactory | None = None,

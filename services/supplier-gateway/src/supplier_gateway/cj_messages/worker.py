@@ -22,7 +22,6 @@ from dropship_common.errors import AppError
 from dropship_common.notify import listen_forever
 from dropship_common.observability import mask_text
 from dropship_common.runtime import ServiceRuntime
-from dropship_common.settings import Settings
 from dropship_common.workers import CommitSignal, drain_forever, every
 from supplier_gateway.cj_messages.apply import Applied, Outcome, Unmatched, Unusable, apply_message
 from supplier_gateway.cj_messages.kinds import (
@@ -38,6 +37,7 @@ from supplier_gateway.cj_messages.repository import (
     CJ_MESSAGE_FLAG,
     CJMessageRepository,
 )
+from supplier_gateway.config import SupplierGatewaySettings, config_of
 from supplier_gateway.models import CJMessage
 
 log = structlog.get_logger(__name__)
@@ -46,7 +46,7 @@ BATCH = 50
 MAX_ATTEMPTS = 10  # errors of ours (not "order unknown"): then parked
 
 
-def backoff(attempts: int, settings: Settings) -> dt.timedelta:
+def backoff(attempts: int, settings: SupplierGatewaySettings) -> dt.timedelta:
     seconds = settings.cj_message_retry_base_seconds * 2 ** max(0, attempts - 1)
     return dt.timedelta(seconds=min(settings.cj_message_retry_cap_seconds, seconds))
 
@@ -68,7 +68,7 @@ class CJMessageWorker:
             "cj-messages",
             self.apply_due,
             self.signal,
-            poll_seconds=self.rt.settings.placement_poll_seconds,
+            poll_seconds=config_of(self.rt).placement_poll_seconds,
             batch_size=BATCH,
         )
 
@@ -96,7 +96,7 @@ class CJMessageWorker:
             outcome = Unusable(_error(exc))
         except Exception as exc:
             error = _error(exc)
-        s = self.rt.settings
+        s = config_of(self.rt)
         message.attempts = attempts + 1
         if isinstance(outcome, Applied):
             message.supplier_order_id = outcome.supplier_order_id

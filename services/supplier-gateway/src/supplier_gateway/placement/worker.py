@@ -41,6 +41,7 @@ from supplier_gateway.adapters.calls import CallLog
 from supplier_gateway.adapters.rate_limits import DbRateLimiter
 from supplier_gateway.adapters.registry import OUTSIDE_KINDS, AdapterRegistry
 from supplier_gateway.adapters.token_store import DbTokenStore
+from supplier_gateway.config import config_of
 from supplier_gateway.domain.placement import next_attempt, retry_delay
 from supplier_gateway.domain.supplier_order import OPEN, PLACING, Status
 from supplier_gateway.models import SupplierOrder, SupplierOrderEvent
@@ -250,7 +251,7 @@ class Placer:
         self.signal = CommitSignal(runtime.db, PLACE_FLAG)
 
     async def place_due(self) -> int:
-        s = self.rt.settings
+        s = config_of(self.rt)
         async with self.rt.db.transaction() as session:
             claimed = await PlacementRepository(session).claim_due(
                 utcnow(),
@@ -298,7 +299,9 @@ class Placer:
                 row.status == Status.CANCELLED.value and row.cancel_refused
             ):
                 return  # shipped or cancelled meanwhile: its own path set what is next
-            row.next_attempt_at = now + dt.timedelta(seconds=self.rt.settings.supplier_sync_seconds)
+            row.next_attempt_at = now + dt.timedelta(
+                seconds=config_of(self.rt).supplier_sync_seconds
+            )
             if found is not None and found.supplier_ref and not row.supplier_ref:
                 row.supplier_ref = found.supplier_ref
             if found is not None:
@@ -361,7 +364,7 @@ class Placer:
         except Exception as exc:
             result, error = "retry", f"{type(exc).__name__}: {exc}"[:500]
             unsettled = not isinstance(exc, NOT_ASKED)
-        s = self.rt.settings
+        s = config_of(self.rt)
         now = utcnow()
         async with self.rt.db.transaction() as session:
             row, _ = await PlacementRepository(session).release(claimed)
@@ -414,7 +417,7 @@ class Placer:
         await self.record(claimed, outcome)
 
     async def record(self, claimed: Claimed, outcome: Outcome) -> None:
-        s = self.rt.settings
+        s = config_of(self.rt)
         now = utcnow()
         async with self.rt.db.transaction() as session:
             row, supplier = await PlacementRepository(session).release(claimed)
@@ -502,7 +505,7 @@ class Placer:
                     session.add(_event(row, now, "supplier_sync", details))
 
     async def run(self) -> None:
-        s = self.rt.settings
+        s = config_of(self.rt)
         try:
             await drain_forever(
                 "supplier_placement",
@@ -528,11 +531,11 @@ def make_registry(runtime: ServiceRuntime) -> AdapterRegistry:
 
         def limiters(supplier_id: uuid.UUID, rate: float) -> RateLimiter:
             # a call queued past a quarter of the lease is tried again later instead
-            wait = runtime.settings.placement_lease_seconds / 4
+            wait = config_of(runtime).placement_lease_seconds / 4
             return DbRateLimiter(db, f"supplier:{supplier_id}", rate, max_wait=wait)
 
     return AdapterRegistry(
-        runtime.settings,
+        config_of(runtime),
         token_stores=lambda supplier_id: DbTokenStore(db, supplier_id),
         rate_limiters=limiters,
     )

@@ -12,8 +12,8 @@ import structlog
 from dropship_common import mail, mail_queue
 from dropship_common.db import utcnow
 from dropship_common.runtime import ServiceRuntime
-from dropship_common.settings import Settings
 from dropship_common.workers import CommitSignal, drain_forever
+from supplier_gateway.config import SupplierGatewaySettings, config_of
 from supplier_gateway.models import SupplierEmail
 from supplier_gateway.supplier_emails.repository import SupplierEmailRepository
 from supplier_gateway.supplier_emails.service import MAIL_FLAG
@@ -25,12 +25,12 @@ SEND_LEASE = dt.timedelta(minutes=5)
 BATCH = 50
 
 
-def portal_url(settings: Settings) -> str:
+def portal_url(settings: SupplierGatewaySettings) -> str:
     base = settings.supplier_portal_url or f"http://{settings.host}:{settings.port or 8002}"
     return base.rstrip("/")
 
 
-def to_message(row: SupplierEmail, settings: Settings) -> Message:
+def to_message(row: SupplierEmail, settings: SupplierGatewaySettings) -> Message:
     link = f"{portal_url(settings)}/portal/orders/{row.supplier_order_id}"
     body = f"{row.body}\n\nOpen it in the portal: {link}\n"
     return mail.text_message(
@@ -56,7 +56,7 @@ class SupplierMailer:
 
     async def send_due(self) -> int:
         now = utcnow()
-        settings = self.rt.settings
+        settings = config_of(self.rt)
         async with self.rt.db.transaction() as session:
             claimed = await mail_queue.claim_due(
                 session, SupplierEmail, now, BATCH, self.lease, lambda r: to_message(r, settings)
@@ -76,4 +76,4 @@ class SupplierMailer:
 
 
 async def supplier_mail_worker(runtime: ServiceRuntime) -> None:
-    await SupplierMailer(runtime, mail.make_sender(runtime.settings, "supplier-mail")).run()
+    await SupplierMailer(runtime, mail.make_sender(config_of(runtime), "supplier-mail")).run()

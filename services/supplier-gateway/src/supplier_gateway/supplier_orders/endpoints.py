@@ -13,6 +13,7 @@ from sqlalchemy.exc import NoResultFound
 from dropship_common.db import utcnow
 from dropship_common.deps import Operator, Runtime
 from dropship_common.errors import Conflict, NotFound, ValidationFailed
+from supplier_gateway.config import config_of
 from supplier_gateway.domain.supplier_order import Status
 from supplier_gateway.errors import PlacementInFlight, error_responses
 from supplier_gateway.models import SupplierOrder
@@ -162,7 +163,7 @@ async def resolve_attention(
             supplier,
             body,
             operator.actor,
-            sync_seconds=rt.settings.supplier_sync_seconds,
+            sync_seconds=config_of(rt).supplier_sync_seconds,
         )
         await session.flush()
         return SupplierOrderOut.model_validate(row)
