@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from dropship_common.deps import Runtime
 from dropship_common.errors import AppError, NotFound
 from dropship_common.runtime import ServiceRuntime
+from supplier_gateway.config import config_of
 from supplier_gateway.domain.supplier_order import OPEN
 from supplier_gateway.models import Supplier, SupplierOrder
 from supplier_gateway.portal import login_limit, pages, sessions
@@ -45,7 +46,7 @@ def _set_cookie(rt: ServiceRuntime, response: Response, name: str, value: str, a
         path="/portal",
         httponly=True,
         samesite="strict",
-        secure=rt.settings.mode == "distributed",
+        secure=config_of(rt).mode == "distributed",
     )
 
 
@@ -76,7 +77,7 @@ async def login_page(rt: Runtime) -> Response:
 
 @router.post("/login")
 async def login(request: Request, rt: Runtime) -> Response:
-    if not same_origin(rt.settings, request):
+    if not same_origin(config_of(rt), request):
         return _refused(CROSS_SITE)
     form = await _form(request)
     token = request.cookies.get(LOGIN_COOKIE, "")
@@ -97,14 +98,14 @@ async def login(request: Request, rt: Runtime) -> Response:
     await sessions.end(rt, request.cookies.get(COOKIE, ""))  # never reuse a session id
     session_id = await sessions.start(rt, *found)
     response = RedirectResponse("/portal", status_code=303)
-    _set_cookie(rt, response, COOKIE, session_id, int(rt.settings.portal_session_max_seconds))
+    _set_cookie(rt, response, COOKIE, session_id, int(config_of(rt).portal_session_max_seconds))
     response.delete_cookie(LOGIN_COOKIE, path="/portal")
     return response
 
 
 @router.post("/logout")
 async def logout(request: Request, rt: Runtime) -> Response:
-    if not same_origin(rt.settings, request):
+    if not same_origin(config_of(rt), request):
         return _refused(CROSS_SITE)
     session_id = request.cookies.get(COOKIE, "")
     form = await _form(request)
@@ -207,7 +208,7 @@ def _validated(action: str, form: dict[str, str]) -> BaseModel | None:
 
 @router.post("/orders/{order_id}/{action}")
 async def act(order_id: uuid.UUID, action: str, request: Request, rt: Runtime) -> Response:
-    if not same_origin(rt.settings, request):
+    if not same_origin(config_of(rt), request):
         return _refused(CROSS_SITE)
     supplier = await _signed_in(request, rt)
     form = await _form(request)

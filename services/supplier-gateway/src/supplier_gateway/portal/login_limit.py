@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from dropship_common.db import utcnow
 from dropship_common.runtime import ServiceRuntime
+from supplier_gateway.config import config_of
 from supplier_gateway.models import PortalLoginFailure
 
 
@@ -28,7 +29,7 @@ def buckets(client_ip: str | None, key: str) -> list[str]:
 async def retry_after(rt: ServiceRuntime, names: list[str]) -> int | None:
     """Seconds until an attempt may be made again, or None when none of ``names`` is
     over the limit."""
-    window = dt.timedelta(seconds=rt.settings.portal_login_window_seconds)
+    window = dt.timedelta(seconds=config_of(rt).portal_login_window_seconds)
     now = utcnow()
     f = PortalLoginFailure
     async with rt.db.sessions() as session:
@@ -42,7 +43,7 @@ async def retry_after(rt: ServiceRuntime, names: list[str]) -> int | None:
     waits = [
         (oldest + window - now).total_seconds()
         for _, count, oldest in rows
-        if count >= rt.settings.portal_login_max_failures
+        if count >= config_of(rt).portal_login_max_failures
     ]
     return max(1, math.ceil(max(waits))) if waits else None
 
@@ -51,7 +52,7 @@ async def record_failure(rt: ServiceRuntime, names: list[str]) -> None:
     """Count a failed attempt against each bucket (and drop every failure that left the
     window: the table holds one window's failures, whatever the buckets)."""
     now = utcnow()
-    cutoff = now - dt.timedelta(seconds=rt.settings.portal_login_window_seconds)
+    cutoff = now - dt.timedelta(seconds=config_of(rt).portal_login_window_seconds)
     async with rt.db.transaction() as session:
         await session.execute(sa.delete(PortalLoginFailure).where(PortalLoginFailure.at <= cutoff))
         session.add_all(PortalLoginFailure(bucket=name, at=now) for name in names)

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from starlette.requests import Request
 
-from dropship_common.settings import Settings
+from supplier_gateway.config import SupplierGatewaySettings
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -32,13 +32,13 @@ def origin_of(url: str) -> str | None:
     return f"{scheme}://{host}:{port}"
 
 
-def portal_origin(settings: Settings, request: Request) -> str | None:
+def portal_origin(settings: SupplierGatewaySettings, request: Request) -> str | None:
     if settings.supplier_portal_url:
         return origin_of(settings.supplier_portal_url)
     return origin_of(f"{request.url.scheme}://{request.url.netloc}")
 
 
-def same_origin(settings: Settings, request: Request) -> bool:
+def same_origin(settings: SupplierGatewaySettings, request: Request) -> bool:
     expected = portal_origin(settings, request)
     origin = request.headers.get("origin")
     if origin is None:

@@ -1,9 +1,11 @@
-"""HTML of the portal (no JavaScript needed). Every value is escaped."""
+"""HTML of the portal (no JavaScript needed): Jinja2 templates in ``templates/``, with
+autoescape on, so every value a supplier, a buyer or a storefront wrote is escaped."""
 
 from __future__ import annotations
 
-from html import escape
 from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from supplier_gateway.domain.supplier_order import REJECT_REASONS
 from supplier_gateway.models import SupplierOrder
@@ -14,128 +16,36 @@ STYLE = (
     "form{margin:1rem 0}.error{color:#b00}"
 )
 
-
-def page(title: str, body: str) -> str:
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
-        f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>{body}</body></html>"
-    )
-
-
-def _csrf(token: str) -> str:
-    return f"<input type='hidden' name='csrf' value='{escape(token)}'>"
+TEMPLATES = Environment(
+    loader=PackageLoader("supplier_gateway.portal", "templates"),
+    autoescape=select_autoescape(["html"], default=True),
+    undefined=StrictUndefined,  # a name missing from a render is an error, not ""
+    trim_blocks=True,
+)
 
 
-def _sign_out(csrf: str) -> str:
-    return (
-        f"<form method='post' action='/portal/logout'>{_csrf(csrf)}<button>Sign out</button></form>"
-    )
+def _render(template: str, title: str, **values: Any) -> str:
+    return TEMPLATES.get_template(template).render(title=title, style=STYLE, **values)
 
 
 def login(csrf: str, error: str | None = None) -> str:
-    err = f"<p class='error'>{escape(error)}</p>" if error else ""
-    return page(
-        "Supplier portal",
-        f"{err}<form method='post' action='/portal/login'>{_csrf(csrf)}<label>Your key "
-        "<input type='password' name='key' required></label> <button>Sign in</button></form>",
-    )
+    return _render("login.html", "Supplier portal", csrf=csrf, error=error)
 
 
 def refused(message: str) -> str:
-    return page(
-        "Supplier portal",
-        f"<p class='error'>{escape(message)}</p><p><a href='/portal'>Back to the portal</a></p>",
-    )
+    return _render("refused.html", "Supplier portal", message=message)
 
 
 def orders(supplier_name: str, rows: list[SupplierOrder], csrf: str) -> str:
-    if not rows:
-        return page(
-            f"Orders for {supplier_name}", "<p>Nothing to ship right now.</p>" + _sign_out(csrf)
-        )
-    lines = "".join(
-        f"<tr><td><a href='/portal/orders/{r.id}'>{escape(str(r.notice.get('order_number') or r.id))}"
-        f"</a></td><td>{escape(r.status)}</td><td>{escape(r.notice.get('ship_by') or '')}</td>"
-        f"<td>{escape(r.notice['recipient'].get('country_code') or '')}</td>"
-        f"<td>{sum(i['quantity'] for i in r.notice['items'])}</td></tr>"
-        for r in rows
-    )
-    return page(
-        f"Orders for {supplier_name}",
-        "<table><tr><th>Order</th><th>Status</th><th>Ship by</th><th>To</th><th>Items</th></tr>"
-        f"{lines}</table>" + _sign_out(csrf),
-    )
-
-
-def _kv(pairs: list[tuple[str, Any]]) -> str:
-    return "".join(
-        f"<tr><th>{escape(k)}</th><td>{escape('' if v is None else str(v))}</td></tr>"
-        for k, v in pairs
-    )
+    return _render("orders.html", f"Orders for {supplier_name}", rows=rows, csrf=csrf)
 
 
 def order(row: SupplierOrder, csrf: str, error: str | None = None) -> str:
-    n = row.notice
-    r = n["recipient"]
-    items = "".join(
-        f"<tr><td>{escape(i['supplier_product_id'])}</td><td>{escape(i.get('supplier_variant_id') or '')}"
-        f"</td><td>{escape(i['title'])} {escape(i.get('variant') or '')}</td><td>{i['quantity']}</td>"
-        f"<td>{escape('; '.join(w['name'] + ': ' + w['value'] for w in i['wishes']))}</td></tr>"
-        for i in n["items"]
-    )
-    customs = n["customs"]
-    declared = "".join(
-        f"<tr><td>{escape(c['description'])}</td><td>{escape(c.get('hs_code') or '')}</td>"
-        f"<td>{c['quantity']}</td><td>{escape(c['unit_value'])} {escape(customs['currency'])}</td>"
-        f"<td>{c['weight_grams']} g</td></tr>"
-        for c in customs["items"]
-    )
-    actions = ""
-    if row.status in ("placed", "accepted"):
-        reasons = "".join(f"<option>{escape(x)}</option>" for x in REJECT_REASONS)
-        accept = (
-            f"<form method='post' action='/portal/orders/{row.id}/accept'>{_csrf(csrf)}"
-            "<button>Accept</button></form>"
-            if row.status == "placed"
-            else ""
-        )
-        actions = (
-            accept + f"<form method='post' action='/portal/orders/{row.id}/ship'>{_csrf(csrf)}"
-            "<h2>Shipped</h2>"
-            "<label>Carrier <input name='carrier' required></label> "
-            "<label>Tracking number(s), one per line<textarea name='tracking' required></textarea></label>"
-            "<button>Mark shipped</button></form>"
-            f"<form method='post' action='/portal/orders/{row.id}/reject'>{_csrf(csrf)}"
-            "<h2>Cannot ship</h2>"
-            f"<label>Reason <select name='reason'>{reasons}</select></label> "
-            "<label>Restock date <input type='date' name='restock_date'></label> "
-            "<label>Note <input name='note'></label><button>Reject</button></form>"
-        )
-    err = f"<p class='error'>{escape(error)}</p>" if error else ""
-    return page(
-        f"Order {n.get('order_number') or row.id}",
-        err
-        + f"<p>Status: <strong>{escape(row.status)}</strong> — ship by {escape(n['ship_by'])}</p>"
-        + "<h2>Ship to</h2><table>"
-        + _kv(
-            [
-                ("Name", r.get("name")),
-                ("Phone", r.get("phone")),
-                ("Address", r.get("line1")),
-                ("", r.get("line2")),
-                ("City", r.get("city")),
-                ("Province", r.get("province")),
-                ("Postal code", r.get("postal_code")),
-                ("Country", r.get("country_code")),
-                ("Shipping method", n.get("shipping_method")),
-                ("Buyer's note", n.get("buyer_note")),
-            ]
-        )
-        + "</table><h2>Items</h2><table><tr><th>Product</th><th>Variant</th><th>Title</th>"
-        + f"<th>Qty</th><th>Buyer's wishes</th></tr>{items}</table>"
-        + "<h2>Customs declaration (true value)</h2><table><tr><th>Description</th><th>HS</th>"
-        + f"<th>Qty</th><th>Unit value</th><th>Weight</th></tr>{declared}</table>"
-        + actions
-        + "<p><a href='/portal'>All orders</a></p>"
-        + _sign_out(csrf),
+    return _render(
+        "order.html",
+        f"Order {row.notice.get('order_number') or row.id}",
+        row=row,
+        csrf=csrf,
+        error=error,
+        reject_reasons=REJECT_REASONS,
     )

@@ -18,6 +18,7 @@ from dropship_common.auth import live
 from dropship_common.db import utcnow
 from dropship_common.runtime import ServiceRuntime
 from dropship_common.security import Role, hash_api_key
+from supplier_gateway.config import config_of
 from supplier_gateway.models import PortalSession, Supplier
 
 
@@ -27,7 +28,9 @@ def _hash(session_id: str) -> str:
 
 def csrf_token(rt: ServiceRuntime, session_id: str) -> str:
     """The token every form of this session carries (bound to the session id)."""
-    mac = hmac.new(rt.settings.secret_key.encode(), b"portal-csrf:" + session_id.encode(), "sha256")
+    mac = hmac.new(
+        config_of(rt).secret_key.encode(), b"portal-csrf:" + session_id.encode(), "sha256"
+    )
     return mac.hexdigest()
 
 
@@ -78,7 +81,7 @@ async def start(rt: ServiceRuntime, supplier: Supplier, key_id: str) -> str:
                 key_id=key_id,
                 created_at=now,
                 last_seen_at=now,
-                expires_at=now + dt.timedelta(seconds=rt.settings.portal_session_max_seconds),
+                expires_at=now + dt.timedelta(seconds=config_of(rt).portal_session_max_seconds),
             )
         )
     return session_id
@@ -89,7 +92,7 @@ async def current(rt: ServiceRuntime, session_id: str) -> Supplier | None:
     if not session_id:
         return None
     now = utcnow()
-    idle = dt.timedelta(seconds=rt.settings.portal_session_idle_seconds)
+    idle = dt.timedelta(seconds=config_of(rt).portal_session_idle_seconds)
     keys = rt.tables.api_keys
     async with rt.db.transaction() as session:
         found = (
