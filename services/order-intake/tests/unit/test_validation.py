@@ -397,3 +397,23 @@ def test_short_address_line_warning() -> None:
     assert result.holds == []
     assert _codes(result.warnings) == ["address_line_short"]
     assert result.warnings[0].details["line1"] == "17"
+
+
+@pytest.mark.parametrize(
+    ("country", "raw", "normalised"),
+    [
+        # countries our own table did not know, from Google's address data
+        ("LT", "04340", "04340"),
+        ("LV", "LV-1073", "LV-1073"),
+        ("IS", "101", "101"),
+        ("KZ", "040900", "040900"),
+        ("EE", "69501", "69501"),
+        ("SK", "010 01", "010 01"),
+        ("PK", "44000", "44000"),
+    ],
+)
+def test_postal_codes_of_more_countries_are_checked(
+    country: str, raw: str, normalised: str
+) -> None:
+    assert normalize_postal_code(country, raw) == (normalised, True)
+    assert normalize_postal_code(country, raw + "9X")[1] is False

