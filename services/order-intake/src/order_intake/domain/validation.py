@@ -235,9 +235,7 @@ def normalize_postal_code(country: str | None, code: str | None) -> tuple[str | 
     # written with or without the usual separator ("00950" for Poland's "00-950")
     refinement = POSTAL_CODE_REFINEMENTS.get(country)
     for candidate in (_postal_canonical(country, text), text):
-        if pattern.fullmatch(candidate) and (
-            refinement is None or refinement.fullmatch(candidate)
-        ):
+        if pattern.fullmatch(candidate) and (refinement is None or refinement.fullmatch(candidate)):
             return candidate, True
     return text, False
 
