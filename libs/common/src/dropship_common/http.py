@@ -60,6 +60,7 @@ from typing import Literal, Protocol
 import httpx
 import structlog
 
+from dropship_common.backoff import backoff_delay
 from dropship_common.egress import DestinationRefused, EgressRules, guarded_transport
 from dropship_common.observability import redact_url
 
@@ -387,11 +388,9 @@ class ResilientTransport(httpx.AsyncBaseTransport):
     def backoff(self, attempt: int) -> float:
         """Wait after failed attempt number ``attempt`` (1-based)."""
         p = self.policy
-        try:
-            ceiling = min(p.backoff_cap, p.backoff_base * (2.0 ** (attempt - 1)))
-        except OverflowError:
-            ceiling = p.backoff_cap
-        return ceiling * (1.0 - p.jitter * self._random())
+        return backoff_delay(
+            attempt, base=p.backoff_base, cap=p.backoff_cap, jitter=p.jitter, rand=self._random
+        )
 
     # -- the loop ----------------------------------------------------------------------
 

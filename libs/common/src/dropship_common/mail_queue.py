@@ -22,6 +22,7 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dropship_common.backoff import backoff_interval
 from dropship_common.db import utcnow
 from dropship_common.leases import one_by_one_within
 from dropship_common.mail import MailSender
@@ -102,7 +103,7 @@ async def send_claimed(
 
 def retry_in(attempts: int) -> dt.timedelta:
     """After the ``attempts``-th failure: 15 s, 45 s, 2¼ min, … up to an hour."""
-    return dt.timedelta(seconds=min(3600, 5 * 3**attempts))
+    return backoff_interval(attempts, base=15.0, factor=3.0, cap=3600.0)
 
 
 def record(row: QueuedMail, claimed: Claimed, sent: Sent | None, max_attempts: int) -> bool:

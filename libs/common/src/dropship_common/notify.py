@@ -10,6 +10,8 @@ from typing import Any
 import asyncpg
 import structlog
 
+from dropship_common.backoff import backoff_delay
+
 log = structlog.get_logger(__name__)
 
 
@@ -20,7 +22,7 @@ def asyncpg_dsn(sqlalchemy_url: str) -> str:
 async def listen_forever(url: str, channel: str, on_notify: Callable[[], None]) -> None:
     """Call ``on_notify`` for each NOTIFY on ``channel``; reconnect when the database
     goes away (the worker's polling covers the gap)."""
-    delay = 0.5
+    failures = 0
     while True:
         conn: Any = None
         try:
@@ -28,7 +30,7 @@ async def listen_forever(url: str, channel: str, on_notify: Callable[[], None]) 
             closed = asyncio.Event()
             conn.add_termination_listener(lambda *_, gone=closed: gone.set())
             await conn.add_listener(channel, lambda *_: on_notify())
-            delay = 0.5
+            failures = 0
             on_notify()  # anything committed while we were away
             await closed.wait()
         except asyncio.CancelledError:
@@ -38,5 +40,5 @@ async def listen_forever(url: str, channel: str, on_notify: Callable[[], None]) 
         finally:
             if conn is not None and not conn.is_closed():
                 await conn.close()
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 10.0)
+        failures += 1
+        await asyncio.sleep(backoff_delay(failures, base=0.5, cap=10.0))

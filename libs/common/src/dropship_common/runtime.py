@@ -18,6 +18,7 @@ from fastapi import APIRouter, FastAPI
 from dropship_common import secretbox
 from dropship_common.admin import router as dead_letters_router
 from dropship_common.api_keys import router as api_keys_router
+from dropship_common.backoff import backoff_delay
 from dropship_common.db import Database
 from dropship_common.errors import declare_common_errors, install_error_handlers
 from dropship_common.health import health_router
@@ -106,7 +107,7 @@ class ServiceRuntime:
     async def _connect_bus(self) -> None:
         """Connect and bind the queue; while the broker is away keep trying (the
         outbox keeps every event meanwhile)."""
-        delay = 0.5
+        failures = 0
         while True:
             try:
                 await self.bus.connect()
@@ -119,8 +120,8 @@ class ServiceRuntime:
                 raise
             except Exception as exc:
                 log.warning("bus_connect_failed", service=self.spec.name, error=str(exc))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+                failures += 1
+                await asyncio.sleep(backoff_delay(failures, base=0.5, cap=10.0))
 
     async def _housekeeping(self) -> None:
         """Every 15 s the ``outbox_pending`` gauge (events not yet on the broker: the

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import random
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +16,7 @@ import sqlalchemy as sa
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dropship_common.backoff import backoff_interval
 from dropship_common.db import Database, utcnow
 from dropship_common.messaging.bus import Bus
 from dropship_common.messaging.envelope import Envelope
@@ -119,8 +119,8 @@ class OutboxRelay:
         )
 
     def _backoff(self, attempts: int) -> dt.timedelta:
-        base = min(self.max_backoff, 0.5 * 2 ** min(attempts, 10))
-        return dt.timedelta(seconds=base * random.uniform(0.5, 1.0))
+        # 0.5 s after the first failure (attempts 0), doubling, half of it at random
+        return backoff_interval(attempts + 1, base=0.5, cap=self.max_backoff, jitter=0.5)
 
     async def publish_pending(self) -> int:
         """One pass: publish up to ``batch_size`` due rows; returns how many went out.

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import structlog
 
+from dropship_common.backoff import backoff_interval
 from dropship_common.db import utcnow
 from dropship_common.egress import EgressRules
 from dropship_common.http import HostNotAllowed, OutboundPolicy, make_client
@@ -50,8 +51,10 @@ ACTOR = "system:fulfilment-worker"
 
 def backoff(attempts: int, rand: Callable[[], float] = random.random) -> dt.timedelta:
     """After the ``attempts``-th failure: 1 s, 4 s, 16 s, ... up to 3 h, with jitter."""
-    ceiling = min(3 * 3600.0, 4.0 ** max(0, attempts - 1))
-    return dt.timedelta(seconds=ceiling * (0.75 + 0.25 * rand()))
+    # ``rand`` 1.0 is the full wait, 0.0 three quarters of it
+    return backoff_interval(
+        attempts, base=1.0, factor=4.0, cap=3 * 3600.0, jitter=0.25, rand=lambda: 1.0 - rand()
+    )
 
 
 @dataclass(frozen=True)

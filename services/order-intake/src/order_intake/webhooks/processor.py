@@ -16,6 +16,7 @@ import structlog
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dropship_common.backoff import backoff_interval
 from dropship_common.db import Database, utcnow
 from dropship_common.notify import listen_forever
 from dropship_common.observability import mask_text
@@ -179,7 +180,8 @@ def mark_processed(delivery: WebhookDelivery) -> None:
 
 
 def backoff(attempts: int) -> dt.timedelta:
-    return dt.timedelta(seconds=min(3600, 2**attempts))
+    """After the ``attempts``-th failure: 2 s, 4 s, 8 s, ... up to an hour."""
+    return backoff_interval(attempts, base=2.0, cap=3600.0)
 
 
 class WebhookProcessor:

@@ -17,6 +17,7 @@ import orjson
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dropship_common.backoff import backoff_interval
 from dropship_common.db import utcnow
 from dropship_common.errors import AppError
 from dropship_common.notify import listen_forever
@@ -47,8 +48,11 @@ MAX_ATTEMPTS = 10  # errors of ours (not "order unknown"): then parked
 
 
 def backoff(attempts: int, settings: SupplierGatewaySettings) -> dt.timedelta:
-    seconds = settings.cj_message_retry_base_seconds * 2 ** max(0, attempts - 1)
-    return dt.timedelta(seconds=min(settings.cj_message_retry_cap_seconds, seconds))
+    return backoff_interval(
+        attempts,
+        base=settings.cj_message_retry_base_seconds,
+        cap=settings.cj_message_retry_cap_seconds,
+    )
 
 
 def _error(exc: Exception) -> str:

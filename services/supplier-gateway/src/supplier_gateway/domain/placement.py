@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import random
 
+from dropship_common.backoff import backoff_delay
+
 
 def retry_delay(
     attempts: int,
@@ -20,9 +22,9 @@ def retry_delay(
     hit by every waiting order in the same second."""
     if retry_after is not None:
         return max(0.0, retry_after)
-    ceiling = min(cap, base * 2.0 ** max(0, attempts - 1))
     r = random.random() if rand is None else rand
-    return ceiling / 2 + ceiling / 2 * r
+    # equal jitter: the random share is taken away from the ceiling (1 - r: same spread)
+    return backoff_delay(attempts, base=base, cap=cap, jitter=0.5, rand=lambda: 1.0 - r)
 
 
 def next_attempt(now: dt.datetime, delay: float) -> dt.datetime:
