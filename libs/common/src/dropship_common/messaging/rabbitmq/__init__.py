@@ -54,7 +54,6 @@ class RabbitMQBus(Bus):
         publish_timeout: float = 5.0,
         connect_timeout: float = 10.0,
     ) -> None:
-        self.url = url
         self.exchange_name = exchange
         self.retry_delays_ms = list(retry_delays_ms)
         self.delivery_limit = delivery_limit
@@ -65,6 +64,15 @@ class RabbitMQBus(Bus):
         )
         self.topology = Topology(queue_prefix, tuple(retry_delays_ms), delivery_limit)
         self.consumers = Consumers(self.connection, self.topology, prefetch)
+
+    @property
+    def url(self) -> str:
+        return self.connection.url
+
+    @url.setter
+    def url(self, value: str) -> None:
+        """Another broker from the next connect on (tests: a broker that is away)."""
+        self.connection.url = value
 
     # -- names ------------------------------------------------------------------------
 
