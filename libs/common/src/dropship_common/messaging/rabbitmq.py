@@ -16,7 +16,8 @@ Topology for a queue ``q`` (named ``<queue_prefix><queue>``):
 
 A failed handler's message is re-published (with publisher confirm) to the retry tier of
 its attempt, or to ``q.dlq`` after the last one, and only then acked; if that publish
-fails the message is nacked with requeue, so it is never lost.
+fails the message is nacked with requeue, so it is never lost. A handler's
+:class:`~.bus.Unprocessable` goes to ``q.dlq`` at once.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from dropship_common.messaging.bus import (
     DeadLetter,
     Delivery,
     Handler,
+    Unprocessable,
     Unroutable,
 )
 from dropship_common.messaging.envelope import Envelope
@@ -385,6 +387,10 @@ class RabbitMQBus(Bus):
             return
         try:
             await handler(envelope, Delivery(attempt, bool(message.redelivered)))
+        except Unprocessable as exc:
+            log.warning("unprocessable %s on %s: %s", envelope.type, queue, exc)
+            await self._dead_letter(queue, message, attempt, _error_text(exc))
+            return
         except Exception as exc:
             log.warning(
                 "handler for %s failed on %s (attempt %d): %s",
