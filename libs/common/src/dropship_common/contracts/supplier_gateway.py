@@ -59,7 +59,10 @@ class ShipmentTrackingAssigned(Event):
     line_ids: list[uuid.UUID] = Field(description="The order lines the parcel(s) hold.")
     carrier: str = Field(description="The carrier's name as the supplier gave it.")
     tracking_numbers: list[str] = Field(
-        description="Normalised tracking numbers (S10 numbers with a valid check digit)."
+        description=(
+            "Tracking numbers, normalised (upper case, no spaces; UPU S10 numbers carry a"
+            " valid check digit)."
+        )
     )
     shipped_at: dt.datetime = Field(description="When it shipped.")
     tracking_urls: dict[str, str] = Field(
