@@ -10,10 +10,7 @@ import orjson
 
 from dropship_common.contracts import all_events, export_schemas
 from dropship_common.contracts.order_intake import OrderConfirmed
-from dropship_common.contracts.supplier_gateway import (
-    ShipmentTrackingAssigned,
-    valid_tracking_url,
-)
+from dropship_common.contracts.supplier_gateway import ShipmentTrackingAssigned
 from dropship_common.messaging.envelope import Envelope
 
 DOCS = Path(__file__).resolve().parents[3] / "docs" / "events"
@@ -21,7 +18,7 @@ DOCS = Path(__file__).resolve().parents[3] / "docs" / "events"
 
 def test_docs_hold_the_current_schemas() -> None:
     exported = export_schemas()
-    on_disk = {p.stem: json.loads(p.read_text()) for p in DOCS.glob("*.json")}
+    on_disk = {p.stem: json.loads(p.read_text()) for p in DOCS.glob("*.v*.json")}
     assert on_disk == exported, "run `make contracts` and commit docs/events"
 
 
@@ -68,7 +65,7 @@ def test_envelope_json_is_what_pydantic_would_write() -> None:
     }
 
 
-def test_tracking_urls_are_optional_and_only_https_pages_are_valid() -> None:
+def test_tracking_urls_are_optional() -> None:
     old = {
         "order_id": str(uuid.uuid4()),
         "supplier_order_id": str(uuid.uuid4()),
@@ -79,18 +76,3 @@ def test_tracking_urls_are_optional_and_only_https_pages_are_valid() -> None:
         "shipped_at": "2026-12-01T09:30:00Z",
     }
     assert ShipmentTrackingAssigned.model_validate(old).tracking_urls == {}  # additive
-    valid = [
-        "https://cjpacket.com/track?n=RR123456785CN",
-        "https://t.17track.net/en#nums=RR123456785CN",
-    ]
-    invalid = [
-        "http://cjpacket.com/track",
-        "javascript:alert(1)",
-        "https://",
-        "https://a b.example/x",
-        "https://x.example/" + "a" * 500,
-        None,
-        42,
-    ]
-    assert [valid_tracking_url(u) for u in valid] == [True, True]
-    assert [valid_tracking_url(u) for u in invalid] == [False] * len(invalid)

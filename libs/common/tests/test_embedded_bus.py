@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from dropship_common.messaging.bus import BusError, Delivery, Unroutable
+from dropship_common.messaging.bus import BusError, Delivery, Unprocessable, Unroutable
 from dropship_common.messaging.embedded import EmbeddedBus, get_embedded_bus
 from dropship_common.messaging.envelope import Envelope
 from dropship_common.messaging.factory import make_bus
@@ -216,6 +216,29 @@ async def test_unparseable_message_goes_straight_to_dead_letters(
     assert letters[0].envelope.payload["raw"] == "{not json"
     assert letters[0].attempts == 1
     assert handler.calls == []
+
+
+async def test_unprocessable_message_is_dead_lettered_at_once(make: BusFactory) -> None:
+    bus = make()
+    calls: list[Delivery] = []
+
+    async def refuses(env: Envelope, delivery: Delivery) -> None:
+        calls.append(delivery)
+        raise Unprocessable("unsupported version 2 of order.confirmed (this consumer reads 1.x)")
+
+    await bus.subscribe("q", ["order.#"], refuses)
+    sent = envelope()
+    await bus.publish([sent])
+    deadline = time.monotonic() + WAIT
+    while not (letters := await bus.dead_letters("q")):
+        assert time.monotonic() < deadline, "message never dead-lettered"
+        await asyncio.sleep(0.02)
+    [letter] = letters
+    assert letter.envelope == sent and letter.attempts == 1
+    assert letter.error == (
+        "Unprocessable: unsupported version 2 of order.confirmed (this consumer reads 1.x)"
+    )
+    assert [d.attempt for d in calls] == [1]  # never retried
 
 
 async def test_consumer_closed_mid_message_is_redelivered(make: BusFactory) -> None:

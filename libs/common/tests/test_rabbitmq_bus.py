@@ -12,7 +12,7 @@ from typing import Any
 import aio_pika
 import pytest
 
-from dropship_common.messaging.bus import BusError, Delivery, Unroutable
+from dropship_common.messaging.bus import BusError, Delivery, Unprocessable, Unroutable
 from dropship_common.messaging.envelope import Envelope
 from dropship_common.messaging.rabbitmq import RabbitMQBus, retry_tier_arguments
 from dropship_testkit.private_infra import private_rabbit
@@ -289,6 +289,25 @@ async def test_unparseable_message_goes_to_dead_letters(make: BusFactory) -> Non
     assert letters[0].envelope.type == "_unparseable"
     assert letters[0].envelope.payload["raw"] == "{not json"
     assert handler.calls == []
+
+
+async def test_unprocessable_message_is_dead_lettered_at_once(make: BusFactory) -> None:
+    bus = make("q")
+    calls: list[Delivery] = []
+
+    async def refuses(env: Envelope, delivery: Delivery) -> None:
+        calls.append(delivery)
+        raise Unprocessable("unsupported version 2 of order.confirmed (this consumer reads 1.x)")
+
+    await bus.subscribe("q", ["order.#"], refuses)
+    sent = envelope()
+    await bus.publish([sent])
+    [letter] = await eventually_async(lambda: bus.dead_letters("q"))
+    assert letter.envelope == sent and letter.attempts == 1
+    assert letter.error == (
+        "Unprocessable: unsupported version 2 of order.confirmed (this consumer reads 1.x)"
+    )
+    assert [d.attempt for d in calls] == [1]  # no retry tier
 
 
 async def test_consumer_closed_mid_message_is_redelivered(make: BusFactory) -> None:

@@ -305,13 +305,14 @@ def apikey_revoke(key_id: Annotated[str, typer.Argument()]) -> None:
 def contracts_export(
     directory: Annotated[Path, typer.Argument()] = Path("docs/events"),
 ) -> None:
-    """Write each event's JSON Schema to DIRECTORY."""
-    from dropship_common.contracts import export_schemas
+    """Write the event catalogue (README.md), the envelope's and each event's JSON Schema
+    to DIRECTORY."""
+    from dropship_cli.event_catalogue import files
 
     directory.mkdir(parents=True, exist_ok=True)
-    for name, schema in export_schemas().items():
-        (directory / f"{name}.json").write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n")
-        typer.echo(directory / f"{name}.json")
+    for name, text in files().items():
+        (directory / name).write_text(text)
+        typer.echo(directory / name)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,17 +3,11 @@ release can process them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
-
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dropship_common.db import JSONType, UTCDateTime, utcnow
 from dropship_common.messaging.envelope import Envelope
-
-if TYPE_CHECKING:
-    from dropship_common.messaging.consumer import MessageHandler
 
 
 def add_parked_events_table(metadata: sa.MetaData) -> sa.Table:
@@ -27,15 +21,13 @@ def add_parked_events_table(metadata: sa.MetaData) -> sa.Table:
     )
 
 
-def park_handlers(table: sa.Table, types: Iterable[str]) -> dict[str, MessageHandler]:
-    async def park(session: AsyncSession, envelope: Envelope) -> None:
-        await session.execute(
-            sa.insert(table).values(
-                message_id=envelope.id,
-                type=envelope.type,
-                envelope=envelope.model_dump(mode="json"),
-                received_at=utcnow(),
-            )
+async def park(table: sa.Table, session: AsyncSession, envelope: Envelope) -> None:
+    """Keep the whole envelope in ``table`` (in the handler's transaction)."""
+    await session.execute(
+        sa.insert(table).values(
+            message_id=envelope.id,
+            type=envelope.type,
+            envelope=envelope.model_dump(mode="json"),
+            received_at=utcnow(),
         )
-
-    return dict.fromkeys(types, park)
+    )

@@ -24,8 +24,9 @@ from dropship_common.errors import declare_common_errors, install_error_handlers
 from dropship_common.health import health_router
 from dropship_common.hot_routes import HotEndpoint, HotRoutes
 from dropship_common.messaging.bus import Bus
-from dropship_common.messaging.consumer import MessageConsumer, MessageHandler
+from dropship_common.messaging.consumer import MessageConsumer
 from dropship_common.messaging.factory import make_bus
+from dropship_common.messaging.handlers import Handlers
 from dropship_common.messaging.inbox import Inbox
 from dropship_common.messaging.outbox import Outbox, OutboxRelay
 from dropship_common.observability import (
@@ -50,7 +51,8 @@ class ServiceSpec:
     title: str
     tables: CommonTables
     routers: Sequence[APIRouter] = ()
-    handlers: Callable[[ServiceRuntime], Mapping[str, MessageHandler]] = lambda _rt: {}
+    # its message handlers by contract model (the registry in its consumers.py)
+    handlers: Handlers | None = None
     workers: Sequence[Worker] = ()
     on_start: Callable[[ServiceRuntime], Awaitable[None]] | None = None
     description: str = ""
@@ -82,7 +84,11 @@ class ServiceRuntime:
             poll_seconds=self.settings.outbox_poll_seconds,
         )
         self.consumer = MessageConsumer(
-            self.spec.name, self.db, self.inbox, self.spec.handlers(self)
+            self.spec.name,
+            self.db,
+            self.inbox,
+            self.outbox,
+            self.spec.handlers or Handlers(self.spec.name),
         )
 
     @property

@@ -8,20 +8,28 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
+from pydantic import Field
 
+from dropship_common.contracts import Event
 from dropship_common.db import Database
 from dropship_common.messaging.envelope import Envelope
+from dropship_common.messaging.handlers import Handlers, MessageContext
 from dropship_common.messaging.outbox import Outbox, OutboxRelay
 from dropship_common.messaging.rabbitmq import RabbitMQBus
 from dropship_common.observability import MESSAGES_CONSUMED
-from dropship_common.parked import park_handlers
+from dropship_common.parked import park
 from dropship_common.runtime import ServiceSpec
 from dropship_testkit.infra import rabbitmqctl
 from dropship_testkit.tap import EventTap, eventually
 from supplier_gateway.models import common, parked_events
 
 pytestmark = pytest.mark.integration
+
+
+class Happened(Event):
+    TYPE = "test.happened"
+
+    n: int = Field(description="which one")
 
 
 def event(n: int = 0) -> Envelope:
@@ -141,12 +149,9 @@ async def test_relay_survives_a_broker_restart(db: Database, bus: RabbitMQBus) -
 
 
 async def test_inbox_drops_a_redelivery(start_service, databases) -> None:  # type: ignore[no-untyped-def]
-    spec = ServiceSpec(
-        name="supplier-gateway",
-        title="t",
-        tables=common,
-        handlers=lambda _rt: park_handlers(parked_events, ["test.happened"]),
-    )
+    registry = Handlers("supplier-gateway")
+    registry.parks(parked_events, [Happened])
+    spec = ServiceSpec(name="supplier-gateway", title="t", tables=common, handlers=registry)
     svc = await start_service(spec)
     env = event(7)
     # the broker delivers the same message twice (a redelivery after a lost ack)
@@ -174,18 +179,16 @@ async def test_failing_handler_retried_dead_lettered_then_replayed(start_service
     calls: list[int] = []
     fixed = False
 
-    async def flaky(session: AsyncSession, envelope: Envelope) -> None:
-        calls.append(envelope.payload["n"])
+    registry = Handlers("supplier-gateway")
+
+    @registry.handles(Happened)
+    async def flaky(event: Happened, ctx: MessageContext) -> None:
+        calls.append(event.n)
         if not fixed:
             raise ValueError("supplier catalogue missing")
-        await park_handlers(parked_events, ["test.happened"])["test.happened"](session, envelope)
+        await park(parked_events, ctx.session, ctx.envelope)
 
-    spec = ServiceSpec(
-        name="supplier-gateway",
-        title="t",
-        tables=common,
-        handlers=lambda _rt: {"test.happened": flaky},
-    )
+    spec = ServiceSpec(name="supplier-gateway", title="t", tables=common, handlers=registry)
     svc = await start_service(spec)
     env = event(9)
     await svc.runtime.bus.publish([env])

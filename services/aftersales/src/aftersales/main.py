@@ -1,29 +1,24 @@
 """Aftersales service: the app factory.
 
 Bare for now: it migrates, reports healthy and binds its queue so that no event meant
-for it is lost before its features land; events are kept in ``parked_events``.
+for it is lost before its features land; the events it binds are parked (``consumers.py``).
 """
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
-from aftersales.models import common, parked_events
+from aftersales import consumers
+from aftersales.models import common
 from dropship_common.messaging.bus import Bus
-from dropship_common.parked import park_handlers
 from dropship_common.runtime import ServiceSpec, create_service_app
 from dropship_common.settings import Settings
-
-BINDINGS = (
-    "order.cancellation_requested",
-    "order.address_change_requested",
-)
 
 SPEC = ServiceSpec(
     name="aftersales",
     title="Aftersales",
     tables=common,
-    handlers=lambda _rt: park_handlers(parked_events, BINDINGS),
+    handlers=consumers.registry,
 )
 
 

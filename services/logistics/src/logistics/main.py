@@ -1,7 +1,7 @@
 """Logistics service: the app factory.
 
 Bare for now: it migrates, reports healthy and binds its queue so that no event meant
-for it is lost before its features land; events are kept in ``parked_events``.
+for it is lost before its features land; the events it binds are parked (``consumers.py``).
 """
 
 from __future__ import annotations
@@ -9,18 +9,16 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from dropship_common.messaging.bus import Bus
-from dropship_common.parked import park_handlers
 from dropship_common.runtime import ServiceSpec, create_service_app
 from dropship_common.settings import Settings
-from logistics.models import common, parked_events
-
-BINDINGS = ("shipment.tracking_assigned",)
+from logistics import consumers
+from logistics.models import common
 
 SPEC = ServiceSpec(
     name="logistics",
     title="Logistics",
     tables=common,
-    handlers=lambda _rt: park_handlers(parked_events, BINDINGS),
+    handlers=consumers.registry,
 )
 
 

@@ -53,7 +53,7 @@ SPEC = ServiceSpec(
         webhooks_admin_router,
         fulfilments_router,
     ),
-    handlers=consumers.handlers,
+    handlers=consumers.registry,
     workers=(
         webhook_worker,
         confirm_worker,

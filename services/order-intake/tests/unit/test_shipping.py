@@ -1,4 +1,4 @@
-"""Shipping progress, tracking links, the transitions tracking and supplier holds make,
+"""Shipping progress, the transitions tracking and supplier holds make,
 and the buyer's "shipped" message."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from order_intake.domain.lifecycle import (
     transition,
 )
 from order_intake.domain.order import Buyer, CanonicalOrder, OrderLine, PaymentStatus, Platform
-from order_intake.domain.shipping import progress, shipping_target, tracking_url
+from order_intake.domain.shipping import progress, shipping_target
 from order_intake.domain.validation import Assessment, Issue
 from order_intake.messages.templates import SHIPPED_REST, parcels_text, render
 
@@ -81,33 +81,6 @@ def test_shipping_target(
     current: OrderStatus, covered: list[list[uuid.UUID]], target: OrderStatus | None
 ) -> None:
     assert shipping_target(current, progress([A, B], covered)) is target
-
-
-# --- tracking links --------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("carrier", "url"),
-    [
-        ("China Post", "https://track.chinapost.com.cn/#/result?mailNo=RR123456785CN"),
-        ("中国邮政", "https://track.chinapost.com.cn/#/result?mailNo=RR123456785CN"),
-        (
-            "DHL Express",
-            "https://www.dhl.com/global-en/home/tracking.html?tracking-id=RR123456785CN",
-        ),
-        (
-            "SF-Express",
-            "https://www.sf-express.com/we/ow/chn/en/waybill/waybill-detail/RR123456785CN",
-        ),
-        ("Some Local Post", "https://t.17track.net/en#nums=RR123456785CN"),
-    ],
-)
-def test_tracking_url_by_carrier(carrier: str, url: str) -> None:
-    assert tracking_url(carrier, "RR123456785CN") == url
-
-
-def test_tracking_url_escapes_the_number() -> None:
-    assert tracking_url("ups", "1Z 99/&x") == "https://www.ups.com/track?tracknum=1Z%2099%2F%26x"
 
 
 # --- transitions ------------------------------------------------------------------------------

@@ -3,31 +3,8 @@ import pytest
 from supplier_gateway.domain.supplier_order import (
     IllegalTransition,
     Status,
-    normalize_tracking,
-    s10_check_digit,
     transition,
 )
-
-
-@pytest.mark.parametrize(
-    ("number", "expected"),
-    [
-        ("RR123456785CN", "RR123456785CN"),  # DOMAIN.md's example, valid check digit
-        ("rr 1234 5678 5cn", "RR123456785CN"),
-        ("RR123456784CN", None),  # wrong check digit
-        ("SF1234567890123", "SF1234567890123"),
-        ("YT-2345-6789-0123", "YT234567890123"),
-        ("12345", None),
-        ("ABC!1234567", None),
-    ],
-)
-def test_tracking_numbers_are_normalised_or_refused(number: str, expected: str | None) -> None:
-    assert normalize_tracking(number) == expected
-
-
-def test_s10_check_digit_special_cases() -> None:
-    assert s10_check_digit("12345678") == 5
-    assert s10_check_digit("00000000") == 5  # remainder 0 -> 11 -> 5
 
 
 def test_guarded_transitions() -> None:

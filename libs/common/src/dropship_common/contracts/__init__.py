@@ -1,12 +1,19 @@
-"""Integration event contracts, grouped by the service that publishes them.
+"""Integration event contracts, grouped by the service that publishes them (one module
+each, with its ``PUBLISHER``).
 
-Each event is a pydantic model with its routing key (``TYPE``) and ``VERSION``; a
-breaking change is a new version. ``dropship contracts export`` writes their JSON
-Schemas to docs/events/ so a reader sees every event in one place.
+Each event is a pydantic model with its routing key (``TYPE``) and major ``VERSION``
+(the envelope's ``version``); every field has a ``Field(description=...)``.
+Compatibility: a change within a major version is additive only (a new optional field;
+consumers ignore fields they do not know); a breaking change is a new major version,
+a new model published beside the old one until every consumer has moved.
+``dropship contracts export`` (``make contracts``) writes their JSON Schemas and the
+catalogue (docs/events/README.md) so a reader sees every event in one place.
 """
 
 from __future__ import annotations
 
+import sys
+from types import ModuleType
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -38,18 +45,32 @@ class Event(BaseModel):
         return cls.model_validate(envelope.payload)
 
 
-def all_events() -> list[type[Event]]:
-    from dropship_common.contracts import order_intake, supplier_gateway
+def contract_modules() -> list[ModuleType]:
+    """The contract module of each publishing service, in catalogue order."""
+    from dropship_common.contracts import logistics, order_intake, supplier_gateway
 
+    return [order_intake, supplier_gateway, logistics]
+
+
+def events_of(module: ModuleType) -> list[type[Event]]:
+    """The events a contract module defines, by type and version."""
     events: list[type[Event]] = []
-    for module in (order_intake, supplier_gateway):
-        for value in vars(module).values():
-            if (
-                isinstance(value, type)
-                and issubclass(value, Event)
-                and value.__module__ == module.__name__
-            ):
-                events.append(value)
+    for value in vars(module).values():
+        if (
+            isinstance(value, type)
+            and issubclass(value, Event)
+            and value.__module__ == module.__name__
+        ):
+            events.append(value)
+    return sorted(events, key=lambda e: (e.TYPE, e.VERSION))
+
+
+def publisher_of(event: type[Event]) -> str:
+    return str(sys.modules[event.__module__].PUBLISHER)
+
+
+def all_events() -> list[type[Event]]:
+    events = [event for module in contract_modules() for event in events_of(module)]
     return sorted(events, key=lambda e: (e.TYPE, e.VERSION))
 
 

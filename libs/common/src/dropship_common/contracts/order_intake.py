@@ -6,9 +6,11 @@ import datetime as dt
 import uuid
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from dropship_common.contracts import Event
+
+PUBLISHER = "order-intake"
 
 
 class _Part(BaseModel):
@@ -16,41 +18,57 @@ class _Part(BaseModel):
 
 
 class WishV1(_Part):
-    name: str
-    value: str
+    """A name/value pair the buyer or the shop attached (engraving text, gift note)."""
+
+    name: str = Field(description="The property's name as the storefront gave it.")
+    value: str = Field(description="Its value.")
 
 
 class AddressV1(_Part):
-    name: str | None
-    company: str | None = None
-    line1: str | None
-    line2: str | None = None
-    city: str | None
-    province: str | None = None
-    province_code: str | None = None
-    postal_code: str | None
-    country_code: str | None
-    phone: str | None = None
+    """A postal address as the storefront gave it (any part may be missing)."""
+
+    name: str | None = Field(description="Recipient's full name.")
+    company: str | None = Field(default=None, description="Company name, if any.")
+    line1: str | None = Field(description="Street and number.")
+    line2: str | None = Field(default=None, description="Apartment, suite, floor.")
+    city: str | None = Field(description="City or town.")
+    province: str | None = Field(default=None, description="State or province name.")
+    province_code: str | None = Field(
+        default=None, description="State or province code (ISO 3166-2 subdivision)."
+    )
+    postal_code: str | None = Field(description="Postal or ZIP code.")
+    country_code: str | None = Field(description="ISO 3166-1 alpha-2 country code.")
+    phone: str | None = Field(default=None, description="Recipient's phone number.")
 
 
 class BuyerV1(_Part):
-    name: str | None
-    email: str | None
-    phone: str | None
-    language: str
+    """Who ordered: the contact a supplier or the buyer mails need."""
+
+    name: str | None = Field(description="Buyer's full name.")
+    email: str | None = Field(description="Buyer's e-mail address.")
+    phone: str | None = Field(description="Buyer's phone number.")
+    language: str = Field(description="Language of the buyer's mails (e.g. `en`, `zh`).")
 
 
 class OrderLineV1(_Part):
-    line_id: uuid.UUID
-    sku: str | None
-    external_product_id: str | None = None
-    external_variant_id: str | None = None
-    title: str
-    variant_title: str | None = None
-    quantity: int
-    unit_price: Decimal
-    grams: int | None = None
-    properties: list[WishV1] = []
+    """One line of the order: what the supplier ships."""
+
+    line_id: uuid.UUID = Field(description="The line's id (parcels refer to it).")
+    sku: str | None = Field(description="The shop's SKU, mapped to a supplier product.")
+    external_product_id: str | None = Field(
+        default=None, description="The storefront's product id."
+    )
+    external_variant_id: str | None = Field(
+        default=None, description="The storefront's variant id."
+    )
+    title: str = Field(description="Product title.")
+    variant_title: str | None = Field(default=None, description="Variant title (size, colour).")
+    quantity: int = Field(description="Units ordered.")
+    unit_price: Decimal = Field(description="Price of one unit, in the order's currency.")
+    grams: int | None = Field(default=None, description="Weight of one unit in grams.")
+    properties: list[WishV1] = Field(
+        default=[], description="The line's custom properties (personalisation)."
+    )
 
 
 class OrderConfirmed(Event):
@@ -58,21 +76,21 @@ class OrderConfirmed(Event):
 
     TYPE = "order.confirmed"
 
-    order_id: uuid.UUID
-    shop_id: uuid.UUID
-    platform: str
-    external_id: str
-    number: str | None
-    currency: str
-    total_price: Decimal
-    shipping_method: str | None
-    buyer: BuyerV1
-    shipping_address: AddressV1
-    lines: list[OrderLineV1]
-    note: str | None
-    note_attributes: list[WishV1]
-    confirmed_at: dt.datetime
-    ship_by: dt.date
+    order_id: uuid.UUID = Field(description="Our order id.")
+    shop_id: uuid.UUID = Field(description="The shop (storefront) the order came from.")
+    platform: str = Field(description="The storefront platform: shopify, woocommerce, custom.")
+    external_id: str = Field(description="The storefront's order id.")
+    number: str | None = Field(description="The order number the buyer sees (e.g. `#1001`).")
+    currency: str = Field(description="ISO 4217 currency code of the prices.")
+    total_price: Decimal = Field(description="What the buyer paid in total.")
+    shipping_method: str | None = Field(description="The shipping method the buyer chose.")
+    buyer: BuyerV1 = Field(description="Who ordered.")
+    shipping_address: AddressV1 = Field(description="Where the parcels go.")
+    lines: list[OrderLineV1] = Field(description="What to ship.")
+    note: str | None = Field(description="The buyer's note to the shop.")
+    note_attributes: list[WishV1] = Field(description="The order's custom attributes.")
+    confirmed_at: dt.datetime = Field(description="When the order was confirmed.")
+    ship_by: dt.date = Field(description="The date the order must be shipped by.")
 
 
 class OrderCancelled(Event):
@@ -80,10 +98,10 @@ class OrderCancelled(Event):
 
     TYPE = "order.cancelled"
 
-    order_id: uuid.UUID
-    shop_id: uuid.UUID
-    reason: str
-    cancelled_at: dt.datetime
+    order_id: uuid.UUID = Field(description="Our order id.")
+    shop_id: uuid.UUID = Field(description="The shop the order came from.")
+    reason: str = Field(description="Why (the storefront's or the operator's reason).")
+    cancelled_at: dt.datetime = Field(description="When it was cancelled.")
 
 
 class OrderCancellationRequested(Event):
@@ -91,11 +109,11 @@ class OrderCancellationRequested(Event):
 
     TYPE = "order.cancellation_requested"
 
-    order_id: uuid.UUID
-    shop_id: uuid.UUID
-    reason: str
-    requested_by: str
-    requested_at: dt.datetime
+    order_id: uuid.UUID = Field(description="Our order id.")
+    shop_id: uuid.UUID = Field(description="The shop the order came from.")
+    reason: str = Field(description="Why the cancellation is wanted.")
+    requested_by: str = Field(description="Who asked (the storefront, an operator).")
+    requested_at: dt.datetime = Field(description="When it was asked.")
 
 
 class OrderAddressChanged(Event):
@@ -103,10 +121,10 @@ class OrderAddressChanged(Event):
 
     TYPE = "order.address_changed"
 
-    order_id: uuid.UUID
-    shop_id: uuid.UUID
-    shipping_address: AddressV1
-    changed_at: dt.datetime
+    order_id: uuid.UUID = Field(description="Our order id.")
+    shop_id: uuid.UUID = Field(description="The shop the order came from.")
+    shipping_address: AddressV1 = Field(description="The new shipping address.")
+    changed_at: dt.datetime = Field(description="When it changed.")
 
 
 class OrderAddressChangeRequested(Event):
@@ -114,11 +132,11 @@ class OrderAddressChangeRequested(Event):
 
     TYPE = "order.address_change_requested"
 
-    order_id: uuid.UUID
-    shop_id: uuid.UUID
-    shipping_address: AddressV1
-    requested_by: str
-    requested_at: dt.datetime
+    order_id: uuid.UUID = Field(description="Our order id.")
+    shop_id: uuid.UUID = Field(description="The shop the order came from.")
+    shipping_address: AddressV1 = Field(description="The address the buyer wants.")
+    requested_by: str = Field(description="Who asked (the storefront, an operator).")
+    requested_at: dt.datetime = Field(description="When it was asked.")
 
 
 class OrderRedacted(Event):
@@ -127,6 +145,6 @@ class OrderRedacted(Event):
 
     TYPE = "order.redacted"
 
-    order_id: uuid.UUID
-    shop_id: uuid.UUID
-    redacted_at: dt.datetime
+    order_id: uuid.UUID = Field(description="Our order id.")
+    shop_id: uuid.UUID = Field(description="The shop the order came from.")
+    redacted_at: dt.datetime = Field(description="When the order was redacted.")

@@ -1,31 +1,21 @@
-"""Events published by supplier-gateway (order-intake listens for hand-off)."""
+"""Events published by supplier-gateway (order-intake listens for hand-off).
+
+``shipment.tracking_assigned`` stays here: supplier-gateway learns the tracking from
+the supplier and publishes it. What happens to a parcel after that is logistics'
+(``dropship_common.contracts.logistics``).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 import uuid
-from urllib.parse import urlsplit
 
 from pydantic import Field
 
 from dropship_common.contracts import Event
 from dropship_common.contracts.order_intake import AddressV1
 
-MAX_TRACKING_URL = 500
-_NO_SPACE = re.compile(r"^[^\s\x00-\x1f\x7f]+$")
-
-
-def valid_tracking_url(url: object) -> bool:
-    """A tracking page a buyer may be sent to: an absolute https URL with a host, no
-    spaces or control characters, at most 500 characters."""
-    if not isinstance(url, str) or len(url) > MAX_TRACKING_URL or not _NO_SPACE.match(url):
-        return False
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return False
-    return parts.scheme == "https" and bool(parts.hostname)
+PUBLISHER = "supplier-gateway"
 
 
 class SupplierOrderPlaced(Event):
@@ -33,10 +23,10 @@ class SupplierOrderPlaced(Event):
 
     TYPE = "supplier.order_placed"
 
-    order_id: uuid.UUID
-    supplier_order_id: uuid.UUID
-    supplier_id: uuid.UUID
-    placed_at: dt.datetime
+    order_id: uuid.UUID = Field(description="Our order id.")
+    supplier_order_id: uuid.UUID = Field(description="The supplier order placed.")
+    supplier_id: uuid.UUID = Field(description="The supplier that took it.")
+    placed_at: dt.datetime = Field(description="When the supplier took it.")
 
 
 class SupplierOrderRejected(Event):
@@ -44,14 +34,18 @@ class SupplierOrderRejected(Event):
 
     TYPE = "supplier.order_rejected"
 
-    order_id: uuid.UUID
-    supplier_order_id: uuid.UUID
-    supplier_id: uuid.UUID
-    reason: str
-    note: str | None = None
-    restock_date: dt.date | None = None
-    line_ids: list[uuid.UUID]
-    rejected_at: dt.datetime
+    order_id: uuid.UUID = Field(description="Our order id.")
+    supplier_order_id: uuid.UUID = Field(description="The supplier order rejected.")
+    supplier_id: uuid.UUID = Field(description="The supplier that rejected it.")
+    reason: str = Field(
+        description="out_of_stock, discontinued, cannot_ship_to_destination or other."
+    )
+    note: str | None = Field(default=None, description="The supplier's explanation.")
+    restock_date: dt.date | None = Field(
+        default=None, description="When the supplier expects stock again, if it said."
+    )
+    line_ids: list[uuid.UUID] = Field(description="The order lines it cannot ship.")
+    rejected_at: dt.datetime = Field(description="When it rejected.")
 
 
 class ShipmentTrackingAssigned(Event):
@@ -59,16 +53,26 @@ class ShipmentTrackingAssigned(Event):
 
     TYPE = "shipment.tracking_assigned"
 
-    order_id: uuid.UUID
-    supplier_order_id: uuid.UUID
-    supplier_id: uuid.UUID
-    line_ids: list[uuid.UUID]
-    carrier: str
-    tracking_numbers: list[str]
-    shipped_at: dt.datetime
-    # the supplier's own tracking page of a number (as in ``tracking_numbers``), when it
-    # gives one (CJ's trackingUrl; see ``valid_tracking_url``): used instead of ours
-    tracking_urls: dict[str, str] = Field(default_factory=dict)
+    order_id: uuid.UUID = Field(description="Our order id.")
+    supplier_order_id: uuid.UUID = Field(description="The supplier order shipped.")
+    supplier_id: uuid.UUID = Field(description="The supplier that shipped it.")
+    line_ids: list[uuid.UUID] = Field(description="The order lines the parcel(s) hold.")
+    carrier: str = Field(description="The carrier's name as the supplier gave it.")
+    tracking_numbers: list[str] = Field(
+        description=(
+            "Tracking numbers, normalised (upper case, no spaces; UPU S10 numbers carry a"
+            " valid check digit)."
+        )
+    )
+    shipped_at: dt.datetime = Field(description="When it shipped.")
+    tracking_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "The supplier's own tracking page of a number (as in `tracking_numbers`),"
+            " when it gives one (CJ's trackingUrl; see `carriers.valid_tracking_url`):"
+            " used instead of ours."
+        ),
+    )
 
 
 class SupplierOrderOverdue(Event):
@@ -76,11 +80,11 @@ class SupplierOrderOverdue(Event):
 
     TYPE = "supplier.order_overdue"
 
-    order_id: uuid.UUID
-    supplier_order_id: uuid.UUID
-    supplier_id: uuid.UUID
-    ship_by: dt.date
-    detected_at: dt.datetime
+    order_id: uuid.UUID = Field(description="Our order id.")
+    supplier_order_id: uuid.UUID = Field(description="The supplier order overdue.")
+    supplier_id: uuid.UUID = Field(description="The supplier that is late.")
+    ship_by: dt.date = Field(description="The date it should have shipped by.")
+    detected_at: dt.datetime = Field(description="When we noticed.")
 
 
 class SupplierCancellationAnswered(Event):
@@ -88,10 +92,12 @@ class SupplierCancellationAnswered(Event):
 
     TYPE = "supplier.cancellation_answered"
 
-    order_id: uuid.UUID
-    cancelled: list[uuid.UUID]  # supplier orders stopped
-    already_shipped: list[uuid.UUID]  # too late: a return, for aftersales
-    answered_at: dt.datetime
+    order_id: uuid.UUID = Field(description="Our order id.")
+    cancelled: list[uuid.UUID] = Field(description="Supplier orders stopped.")
+    already_shipped: list[uuid.UUID] = Field(
+        description="Supplier orders too late to stop (shipped): a return, for aftersales."
+    )
+    answered_at: dt.datetime = Field(description="When the answer was complete.")
 
 
 class SupplierAddressChangeAnswered(Event):
@@ -99,8 +105,10 @@ class SupplierAddressChangeAnswered(Event):
 
     TYPE = "supplier.address_change_answered"
 
-    order_id: uuid.UUID
-    shipping_address: AddressV1
-    applied: list[uuid.UUID]  # supplier orders that will ship to the new address
-    too_late: list[uuid.UUID]  # already shipped to the old one
-    answered_at: dt.datetime
+    order_id: uuid.UUID = Field(description="Our order id.")
+    shipping_address: AddressV1 = Field(description="The new address asked for.")
+    applied: list[uuid.UUID] = Field(
+        description="Supplier orders that will ship to the new address."
+    )
+    too_late: list[uuid.UUID] = Field(description="Supplier orders already shipped to the old one.")
+    answered_at: dt.datetime = Field(description="When the answer was complete.")

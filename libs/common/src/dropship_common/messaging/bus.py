@@ -9,7 +9,9 @@ Semantics both guarantee:
   for each message. The message is acked only after the handler returned (the handler
   commits its own transaction first). If the handler raises, the message is retried
   after growing delays (``retry_delays_ms``), then moved to the dead-letter queue,
-  where an operator can list and replay it.
+  where an operator can list and replay it. A handler that raises
+  :class:`Unprocessable` (a message no retry can help: an unsupported version, a payload
+  its contract rejects) has it dead-lettered at once, with that reason.
 * A consumer that dies mid-message gets it redelivered.
 """
 
@@ -29,6 +31,10 @@ class BusError(Exception):
 
 class Unroutable(BusError):
     """No queue is bound to the message's routing key (mandatory publish returned)."""
+
+
+class Unprocessable(Exception):
+    """The message can never be handled as it is: dead-letter it now, no retries."""
 
 
 @dataclass(frozen=True)

@@ -1,42 +1,50 @@
 """Turns bus deliveries into handler calls inside one transaction with the inbox.
 
+The handler is looked up in the service's :class:`~.handlers.Handlers` by the event's
+type and major version and gets the payload parsed into its contract model; an
+unsupported version or an invalid payload is dead-lettered at once (see there).
 The bus acks only after :meth:`MessageConsumer.__call__` returned, i.e. after commit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from dropship_common.db import Database
-from dropship_common.messaging.bus import Delivery
+from dropship_common.messaging.bus import Delivery, Unprocessable
 from dropship_common.messaging.envelope import Envelope
+from dropship_common.messaging.handlers import Handlers, MessageContext
 from dropship_common.messaging.inbox import Inbox
+from dropship_common.messaging.outbox import Outbox
 from dropship_common.observability import MESSAGES_CONSUMED, bind_correlation_id
 
 log = structlog.get_logger(__name__)
 
-MessageHandler = Callable[[AsyncSession, Envelope], Awaitable[None]]
-
 
 class MessageConsumer:
     def __init__(
-        self, service: str, db: Database, inbox: Inbox, handlers: Mapping[str, MessageHandler]
+        self, service: str, db: Database, inbox: Inbox, outbox: Outbox, handlers: Handlers
     ) -> None:
         self.service = service
         self.db = db
         self.inbox = inbox
-        self.handlers = dict(handlers)
+        self.outbox = outbox
+        self.handlers = handlers
 
     @property
     def bindings(self) -> list[str]:
-        return sorted(self.handlers)
+        return self.handlers.bindings
 
     async def __call__(self, envelope: Envelope, delivery: Delivery) -> None:
         bind_correlation_id(envelope.correlation_id or str(envelope.id))
-        handler = self.handlers.get(envelope.type)
+        try:
+            handler = self.handlers.resolve(envelope)
+        except Unprocessable as exc:
+            MESSAGES_CONSUMED.labels(self.service, envelope.type, "failed").inc()
+            log.warning(
+                "message_unprocessable", type=envelope.type, id=str(envelope.id), error=str(exc)
+            )
+            raise
         if handler is None:
             MESSAGES_CONSUMED.labels(self.service, envelope.type, "ignored").inc()
             return
@@ -46,7 +54,7 @@ class MessageConsumer:
                     MESSAGES_CONSUMED.labels(self.service, envelope.type, "duplicate").inc()
                     log.info("message_duplicate", type=envelope.type, id=str(envelope.id))
                     return
-                await handler(session, envelope)
+                await handler(MessageContext(session, envelope, self.outbox))
         except Exception as exc:
             MESSAGES_CONSUMED.labels(self.service, envelope.type, "failed").inc()
             log.warning(

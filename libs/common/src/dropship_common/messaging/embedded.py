@@ -39,6 +39,7 @@ from dropship_common.messaging.bus import (
     DeadLetter,
     Delivery,
     Handler,
+    Unprocessable,
     Unroutable,
 )
 from dropship_common.messaging.envelope import Envelope
@@ -468,6 +469,9 @@ class EmbeddedBus(Bus):
             return
         try:
             await handler(envelope, Delivery(row.attempts + 1, row.redelivered))
+        except Unprocessable as exc:
+            log.warning("unprocessable %s on %s: %s", envelope.type, queue, exc)
+            await self._settle(self._fail, row.seq, _error_text(exc), False)
         except Exception as exc:
             log.warning(
                 "handler for %s failed on %s (attempt %d): %s",

@@ -20,13 +20,25 @@ class Envelope(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    id: uuid.UUID = Field(default_factory=uuid.uuid4)
-    type: str
-    version: int = 1
-    occurred_at: dt.datetime = Field(default_factory=_now)
-    correlation_id: str | None = None
-    causation_id: str | None = None
-    payload: dict[str, Any]
+    id: uuid.UUID = Field(
+        default_factory=uuid.uuid4,
+        description="The message's id: consumers skip one they applied before (inbox).",
+    )
+    type: str = Field(description="The event type, also the routing key (`order.confirmed`).")
+    version: int = Field(
+        default=1,
+        description="The event's major version: a consumer reads only the majors it knows.",
+    )
+    occurred_at: dt.datetime = Field(
+        default_factory=_now, description="When the event was written (UTC)."
+    )
+    correlation_id: str | None = Field(
+        default=None, description="Ties the messages of one order together (its id)."
+    )
+    causation_id: str | None = Field(
+        default=None, description="What caused the event (`message:<id>`, an actor)."
+    )
+    payload: dict[str, Any] = Field(description="The event itself, as its contract describes.")
 
     def to_dict(self) -> dict[str, Any]:
         """The envelope as JSON-ready values. The payload is taken as it is (events put

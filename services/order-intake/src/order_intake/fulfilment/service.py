@@ -11,14 +11,12 @@ from dataclasses import dataclass
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dropship_common.contracts.supplier_gateway import (
-    ShipmentTrackingAssigned,
-    valid_tracking_url,
-)
+from dropship_common.carriers import tracking_url, valid_tracking_url
+from dropship_common.contracts.supplier_gateway import ShipmentTrackingAssigned
 from dropship_common.db import utcnow
 from dropship_common.messaging.outbox import Outbox
 from order_intake.domain.lifecycle import OrderStatus
-from order_intake.domain.shipping import progress, shipping_target, tracking_url
+from order_intake.domain.shipping import progress, shipping_target
 from order_intake.fulfilment.plugins import writes_back
 from order_intake.fulfilment.repository import FulfilmentRepository
 from order_intake.messages.service import queue_buyer_message

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import re
 
 
 class Status(enum.StrEnum):
@@ -51,24 +50,3 @@ def transition(current: Status, target: Status) -> Status:
     if target not in ALLOWED[current]:
         raise IllegalTransition(current, target)
     return target
-
-
-_S10 = re.compile(r"^([A-Z]{2})(\d{8})(\d)([A-Z]{2})$")
-_GENERIC = re.compile(r"^[A-Z0-9]{8,40}$")
-_S10_WEIGHTS = (8, 6, 4, 2, 3, 5, 9, 7)
-
-
-def s10_check_digit(serial: str) -> int:
-    """UPU S10 check digit of the 8-digit serial."""
-    check = 11 - sum(int(d) * w for d, w in zip(serial, _S10_WEIGHTS, strict=True)) % 11
-    return {10: 0, 11: 5}.get(check, check)
-
-
-def normalize_tracking(number: str) -> str | None:
-    """Upper-cased, spaces removed; None if malformed. UPU S10 numbers (``RR123456785CN``)
-    must have the right check digit; others are 8-40 letters and digits."""
-    value = re.sub(r"[\s-]", "", number).upper()
-    s10 = _S10.match(value)
-    if s10:
-        return value if s10_check_digit(s10.group(2)) == int(s10.group(3)) else None
-    return value if _GENERIC.match(value) else None

@@ -10,10 +10,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dropship_common.carriers import normalize_tracking, valid_tracking_url
 from dropship_common.contracts.supplier_gateway import (
     ShipmentTrackingAssigned,
     SupplierOrderRejected,
-    valid_tracking_url,
 )
 from dropship_common.db import utcnow
 from dropship_common.errors import Conflict, NotFound, ValidationFailed
@@ -22,7 +22,6 @@ from supplier_gateway.domain.supplier_order import (
     REJECT_REASONS,
     IllegalTransition,
     Status,
-    normalize_tracking,
 )
 from supplier_gateway.models import SupplierOrder, SupplierOrderEvent
 from supplier_gateway.supplier_orders.cancellation import refused_cancels

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dropship_common.carriers import normalize_tracking
 from dropship_common.db import utcnow
 from dropship_common.errors import Conflict
 from dropship_common.messaging.outbox import Outbox
-from supplier_gateway.domain.supplier_order import Status, normalize_tracking
+from supplier_gateway.domain.supplier_order import Status
 from supplier_gateway.models import SupplierOrder
 from supplier_gateway.supplier_orders import actions
 from supplier_gateway.supplier_orders.service import mark_placed

@@ -1,0 +1,193 @@
+"""The event catalogue (docs/events/): generated from the contract models and the
+services' handler registries, never written by hand.
+
+``dropship contracts export docs/events`` (``make contracts``) writes ``README.md`` (every
+event with its version, publisher, consumers and fields; the envelope; the
+compatibility rule), ``envelope.json`` and one JSON Schema per event; a test compares
+them with what is committed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import types
+import uuid
+from decimal import Decimal
+from typing import Any, Union, get_args, get_origin
+
+from pydantic import BaseModel
+
+from dropship_cli.services import SPECS
+from dropship_common.contracts import Event, contract_modules, events_of, export_schemas
+from dropship_common.messaging.envelope import Envelope
+
+README = "README.md"
+ENVELOPE_SCHEMA = "envelope.json"
+
+_SCALARS: dict[Any, str] = {
+    str: "string",
+    int: "integer",
+    bool: "boolean",
+    float: "number",
+    Decimal: "decimal (string)",
+    uuid.UUID: "uuid",
+    dt.datetime: "datetime (ISO 8601)",
+    dt.date: "date (ISO 8601)",
+    Any: "any",
+}
+
+COMPATIBILITY = """\
+## Compatibility rule
+
+* An event is identified by its type (the routing key) and its **major version**, which
+  travels in the envelope's `version`. Each service's handlers are registered by contract
+  model, i.e. by type and major version (`<service>/consumers.py`).
+* Within a major version a contract changes **additively** only: a new field is optional
+  (it has a default) and consumers ignore fields they do not know, so a newer minor
+  version with extra fields is read by every consumer of that major version.
+* A **breaking** change (a field removed, renamed, retyped or made required) is a **new
+  major version**: a new model, published beside the old one until every consumer has
+  moved, then the old one is retired.
+* A consumer that receives a major version it does not read, or a payload its model
+  rejects, dead-letters the message at once with the reason (e.g. `unsupported version 2
+  of order.confirmed (this consumer reads 1.x)`); it never reads it as another version.
+"""
+
+
+def _type_name(annotation: Any) -> str:
+    origin = get_origin(annotation)
+    args = get_args(annotation)
+    if origin in (Union, types.UnionType):
+        names = [_type_name(a) for a in args if a is not type(None)]
+        optional = " or null" if type(None) in args else ""
+        return " or ".join(names) + optional
+    if origin is list:
+        return f"list of {_type_name(args[0])}"
+    if origin is dict:
+        return f"map of {_type_name(args[0])} to {_type_name(args[1])}"
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return f"[{annotation.__name__}](#{annotation.__name__.lower()})"
+    return _SCALARS.get(annotation, getattr(annotation, "__name__", str(annotation)))
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _field_table(model: type[BaseModel]) -> list[str]:
+    rows = ["| Field | Type | Required | Description |", "|---|---|---|---|"]
+    for name, info in model.model_fields.items():
+        required = "yes" if info.is_required() else "no"
+        rows.append(
+            f"| `{name}` | {_type_name(info.annotation)} | {required} |"
+            f" {_cell(info.description or '')} |"
+        )
+    return rows
+
+
+def _parts(model: type[BaseModel], seen: dict[str, type[BaseModel]]) -> None:
+    """The nested models a model's fields use (addresses, lines, …), depth first."""
+    for info in model.model_fields.values():
+        stack = [info.annotation]
+        while stack:
+            annotation = stack.pop()
+            stack.extend(get_args(annotation))
+            if (
+                isinstance(annotation, type)
+                and issubclass(annotation, BaseModel)
+                and annotation.__name__ not in seen
+            ):
+                seen[annotation.__name__] = annotation
+                _parts(annotation, seen)
+
+
+def consumers_by_event() -> dict[tuple[str, int], list[str]]:
+    """``(type, major) -> [service, ...]`` from each service's handler registry."""
+    consumers: dict[tuple[str, int], list[str]] = {}
+    for spec in SPECS.values():
+        if spec.handlers is None:
+            continue
+        for registration in spec.handlers.registrations:
+            key = (registration.model.TYPE, registration.model.VERSION)
+            how = " (parked)" if registration.parked else ""
+            consumers.setdefault(key, []).append(f"{spec.name}{how}")
+    return {key: sorted(names) for key, names in consumers.items()}
+
+
+def _doc(model: type[BaseModel]) -> str:
+    return " ".join((model.__doc__ or "").split()).replace("``", "`")
+
+
+def render() -> str:
+    """The catalogue, docs/events/README.md."""
+    consumers = consumers_by_event()
+    lines = [
+        "# Event catalogue",
+        "",
+        "Generated by `make contracts` (`dropship contracts export docs/events`) from the",
+        "contract models (`dropship_common.contracts`) and the services' handler registries",
+        "(`<service>/consumers.py`). Do not edit: a test compares it with the generator's.",
+        "",
+        COMPATIBILITY,
+        "## Events",
+        "",
+        "| Event | Version | Publisher | Consumers |",
+        "|---|---|---|---|",
+    ]
+    sections: list[str] = []
+    parts: dict[str, type[BaseModel]] = {}
+    for module in contract_modules():
+        publisher = str(module.PUBLISHER)
+        events = events_of(module)
+        sections += ["", f"## Published by {publisher}", ""]
+        sections.append(_cell(module.__doc__ or "").replace("``", "`"))
+        if not events:
+            sections += ["", "No events yet."]
+        for event in events:
+            names = consumers.get((event.TYPE, event.VERSION), [])
+            anchor = f"{event.TYPE}-v{event.VERSION}".replace(".", "")
+            who = ", ".join(names) or "none yet"
+            lines.append(f"| [`{event.TYPE}`](#{anchor}) | {event.VERSION} | {publisher} | {who} |")
+            sections += _event_section(event, publisher, who)
+            _parts(event, parts)
+    lines += sections
+    lines += ["", "## Parts", "", "Models the events' fields use.", ""]
+    for name in sorted(parts):
+        lines += [f"### {name}", "", _doc(parts[name]), "", *_field_table(parts[name]), ""]
+    lines += [
+        "## The envelope",
+        "",
+        "Every message travels in an envelope; the event is its `payload`. JSON Schema:"
+        f" [{ENVELOPE_SCHEMA}]({ENVELOPE_SCHEMA}).",
+        "",
+        *_field_table(Envelope),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _event_section(event: type[Event], publisher: str, consumers: str) -> list[str]:
+    schema = f"{event.TYPE}.v{event.VERSION}.json"
+    return [
+        "",
+        f"### {event.TYPE} v{event.VERSION}",
+        "",
+        _doc(event),
+        "",
+        f"Model `{event.__name__}` · publisher: {publisher} · consumers: {consumers} ·"
+        f" JSON Schema: [{schema}]({schema})",
+        "",
+        *_field_table(event),
+    ]
+
+
+def _json(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def files() -> dict[str, str]:
+    """Every file of docs/events/ by name, as the generator writes it."""
+    out = {README: render(), ENVELOPE_SCHEMA: _json(Envelope.model_json_schema())}
+    for name, schema in export_schemas().items():
+        out[f"{name}.json"] = _json(schema)
+    return out
