@@ -18,7 +18,7 @@ from typing import Any
 import aio_pika
 import pytest
 
-from dropship_common.messaging.bus import Bus, BusError, Delivery, Unroutable
+from dropship_common.messaging.bus import Bus, BusError, Delivery, Unprocessable, Unroutable
 from dropship_common.messaging.embedded import EmbeddedBus
 from dropship_common.messaging.envelope import Envelope
 from dropship_common.messaging.rabbitmq import RabbitMQBus
@@ -267,6 +267,27 @@ async def test_an_unparseable_message_goes_straight_to_dead_letters(adapter: Ada
     assert letters[0].envelope.payload["raw"] == "{not json"
     assert letters[0].attempts == 1
     assert handler.calls == []
+
+
+async def test_an_unprocessable_message_is_dead_lettered_at_once(adapter: Adapter) -> None:
+    """A message its consumer can never read (a major version it does not know, a
+    payload its contract rejects) skips the retry tiers."""
+    bus = adapter.make()
+    calls: list[Delivery] = []
+
+    async def refuses(env: Envelope, delivery: Delivery) -> None:
+        calls.append(delivery)
+        raise Unprocessable("unsupported version 2 of order.confirmed (this consumer reads 1.x)")
+
+    await bus.subscribe("q", ["order.#"], refuses)
+    sent = envelope()
+    await bus.publish([sent])
+    [letter] = await eventually(lambda: bus.dead_letters("q"))
+    assert letter.envelope == sent and letter.attempts == 1
+    assert letter.error == (
+        "Unprocessable: unsupported version 2 of order.confirmed (this consumer reads 1.x)"
+    )
+    assert [d.attempt for d in calls] == [1]
 
 
 async def test_acked_only_after_the_handler_returned(adapter: Adapter) -> None:

@@ -1,4 +1,6 @@
-"""The RabbitMQ adapter against the local broker (integration)."""
+"""What only the RabbitMQ adapter has, against the local broker: its topology (quorum
+queues, delay tiers, dlq), durability settings, outages and broker restarts. The Bus
+contract itself is test_bus_conformance.py, shared with the embedded bus."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from typing import Any
 import aio_pika
 import pytest
 
-from dropship_common.messaging.bus import BusError, Delivery, Unprocessable, Unroutable
+from dropship_common.messaging.bus import BusError, Delivery
 from dropship_common.messaging.envelope import Envelope
 from dropship_common.messaging.rabbitmq import RabbitMQBus, retry_tier_arguments
 from dropship_testkit.private_infra import private_rabbit
@@ -111,25 +113,6 @@ class Recorder:
         return await asyncio.wait_for(self.done.get(), WAIT)
 
 
-async def test_publish_consume_ack(make: BusFactory) -> None:
-    bus = make("logistics")
-    await bus.connect()
-    assert await bus.is_ready()
-    handler = Recorder()
-    await bus.subscribe("logistics", ["order.*"], handler)
-    sent = [envelope(n=i) for i in range(3)]
-    await bus.publish(sent)
-
-    got = [await handler.next() for _ in sent]
-    assert sorted((e for e, _ in got), key=lambda e: e.payload["n"]) == sent
-    assert all(d == Delivery(attempt=1, redelivered=False) for _, d in got)
-    main = bus.queue_name("logistics")
-    await bus.close()
-    assert not await bus.is_ready()
-    # acked: nothing came back to the queue when the consumer went away
-    assert await ready_count(bus, main) == 0
-
-
 async def test_declared_topology(make: BusFactory) -> None:
     bus = make("q")
     await bus.declare("q", ["order.#"])
@@ -189,70 +172,6 @@ async def test_queues_are_durable_and_messages_persistent(make: BusFactory) -> N
         await connection.close()
 
 
-async def test_unroutable(make: BusFactory) -> None:
-    bus = make("q")
-    await bus.declare("q", ["order.confirmed"])
-    with pytest.raises(Unroutable):
-        await bus.publish([envelope("nobody.listens")])
-    # the channel is still usable after a return
-    await bus.publish([envelope("order.confirmed")])
-    assert await bus.is_ready()
-
-
-async def test_retry_with_growing_attempts_then_success(make: BusFactory) -> None:
-    bus = make("q")
-    handler = Recorder(fail_times=2)
-    await bus.subscribe("q", ["order.confirmed"], handler)
-    sent = envelope()
-    await bus.publish([sent])
-
-    got, delivery = await handler.next()
-    assert got == sent
-    assert delivery.attempt == 3
-    assert [d.attempt for _, d, _ in handler.calls] == [1, 2, 3]
-    times = [t for _, _, t in handler.calls]
-    assert times[1] - times[0] >= DELAYS[0] / 1000 * 0.9
-    assert times[2] - times[1] >= DELAYS[1] / 1000 * 0.9
-    assert await bus.dead_letters("q") == []
-
-
-async def test_dead_letter_inspect_and_replay(make: BusFactory) -> None:
-    bus = make("q")
-    fixed = asyncio.Event()
-    calls: list[Delivery] = []
-    processed: asyncio.Queue[tuple[Envelope, Delivery]] = asyncio.Queue()
-
-    async def handler(env: Envelope, delivery: Delivery) -> None:
-        calls.append(delivery)
-        if not fixed.is_set():
-            raise ValueError("supplier API said no")
-        await processed.put((env, delivery))
-
-    await bus.subscribe("q", ["order.#"], handler)
-    sent = envelope()
-    await bus.publish([sent])
-
-    letters = await eventually_async(lambda: bus.dead_letters("q"))
-    assert [d.attempt for d in calls] == [1, 2, 3]
-    [letter] = letters
-    assert letter.envelope == sent
-    assert letter.queue == "q"
-    assert letter.attempts == 3
-    assert letter.error is not None and "supplier API said no" in letter.error
-    assert letter.dead_at is not None
-    # listing does not remove them
-    assert len(await bus.dead_letters("q")) == 1
-    assert await ready_count(bus, bus.dlq_name("q")) == 1
-
-    fixed.set()
-    assert await bus.replay_dead_letters("q") == 1
-    got, delivery = await asyncio.wait_for(processed.get(), WAIT)
-    assert got == sent
-    assert delivery.attempt == 1
-    assert await bus.dead_letters("q") == []
-    assert await bus.replay_dead_letters("q") == 0
-
-
 async def test_dead_letters_lists_many_and_loses_none(make: BusFactory) -> None:
     bus = make("q")
 
@@ -272,88 +191,6 @@ async def test_dead_letters_lists_many_and_loses_none(make: BusFactory) -> None:
 
 async def _has(bus: RabbitMQBus, queue: str, n: int) -> bool:
     return len(await bus.dead_letters(queue)) == n
-
-
-async def test_unparseable_message_goes_to_dead_letters(make: BusFactory) -> None:
-    bus = make("q")
-    handler = Recorder()
-    await bus.subscribe("q", ["order.#"], handler)
-    connection = await aio_pika.connect(URL)
-    async with connection:
-        channel = await connection.channel()
-        exchange = await channel.get_exchange(bus.exchange_name)
-        await exchange.publish(
-            aio_pika.Message(b"{not json", message_id="garbage-1"), routing_key="order.garbage"
-        )
-    letters = await eventually_async(lambda: bus.dead_letters("q"))
-    assert letters[0].envelope.type == "_unparseable"
-    assert letters[0].envelope.payload["raw"] == "{not json"
-    assert handler.calls == []
-
-
-async def test_unprocessable_message_is_dead_lettered_at_once(make: BusFactory) -> None:
-    bus = make("q")
-    calls: list[Delivery] = []
-
-    async def refuses(env: Envelope, delivery: Delivery) -> None:
-        calls.append(delivery)
-        raise Unprocessable("unsupported version 2 of order.confirmed (this consumer reads 1.x)")
-
-    await bus.subscribe("q", ["order.#"], refuses)
-    sent = envelope()
-    await bus.publish([sent])
-    [letter] = await eventually_async(lambda: bus.dead_letters("q"))
-    assert letter.envelope == sent and letter.attempts == 1
-    assert letter.error == (
-        "Unprocessable: unsupported version 2 of order.confirmed (this consumer reads 1.x)"
-    )
-    assert [d.attempt for d in calls] == [1]  # no retry tier
-
-
-async def test_consumer_closed_mid_message_is_redelivered(make: BusFactory) -> None:
-    first = make("q")
-    started = asyncio.Event()
-
-    async def stuck(env: Envelope, delivery: Delivery) -> None:
-        started.set()
-        await asyncio.Event().wait()
-
-    await first.subscribe("q", ["order.#"], stuck)
-    sent = envelope()
-    await first.publish([sent])
-    await asyncio.wait_for(started.wait(), WAIT)
-    await first.close()
-
-    second = make("q")
-    handler = Recorder()
-    await second.subscribe("q", ["order.#"], handler)
-    got, delivery = await handler.next()
-    assert got == sent
-    assert delivery == Delivery(attempt=1, redelivered=True)
-
-
-async def test_poison_message_dead_lettered_by_delivery_limit(make: BusFactory) -> None:
-    """A message whose consumer keeps dying goes to the dlq by x-delivery-limit."""
-    sent = envelope()
-    for i in range(2):
-        bus = make("q", delivery_limit=1)
-        started = asyncio.Event()
-
-        async def crashy(
-            env: Envelope, delivery: Delivery, started: asyncio.Event = started
-        ) -> None:
-            started.set()
-            await asyncio.Event().wait()
-
-        await bus.subscribe("q", ["order.#"], crashy)
-        if i == 0:
-            await bus.publish([sent])
-        await asyncio.wait_for(started.wait(), WAIT)
-        await bus.close()
-    inspector = make("q", delivery_limit=1)
-    letters = await eventually_async(lambda: inspector.dead_letters("q"))
-    assert letters[0].envelope == sent
-    assert letters[0].error is not None and "delivery limit" in letters[0].error
 
 
 async def test_closed_port_raises_bus_error_quickly() -> None:

@@ -1,7 +1,8 @@
 """Consuming a queue: each message handed to the handler, acked after it returned; a
 failed one re-published (with publisher confirm) to the retry tier of its attempt, or to
 ``q.dlq`` after the last one, and only then acked; if that publish fails the message is
-nacked with requeue, so it is never lost."""
+nacked with requeue, so it is never lost. A handler's :class:`~.bus.Unprocessable` goes
+to ``q.dlq`` at once."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, HeadersType
 
-from dropship_common.messaging.bus import BusError, Delivery, Handler
+from dropship_common.messaging.bus import BusError, Delivery, Handler, Unprocessable
 from dropship_common.messaging.envelope import Envelope
 from dropship_common.messaging.rabbitmq.connection import AMQP_ERRORS, Connection, error_text
 from dropship_common.messaging.rabbitmq.publisher import (
@@ -97,6 +98,10 @@ class Consumers:
             return
         try:
             await handler(envelope, Delivery(attempt, bool(message.redelivered)))
+        except Unprocessable as exc:
+            log.warning("unprocessable %s on %s: %s", envelope.type, queue, exc)
+            await self._dead_letter(queue, message, attempt, error_text(exc))
+            return
         except Exception as exc:
             log.warning(
                 "handler for %s failed on %s (attempt %d): %s",
