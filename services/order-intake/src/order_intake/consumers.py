@@ -12,7 +12,7 @@ from dropship_common.contracts.supplier_gateway import (
 )
 from dropship_common.messaging.handlers import Handlers, MessageContext
 from order_intake.fulfilment.service import record_tracking
-from order_intake.orders.service import Cause, OrderOps
+from order_intake.orders.service import Cause, Orders
 from order_intake.orders.supplier_hold import hold_for_rejection
 
 registry = Handlers("order-intake")
@@ -24,7 +24,7 @@ def _cause(ctx: MessageContext) -> Cause:
 
 @registry.handles(SupplierOrderPlaced)
 async def supplier_order_placed(event: SupplierOrderPlaced, ctx: MessageContext) -> None:
-    await OrderOps(ctx.session, ctx.outbox).mark_handed_off(
+    await Orders.direct(ctx.session, ctx.outbox).supplier.mark_handed_off(
         event.order_id, event.placed_at, _cause(ctx)
     )
 
@@ -32,7 +32,7 @@ async def supplier_order_placed(event: SupplierOrderPlaced, ctx: MessageContext)
 @registry.handles(SupplierOrderRejected)
 async def supplier_order_rejected(event: SupplierOrderRejected, ctx: MessageContext) -> None:
     # sent only when no backup supplier is left: the order waits for a decision
-    await hold_for_rejection(OrderOps(ctx.session, ctx.outbox), event, _cause(ctx))
+    await hold_for_rejection(Orders.direct(ctx.session, ctx.outbox).unit, event, _cause(ctx))
 
 
 @registry.handles(ShipmentTrackingAssigned)
@@ -42,7 +42,7 @@ async def tracking_assigned(event: ShipmentTrackingAssigned, ctx: MessageContext
 
 @registry.handles(SupplierOrderOverdue)
 async def supplier_order_overdue(event: SupplierOrderOverdue, ctx: MessageContext) -> None:
-    await OrderOps(ctx.session, ctx.outbox).note_supplier_event(
+    await Orders.direct(ctx.session, ctx.outbox).supplier.note_supplier_event(
         event.order_id,
         "supplier_overdue",
         f"not shipped by {event.ship_by.isoformat()}",
@@ -56,7 +56,7 @@ async def supplier_order_overdue(event: SupplierOrderOverdue, ctx: MessageContex
 
 @registry.handles(SupplierCancellationAnswered)
 async def cancellation_answered(event: SupplierCancellationAnswered, ctx: MessageContext) -> None:
-    await OrderOps(ctx.session, ctx.outbox).apply_cancellation_answer(
+    await Orders.direct(ctx.session, ctx.outbox).supplier.apply_cancellation_answer(
         event.order_id,
         [str(i) for i in event.cancelled],
         [str(i) for i in event.already_shipped],
@@ -66,7 +66,7 @@ async def cancellation_answered(event: SupplierCancellationAnswered, ctx: Messag
 
 @registry.handles(SupplierAddressChangeAnswered)
 async def address_answered(event: SupplierAddressChangeAnswered, ctx: MessageContext) -> None:
-    await OrderOps(ctx.session, ctx.outbox).apply_address_answer(
+    await Orders.direct(ctx.session, ctx.outbox).supplier.apply_address_answer(
         event.order_id,
         event.shipping_address.model_dump(mode="json"),
         [str(i) for i in event.applied],

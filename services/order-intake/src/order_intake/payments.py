@@ -19,7 +19,7 @@ from order_intake.domain.lifecycle import (
 from order_intake.messages.service import queue_buyer_message
 from order_intake.models import Order, Shop
 from order_intake.orders.repository import OrderRepository
-from order_intake.orders.service import Cause, OrderOps
+from order_intake.orders.service import Cause, Orders
 from order_intake.shops.repository import ShopRepository
 
 log = structlog.get_logger(__name__)
@@ -27,9 +27,9 @@ log = structlog.get_logger(__name__)
 SWEEP_CAUSE = Cause(actor="system:payment-window")
 
 
-async def _sweep_one(ops: OrderOps, shop: Shop, order: Order, now: dt.datetime) -> str | None:
+async def _sweep_one(orders: Orders, shop: Shop, order: Order, now: dt.datetime) -> str | None:
     if is_payment_window_over(order.placed_at, now, shop.payment_window_days):
-        await ops.move(
+        await orders.transitions.move(
             shop,
             order,
             OrderStatus.CANCELLED,
@@ -38,7 +38,7 @@ async def _sweep_one(ops: OrderOps, shop: Shop, order: Order, now: dt.datetime) 
             why=f"not paid within {shop.payment_window_days} days",
         )
         await queue_buyer_message(
-            ops.session,
+            orders.unit.session,
             order,
             shop,
             "order_cancelled_unpaid",
@@ -50,7 +50,7 @@ async def _sweep_one(ops: OrderOps, shop: Shop, order: Order, now: dt.datetime) 
     for day in due_reminders(order.placed_at, now, shop.payment_reminder_days, sent):
         deadline = payment_deadline(order.placed_at, shop.payment_window_days)
         queued = await queue_buyer_message(
-            ops.session,
+            orders.unit.session,
             order,
             shop,
             "payment_reminder",
@@ -59,7 +59,7 @@ async def _sweep_one(ops: OrderOps, shop: Shop, order: Order, now: dt.datetime) 
         )
         sent.add(day)
         if queued:
-            ops.record(order, "payment_reminder", SWEEP_CAUSE, reason=f"day {day}", at=now)
+            orders.unit.record(order, "payment_reminder", SWEEP_CAUSE, reason=f"day {day}", at=now)
             reminded = "reminded"
     order.reminders_sent = sorted(sent)
     return reminded
@@ -75,7 +75,7 @@ async def sweep_payments(
     after = None
     while True:
         async with runtime.db.transaction() as session:
-            ops = OrderOps(session, runtime.outbox)
+            orders = Orders.direct(session, runtime.outbox)
             shops = ShopRepository(session)
             page = await OrderRepository(session).awaiting_payment(batch, after)
             for order in page:
@@ -84,7 +84,7 @@ async def sweep_payments(
                 assert shop is not None
                 try:
                     async with session.begin_nested():
-                        done = await _sweep_one(ops, shop, order, now)
+                        done = await _sweep_one(orders, shop, order, now)
                 except Exception as exc:
                     log.warning("payment_sweep_order_failed", order=str(key[1]), error=str(exc))
                     done = None

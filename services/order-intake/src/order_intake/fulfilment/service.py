@@ -23,7 +23,7 @@ from order_intake.messages.service import queue_buyer_message
 from order_intake.messages.templates import SHIPPED_REST, language_of, parcels_text
 from order_intake.models import Fulfilment, Order, Shop
 from order_intake.orders.repository import OrderRepository
-from order_intake.orders.service import Cause, OrderOps
+from order_intake.orders.service import Cause, Orders
 from order_intake.shops.repository import ShopRepository
 
 log = structlog.get_logger(__name__)
@@ -76,7 +76,7 @@ async def record_tracking(
     shop = await ShopRepository(session).get(order.shop_id)
     assert shop is not None
     repo = FulfilmentRepository(session)
-    ops = OrderOps(session, outbox)
+    orders = Orders.direct(session, outbox)
     now = utcnow()
     order_lines = {line.id for line in order.lines}
     line_ids = [str(i) for i in event.line_ids if i in order_lines]
@@ -114,7 +114,7 @@ async def record_tracking(
         "supplier_order_id": str(event.supplier_order_id),
         "line_ids": line_ids,
     }
-    ops.record(
+    orders.unit.record(
         order,
         "parcel_shipped",
         cause,
@@ -125,7 +125,7 @@ async def record_tracking(
     if order.status == OrderStatus.CANCELLED:
         # a cancellation came too late: aftersales handles the return; the storefront
         # order is cancelled, so nothing is written back and the buyer is not told here
-        ops.record(order, "parcel_after_cancellation", cause, details=details, at=now)
+        orders.unit.record(order, "parcel_after_cancellation", cause, details=details, at=now)
         return Recorded(fresh, order.status, None)
 
     shipping = progress(
@@ -136,7 +136,7 @@ async def record_tracking(
     if target is not None:
         shipped, total = len(shipping.covered), len(shipping.covered | shipping.missing)
         why = "every line shipped" if shipping.complete else f"{shipped} of {total} lines shipped"
-        await ops.move(shop, order, target, cause, now, why=why)
+        await orders.transitions.move(shop, order, target, cause, now, why=why)
 
     fulfilment_id = None
     if writes_back(order.platform):

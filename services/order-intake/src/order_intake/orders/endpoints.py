@@ -30,7 +30,7 @@ from order_intake.orders.schemas import (
     OrderPage,
     order_out,
 )
-from order_intake.orders.service import Cause, OrderOps
+from order_intake.orders.service import Cause, Orders
 from order_intake.shops.repository import ShopRepository
 from order_intake.storefronts.bounds import check_fits
 from order_intake.storefronts.custom import to_canonical
@@ -62,7 +62,7 @@ async def _create(
                 shop = await ShopRepository(session).get(data.shop_id)
                 if shop is None or shop.platform != "custom":
                     raise ShopNotFound(f"no custom shop {data.shop_id}")
-                order = await OrderOps(session, rt.outbox).ingest(
+                order = await Orders.direct(session, rt.outbox).intake.ingest(
                     shop, co, _cause(principal, request)
                 )
                 await session.flush()
@@ -154,7 +154,7 @@ async def cancel_order(
     order_id: uuid.UUID, data: CancelIn, request: Request, rt: Runtime, principal: Operator
 ) -> ActionResult:
     async with rt.db.transaction() as session:
-        result = await OrderOps(session, rt.outbox).cancel(
+        result = await Orders.direct(session, rt.outbox).operator.cancel(
             order_id, data.reason, _cause(principal, request)
         )
     return ActionResult(result=result, order=await _reload(rt, order_id))
@@ -166,7 +166,7 @@ async def change_address(
 ) -> ActionResult:
     address = Address(**data.model_dump(), country=data.country_code)
     async with rt.db.transaction() as session:
-        result = await OrderOps(session, rt.outbox).change_address(
+        result = await Orders.direct(session, rt.outbox).operator.change_address(
             order_id, address, _cause(principal, request)
         )
     return ActionResult(result=result, order=await _reload(rt, order_id))
@@ -182,7 +182,7 @@ async def map_line_sku(
     principal: Operator,
 ) -> OrderOut:
     async with rt.db.transaction() as session:
-        await OrderOps(session, rt.outbox).set_line_sku(
+        await Orders.direct(session, rt.outbox).operator.set_line_sku(
             order_id, line_id, data.sku, _cause(principal, request)
         )
     return await _reload(rt, order_id)
@@ -193,5 +193,7 @@ async def release_order(
     order_id: uuid.UUID, request: Request, rt: Runtime, principal: Operator
 ) -> OrderOut:
     async with rt.db.transaction() as session:
-        await OrderOps(session, rt.outbox).release(order_id, _cause(principal, request))
+        await Orders.direct(session, rt.outbox).operator.release(
+            order_id, _cause(principal, request)
+        )
     return await _reload(rt, order_id)

@@ -14,7 +14,7 @@ from typing import Any
 from dropship_common.contracts.supplier_gateway import SupplierOrderRejected
 from dropship_common.db import utcnow
 from order_intake.domain.lifecycle import OrderStatus, ReasonCode, transition
-from order_intake.orders.service import Cause, OrderOps
+from order_intake.orders.unit import Cause, OrderUnit
 
 
 def rejection_hold(event: SupplierOrderRejected) -> dict[str, Any]:
@@ -40,15 +40,15 @@ def rejection_hold(event: SupplierOrderRejected) -> dict[str, Any]:
     }
 
 
-async def hold_for_rejection(ops: OrderOps, event: SupplierOrderRejected, cause: Cause) -> None:
+async def hold_for_rejection(unit: OrderUnit, event: SupplierOrderRejected, cause: Cause) -> None:
     """Timeline entry always; the hold when the order is confirmed (or already held).
     A redelivery of the same rejection changes nothing (one reason per supplier order)."""
-    order = await ops.repo.get(event.order_id, for_update=True)
+    order = await unit.repo.get(event.order_id, for_update=True)
     if order is None:
         return
     hold = rejection_hold(event)
     now = utcnow()
-    ops.record(
+    unit.record(
         order, "supplier_rejected", cause, reason=event.reason, details=hold["details"], at=now
     )
     key = hold["details"]["supplier_order_id"]
@@ -60,7 +60,7 @@ async def hold_for_rejection(ops: OrderOps, event: SupplierOrderRejected, cause:
     current = OrderStatus(order.status)
     if current is OrderStatus.ON_HOLD:
         order.hold_reasons = [*order.hold_reasons, hold]
-        ops.record(
+        unit.record(
             order, "hold_reasons_changed", cause, details={"reasons": order.hold_reasons}, at=now
         )
         return
@@ -69,7 +69,7 @@ async def hold_for_rejection(ops: OrderOps, event: SupplierOrderRejected, cause:
         return
     order.status = transition(current, OrderStatus.ON_HOLD, because=ReasonCode.SUPPLIER_REJECTED)
     order.hold_reasons = [hold]
-    ops.record(
+    unit.record(
         order,
         "status_changed",
         cause,

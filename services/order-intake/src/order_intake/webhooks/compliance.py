@@ -20,7 +20,7 @@ from order_intake.models import (
     WebhookDelivery,
 )
 from order_intake.orders.repository import OrderRepository
-from order_intake.orders.service import Cause, OrderOps
+from order_intake.orders.service import Cause, OrderUnit
 from order_intake.storefronts import load_json
 from order_intake.webhooks.topics import CustomersDataRequest, CustomersRedact
 
@@ -80,30 +80,30 @@ async def _scrub_timeline(session: AsyncSession, order_ids: list[uuid.UUID]) -> 
             event.details = details
 
 
-async def _redact(ops: OrderOps, orders: list[Order], cause: Cause) -> None:
+async def _redact(unit: OrderUnit, orders: list[Order], cause: Cause) -> None:
     ids = [o.id for o in orders]
     for order in orders:
         redact_order(order)
-        ops.record(order, "redacted", cause, reason="personal data removed (Shopify request)")
+        unit.record(order, "redacted", cause, reason="personal data removed (Shopify request)")
     if ids:
-        await _scrub_timeline(ops.session, ids)
-        await ops.session.execute(sa.delete(BuyerMessage).where(BuyerMessage.order_id.in_(ids)))
-        await ops.outbox.forget(ops.session, [str(i) for i in ids])
+        await _scrub_timeline(unit.session, ids)
+        await unit.session.execute(sa.delete(BuyerMessage).where(BuyerMessage.order_id.in_(ids)))
+        await unit.outbox.forget(unit.session, [str(i) for i in ids])
         # supplier-gateway keeps copies (the confirmed order, the shipping notices)
         for o in orders:
             event = OrderRedacted(
                 order_id=o.id, shop_id=o.shop_id, redacted_at=o.redacted_at or utcnow()
             )
-            await ops.publish(o, event.envelope(correlation_id=str(o.id), causation_id=cause.ref))
-        await ops.session.execute(
+            await unit.publish(o, event, cause)
+        await unit.session.execute(
             sa.update(WebhookDelivery).where(WebhookDelivery.order_id.in_(ids)).values(body=None)
         )
 
 
 async def handle_compliance(
-    ops: OrderOps, shop: Shop, topic: str, body: bytes, cause: Cause
+    unit: OrderUnit, shop: Shop, topic: str, body: bytes, cause: Cause
 ) -> None:
-    session: AsyncSession = ops.session
+    session: AsyncSession = unit.session
     repo = OrderRepository(session)
     data = load_json(body)
     customer_id: str | None = None
@@ -120,10 +120,10 @@ async def handle_compliance(
                 sa.select(Order).where(Order.shop_id == shop.id, Order.buyer_email == email)
             )
             affected += [o for o in more if o not in affected]
-        await _redact(ops, affected, cause)
+        await _redact(unit, affected, cause)
     elif topic == "shop/redact":
         affected = await repo.of_shop(shop.id)
-        await _redact(ops, affected, cause)
+        await _redact(unit, affected, cause)
         shop.admin_credentials = None
         shop.active = False
     else:

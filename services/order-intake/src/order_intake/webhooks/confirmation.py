@@ -35,7 +35,7 @@ from order_intake.domain.lifecycle import cancels
 from order_intake.domain.order import CanonicalOrder
 from order_intake.fulfilment.base import StorefrontUnavailable
 from order_intake.models import Shop, WebhookDelivery
-from order_intake.orders.service import Cause, OrderOps
+from order_intake.orders.service import Cause, Orders
 from order_intake.storefront_sync.job import ShopSyncer
 from order_intake.storefronts import shopify, woocommerce
 from order_intake.webhooks.processor import backoff, mark_processed, refuse_destructive
@@ -74,14 +74,14 @@ def _parse(platform: str, body: bytes) -> CanonicalOrder:
     return woocommerce.parse_order(body)
 
 
-async def apply(ops: OrderOps, delivery: WebhookDelivery, current: bytes | None) -> None:
+async def apply(orders: Orders, delivery: WebhookDelivery, current: bytes | None) -> None:
     """Apply what the storefront says of the order a ``confirming`` delivery would
     cancel (``current``: its order now, None when it has none)."""
-    shop = await ops.shop(delivery.shop_id)
+    shop = await orders.unit.shop(delivery.shop_id)
     cause = Cause(
         actor=f"webhook:{delivery.platform}", ref=f"{delivery.topic}#{delivery.delivery_id}"
     )
-    order = await ops.repo.by_external(
+    order = await orders.unit.repo.by_external(
         shop.id, external_id(delivery.platform, delivery.body or b""), for_update=True
     )
     if order is None or order.status == "cancelled":
@@ -89,12 +89,12 @@ async def apply(ops: OrderOps, delivery: WebhookDelivery, current: bytes | None)
     delivery.order_id = order.id
     if current is None:
         DESTRUCTIVE_CONFIRMED.labels(delivery.platform).inc()
-        await ops.cancel(order.id, "deleted at the storefront", cause)
+        await orders.operator.cancel(order.id, "deleted at the storefront", cause)
         return
     now = _parse(delivery.platform, current)
     if cancels(now):
         DESTRUCTIVE_CONFIRMED.labels(delivery.platform).inc()
-        await ops.ingest(shop, now, cause)  # the storefront's own version
+        await orders.intake.ingest(shop, now, cause)  # the storefront's own version
         return
     if delivery.topic not in DELETIONS:
         sent = _parse(delivery.platform, delivery.body or b"")
@@ -103,7 +103,7 @@ async def apply(ops: OrderOps, delivery: WebhookDelivery, current: bytes | None)
             # than the storefront's own cannot be a replay): ask again later
             raise StorefrontUnavailable("the storefront's API does not show this version yet")
     refuse_destructive(
-        ops,
+        orders.unit,
         delivery,
         order,
         cause,
@@ -152,7 +152,7 @@ class Confirmer:
                 if delivery is None or delivery.status != CONFIRMING:
                     return  # done by another replica
                 if delivery.body is not None:
-                    await apply(OrderOps(session, self.rt.outbox), delivery, current)
+                    await apply(Orders.direct(session, self.rt.outbox), delivery, current)
                 mark_processed(delivery)
         except Exception as exc:  # unreachable, refused, or an answer we could not read
             await self._later(item, exc)

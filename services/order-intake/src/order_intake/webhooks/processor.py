@@ -25,10 +25,10 @@ from dropship_common.workers import CommitSignal, drain_forever, every
 from order_intake.domain.lifecycle import cancels
 from order_intake.domain.order import CanonicalOrder
 from order_intake.models import Order, Shop, WebhookDelivery
-from order_intake.orders.batch import BatchCache
+from order_intake.orders.batch import prefetch
 from order_intake.orders.idempotency import purge_idempotency_keys
 from order_intake.orders.repository import OrderRepository
-from order_intake.orders.service import Cause, OrderOps
+from order_intake.orders.service import Cause, Orders, OrderUnit
 from order_intake.storefront_sync.feed import is_reconciled
 from order_intake.storefront_sync.repository import has_credentials
 from order_intake.storefronts import shopify, woocommerce
@@ -60,9 +60,10 @@ def parse_order(delivery: WebhookDelivery) -> CanonicalOrder | None:
 
 
 async def process_delivery(
-    ops: OrderOps, delivery: WebhookDelivery, parsed: CanonicalOrder | None = None
+    orders: Orders, delivery: WebhookDelivery, parsed: CanonicalOrder | None = None
 ) -> None:
-    shop = await ops.shop(delivery.shop_id)
+    unit = orders.unit
+    shop = await unit.shop(delivery.shop_id)
     body = delivery.body or b""
     reconciled = is_reconciled(delivery)
     cause = Cause(
@@ -76,26 +77,26 @@ async def process_delivery(
         # in the database first (sessions do not autoflush), and the events already
         # held for the batch in the outbox before what these write (a redaction's
         # order.redacted must come after the order.confirmed it follows)
-        await ops.write_batched_events()
-        await ops.session.flush()
+        await unit.flush()
+        await unit.session.flush()
     if compliance:
-        await handle_compliance(ops, shop, delivery.topic, body, cause)
+        await handle_compliance(unit, shop, delivery.topic, body, cause)
         return
     if deletion:
         external_id = str(orjson.loads(body)["id"])
-        found = await OrderRepository(ops.session).by_external(shop.id, external_id)
+        found = await OrderRepository(unit.session).by_external(shop.id, external_id)
         if found is None or found.status == "cancelled":
             return
         problem = shape_problem(
             delivery.platform, delivery.topic, WooDeleted.model_validate_json(body)
         )
         if problem is not None:  # stored before the door checked it
-            refuse_destructive(ops, delivery, found, cause, problem)
+            refuse_destructive(unit, delivery, found, cause, problem)
             return
         if has_credentials(shop) and not reconciled:
-            _await_confirmation(ops, delivery, found, cause)
+            _await_confirmation(unit, delivery, found, cause)
             return
-        await ops.cancel(found.id, "deleted at the storefront", cause)
+        await orders.operator.cancel(found.id, "deleted at the storefront", cause)
         delivery.order_id = found.id
         return
     co = parsed or parse_order(delivery)
@@ -103,32 +104,32 @@ async def process_delivery(
     if reconciled:
         # found by reconciliation: a version already applied (its webhook came after
         # all) changes nothing
-        known = await ops.stored(shop.id, co.external_id)
+        known = await unit.stored(shop.id, co.external_id)
         if known is not None and known.source_updated_at >= co.source_updated_at:
             delivery.order_id = known.id
             return
-    elif cancels(co) and (held := await _to_confirm(ops, shop, co)) is not None:
-        _await_confirmation(ops, delivery, held, cause)
+    elif cancels(co) and (held := await _to_confirm(unit, shop, co)) is not None:
+        _await_confirmation(unit, delivery, held, cause)
         return
-    order = await ops.ingest(shop, co, cause)
+    order = await orders.intake.ingest(shop, co, cause)
     delivery.order_id = order.id
 
 
-async def _to_confirm(ops: OrderOps, shop: Shop, co: CanonicalOrder) -> Order | None:
+async def _to_confirm(unit: OrderUnit, shop: Shop, co: CanonicalOrder) -> Order | None:
     """The order a webhook's cancelling version would cancel, when that must first be
     confirmed with the storefront's API: the shop has credentials and we hold the order,
     not cancelled, at this version or an older one (an older version than ours is
-    ignored by the intake anyway, see :meth:`OrderOps.ingest`)."""
+    ignored by the intake anyway, see :meth:`StorefrontIntake.ingest`)."""
     if not has_credentials(shop):
         return None
-    known = await ops.stored(shop.id, co.external_id)
+    known = await unit.stored(shop.id, co.external_id)
     if known is None or known.status == "cancelled":
         return None
     return known if co.source_updated_at >= known.source_updated_at else None
 
 
 def refuse_destructive(
-    ops: OrderOps,
+    unit: OrderUnit,
     delivery: WebhookDelivery,
     order: Order,
     cause: Cause,
@@ -146,25 +147,25 @@ def refuse_destructive(
         order=str(order.id),
         delivery=delivery.delivery_id,
     )
-    ops.record(order, "destructive_webhook_refused", cause, reason=why, details=details)
+    unit.record(order, "destructive_webhook_refused", cause, reason=why, details=details)
     delivery.order_id = order.id
 
 
 def _await_confirmation(
-    ops: OrderOps, delivery: WebhookDelivery, order: Order, cause: Cause
+    unit: OrderUnit, delivery: WebhookDelivery, order: Order, cause: Cause
 ) -> None:
     """Left for :mod:`.confirmation`, which asks the storefront (never inside the
     webhook's answer, nor with this transaction open)."""
     delivery.status = CONFIRMING
     delivery.order_id = order.id
     delivery.next_attempt_at = utcnow()
-    ops.record(
+    unit.record(
         order,
         "storefront_confirmation_pending",
         cause,
         reason="a destructive change: applied once the storefront's API confirms it",
     )
-    ops.session.info[CONFIRM_FLAG] = True
+    unit.session.info[CONFIRM_FLAG] = True
 
 
 def _done(delivery: WebhookDelivery) -> None:
@@ -226,25 +227,25 @@ class WebhookProcessor:
         parsed = {d.id: parse_order(d) for d in deliveries}
         # order versions only (no redaction or deletion that would read back what the
         # batch creates): new rows are written by statement at the end
-        cache = BatchCache(bulk=all(co is not None for co in parsed.values()))
-        await cache.prefetch(
+        prefetched = await prefetch(
             session, [(d.shop_id, co) for d in deliveries if (co := parsed[d.id]) is not None]
         )
-        ops = OrderOps(session, self.rt.outbox, cache)
+        bulk = all(co is not None for co in parsed.values())
+        orders = Orders(OrderUnit.batched(session, self.rt.outbox, prefetched, bulk=bulk))
         for delivery in deliveries:
-            await process_delivery(ops, delivery, parsed[delivery.id])
+            await process_delivery(orders, delivery, parsed[delivery.id])
             _done(delivery)
-        await ops.write_batched_events()
+        await orders.unit.flush()
         await session.flush()
 
     async def _one_by_one(self, session: AsyncSession, deliveries: list[WebhookDelivery]) -> None:
-        ops = OrderOps(session, self.rt.outbox)
+        orders = Orders.direct(session, self.rt.outbox)
         for delivery in deliveries:
             # read now: a rolled-back savepoint may expire the row
             attempts, topic, ref = delivery.attempts, delivery.topic, delivery.delivery_id
             try:
                 async with session.begin_nested():
-                    await process_delivery(ops, delivery)
+                    await process_delivery(orders, delivery)
             except Exception as exc:
                 error = f"{type(exc).__name__}: {mask_text(str(exc))}"[:2000]
                 delivery.attempts = attempts + 1
