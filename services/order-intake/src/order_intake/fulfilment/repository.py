@@ -8,16 +8,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from dropship_common.db import insert_ignore
+from dropship_common.repository import Repository
 from order_intake.models import Fulfilment, Order, Parcel, Shop
 
 
-class FulfilmentRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class FulfilmentRepository(Repository[Fulfilment]):
+    model = Fulfilment
 
     # --- parcels -------------------------------------------------------------------
     async def add_parcels(self, rows: Sequence[dict[str, Any]]) -> list[str]:
@@ -60,15 +59,6 @@ class FulfilmentRepository:
         )
 
     # --- fulfilments ----------------------------------------------------------------
-    def add(self, fulfilment: Fulfilment) -> None:
-        self.session.add(fulfilment)
-
-    async def get(self, fulfilment_id: uuid.UUID, *, for_update: bool = False) -> Fulfilment | None:
-        q = sa.select(Fulfilment).where(Fulfilment.id == fulfilment_id)
-        if for_update:
-            q = q.with_for_update()
-        return await self.session.scalar(q)
-
     async def of_order(self, order_id: uuid.UUID) -> list[Fulfilment]:
         return list(
             await self.session.scalars(
@@ -81,27 +71,19 @@ class FulfilmentRepository:
     async def claim_due(self, now: dt.datetime, limit: int) -> list[Fulfilment]:
         """Due fulfilments, and ``sending`` ones whose lease ran out (the worker died
         while sending), locked; another worker skips them."""
-        return list(
-            await self.session.scalars(
-                sa.select(Fulfilment)
-                .where(
-                    Fulfilment.status.in_(("pending", "sending")),
-                    Fulfilment.next_attempt_at <= now,
-                )
-                .order_by(Fulfilment.next_attempt_at)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
+        due = (
+            self.select()
+            .where(
+                Fulfilment.status.in_(("pending", "sending")),
+                Fulfilment.next_attempt_at <= now,
             )
+            .order_by(Fulfilment.next_attempt_at)
         )
+        return await self.claim(due, limit)
 
     async def by_ids(self, ids: Sequence[uuid.UUID]) -> list[Fulfilment]:
-        if not ids:
-            return []
-        return list(
-            await self.session.scalars(
-                sa.select(Fulfilment).where(Fulfilment.id.in_(list(ids))).with_for_update()
-            )
-        )
+        """Locked, in id order."""
+        return await self.get_many(ids, for_update=True)
 
     async def orders(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Order]:
         if not ids:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 from email.message import Message
 
-import sqlalchemy as sa
 import structlog
 
 from dropship_common import mail, mail_queue
@@ -16,6 +15,7 @@ from dropship_common.mail import MailFolderSender, MailSender, SmtpSender
 from dropship_common.runtime import ServiceRuntime
 from dropship_common.workers import CommitSignal, drain_forever
 from order_intake.config import config_of
+from order_intake.messages.repository import BuyerMessageRepository
 from order_intake.messages.service import MAIL_FLAG
 from order_intake.models import BuyerMessage
 from order_intake.workers_wiring import webhook_backlog
@@ -69,9 +69,7 @@ class Mailer:
             return 0
         outcomes = await mail_queue.send_claimed(self.sender, claimed, self.lease, "buyer_message")
         async with self.rt.db.transaction() as session:
-            for row in await session.scalars(
-                sa.select(BuyerMessage).where(BuyerMessage.id.in_(list(outcomes))).with_for_update()
-            ):
+            for row in await BuyerMessageRepository(session).get_many(outcomes, for_update=True):
                 mail_queue.record(row, *outcomes[row.id], MAX_ATTEMPTS)
         return len(claimed)
 

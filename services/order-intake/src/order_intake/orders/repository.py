@@ -11,11 +11,11 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from dropship_common.db import UTCDateTime
 from dropship_common.errors import BadRequest
+from dropship_common.repository import Repository
 from order_intake.models import BuyerMessage, Order, OrderEvent, OrderLine
 
 _ORDERS: sa.Table = Order.__table__  # type: ignore[assignment]
@@ -67,9 +67,11 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, uuid.UUID]:
         raise BadRequest("invalid cursor") from exc
 
 
-class OrderRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class OrderRepository(Repository[Order]):
+    """Orders come with their lines (``get``, ``by_external``)."""
+
+    model = Order
+    options = (selectinload(Order.lines),)
 
     async def insert_new(
         self,
@@ -94,20 +96,8 @@ class OrderRepository:
     async def by_external(
         self, shop_id: uuid.UUID, external_id: str, *, for_update: bool = False
     ) -> Order | None:
-        q = (
-            sa.select(Order)
-            .where(Order.shop_id == shop_id, Order.external_id == external_id)
-            .options(selectinload(Order.lines))
-        )
-        if for_update:
-            q = q.with_for_update()
-        return await self.session.scalar(q)
-
-    async def get(self, order_id: uuid.UUID, *, for_update: bool = False) -> Order | None:
-        q = sa.select(Order).where(Order.id == order_id).options(selectinload(Order.lines))
-        if for_update:
-            q = q.with_for_update()
-        return await self.session.scalar(q)
+        query = self.select().where(Order.shop_id == shop_id, Order.external_id == external_id)
+        return await self.one(query, for_update=for_update)
 
     async def by_externals(
         self, shop_id: uuid.UUID, external_ids: list[str], *, lines: bool = False
@@ -154,11 +144,7 @@ class OrderRepository:
         return list(await self.session.scalars(q))
 
     async def of_shop(self, shop_id: uuid.UUID) -> list[Order]:
-        return list(
-            await self.session.scalars(
-                sa.select(Order).where(Order.shop_id == shop_id).with_for_update()
-            )
-        )
+        return await self.all(sa.select(Order).where(Order.shop_id == shop_id), for_update=True)
 
     async def awaiting_payment(
         self, limit: int, after: tuple[dt.datetime, uuid.UUID] | None = None
@@ -207,5 +193,6 @@ class OrderRepository:
             )
         )
 
-    def add(self, obj: object) -> None:
+    def add_any(self, obj: object) -> None:
+        """An order's related row (its line, a timeline entry)."""
         self.session.add(obj)

@@ -6,21 +6,17 @@ import uuid
 from collections.abc import Iterable
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from dropship_common.repository import Repository
 from supplier_gateway.models import SupplierEmail
 
 
-class SupplierEmailRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class SupplierEmailRepository(Repository[SupplierEmail]):
+    model = SupplierEmail
 
     async def by_ids(self, ids: Iterable[uuid.UUID]) -> list[SupplierEmail]:
-        return list(
-            await self.session.scalars(
-                sa.select(SupplierEmail).where(SupplierEmail.id.in_(list(ids))).with_for_update()
-            )
-        )
+        """Locked, in id order."""
+        return await self.get_many(ids, for_update=True)
 
     async def for_supplier_order(self, supplier_order_id: uuid.UUID) -> SupplierEmail | None:
         return await self.session.scalar(
