@@ -13,7 +13,6 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import aio_pika
 import pytest
@@ -22,6 +21,7 @@ from dropship_common.messaging.bus import Bus, BusError, Delivery, Unprocessable
 from dropship_common.messaging.embedded import EmbeddedBus
 from dropship_common.messaging.envelope import Envelope
 from dropship_common.messaging.rabbitmq import RabbitMQBus
+from dropship_testkit.bus import Recorder, envelope, eventually
 
 URL = os.environ.get("DROPSHIP_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 WAIT = 10.0
@@ -119,39 +119,6 @@ async def adapter(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         await bus.close()
     for step in cleanup:
         await step()
-
-
-def envelope(type_: str = "order.confirmed", **payload: Any) -> Envelope:
-    return Envelope(type=type_, correlation_id="order-1", payload=payload or {"n": 1})
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = WAIT) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.02)
-
-
-class Recorder:
-    """A handler that records deliveries; ``fail_times`` failures first."""
-
-    def __init__(self, fail_times: int = 0) -> None:
-        self.fail_times = fail_times
-        self.calls: list[tuple[Envelope, Delivery, float]] = []
-        self.done: asyncio.Queue[tuple[Envelope, Delivery]] = asyncio.Queue()
-
-    async def __call__(self, env: Envelope, delivery: Delivery) -> None:
-        self.calls.append((env, delivery, time.monotonic()))
-        if len(self.calls) <= self.fail_times:
-            raise RuntimeError(f"boom {len(self.calls)}")
-        await self.done.put((env, delivery))
-
-    async def next(self) -> tuple[Envelope, Delivery]:
-        return await asyncio.wait_for(self.done.get(), WAIT)
 
 
 async def test_publish_confirmed_consumed_and_acked(adapter: Adapter) -> None:

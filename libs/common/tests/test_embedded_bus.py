@@ -9,7 +9,6 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -22,6 +21,7 @@ from dropship_common.messaging.embedded import EmbeddedBus, get_embedded_bus
 from dropship_common.messaging.envelope import Envelope
 from dropship_common.messaging.factory import make_bus
 from dropship_common.settings import Settings
+from dropship_testkit.bus import Recorder, envelope, eventually
 
 WAIT = 5.0
 DELAYS = [50, 100]
@@ -52,39 +52,9 @@ async def make(bus_path: Path) -> AsyncIterator[BusFactory]:
         await bus.close()
 
 
-def envelope(type_: str = "order.confirmed", **payload: Any) -> Envelope:
-    return Envelope(type=type_, correlation_id="order-1", payload=payload or {"n": 1})
-
-
 def rows(path: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
     with sqlite3.connect(path) as conn:
         return conn.execute(sql, args).fetchall()
-
-
-async def eventually(check: Callable[[], bool], timeout: float = WAIT) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.02)
-
-
-class Recorder:
-    """A handler that records deliveries; ``fail_times`` failures first."""
-
-    def __init__(self, fail_times: int = 0) -> None:
-        self.fail_times = fail_times
-        self.calls: list[tuple[Envelope, Delivery, float]] = []
-        self.done: asyncio.Queue[tuple[Envelope, Delivery]] = asyncio.Queue()
-
-    async def __call__(self, env: Envelope, delivery: Delivery) -> None:
-        self.calls.append((env, delivery, time.monotonic()))
-        if len(self.calls) <= self.fail_times:
-            raise RuntimeError(f"boom {len(self.calls)}")
-        await self.done.put((env, delivery))
-
-    async def next(self) -> tuple[Envelope, Delivery]:
-        return await asyncio.wait_for(self.done.get(), WAIT)
 
 
 async def test_an_acked_message_is_marked_in_a_wal_file(make: BusFactory, bus_path: Path) -> None:

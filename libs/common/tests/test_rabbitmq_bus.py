@@ -17,6 +17,7 @@ import pytest
 from dropship_common.messaging.bus import BusError, Delivery
 from dropship_common.messaging.envelope import Envelope
 from dropship_common.messaging.rabbitmq import RabbitMQBus, retry_tier_arguments
+from dropship_testkit.bus import Recorder, envelope, eventually
 from dropship_testkit.private_infra import private_rabbit
 
 pytestmark = pytest.mark.integration
@@ -73,10 +74,6 @@ async def make(topology: tuple[str, str, list[str]]) -> AsyncIterator[BusFactory
         await bus.close()
 
 
-def envelope(type_: str = "order.confirmed", **payload: Any) -> Envelope:
-    return Envelope(type=type_, correlation_id="order-1", payload=payload or {"n": 1})
-
-
 async def ready_count(bus: RabbitMQBus, full_name: str) -> int:
     """Messages ready in a queue (passive declare on a throwaway connection)."""
     connection = await aio_pika.connect(bus.url)
@@ -84,33 +81,6 @@ async def ready_count(bus: RabbitMQBus, full_name: str) -> int:
         channel = await connection.channel()
         queue = await channel.declare_queue(full_name, passive=True)
         return queue.declaration_result.message_count or 0
-
-
-async def eventually_async(check: Callable[[], Any], timeout: float = WAIT) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
-
-
-class Recorder:
-    def __init__(self, fail_times: int = 0) -> None:
-        self.fail_times = fail_times
-        self.calls: list[tuple[Envelope, Delivery, float]] = []
-        self.done: asyncio.Queue[tuple[Envelope, Delivery]] = asyncio.Queue()
-
-    async def __call__(self, env: Envelope, delivery: Delivery) -> None:
-        self.calls.append((env, delivery, time.monotonic()))
-        if len(self.calls) <= self.fail_times:
-            raise RuntimeError(f"boom {len(self.calls)}")
-        await self.done.put((env, delivery))
-
-    async def next(self) -> tuple[Envelope, Delivery]:
-        return await asyncio.wait_for(self.done.get(), WAIT)
 
 
 async def test_declared_topology(make: BusFactory) -> None:
@@ -126,7 +96,7 @@ async def test_declared_topology(make: BusFactory) -> None:
     ]
     await bus.declare("q", ["order.#"])  # idempotent
     await bus.publish([envelope("order.anything.at.all")])
-    assert await eventually_async(lambda: ready_count(bus, bus.queue_name("q"))) == 1
+    assert await eventually(lambda: ready_count(bus, bus.queue_name("q"))) == 1
 
 
 async def test_queues_are_durable_and_messages_persistent(make: BusFactory) -> None:
@@ -137,7 +107,7 @@ async def test_queues_are_durable_and_messages_persistent(make: BusFactory) -> N
     bus = make("q")
     await bus.declare("q", ["order.#"])
     await bus.publish([envelope("order.kept")])
-    assert await eventually_async(lambda: ready_count(bus, bus.queue_name("q"))) == 1
+    assert await eventually(lambda: ready_count(bus, bus.queue_name("q"))) == 1
     connection = await aio_pika.connect(URL)
     try:
         channel = await connection.channel()
@@ -181,7 +151,7 @@ async def test_dead_letters_lists_many_and_loses_none(make: BusFactory) -> None:
     await bus.subscribe("q", ["order.#"], always_fails)
     sent = [envelope(n=i) for i in range(5)]
     await bus.publish(sent)
-    await eventually_async(lambda: _has(bus, "q", 5))
+    await eventually(lambda: _has(bus, "q", 5))
     first = await bus.dead_letters("q", limit=2)
     assert len(first) == 2
     everything = await bus.dead_letters("q")
@@ -283,7 +253,7 @@ async def test_broker_outage_publish_fails_fast_then_consumer_resumes(
         assert not await bus.is_ready()
 
         await proxy.start()  # back on the same port: the robust connection reconnects
-        await eventually_async(bus.is_ready)
+        await eventually(bus.is_ready)
         after = envelope(n=2)
 
         async def publish_ok() -> bool:
@@ -293,7 +263,7 @@ async def test_broker_outage_publish_fails_fast_then_consumer_resumes(
                 return False
             return True
 
-        await eventually_async(publish_ok)
+        await eventually(publish_ok)
         # the restored consumer gets it; ``before`` may come again first, if its ack was
         # still on the wire when the connection was cut (at-least-once)
         got, delivery = await handler.next()
@@ -326,7 +296,7 @@ async def test_a_message_waiting_in_a_retry_tier_survives_a_broker_restart() -> 
         await first.subscribe("q", ["order.#"], recorder)
         await first.publish([envelope("order.retried")])
         tier = first.retry_name("q", 2000)
-        assert await eventually_async(lambda: ready_count(first, tier)) == 1
+        assert await eventually(lambda: ready_count(first, tier)) == 1
         await first.close()
         await mq.restart(down_seconds=3.0)  # the 2 s delay is over before it is back
 
