@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from supplier_gateway.domain.supplier_order import OPEN, PLACING, Status
 from supplier_gateway.models import Supplier, SupplierOrder
+from supplier_gateway.supplier_orders.repository import SupplierOrderRepository
 
 
 @dataclass(frozen=True)
@@ -35,9 +35,8 @@ def _not_out(now: dt.datetime) -> sa.ColumnElement[bool]:
     return sa.or_(SupplierOrder.leased_until.is_(None), SupplierOrder.leased_until <= now)
 
 
-class PlacementRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class PlacementRepository(SupplierOrderRepository):
+    """The placement worker's SQL, on the shared supplier-order reads."""
 
     async def _due(
         self,
@@ -124,17 +123,6 @@ class PlacementRepository:
         )
         return await self._due([s.value for s in OPEN], now, kinds, limit, lease, also=refused)
 
-    async def of_order(self, order_id: uuid.UUID) -> list[SupplierOrder]:
-        """Every supplier order of an order, locked."""
-        return list(
-            await self.session.scalars(
-                sa.select(SupplierOrder)
-                .where(SupplierOrder.order_id == order_id)
-                .order_by(SupplierOrder.id)
-                .with_for_update()
-            )
-        )
-
     async def lock(self, supplier_order_id: uuid.UUID) -> tuple[SupplierOrder, Supplier]:
         row, supplier = (
             await self.session.execute(
@@ -154,22 +142,6 @@ class PlacementRepository:
         if row.leased_until == claimed.leased_until:
             row.leased_until = None
         return row, supplier
-
-    async def by_supplier_ref(self, supplier_id: uuid.UUID, ref: str) -> SupplierOrder | None:
-        return await self.session.scalar(
-            sa.select(SupplierOrder)
-            .where(SupplierOrder.supplier_id == supplier_id, SupplierOrder.supplier_ref == ref)
-            .with_for_update()
-        )
-
-    async def for_supplier(
-        self, supplier_id: uuid.UUID, supplier_order_id: uuid.UUID
-    ) -> SupplierOrder | None:
-        return await self.session.scalar(
-            sa.select(SupplierOrder)
-            .where(SupplierOrder.id == supplier_order_id, SupplierOrder.supplier_id == supplier_id)
-            .with_for_update()
-        )
 
     async def make_due(self, supplier_order_id: uuid.UUID, now: dt.datetime) -> bool:
         """A pending order due now, unless a worker has it out: its call may be on the

@@ -7,7 +7,6 @@ import datetime as dt
 import uuid
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dropship_common.carriers import normalize_tracking, valid_tracking_url
@@ -25,6 +24,7 @@ from supplier_gateway.domain.supplier_order import (
 )
 from supplier_gateway.models import SupplierOrder, SupplierOrderEvent
 from supplier_gateway.supplier_orders.cancellation import refused_cancels
+from supplier_gateway.supplier_orders.repository import SupplierOrderRepository
 from supplier_gateway.supplier_orders.service import reroute_rejected
 from supplier_gateway.supplier_orders.transitions import move
 
@@ -43,11 +43,7 @@ async def load_for_supplier(
     session: AsyncSession, supplier_order_id: uuid.UUID, supplier_id: uuid.UUID
 ) -> SupplierOrder:
     """Another supplier's order is a 404: a supplier sees only its own."""
-    row = await session.scalar(
-        sa.select(SupplierOrder)
-        .where(SupplierOrder.id == supplier_order_id, SupplierOrder.supplier_id == supplier_id)
-        .with_for_update()
-    )
+    row = await SupplierOrderRepository(session).for_supplier(supplier_id, supplier_order_id)
     if row is None:
         raise NotFound(f"no supplier order {supplier_order_id}")
     return row

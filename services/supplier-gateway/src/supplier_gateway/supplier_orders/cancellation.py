@@ -19,6 +19,7 @@ from dropship_common.messaging.outbox import Outbox
 from supplier_gateway.adapters.registry import OUTSIDE_KINDS
 from supplier_gateway.domain.supplier_order import Status
 from supplier_gateway.models import Supplier, SupplierOrder, SupplierOrderEvent
+from supplier_gateway.supplier_orders.repository import SupplierOrderRepository
 from supplier_gateway.supplier_orders.service import PLACE_FLAG
 from supplier_gateway.supplier_orders.transitions import move
 
@@ -30,11 +31,7 @@ STOPPABLE = {Status.PENDING, Status.NEEDS_ATTENTION, Status.PLACED, Status.ACCEP
 async def cancel_for_order(
     session: AsyncSession, outbox: Outbox, order_id: uuid.UUID, reason: str, cause: str
 ) -> None:
-    rows = list(
-        await session.scalars(
-            sa.select(SupplierOrder).where(SupplierOrder.order_id == order_id).with_for_update()
-        )
-    )
+    rows = await SupplierOrderRepository(session).of_order(order_id)
     adapters = await _adapters(session, rows)
     stopped = False
     for row in rows:
@@ -109,11 +106,7 @@ async def readdress_for_order(
 ) -> None:
     """A new shipping address: the notices of what has not shipped say so (the portal
     shows it); the answer goes back as ``supplier.address_change_answered``."""
-    rows = list(
-        await session.scalars(
-            sa.select(SupplierOrder).where(SupplierOrder.order_id == order_id).with_for_update()
-        )
-    )
+    rows = await SupplierOrderRepository(session).of_order(order_id)
     adapters = await _adapters(session, rows)
     applied, too_late = [], []
     fields = address.model_dump()

@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dropship_common.db import utcnow
-from supplier_gateway.models import ConfirmedOrder, SupplierEmail, SupplierOrder, SupplierOrderEvent
+from supplier_gateway.models import ConfirmedOrder, SupplierEmail, SupplierOrderEvent
 from supplier_gateway.supplier_emails.service import render
+from supplier_gateway.supplier_orders.repository import SupplierOrderRepository
 
 
 def _country_only(address: dict[str, Any] | None) -> dict[str, Any]:
@@ -48,11 +49,7 @@ async def redact_for_order(session: AsyncSession, order_id: uuid.UUID, cause: st
     confirmed = await session.get(ConfirmedOrder, order_id, with_for_update=True)
     if confirmed is not None:
         confirmed.payload = redact_confirmed(confirmed.payload)
-    rows = list(
-        await session.scalars(
-            sa.select(SupplierOrder).where(SupplierOrder.order_id == order_id).with_for_update()
-        )
-    )
+    rows = await SupplierOrderRepository(session).of_order(order_id)
     now = utcnow()
     for row in rows:
         row.notice = redact_notice(row.notice)
