@@ -29,7 +29,8 @@ import httpx
 import pytest
 import yaml
 
-from dropship_common.settings import DEFAULT_PORTS, SERVICE_NAMES, Settings, db_name, env_name
+from dropship_cli.services import SPECS
+from dropship_common.settings import DEFAULT_PORTS, SERVICE_NAMES, db_name, env_name
 
 pytestmark = pytest.mark.system
 
@@ -298,8 +299,13 @@ def test_compose_environment_names_and_values_are_valid(
 ) -> None:
     """Every DROPSHIP_* variable is one the settings read (no typos), every value is a
     string (compose turns `yes`/`8001` into other types), and each app service's
-    environment is accepted by Settings (an empty DROPSHIP_ADMIN_TOKEN would not be)."""
-    known = {f"DROPSHIP_{field.upper()}" for field in Settings.model_fields}
+    environment is accepted by its service's settings class (an empty
+    DROPSHIP_ADMIN_TOKEN would not be); the cli's by every one of them."""
+    known = {
+        f"DROPSHIP_{field.upper()}"
+        for spec in SPECS.values()
+        for field in spec.settings_class.model_fields
+    }
     for name in SERVICE_NAMES:
         known |= {f"DROPSHIP_{env_name(name)}_DATABASE_URL", f"DROPSHIP_{env_name(name)}_PORT"}
     for service, spec in compose["services"].items():
@@ -315,7 +321,13 @@ def test_compose_environment_names_and_values_are_valid(
             for key, value in native_environment(compose, name).items():
                 if key.startswith("DROPSHIP_"):
                     patch.setenv(key, value)
-            settings = Settings()  # the validator refuses dev defaults and bad tokens
+            classes = (
+                [SPECS[name].settings_class]
+                if name in SPECS
+                else [spec.settings_class for spec in SPECS.values()]
+            )
+            # the validators refuse dev defaults, bad tokens, URLs we may not call
+            settings, *_ = [cls() for cls in classes]
         assert settings.mode == "distributed"
         if name in APP_SERVICES:
             resolved = settings.for_service(name)
