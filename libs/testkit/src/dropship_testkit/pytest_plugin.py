@@ -4,9 +4,11 @@ Registered by the repository's root conftest.py."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import socket
+import sys
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -124,7 +126,7 @@ ServiceStarter = Callable[..., Awaitable[RunningService]]
 async def start_service(databases: DatabaseFactory, amqp_url: str) -> AsyncIterator[ServiceStarter]:
     """``await start_service(SPEC, **settings)``: the service in this process, on a fresh
     PostgreSQL database and the session's RabbitMQ vhost, with an httpx client."""
-    managers: list[LifespanManager] = []
+    managers: list[tuple[LifespanManager, FastAPI]] = []
     clients: list[httpx.AsyncClient] = []
 
     async def start(spec: ServiceSpec, **extra: Any) -> RunningService:
@@ -135,7 +137,7 @@ async def start_service(databases: DatabaseFactory, amqp_url: str) -> AsyncItera
         app = create_service_app(spec, settings)
         manager = LifespanManager(app, startup_timeout=30, shutdown_timeout=30)
         await manager.__aenter__()
-        managers.append(manager)
+        managers.append((manager, app))
         client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=manager.app), base_url="http://testserver"
         )
@@ -147,8 +149,24 @@ async def start_service(databases: DatabaseFactory, amqp_url: str) -> AsyncItera
     yield start
     for client in clients:
         await client.aclose()
-    for manager in reversed(managers):
-        await manager.__aexit__(None, None, None)
+    for manager, app in reversed(managers):
+        try:
+            await manager.__aexit__(None, None, None)
+        except BaseException:
+            await _force_stop(app.state.runtime)
+            raise
+
+
+async def _force_stop(runtime: ServiceRuntime) -> None:
+    """A service whose shutdown timed out: say what was still running, then close its
+    bus and database anyway, so that its consumer cannot take later tests' messages
+    from the queue they share (the test still fails)."""
+    pending = [t.get_name() for t in asyncio.all_tasks() if not t.done()]
+    print(f"service {runtime.spec.name} did not stop in time; tasks: {pending}", file=sys.stderr)
+    with contextlib.suppress(BaseException):
+        await asyncio.wait_for(runtime.bus.close(), 10)
+    with contextlib.suppress(BaseException):
+        await asyncio.wait_for(runtime.db.dispose(), 10)
 
 
 @pytest.fixture
