@@ -23,6 +23,7 @@ import structlog
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from supplier_gateway.domain.decisions import UNSETTLED
 from supplier_gateway.domain.supplier_order import Status
 from supplier_gateway.models import SupplierOrder, SupplierOrderEvent
 from supplier_gateway.supplier_orders.transitions import move
@@ -34,9 +35,6 @@ NEEDS_ATTENTION = Counter(
     "Supplier orders left to an operator: lookups after an unknown outcome settled nothing",
     ["adapter", "stage"],  # stage: placement | cancellation
 )
-
-UNSETTLED = "unsettled"  # a placement attempt's "lookup": its answer settled nothing
-SETTLED = "settled"  # found, or surely not there
 
 
 async def answers_received(

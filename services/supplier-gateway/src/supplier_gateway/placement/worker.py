@@ -42,17 +42,24 @@ from supplier_gateway.adapters.rate_limits import DbRateLimiter
 from supplier_gateway.adapters.registry import OUTSIDE_KINDS, AdapterRegistry
 from supplier_gateway.adapters.token_store import DbTokenStore
 from supplier_gateway.config import config_of
-from supplier_gateway.domain.placement import next_attempt, retry_delay
+from supplier_gateway.domain.decisions import (
+    Attempt,
+    CancelAnswer,
+    CancelResult,
+    CancelState,
+    Limits,
+    PlacementState,
+    decide_cancellation,
+    decide_placement,
+)
 from supplier_gateway.domain.supplier_order import OPEN, PLACING, Status
 from supplier_gateway.models import SupplierOrder, SupplierOrderEvent
 from supplier_gateway.placement.attention import (
-    SETTLED,
-    UNSETTLED,
     flag_cancellation,
     hand_to_operator,
 )
 from supplier_gateway.placement.repository import Claimed, PlacementRepository
-from supplier_gateway.supplier_orders.cancellation import REFUSED, answer_cancellation
+from supplier_gateway.supplier_orders.cancellation import answer_cancellation
 from supplier_gateway.supplier_orders.service import PLACE_FLAG, mark_placed
 from supplier_gateway.supplier_orders.supplier_updates import report_shipped
 from supplier_gateway.supplier_orders.transitions import move
@@ -85,6 +92,20 @@ class Outcome:
     @property
     def settled_nothing(self) -> bool:
         return self.lookup_settled is False or self.placed_unknown
+
+    @property
+    def attempt(self) -> Attempt:
+        """What the domain's decision reads (without the calls and the lookup)."""
+        return Attempt(
+            result=self.result,
+            supplier_ref=self.supplier_ref,
+            unresolved=self.unresolved,
+            retry_after=self.retry_after,
+            error=self.error,
+            lookup_settled=self.lookup_settled,
+            lookup_answer=self.lookup_answer,
+            placed_unknown=self.placed_unknown,
+        )
 
 
 # a lookup that failed with these was refused or never got through: it counts for nothing
@@ -217,24 +238,6 @@ def _refused_lookup_over(row: SupplierOrder, found: Lookup | None, now: dt.datet
     return None
 
 
-def _count_lookup(row: SupplierOrder, outcome: Outcome, details: dict[str, Any]) -> None:
-    """Attempts in a row that settled nothing (see placement.attention): a lookup without
-    a sure answer, or a call with an unknown outcome the supplier does not show; an
-    attempt that settles (found, or surely not there and placed) ends the run."""
-    if outcome.lookup_settled is None and not outcome.placed_unknown:
-        return
-    if not outcome.settled_nothing:
-        details["lookup"] = SETTLED
-        row.unsettled_lookups = 0
-        return
-    details["lookup"] = UNSETTLED
-    row.unsettled_lookups += 1
-    details["lookup_answer"] = outcome.lookup_answer or (
-        f"{outcome.error}; the supplier does not show the order"
-    )
-    details["unsettled_lookups"] = row.unsettled_lookups
-
-
 def _event(
     row: SupplierOrder, now: dt.datetime, kind: str, details: dict[str, Any]
 ) -> SupplierOrderEvent:
@@ -346,7 +349,9 @@ class Placer:
         """Tell the supplier an order cancelled here is off: done, too late (recorded
         for an operator), or tried again later."""
         calls = CallLog()
-        result, error, retry_after = "cancelled", None, None
+        result: CancelResult = "cancelled"
+        error: str | None = None
+        retry_after: float | None = None
         unsettled = False  # the supplier answered, and the answer settled nothing
         try:
             adapter = self.registry.for_supplier(
@@ -364,44 +369,35 @@ class Placer:
         except Exception as exc:
             result, error = "retry", f"{type(exc).__name__}: {exc}"[:500]
             unsettled = not isinstance(exc, NOT_ASKED)
-        s = config_of(self.rt)
         now = utcnow()
+        answer = CancelAnswer(result, error, retry_after, unsettled)
         async with self.rt.db.transaction() as session:
             row, _ = await PlacementRepository(session).release(claimed)
-            details: dict[str, Any] = {"outcome": result, "calls": calls.calls}
-            if error:
-                details["error"] = error
-            if result == "retry":
-                row.place_attempts += 1
-                delay = retry_delay(
-                    row.place_attempts,
-                    base=s.placement_retry_base_seconds,
-                    cap=s.placement_retry_cap_seconds,
-                    retry_after=retry_after,
-                )
-                row.next_attempt_at = next_attempt(now, delay)
-                details["retry_at"] = row.next_attempt_at.isoformat()
-                if unsettled:
-                    row.unsettled_lookups += 1
-                    details["unsettled_lookups"] = row.unsettled_lookups
-                    if row.unsettled_lookups == s.placement_max_unsettled_lookups:
-                        # still tried, but no longer silently
-                        flag_cancellation(row, claimed.adapter, error, details)
-            elif result in REFUSED:
-                # the supplier ships it: looked up like an open order, for its tracking
+            state = CancelState(row.place_attempts, row.unsettled_lookups, row.last_error)
+            decision = decide_cancellation(state, answer, now, self.limits())
+            row.place_attempts = decision.attempts
+            row.unsettled_lookups = decision.unsettled_lookups
+            row.next_attempt_at = decision.next_attempt_at
+            row.last_error = decision.last_error
+            if decision.cancel_refused:
                 row.cancel_refused = True
-                row.next_attempt_at = now + dt.timedelta(seconds=s.supplier_sync_seconds)
-                row.last_error = error or result
-            else:
-                row.next_attempt_at = None
-                row.last_error = None
-            if result != "retry":
-                row.unsettled_lookups = 0
+            details = {**decision.details, "calls": calls.calls}
+            if decision.flag_for_operator:  # still tried, but no longer silently
+                flag_cancellation(row, claimed.adapter, error, details)
             session.add(_event(row, now, "supplier_cancel", details))
-            if result != "retry":  # the supplier has answered: maybe the order's answer
+            if decision.answered:  # the supplier has answered: maybe the order's answer
                 await session.flush()
                 rows = await PlacementRepository(session).of_order(row.order_id)
                 await answer_cancellation(session, self.rt.outbox, row.order_id, rows, CAUSE)
+
+    def limits(self) -> Limits:
+        s = config_of(self.rt)
+        return Limits(
+            retry_base_seconds=s.placement_retry_base_seconds,
+            retry_cap_seconds=s.placement_retry_cap_seconds,
+            max_unsettled_lookups=s.placement_max_unsettled_lookups,
+            sync_seconds=s.supplier_sync_seconds,
+        )
 
     async def _one(self, claimed: Claimed) -> None:
         try:
@@ -434,6 +430,8 @@ class Placer:
                 details["error"] = outcome.error
             row.place_attempts = number
             answer = False
+            back: dict[str, Any] | None = None
+            to_operator = False
             if row.status not in PLACING_VALUES:
                 # cancelled while the call was out: if the supplier has it now, it is
                 # told (the cancellation pass picks it up)
@@ -458,36 +456,25 @@ class Placer:
                         answer = True
                 log.warning("placement_outcome_after_status_change", **details)
             else:
-                _count_lookup(row, outcome, details)
-                if outcome.result == "placed":
-                    row.supplier_ref = outcome.supplier_ref or row.supplier_ref
-                    row.needs_lookup, row.last_error = False, None
-                    row.next_attempt_at = now + dt.timedelta(seconds=s.supplier_sync_seconds)
-                elif outcome.result == "refused":
-                    row.needs_lookup, row.next_attempt_at = outcome.unresolved, None  # parked
-                    row.last_error = outcome.error
-                else:
-                    delay = retry_delay(
-                        number,
-                        base=s.placement_retry_base_seconds,
-                        cap=s.placement_retry_cap_seconds,
-                        retry_after=outcome.retry_after,
-                    )
-                    row.next_attempt_at = next_attempt(now, delay)
-                    row.needs_lookup = outcome.unresolved
-                    row.last_error = outcome.error
-                    details["retry_at"] = row.next_attempt_at.isoformat()
-            session.add(_event(row, now, "placement_attempt", details))
-            if row.status == Status.NEEDS_ATTENTION.value and outcome.result != "placed":
-                if outcome.lookup_settled and not outcome.placed_unknown:
+                state = PlacementState(
+                    Status(row.status), number, row.supplier_ref, row.unsettled_lookups
+                )
+                decision = decide_placement(state, outcome.attempt, now, self.limits())
+                row.supplier_ref = decision.supplier_ref
+                row.needs_lookup = decision.needs_lookup
+                row.last_error = decision.last_error
+                row.next_attempt_at = decision.next_attempt_at
+                row.unsettled_lookups = decision.unsettled_lookups
+                details.update(decision.details)
+                if decision.back_to_pending:
                     # the supplier now answers surely: not there; placed again as usual
-                    reason = "the supplier's lookup settled it: it has no such order"
-                    move(session, row, Status.PENDING, CAUSE, {"reason": reason})
-            elif (
-                row.status == Status.PENDING.value
-                and outcome.settled_nothing
-                and row.unsettled_lookups >= s.placement_max_unsettled_lookups
-            ):
+                    back = {"reason": decision.back_to_pending}
+                elif decision.to_operator:
+                    to_operator = True
+            session.add(_event(row, now, "placement_attempt", details))
+            if back is not None:
+                move(session, row, Status.PENDING, CAUSE, back)
+            elif to_operator:
                 await hand_to_operator(session, row, claimed.adapter, CAUSE, now)
             if answer:
                 await session.flush()

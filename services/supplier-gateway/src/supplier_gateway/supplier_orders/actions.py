@@ -17,6 +17,7 @@ from dropship_common.contracts.supplier_gateway import (
 from dropship_common.db import utcnow
 from dropship_common.errors import Conflict, NotFound, ValidationFailed
 from dropship_common.messaging.outbox import Outbox
+from supplier_gateway.domain.decisions import decide_rejection
 from supplier_gateway.domain.supplier_order import (
     REJECT_REASONS,
     IllegalTransition,
@@ -81,26 +82,23 @@ async def reject(
 ) -> None:
     if reason not in REJECT_REASONS:
         raise ValidationFailed("unknown reason", {"allowed": list(REJECT_REASONS)})
-    _move(
-        session,
-        row,
-        Status.REJECTED,
-        actor,
-        {"reason": reason, "note": note, "restock_date": restock_date and restock_date.isoformat()},
-    )
+    restock = restock_date and restock_date.isoformat()
+    details = {"reason": reason, "note": note, "restock_date": restock}
+    _move(session, row, Status.REJECTED, actor, details)
     row.reject_reason = reason
     created, left = await reroute_rejected(session, outbox, row, actor)
-    if created:
+    decision = decide_rejection(replaced_by=created, lines_left=[line.line_id for line in left])
+    if decision.replaced_by:
         session.add(
             SupplierOrderEvent(
                 supplier_order_id=row.id,
                 at=utcnow(),
                 kind="replaced",
-                details={"by": [str(i) for i in created]},
+                details={"by": [str(i) for i in decision.replaced_by]},
                 cause=actor,
             )
         )
-    if not left:
+    if not decision.publish_rejected_for:
         return  # every line re-placed with a backup supplier
     event = SupplierOrderRejected(
         order_id=row.order_id,
@@ -109,7 +107,7 @@ async def reject(
         reason=reason,
         note=note,
         restock_date=restock_date,
-        line_ids=[line.line_id for line in left],
+        line_ids=decision.publish_rejected_for,
         rejected_at=utcnow(),
     )
     await outbox.add(

@@ -17,6 +17,7 @@ from dropship_common.contracts.supplier_gateway import (
 from dropship_common.db import utcnow
 from dropship_common.messaging.outbox import Outbox
 from supplier_gateway.adapters.registry import OUTSIDE_KINDS
+from supplier_gateway.domain.decisions import REFUSED  # the supplier ships it: a return
 from supplier_gateway.domain.supplier_order import Status
 from supplier_gateway.models import Supplier, SupplierOrder, SupplierOrderEvent
 from supplier_gateway.supplier_orders.repository import SupplierOrderRepository
@@ -92,9 +93,6 @@ async def refused_cancels(session: AsyncSession, row_ids: list[uuid.UUID]) -> se
     for row_id, details in events:
         last[row_id] = (details or {}).get("outcome")
     return {row_id for row_id, outcome in last.items() if outcome in REFUSED}
-
-
-REFUSED = ("too_late", "not_possible")  # the supplier ships it: a return, for aftersales
 
 
 async def readdress_for_order(
