@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import uuid
 
-import sqlalchemy as sa
 from fastapi import Request
 
 from dropship_common.auth import Principal
 from dropship_common.deps import Operator, Runtime
 from order_intake.errors import FulfilmentNotFound, OrderNotFound, ShopNotFound
-from order_intake.models import Fulfilment, Order
+from order_intake.orders.repository import OrderRepository
 
 
 def shops_filter(principal: Principal) -> frozenset[uuid.UUID] | None:
@@ -53,14 +52,10 @@ async def path_scope(request: Request, rt: Runtime, who: Operator) -> None:
         return
     async with rt.db.sessions() as session:
         if order_id is not None:
-            shop = await session.scalar(sa.select(Order.shop_id).where(Order.id == order_id))
+            shop = await OrderRepository(session).shop_of(order_id)
             if shop is not None and not who.sees_shop(shop):
                 raise OrderNotFound(f"no order {order_id}")
         if fulfilment_id is not None:
-            shop = await session.scalar(
-                sa.select(Order.shop_id)
-                .join(Fulfilment, Fulfilment.order_id == Order.id)
-                .where(Fulfilment.id == fulfilment_id)
-            )
+            shop = await OrderRepository(session).shop_of_fulfilment(fulfilment_id)
             if shop is not None and not who.sees_shop(shop):
                 raise FulfilmentNotFound(f"no fulfilment {fulfilment_id}")

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import uuid
 
-import sqlalchemy as sa
 from fastapi import Request
 
 from dropship_common.auth import Principal
 from dropship_common.deps import Operator, Runtime
 from dropship_common.errors import NotFound
-from supplier_gateway.models import SupplierOrder
+from supplier_gateway.supplier_orders.repository import SupplierOrderRepository
 
 
 def _uuid(value: str | None) -> uuid.UUID | None:
@@ -41,8 +40,6 @@ async def shop_scope(request: Request, rt: Runtime, who: Operator) -> None:
     if supplier_order_id is None:
         return
     async with rt.db.sessions() as session:
-        shop = await session.scalar(
-            sa.select(SupplierOrder.shop_id).where(SupplierOrder.id == supplier_order_id)
-        )
+        shop = await SupplierOrderRepository(session).shop_of(supplier_order_id)
     if shop is not None and not who.sees_shop(shop):
         raise NotFound(f"no supplier order {supplier_order_id}")

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dropship_common.db import utcnow
+from order_intake.messages.repository import BuyerMessageRepository
 from order_intake.messages.templates import render
 from order_intake.models import BuyerMessage, Order, Shop
 
@@ -27,14 +27,7 @@ async def queue_buyer_message(
 ) -> bool:
     """Returns False when the same message was already queued (never sent twice).
     ``new_order``: created in this transaction, so nothing can be queued yet."""
-    exists = not new_order and await session.scalar(
-        sa.select(sa.literal(1)).where(
-            BuyerMessage.order_id == order.id,
-            BuyerMessage.kind == kind,
-            BuyerMessage.dedupe_key == dedupe_key,
-        )
-    )
-    if exists:
+    if not new_order and await BuyerMessageRepository(session).queued(order.id, kind, dedupe_key):
         return False
     session.add(BuyerMessage(**buyer_message_row(order, shop, kind, context, dedupe_key)))
     session.info[MAIL_FLAG] = True

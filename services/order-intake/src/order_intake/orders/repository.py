@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 from dropship_common.db import UTCDateTime
 from dropship_common.errors import BadRequest
 from dropship_common.repository import Repository
-from order_intake.models import BuyerMessage, Order, OrderEvent, OrderLine
+from order_intake.models import BuyerMessage, Fulfilment, Order, OrderEvent, OrderLine
 
 _ORDERS: sa.Table = Order.__table__  # type: ignore[assignment]
 _LINES: sa.Table = OrderLine.__table__  # type: ignore[assignment]
@@ -185,6 +185,34 @@ class OrderRepository(Repository[Order]):
             )
         q = q.order_by(Order.created_at.desc(), Order.id.desc()).limit(limit)
         return list(await self.session.scalars(q))
+
+    async def by_buyer_email(self, shop_id: uuid.UUID, email: str) -> list[Order]:
+        query = sa.select(Order).where(Order.shop_id == shop_id, Order.buyer_email == email)
+        return await self.all(query)
+
+    async def shop_of(self, order_id: uuid.UUID) -> uuid.UUID | None:
+        shop: uuid.UUID | None = await self.session.scalar(
+            sa.select(Order.shop_id).where(Order.id == order_id)
+        )
+        return shop
+
+    async def shop_of_fulfilment(self, fulfilment_id: uuid.UUID) -> uuid.UUID | None:
+        shop: uuid.UUID | None = await self.session.scalar(
+            sa.select(Order.shop_id)
+            .join(Fulfilment, Fulfilment.order_id == Order.id)
+            .where(Fulfilment.id == fulfilment_id)
+        )
+        return shop
+
+    async def timeline_with_details(self, order_ids: list[uuid.UUID]) -> list[OrderEvent]:
+        """The orders' timeline entries that carry details (a redaction scrubs them)."""
+        return list(
+            await self.session.scalars(
+                sa.select(OrderEvent).where(
+                    OrderEvent.order_id.in_(order_ids), OrderEvent.details.is_not(None)
+                )
+            )
+        )
 
     async def timeline(self, order_id: uuid.UUID) -> list[OrderEvent]:
         return list(

@@ -7,16 +7,14 @@ import datetime as dt
 import uuid
 from typing import Literal
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from dropship_common.db import utcnow
 from dropship_common.deps import Admin, Operator, Runtime
 from dropship_common.errors import Conflict, NotFound
-from order_intake.models import ComplianceRequest
 from order_intake.tenancy import shops_filter
-from order_intake.webhooks.repository import WEBHOOK_FLAG, DeliveryRepository
+from order_intake.webhooks.repository import WEBHOOK_FLAG, ComplianceRepository, DeliveryRepository
 
 router = APIRouter(tags=["webhooks"])
 
@@ -76,7 +74,5 @@ async def list_compliance(
     rt: Runtime, _: Admin, limit: int = Query(100, ge=1, le=1000)
 ) -> list[ComplianceOut]:
     async with rt.db.sessions() as session:
-        rows = await session.scalars(
-            sa.select(ComplianceRequest).order_by(ComplianceRequest.received_at.desc()).limit(limit)
-        )
+        rows = await ComplianceRepository(session).recent(limit)
         return [ComplianceOut.model_validate(r, from_attributes=True) for r in rows]

@@ -6,22 +6,20 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dropship_common.contracts.order_intake import OrderRedacted
 from dropship_common.db import utcnow
+from order_intake.messages.repository import BuyerMessageRepository
 from order_intake.models import (
-    BuyerMessage,
     ComplianceRequest,
     Order,
-    OrderEvent,
     Shop,
-    WebhookDelivery,
 )
 from order_intake.orders.repository import OrderRepository
 from order_intake.orders.service import Cause, OrderUnit
 from order_intake.storefronts import load_json
+from order_intake.webhooks.repository import DeliveryRepository
 from order_intake.webhooks.topics import CustomersDataRequest, CustomersRedact
 
 # what a hold reason's or warning's details may quote of the buyer's address or contact
@@ -64,12 +62,7 @@ def redact_order(order: Order) -> None:
 
 async def _scrub_timeline(session: AsyncSession, order_ids: list[uuid.UUID]) -> None:
     """The hold reasons and warnings quoted in the orders' timeline entries."""
-    events = await session.scalars(
-        sa.select(OrderEvent).where(
-            OrderEvent.order_id.in_(order_ids), OrderEvent.details.is_not(None)
-        )
-    )
-    for event in events:
+    for event in await OrderRepository(session).timeline_with_details(order_ids):
         details = dict(event.details or {})
         changed = False
         for key in ("reasons", "warnings"):
@@ -87,7 +80,7 @@ async def _redact(unit: OrderUnit, orders: list[Order], cause: Cause) -> None:
         unit.record(order, "redacted", cause, reason="personal data removed (Shopify request)")
     if ids:
         await _scrub_timeline(unit.session, ids)
-        await unit.session.execute(sa.delete(BuyerMessage).where(BuyerMessage.order_id.in_(ids)))
+        await BuyerMessageRepository(unit.session).delete_of_orders(ids)
         await unit.outbox.forget(unit.session, [str(i) for i in ids])
         # supplier-gateway keeps copies (the confirmed order, the shipping notices)
         for o in orders:
@@ -95,9 +88,7 @@ async def _redact(unit: OrderUnit, orders: list[Order], cause: Cause) -> None:
                 order_id=o.id, shop_id=o.shop_id, redacted_at=o.redacted_at or utcnow()
             )
             await unit.publish(o, event, cause)
-        await unit.session.execute(
-            sa.update(WebhookDelivery).where(WebhookDelivery.order_id.in_(ids)).values(body=None)
-        )
+        await DeliveryRepository(unit.session).forget_bodies(ids)
 
 
 async def handle_compliance(
@@ -116,9 +107,7 @@ async def handle_compliance(
         affected = await repo.by_externals(shop.id, external_ids)
         if req.customer.email:
             email = req.customer.email.strip().lower()
-            more = await session.scalars(
-                sa.select(Order).where(Order.shop_id == shop.id, Order.buyer_email == email)
-            )
+            more = await repo.by_buyer_email(shop.id, email)
             affected += [o for o in more if o not in affected]
         await _redact(unit, affected, cause)
     elif topic == "shop/redact":

@@ -17,7 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from dropship_common.db import Database, insert_ignore, utcnow
-from order_intake.models import Shop, WebhookDelivery
+from order_intake.models import WebhookDelivery
+from order_intake.shops.repository import ShopRepository
 from order_intake.workers_wiring import WEBHOOK_CHANNEL
 
 T: sa.Table = WebhookDelivery.__table__  # type: ignore[assignment]
@@ -102,14 +103,15 @@ class ShopCache:
     async def _read(self, platform: str, key: str, now: float) -> ShopSnapshot | None:
         generation = self._generation
         async with self.db.sessions() as session:
+            shops = ShopRepository(session)
             if platform == "shopify":
-                q = sa.select(Shop).where(Shop.platform == platform, Shop.domain == key.lower())
+                shop = await shops.by_domain(platform, key)
             else:
                 try:
-                    q = sa.select(Shop).where(Shop.id == uuid.UUID(key))
+                    shop_id = uuid.UUID(key)
                 except ValueError:
                     return None
-            shop = await session.scalar(q)
+                shop = await shops.get(shop_id)
         snap = (
             None
             if shop is None or shop.platform != platform

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dropship_common.db import insert_ignore, utcnow
-from order_intake.models import WebhookDelivery
+from order_intake.models import ComplianceRequest, WebhookDelivery
 
 T: sa.Table = WebhookDelivery.__table__  # type: ignore[assignment]
 WEBHOOK_FLAG = "webhook_dirty"  # set on a session that stored a delivery to process
@@ -97,6 +97,14 @@ class DeliveryRepository:
     async def get(self, delivery_id: uuid.UUID) -> WebhookDelivery | None:
         return await self.session.get(WebhookDelivery, delivery_id, with_for_update=True)
 
+    async def forget_bodies(self, order_ids: list[uuid.UUID]) -> None:
+        """The stored bodies of the orders' deliveries (they hold personal data)."""
+        await self.session.execute(
+            sa.update(WebhookDelivery)
+            .where(WebhookDelivery.order_id.in_(order_ids))
+            .values(body=None)
+        )
+
     async def count_pending(self) -> int:
         n = await self.session.scalar(
             sa.select(sa.func.count()).select_from(T).where(T.c.status == "pending")
@@ -106,4 +114,18 @@ class DeliveryRepository:
     async def purge_processed(self, older_than: dt.timedelta) -> None:
         await self.session.execute(
             sa.delete(T).where(T.c.status == "processed", T.c.processed_at < utcnow() - older_than)
+        )
+
+
+class ComplianceRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def recent(self, limit: int) -> list[ComplianceRequest]:
+        return list(
+            await self.session.scalars(
+                sa.select(ComplianceRequest)
+                .order_by(ComplianceRequest.received_at.desc())
+                .limit(limit)
+            )
         )

@@ -15,7 +15,6 @@ import secrets
 import uuid
 from urllib.parse import parse_qs
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
@@ -24,11 +23,11 @@ from dropship_common.deps import Runtime
 from dropship_common.errors import AppError, NotFound
 from dropship_common.runtime import ServiceRuntime
 from supplier_gateway.config import config_of
-from supplier_gateway.domain.supplier_order import OPEN
-from supplier_gateway.models import Supplier, SupplierOrder
+from supplier_gateway.models import Supplier
 from supplier_gateway.portal import login_limit, pages, sessions
 from supplier_gateway.portal.origin import same_origin
 from supplier_gateway.supplier_orders import actions
+from supplier_gateway.supplier_orders.repository import SupplierOrderRepository
 from supplier_gateway.supplier_orders.schemas import Reject, Ship
 
 router = APIRouter(prefix="/portal", tags=["supplier portal"], include_in_schema=False)
@@ -124,16 +123,7 @@ async def my_orders(request: Request, rt: Runtime) -> Response:
     if supplier is None:
         return RedirectResponse("/portal/login", status_code=303)
     async with rt.db.sessions() as session:
-        rows = list(
-            await session.scalars(
-                sa.select(SupplierOrder)
-                .where(
-                    SupplierOrder.supplier_id == supplier.id,
-                    SupplierOrder.status.in_([s.value for s in OPEN]),
-                )
-                .order_by(SupplierOrder.created_at)
-            )
-        )
+        rows = await SupplierOrderRepository(session).open_of_supplier(supplier.id)
     return HTMLResponse(pages.orders(supplier.name, rows, sessions.csrf_token(rt, session_id)))
 
 
@@ -153,11 +143,7 @@ async def _order_page(
     status: int = 200,
 ) -> HTMLResponse:
     async with rt.db.sessions() as session:
-        row = await session.scalar(
-            sa.select(SupplierOrder).where(
-                SupplierOrder.id == order_id, SupplierOrder.supplier_id == supplier.id
-            )
-        )
+        row = await SupplierOrderRepository(session).for_supplier(supplier.id, order_id, lock=False)
     if row is None:
         raise NotFound(f"no supplier order {order_id}")
     csrf = sessions.csrf_token(rt, request.cookies.get(COOKIE, ""))

@@ -25,6 +25,7 @@ from supplier_gateway.models import (
     UnroutedLine,
 )
 from supplier_gateway.supplier_emails.service import queue_new_order_email
+from supplier_gateway.supplier_orders.repository import SupplierOrderRepository
 from supplier_gateway.supplier_orders.transitions import move
 
 PLACE_FLAG = "supplier_orders_to_place"  # session.info: wake the placement worker
@@ -194,30 +195,14 @@ async def listed(
 ) -> list[SupplierOrder]:
     """Supplier orders of an order and/or in a status, oldest first; only of ``shops``
     when given (an operator key limited to shops)."""
-    query = sa.select(SupplierOrder).order_by(SupplierOrder.created_at, SupplierOrder.id)
-    if shops is not None:
-        query = query.where(SupplierOrder.shop_id.in_(shops))
-    if order_id is not None:
-        query = query.where(SupplierOrder.order_id == order_id)
-    if status is not None:
-        query = query.where(SupplierOrder.status == status.value)
-    return list(await session.scalars(query.limit(limit)))
+    return await SupplierOrderRepository(session).search(order_id, status, limit, shops)
 
 
 async def unrouted(
     session: AsyncSession, order_id: uuid.UUID, shops: frozenset[uuid.UUID] | None = None
 ) -> list[UnroutedLine]:
-    query = sa.select(UnroutedLine).where(UnroutedLine.order_id == order_id)
-    if shops is not None:
-        query = query.where(UnroutedLine.shop_id.in_(shops))
-    return list(await session.scalars(query))
+    return await SupplierOrderRepository(session).unrouted(order_id, shops)
 
 
 async def timeline(session: AsyncSession, supplier_order_id: uuid.UUID) -> list[SupplierOrderEvent]:
-    return list(
-        await session.scalars(
-            sa.select(SupplierOrderEvent)
-            .where(SupplierOrderEvent.supplier_order_id == supplier_order_id)
-            .order_by(SupplierOrderEvent.id)
-        )
-    )
+    return await SupplierOrderRepository(session).timeline(supplier_order_id)
