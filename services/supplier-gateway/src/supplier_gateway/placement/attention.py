@@ -18,14 +18,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import sqlalchemy as sa
 import structlog
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from supplier_gateway.domain.decisions import UNSETTLED
 from supplier_gateway.domain.supplier_order import Status
-from supplier_gateway.models import SupplierOrder, SupplierOrderEvent
+from supplier_gateway.models import SupplierOrder
+from supplier_gateway.supplier_orders.repository import SupplierOrderRepository
 from supplier_gateway.supplier_orders.transitions import move
 
 log = structlog.get_logger(__name__)
@@ -41,18 +41,10 @@ async def answers_received(
     session: AsyncSession, row: SupplierOrder, count: int
 ) -> list[dict[str, Any]]:
     """The last ``count`` unsettled lookups on the timeline: when, and what came back."""
-    events = await session.scalars(
-        sa.select(SupplierOrderEvent)
-        .where(
-            SupplierOrderEvent.supplier_order_id == row.id,
-            SupplierOrderEvent.kind == "placement_attempt",
-        )
-        .order_by(SupplierOrderEvent.id.desc())
-        .limit(count)
-    )
+    events = await SupplierOrderRepository(session).last_events(row.id, "placement_attempt", count)
     return [
         {"at": e.at.isoformat(), "answer": (e.details or {}).get("lookup_answer")}
-        for e in reversed(list(events))
+        for e in events
         if (e.details or {}).get("lookup") == UNSETTLED
     ]
 

@@ -22,3 +22,10 @@ class SupplierEmailRepository(Repository[SupplierEmail]):
         return await self.session.scalar(
             sa.select(SupplierEmail).where(SupplierEmail.supplier_order_id == supplier_order_id)
         )
+
+    async def of_supplier_orders(self, ids: Iterable[uuid.UUID]) -> list[SupplierEmail]:
+        return list(
+            await self.session.scalars(
+                sa.select(SupplierEmail).where(SupplierEmail.supplier_order_id.in_(list(ids)))
+            )
+        )

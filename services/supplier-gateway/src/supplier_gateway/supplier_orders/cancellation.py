@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dropship_common.contracts.order_intake import AddressV1
@@ -19,7 +18,7 @@ from dropship_common.messaging.outbox import Outbox
 from supplier_gateway.adapters.registry import OUTSIDE_KINDS
 from supplier_gateway.domain.decisions import REFUSED  # the supplier ships it: a return
 from supplier_gateway.domain.supplier_order import Status
-from supplier_gateway.models import Supplier, SupplierOrder, SupplierOrderEvent
+from supplier_gateway.models import SupplierOrder, SupplierOrderEvent
 from supplier_gateway.supplier_orders.repository import SupplierOrderRepository
 from supplier_gateway.supplier_orders.service import PLACE_FLAG
 from supplier_gateway.supplier_orders.transitions import move
@@ -81,17 +80,10 @@ async def answer_cancellation(
 
 async def refused_cancels(session: AsyncSession, row_ids: list[uuid.UUID]) -> set[uuid.UUID]:
     """The supplier orders whose supplier's last word on our cancellation was no."""
-    events = await session.execute(
-        sa.select(SupplierOrderEvent.supplier_order_id, SupplierOrderEvent.details)
-        .where(
-            SupplierOrderEvent.supplier_order_id.in_(row_ids),
-            SupplierOrderEvent.kind == "supplier_cancel",
-        )
-        .order_by(SupplierOrderEvent.id)
-    )
+    events = await SupplierOrderRepository(session).events_of_kind(row_ids, "supplier_cancel")
     last: dict[uuid.UUID, str | None] = {}
-    for row_id, details in events:
-        last[row_id] = (details or {}).get("outcome")
+    for event in events:
+        last[event.supplier_order_id] = (event.details or {}).get("outcome")
     return {row_id for row_id, outcome in last.items() if outcome in REFUSED}
 
 
@@ -142,12 +134,7 @@ async def readdress_for_order(
 
 async def _adapters(session: AsyncSession, rows: list[SupplierOrder]) -> dict[uuid.UUID, str]:
     """The adapter kind of each row's supplier."""
-    kinds = await session.execute(
-        sa.select(Supplier.id, Supplier.adapter).where(
-            Supplier.id.in_({r.supplier_id for r in rows})
-        )
-    )
-    return {supplier_id: kind for supplier_id, kind in kinds}
+    return await SupplierOrderRepository(session).adapters_of(rows)
 
 
 def _in_supplier_system(row: SupplierOrder, adapters: dict[uuid.UUID, str]) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import sqlalchemy as sa
 import structlog
 
 from dropship_common.contracts.supplier_gateway import SupplierOrderOverdue
@@ -13,8 +12,8 @@ from dropship_common.db import utcnow
 from dropship_common.runtime import ServiceRuntime
 from dropship_common.workers import every
 from supplier_gateway.domain.deadlines import Deadline, deadline
-from supplier_gateway.domain.supplier_order import OPEN
-from supplier_gateway.models import Supplier, SupplierOrder, SupplierOrderEvent
+from supplier_gateway.models import SupplierOrderEvent
+from supplier_gateway.supplier_orders.repository import SupplierOrderRepository
 
 log = structlog.get_logger(__name__)
 
@@ -25,19 +24,7 @@ async def check_deadlines(
     now = now or utcnow()
     counts = {Deadline.AT_RISK.value: 0, Deadline.OVERDUE.value: 0}
     async with runtime.db.transaction() as session:
-        rows = (
-            await session.execute(
-                sa.select(SupplierOrder, Supplier.holiday_country)
-                .join(Supplier, Supplier.id == SupplierOrder.supplier_id)
-                .where(
-                    SupplierOrder.status.in_([s.value for s in OPEN]),
-                    SupplierOrder.deadline != Deadline.OVERDUE.value,
-                    SupplierOrder.ship_by.is_not(None),
-                    SupplierOrder.ship_by <= now.date() + dt.timedelta(days=1),
-                )
-                .with_for_update(of=SupplierOrder, skip_locked=True)
-            )
-        ).all()
+        rows = await SupplierOrderRepository(session).claim_near_ship_by(now)
         events = []
         for row, country in rows:
             assert row.ship_by is not None

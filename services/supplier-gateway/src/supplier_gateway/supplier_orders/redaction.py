@@ -8,11 +8,11 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dropship_common.db import utcnow
-from supplier_gateway.models import ConfirmedOrder, SupplierEmail, SupplierOrderEvent
+from supplier_gateway.models import ConfirmedOrder, SupplierOrderEvent
+from supplier_gateway.supplier_emails.repository import SupplierEmailRepository
 from supplier_gateway.supplier_emails.service import render
 from supplier_gateway.supplier_orders.repository import SupplierOrderRepository
 
@@ -66,7 +66,5 @@ async def redact_for_order(session: AsyncSession, order_id: uuid.UUID, cause: st
         # written again from the scrubbed notice: one not sent yet still tells the
         # supplier of the order (it never held the name or address, only the wishes)
         by_id = {r.id: r for r in rows}
-        for email in await session.scalars(
-            sa.select(SupplierEmail).where(SupplierEmail.supplier_order_id.in_(list(by_id)))
-        ):
+        for email in await SupplierEmailRepository(session).of_supplier_orders(by_id):
             email.body = render(by_id[email.supplier_order_id])[1]

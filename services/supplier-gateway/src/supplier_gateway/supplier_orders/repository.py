@@ -4,13 +4,15 @@ the API and the portal show, timelines, unrouted lines."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import sqlalchemy as sa
 
 from dropship_common.repository import Repository
+from supplier_gateway.domain.deadlines import Deadline
 from supplier_gateway.domain.supplier_order import OPEN, Status
-from supplier_gateway.models import SupplierOrder, SupplierOrderEvent, UnroutedLine
+from supplier_gateway.models import Supplier, SupplierOrder, SupplierOrderEvent, UnroutedLine
 
 
 class SupplierOrderRepository(Repository[SupplierOrder]):
@@ -89,3 +91,58 @@ class SupplierOrderRepository(Repository[SupplierOrder]):
         if shops is not None:
             query = query.where(UnroutedLine.shop_id.in_(shops))
         return list(await self.session.scalars(query))
+
+    async def events_of_kind(
+        self, supplier_order_ids: list[uuid.UUID], kind: str
+    ) -> list[SupplierOrderEvent]:
+        """The orders' timeline entries of one kind, oldest first."""
+        return list(
+            await self.session.scalars(
+                sa.select(SupplierOrderEvent)
+                .where(
+                    SupplierOrderEvent.supplier_order_id.in_(supplier_order_ids),
+                    SupplierOrderEvent.kind == kind,
+                )
+                .order_by(SupplierOrderEvent.id)
+            )
+        )
+
+    async def last_events(
+        self, supplier_order_id: uuid.UUID, kind: str, count: int
+    ) -> list[SupplierOrderEvent]:
+        """The last ``count`` timeline entries of one kind, oldest first."""
+        newest = await self.session.scalars(
+            sa.select(SupplierOrderEvent)
+            .where(
+                SupplierOrderEvent.supplier_order_id == supplier_order_id,
+                SupplierOrderEvent.kind == kind,
+            )
+            .order_by(SupplierOrderEvent.id.desc())
+            .limit(count)
+        )
+        return list(reversed(list(newest)))
+
+    async def adapters_of(self, rows: list[SupplierOrder]) -> dict[uuid.UUID, str]:
+        """The adapter kind of each row's supplier."""
+        kinds = await self.session.execute(
+            sa.select(Supplier.id, Supplier.adapter).where(
+                Supplier.id.in_({r.supplier_id for r in rows})
+            )
+        )
+        return {supplier_id: kind for supplier_id, kind in kinds}
+
+    async def claim_near_ship_by(self, now: dt.datetime) -> list[tuple[SupplierOrder, str]]:
+        """Open orders whose ship-by date is today or tomorrow and not yet overdue, with
+        their supplier's holiday country; locked, rows another worker holds skipped."""
+        rows = await self.session.execute(
+            sa.select(SupplierOrder, Supplier.holiday_country)
+            .join(Supplier, Supplier.id == SupplierOrder.supplier_id)
+            .where(
+                SupplierOrder.status.in_([s.value for s in OPEN]),
+                SupplierOrder.deadline != Deadline.OVERDUE.value,
+                SupplierOrder.ship_by.is_not(None),
+                SupplierOrder.ship_by <= now.date() + dt.timedelta(days=1),
+            )
+            .with_for_update(of=SupplierOrder, skip_locked=True)
+        )
+        return [(row, country) for row, country in rows.all()]
