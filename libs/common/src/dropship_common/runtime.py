@@ -62,6 +62,11 @@ class ServiceSpec:
     settings_class: type[Settings] = Settings
 
 
+# how long each step of a service's shutdown may take (four steps: within the 30 s a
+# container orchestrator or the tests' lifespan manager allow)
+STOP_STEP_SECONDS = 6.0
+
+
 @dataclass
 class ServiceRuntime:
     spec: ServiceSpec
@@ -158,14 +163,27 @@ class ServiceRuntime:
             self.spawn(worker(self), f"{self.spec.name}-{worker.__name__}")
 
     async def stop(self) -> None:
-        await self.relay.stop()
+        """Each step bounded (a container is killed after its grace period): a step that
+        does not end in time is logged by name, left behind, and the next one runs."""
+        await self._bounded("outbox relay", self.relay.stop())
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:
+            _, stuck = await asyncio.wait(self._tasks, timeout=STOP_STEP_SECONDS)
+            if stuck:
+                names = sorted(t.get_name() for t in stuck)
+                log.error("shutdown_step_timed_out", service=self.spec.name, step=names)
         self._tasks.clear()
         if self.owns_bus:
-            await self.bus.close()
-        await self.db.dispose()
+            await self._bounded("bus", self.bus.close())
+        await self._bounded("database", self.db.dispose())
+
+    async def _bounded(self, step: str, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        _, stuck = await asyncio.wait({task}, timeout=STOP_STEP_SECONDS)
+        if stuck:
+            task.cancel()  # not waited for: it may not end
+            log.error("shutdown_step_timed_out", service=self.spec.name, step=step)
 
     async def check_bus(self) -> None:
         if not self.bus_connected.is_set() or not await self.bus.is_ready():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -227,3 +229,35 @@ async def test_metrics_show_pending_outbox_events(db: Database, bus: RabbitMQBus
     from prometheus_client import generate_latest
 
     assert 'outbox_pending{service="metrics-test"} 2.0' in generate_latest().decode()
+
+
+async def test_a_worker_that_does_not_stop_does_not_hold_the_shutdown(
+    start_service, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Each step of a service's shutdown is bounded: a background task that swallows its
+    cancellation is left behind (and logged), the bus and the database still close."""
+    from dropship_common import runtime as runtime_module
+
+    monkeypatch.setattr(runtime_module, "STOP_STEP_SECONDS", 0.3)
+    started = asyncio.Event()
+    stubborn: list[asyncio.Task[Any]] = []
+
+    async def stubborn_worker(rt: Any) -> None:
+        stubborn.append(asyncio.current_task())  # type: ignore[arg-type]
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            await asyncio.Event().wait()  # ignores the first cancellation
+
+    spec = ServiceSpec(
+        name="supplier-gateway", title="t", tables=common, workers=(stubborn_worker,)
+    )
+    svc = await start_service(spec)
+    await asyncio.wait_for(started.wait(), 5)
+    t0 = time.monotonic()
+    await svc.runtime.stop()
+    assert time.monotonic() - t0 < 5
+    assert not await svc.runtime.bus.is_ready()  # the bus closed after the stuck step
+    assert not stubborn[0].done()
+    stubborn[0].cancel()  # the second cancellation ends it
