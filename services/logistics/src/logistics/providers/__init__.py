@@ -1,0 +1,1 @@
+"""Tracking providers (aggregators): one module each behind :class:`TrackingProvider`."""
