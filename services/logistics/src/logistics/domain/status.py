@@ -83,10 +83,15 @@ def moves_forward(current: ParcelStatus, reported: ParcelStatus) -> bool:
     if reported == current:
         return False
     if current == ParcelStatus.LOST:
-        return reported in {ParcelStatus.DELIVERED, ParcelStatus.RETURNING,
-                            ParcelStatus.RETURNED_TO_SENDER}
-    if current in FINAL and reported not in {ParcelStatus.RETURNING,
-                                             ParcelStatus.RETURNED_TO_SENDER}:
+        return reported in {
+            ParcelStatus.DELIVERED,
+            ParcelStatus.RETURNING,
+            ParcelStatus.RETURNED_TO_SENDER,
+        }
+    if current in FINAL and reported not in {
+        ParcelStatus.RETURNING,
+        ParcelStatus.RETURNED_TO_SENDER,
+    }:
         return False
     if current == ParcelStatus.RETURNING and reported != ParcelStatus.RETURNED_TO_SENDER:
         return reported == ParcelStatus.LOST
