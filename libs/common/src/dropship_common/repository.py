@@ -30,6 +30,11 @@ class Repository(Generic[M]):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    @property
+    def dialect(self) -> str:
+        """The database's dialect name (``postgresql`` or ``sqlite``)."""
+        return self.session.get_bind().dialect.name
+
     def select(self) -> sa.Select[Any]:
         query: sa.Select[Any] = sa.select(self.model)
         return query.options(*self.options) if self.options else query

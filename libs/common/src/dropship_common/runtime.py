@@ -55,6 +55,8 @@ class ServiceSpec:
     handlers: Handlers | None = None
     workers: Sequence[Worker] = ()
     on_start: Callable[[ServiceRuntime], Awaitable[None]] | None = None
+    # runs after the workers stopped, before the bus and the database close (clients)
+    on_stop: Callable[[ServiceRuntime], Awaitable[None]] | None = None
     description: str = ""
     # exact POST paths of the routers' busiest endpoints, served by :class:`HotRoutes`
     hot_routes: Mapping[str, HotEndpoint] = field(default_factory=dict)
@@ -174,6 +176,8 @@ class ServiceRuntime:
                 names = sorted(t.get_name() for t in stuck)
                 log.error("shutdown_step_timed_out", service=self.spec.name, step=names)
         self._tasks.clear()
+        if self.spec.on_stop is not None:
+            await self._bounded("on_stop", self.spec.on_stop(self))
         if self.owns_bus:
             await self._bounded("bus", self.bus.close())
         await self._bounded("database", self.db.dispose())

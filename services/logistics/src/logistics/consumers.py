@@ -1,11 +1,67 @@
-"""Messages logistics consumes. Bare for now: they are parked (kept whole in
-``parked_events``) so that none is lost before its features land."""
+"""Messages logistics consumes: its handler registry, by contract model.
+
+``order.confirmed`` gives the destination the routing rules need (country, postal code,
+city: nothing else of the buyer); ``shipment.tracking_assigned`` opens the parcels; a
+cancellation marks them (a parcel already shipped is still followed: it comes back or
+is delivered); a redaction removes the destination.
+"""
 
 from __future__ import annotations
 
+import uuid
+
+from dropship_common.contracts.order_intake import (
+    OrderCancellationRequested,
+    OrderCancelled,
+    OrderConfirmed,
+    OrderRedacted,
+)
 from dropship_common.contracts.supplier_gateway import ShipmentTrackingAssigned
-from dropship_common.messaging.handlers import Handlers
-from logistics.models import parked_events
+from dropship_common.db import utcnow
+from dropship_common.messaging.handlers import Handlers, MessageContext
+from logistics.models import Destination
+from logistics.parcels.repository import DestinationRepository, ParcelRepository
+from logistics.parcels.service import open_parcels
 
 registry = Handlers("logistics")
-registry.parks(parked_events, [ShipmentTrackingAssigned])
+
+
+@registry.handles(OrderConfirmed)
+async def order_confirmed(event: OrderConfirmed, ctx: MessageContext) -> None:
+    address = event.shipping_address
+    await DestinationRepository(ctx.session).remember(
+        Destination(
+            order_id=event.order_id,
+            shop_id=event.shop_id,
+            country=address.country_code,
+            postal_code=(address.postal_code or None) and address.postal_code[:20],
+            city=(address.city or None) and address.city[:120],
+        )
+    )
+
+
+@registry.handles(ShipmentTrackingAssigned)
+async def tracking_assigned(event: ShipmentTrackingAssigned, ctx: MessageContext) -> None:
+    await open_parcels(ctx.session, ctx.outbox, event, ctx.ref, utcnow())
+
+
+async def _cancelled(ctx: MessageContext, order_id: uuid.UUID) -> None:
+    now = utcnow()
+    await DestinationRepository(ctx.session).cancelled(order_id, now)
+    for parcel in await ParcelRepository(ctx.session).of_order(order_id, for_update=True):
+        parcel.cancelled = True
+
+
+@registry.handles(OrderCancelled)
+async def order_cancelled(event: OrderCancelled, ctx: MessageContext) -> None:
+    await _cancelled(ctx, event.order_id)
+
+
+@registry.handles(OrderCancellationRequested)
+async def cancellation_requested(event: OrderCancellationRequested, ctx: MessageContext) -> None:
+    await _cancelled(ctx, event.order_id)
+
+
+@registry.handles(OrderRedacted)
+async def order_redacted(event: OrderRedacted, ctx: MessageContext) -> None:
+    await DestinationRepository(ctx.session).scrub(event.order_id, event.redacted_at)

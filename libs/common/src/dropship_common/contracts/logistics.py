@@ -112,6 +112,4 @@ class ShipmentDeliveryWindowExtended(_ParcelEvent):
     TYPE = "shipment.delivery_window_extended"
 
     previous_window_to: dt.date = Field(description="The last day before the extension.")
-    reason: str = Field(
-        description="late_estimate, closing (no delivery yet) or silent_route."
-    )
+    reason: str = Field(description="late_estimate, closing (no delivery yet) or silent_route.")

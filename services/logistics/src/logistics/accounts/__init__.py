@@ -1,0 +1,1 @@
+"""Tracking provider accounts: configured by API/CLI, credentials write-only."""

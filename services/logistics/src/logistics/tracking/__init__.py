@@ -1,0 +1,1 @@
+"""Following parcels at their providers: registration, polling, pushes."""
