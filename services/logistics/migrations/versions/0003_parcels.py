@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("country", sa.String(length=2), nullable=True),
         sa.Column("postal_code", sa.String(length=20), nullable=True),
         sa.Column("city", sa.String(length=120), nullable=True),
+        sa.Column("language", sa.String(length=10), nullable=True),
         sa.Column("cancelled_at", dropship_common.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("redacted_at", dropship_common.db.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("order_id", name=op.f("pk_destinations")),

@@ -36,6 +36,7 @@ async def order_confirmed(event: OrderConfirmed, ctx: MessageContext) -> None:
             country=address.country_code,
             postal_code=(address.postal_code or None) and address.postal_code[:20],
             city=(address.city or None) and address.city[:120],
+            language=event.buyer.language[:10],
         )
     )
 

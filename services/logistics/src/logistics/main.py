@@ -1,7 +1,9 @@
 """Logistics service: the app factory.
 
-Bare for now: it migrates, reports healthy and binds its queue so that no event meant
-for it is lost before its features land; the events it binds are parked (``consumers.py``).
+Parcels from ``shipment.tracking_assigned``, followed at tracking providers (17TRACK,
+AfterShip: pushes and polls), one status taxonomy, DOMAIN.md's follow-up and delivery
+window rules, ``shipment.*`` events, the operators' API and the buyer's tracking page.
+The messages it consumes are in ``consumers.py``.
 """
 
 from __future__ import annotations
@@ -9,16 +11,41 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from dropship_common.messaging.bus import Bus
-from dropship_common.runtime import ServiceSpec, create_service_app
+from dropship_common.runtime import ServiceRuntime, ServiceSpec, create_service_app
 from dropship_common.settings import Settings
 from logistics import consumers
+from logistics.accounts.endpoints import router as accounts_router
+from logistics.config import LogisticsSettings
 from logistics.models import common
+from logistics.parcels.endpoints import router as parcels_router
+from logistics.parcels.rules_worker import rules_worker
+from logistics.providers.registry import clients_of
+from logistics.routing.endpoints import router as routing_router
+from logistics.tracking.pushes import push_worker
+from logistics.tracking.pushes import router as pushes_router
+from logistics.tracking.worker import tracking_worker
+from logistics.tracking_page.endpoints import router as tracking_page_router
+
+
+async def _close_clients(runtime: ServiceRuntime) -> None:
+    await clients_of(runtime).close()
+
 
 SPEC = ServiceSpec(
     name="logistics",
     title="Logistics",
     tables=common,
+    routers=(
+        parcels_router,
+        accounts_router,
+        routing_router,
+        pushes_router,
+        tracking_page_router,
+    ),
     handlers=consumers.registry,
+    workers=(tracking_worker, push_worker, rules_worker),
+    on_stop=_close_clients,
+    settings_class=LogisticsSettings,
 )
 
 

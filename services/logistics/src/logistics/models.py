@@ -39,6 +39,7 @@ class Destination(Base):
     country: Mapped[str | None] = mapped_column(sa.String(2))
     postal_code: Mapped[str | None] = mapped_column(sa.String(20))
     city: Mapped[str | None] = mapped_column(sa.String(120))
+    language: Mapped[str | None] = mapped_column(sa.String(10))  # the buyer's pages' language
     cancelled_at: Mapped[dt.datetime | None]
     redacted_at: Mapped[dt.datetime | None]
 

@@ -33,6 +33,7 @@ class DestinationRepository(Repository[Destination]):
             country=row.country,
             postal_code=row.postal_code,
             city=row.city,
+            language=row.language,
         )
         await self.session.execute(stmt)
 

@@ -24,7 +24,7 @@ from dropship_common.contracts.supplier_gateway import ShipmentTrackingAssigned
 from dropship_common.messaging.outbox import Outbox
 from logistics.accounts.repository import AccountRepository
 from logistics.domain.carriers import CarrierClass, CarrierSource, carrier_class, detect
-from logistics.domain.progress import ParcelState, Report, Scan, progress
+from logistics.domain.progress import BUYER_NOTICES, ParcelState, Report, Scan, progress
 from logistics.domain.rules import Due, ParcelFacts, delivery_window, next_poll_in, review
 from logistics.domain.status import FINAL, ParcelStatus
 from logistics.models import Destination, Parcel
@@ -371,3 +371,51 @@ async def _last_scan(session: AsyncSession, parcel: Parcel) -> str | None:
     events = await TimelineRepository(session).of_parcel(parcel.id)
     scans = [e for e in events if e.kind == "scan"]
     return scans[-1].description if scans else None
+
+
+async def operator_status(
+    session: AsyncSession,
+    outbox: Outbox,
+    parcel: Parcel,
+    status: ParcelStatus,
+    reason: str,
+    actor: str,
+    now: dt.datetime,
+) -> None:
+    """An operator marks a (locked) parcel delivered or lost, with the reason."""
+    previous = parcel.status
+    parcel.status = status.value
+    parcel.status_at = now
+    parcel.provider_status = None
+    if status == ParcelStatus.DELIVERED:
+        parcel.delivered_at = now
+    notice = BUYER_NOTICES.get(status)
+    if notice and notice in (parcel.notices or {}):
+        notice = None
+    if notice:
+        parcel.notices = {**(parcel.notices or {}), notice: now.isoformat()}
+    parcel.next_check_at = None
+    parcel.review_at = None
+    parcel.updated_at = now
+    await TimelineRepository(session).add_many(
+        [
+            _event(
+                parcel,
+                "operator",
+                now,
+                actor,
+                f"mark:{status}:{now.isoformat()}",
+                status=status.value,
+                description=f"{previous} -> {status.value}: {reason}",
+            )
+        ]
+    )
+    changed = ShipmentStatusChanged(
+        **parcel_fields(parcel),
+        previous_status=previous,
+        occurred_at=now,
+        description=f"marked {status.value} by an operator: {reason}",
+        location=None,
+        buyer_notice=notice,
+    )
+    await outbox.add(session, [changed.envelope(correlation_id=str(parcel.order_id))])

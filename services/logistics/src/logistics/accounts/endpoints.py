@@ -1,0 +1,125 @@
+"""``/v1/tracking-accounts``: provider accounts (admin). Credentials are write-only:
+stored encrypted, never answered back; the answer says where the provider must push."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field, SecretStr
+
+from dropship_common.db import utcnow
+from dropship_common.deps import Admin, Runtime
+from dropship_common.errors import BODY_ERRORS, PATH_ERRORS, NotFound, error_responses
+from logistics.accounts.repository import AccountRepository
+from logistics.errors import ProviderUnavailableError
+from logistics.models import TrackingAccount
+from logistics.providers.base import ProviderError
+from logistics.providers.registry import clients_of
+
+router = APIRouter(prefix="/v1/tracking-accounts", tags=["tracking accounts"])
+
+
+class AccountIn(BaseModel):
+    provider: Literal["17track", "aftership"]
+    label: str = Field(min_length=1, max_length=200)
+    shop_id: uuid.UUID | None = Field(
+        default=None, description="the shop it serves; none: every shop (the deployment's)"
+    )
+    default: bool = Field(
+        default=True, description="new parcels of its shop (or of every shop) use it"
+    )
+    api_key: SecretStr = Field(min_length=1, max_length=500)
+    webhook_secret: SecretStr | None = Field(
+        default=None, max_length=500, description="AfterShip's webhook secret"
+    )
+
+
+class AccountOut(BaseModel):
+    model_config = {"from_attributes": True}
+
+    id: uuid.UUID
+    provider: str
+    label: str
+    shop_id: uuid.UUID | None
+    is_default: bool
+    active: bool
+    quota_left: int | None
+    quota_checked_at: dt.datetime | None
+    problem: str | None = Field(description="quota_exhausted or credentials_rejected")
+    push_path: str = ""
+    created_at: dt.datetime
+
+
+def _out(row: TrackingAccount) -> AccountOut:
+    out = AccountOut.model_validate(row)
+    out.push_path = f"/webhooks/{row.provider}/{row.id}"
+    return out
+
+
+@router.post("", status_code=201, response_model=AccountOut, responses=error_responses(BODY_ERRORS))
+async def create_account(body: AccountIn, rt: Runtime, _: Admin) -> AccountOut:
+    scope = str(body.shop_id) if body.shop_id else "*"
+    async with rt.db.transaction() as session:
+        repo = AccountRepository(session)
+        if body.default:
+            await repo.clear_default(scope)
+            await session.flush()
+        row = TrackingAccount(
+            id=uuid.uuid4(),
+            provider=body.provider,
+            label=body.label,
+            shop_id=body.shop_id,
+            scope=scope,
+            is_default=body.default,
+            api_key=body.api_key.get_secret_value(),
+            webhook_secret=body.webhook_secret.get_secret_value() if body.webhook_secret else None,
+            active=True,
+            created_at=utcnow(),
+        )
+        repo.add(row)
+        await session.flush()
+        return _out(row)
+
+
+@router.get("", response_model=list[AccountOut], responses=error_responses({}))
+async def list_accounts(rt: Runtime, _: Admin) -> list[AccountOut]:
+    async with rt.db.sessions() as session:
+        return [_out(r) for r in await AccountRepository(session).listing()]
+
+
+@router.post(
+    "/{account_id}/quota",
+    response_model=AccountOut,
+    responses=error_responses({**PATH_ERRORS, 503: "the provider did not answer"}),
+)
+async def refresh_quota(account_id: uuid.UUID, rt: Runtime, _: Admin) -> AccountOut:
+    """Ask the provider how much quota is left (17TRACK ``getquota``)."""
+    async with rt.db.sessions() as session:
+        row = await AccountRepository(session).get(account_id)
+        if row is None:
+            raise NotFound(f"no tracking account {account_id}")
+        session.expunge(row)
+    try:
+        left = await clients_of(rt).provider(row).quota_left()
+    except ProviderError as exc:
+        raise ProviderUnavailableError(f"the provider did not answer: {exc}") from exc
+    async with rt.db.transaction() as session:
+        found = await AccountRepository(session).get(account_id, for_update=True)
+        assert found is not None
+        found.quota_left, found.quota_checked_at = left, utcnow()
+        if left and found.problem == "quota_exhausted":
+            found.problem = None
+        return _out(found)
+
+
+@router.delete("/{account_id}", status_code=204, responses=error_responses(PATH_ERRORS))
+async def deactivate(account_id: uuid.UUID, rt: Runtime, _: Admin) -> None:
+    """Stop using it (kept for the parcels' history); its pushes are refused."""
+    async with rt.db.transaction() as session:
+        row = await AccountRepository(session).get(account_id, for_update=True)
+        if row is None:
+            raise NotFound(f"no tracking account {account_id}")
+        row.active, row.is_default = False, False

@@ -1,0 +1,157 @@
+"""Providers' pushes: ``POST /webhooks/17track/{account_id}`` and
+``POST /webhooks/aftership/{account_id}``.
+
+A push is verified by the provider's documented signature (17TRACK's ``sign``,
+AfterShip's ``aftership-hmac-sha256``) before anything is stored: a forged one is
+refused (401) with nothing written. A verified push is stored whole and answered at
+once; a worker applies it after the commit (woken by the commit in this process, by
+NOTIFY from another), so the provider never waits on our processing and a push is
+never lost to a crash mid-way. Applying twice changes nothing (scans are deduplicated,
+statuses never move back), so a retried push is harmless.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import sqlalchemy as sa
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from prometheus_client import Counter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dropship_common.backoff import backoff_interval
+from dropship_common.db import utcnow
+from dropship_common.deps import Runtime
+from dropship_common.errors import InvalidSignature, NotFound
+from dropship_common.notify import listen_forever
+from dropship_common.observability import mask_text
+from dropship_common.runtime import ServiceRuntime
+from dropship_common.workers import CommitSignal, drain_forever
+from logistics.accounts.repository import AccountRepository
+from logistics.config import config_of
+from logistics.models import TrackingPush
+from logistics.parcels.repository import ParcelRepository
+from logistics.parcels.service import apply_snapshot
+from logistics.providers.registry import PROVIDERS, account_of
+from logistics.tracking.repository import PushRepository
+
+log = structlog.get_logger(__name__)
+
+PUSH_FLAG = "tracking_pushes_to_apply"
+PUSH_CHANNEL = "dropship_logistics_pushes"
+BATCH = 50
+MAX_ATTEMPTS = 12
+
+PUSHES = Counter(
+    "tracking_pushes", "Provider pushes, by provider and outcome", ["provider", "outcome"]
+)
+
+router = APIRouter(prefix="/webhooks", tags=["provider pushes"])
+
+
+async def _receive(
+    provider: str, account_id: uuid.UUID, request: Request, rt: ServiceRuntime
+) -> JSONResponse:
+    body = await request.body()
+    async with rt.db.sessions() as session:
+        row = await AccountRepository(session).get(account_id)
+    if row is None or row.provider != provider or not row.active:
+        PUSHES.labels(provider, "unknown_account").inc()
+        raise NotFound("no such tracking account")
+    if not PROVIDERS[provider].verify_push(account_of(row), request.headers, body):
+        PUSHES.labels(provider, "bad_signature").inc()
+        log.warning("tracking_push_bad_signature", provider=provider, account=str(account_id))
+        raise InvalidSignature("the push's signature does not match its body")
+    async with rt.db.transaction() as session:
+        session.add(TrackingPush(account_id=account_id, provider=provider, body=body))
+        session.info[PUSH_FLAG] = True
+        if not rt.db.is_sqlite:
+            await session.execute(sa.select(sa.func.pg_notify(PUSH_CHANNEL, "")))
+    PUSHES.labels(provider, "stored").inc()
+    return JSONResponse({"code": 0, "message": "received"})
+
+
+@router.post("/17track/{account_id}", status_code=200)
+async def seventeen_track_push(
+    account_id: uuid.UUID, request: Request, rt: Runtime
+) -> JSONResponse:
+    return await _receive("17track", account_id, request, rt)
+
+
+@router.post("/aftership/{account_id}", status_code=200)
+async def aftership_push(account_id: uuid.UUID, request: Request, rt: Runtime) -> JSONResponse:
+    return await _receive("aftership", account_id, request, rt)
+
+
+async def apply_push(
+    session: AsyncSession, rt: ServiceRuntime, push: TrackingPush, now: dt.datetime
+) -> int:
+    """Apply a stored push to the parcels it names (of that account); the number of
+    status changes. Numbers we do not follow are ignored (another shop's, or stopped)."""
+    snapshots = PROVIDERS[push.provider].parse_push(push.body)
+    repo = ParcelRepository(session)
+    changed = 0
+    for snapshot in snapshots:
+        for parcel in await repo.by_number(snapshot.number, push.account_id, for_update=True):
+            changed += await apply_snapshot(
+                session,
+                rt.outbox,
+                parcel,
+                snapshot,
+                source="push",
+                cause=f"push:{push.provider}:{push.id}",
+                now=now,
+            )
+    return changed
+
+
+class PushWorker:
+    def __init__(self, runtime: ServiceRuntime) -> None:
+        self.rt = runtime
+        self.signal = CommitSignal(runtime.db, PUSH_FLAG)
+
+    async def apply_due(self) -> int:
+        now = utcnow()
+        async with self.rt.db.transaction() as session:
+            pushes = await PushRepository(session).claim_pending(now, BATCH)
+            for push in pushes:
+                push_id, attempts = push.id, push.attempts
+                try:
+                    async with session.begin_nested():
+                        await apply_push(session, self.rt, push, now)
+                except Exception as exc:
+                    error = f"{type(exc).__name__}: {mask_text(str(exc))}"[:2000]
+                    push.attempts = attempts + 1
+                    push.error = error
+                    log.warning("tracking_push_failed", push=str(push_id), error=error)
+                    if push.attempts >= MAX_ATTEMPTS or isinstance(exc, ValueError):
+                        push.processed_at = now  # malformed, or failing for good: kept
+                        PUSHES.labels(push.provider, "failed").inc()
+                    else:
+                        push.next_attempt_at = now + backoff_interval(
+                            push.attempts,
+                            base=config_of(self.rt).push_retry_base_seconds,
+                            cap=3600.0,
+                        )
+                    continue
+                push.processed_at = now
+                push.attempts = attempts + 1
+                PUSHES.labels(push.provider, "applied").inc()
+            return len(pushes)
+
+    async def run(self) -> None:
+        await drain_forever(
+            "tracking-pushes", self.apply_due, self.signal, poll_seconds=5.0, batch_size=BATCH
+        )
+
+
+async def push_worker(runtime: ServiceRuntime) -> None:
+    worker = PushWorker(runtime)
+    if not runtime.db.is_sqlite:
+        runtime.spawn(
+            listen_forever(runtime.db.url, PUSH_CHANNEL, worker.signal.set), "push-listener"
+        )
+    await worker.run()

@@ -1,0 +1,1 @@
+"""The buyer's tracking page: ``GET /track/{token}``."""
