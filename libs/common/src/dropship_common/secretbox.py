@@ -77,13 +77,18 @@ class Keyring:
 
     current: Fernet
     all: MultiFernet
+    # signs the links we send buyers (tracking pages): one key for every service
+    link_key: bytes = b""
 
     @classmethod
     def from_secrets(cls, current: str, previous: list[str] | tuple[str, ...] = ()) -> Keyring:
         if not current:
             raise SecretKeyError("an empty secret key")
         first = _fernet(current)
-        return cls(first, MultiFernet([first, *(_fernet(p) for p in previous if p)]))
+        link_key = HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None, info=b"dropship:buyer-links:v1"
+        ).derive(current.encode())
+        return cls(first, MultiFernet([first, *(_fernet(p) for p in previous if p)]), link_key)
 
     def encrypt(self, plaintext: str) -> str:
         return ENC_PREFIX + self.current.encrypt(plaintext.encode()).decode()

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dropship_common.db import insert_ignore
 from dropship_common.repository import Repository
@@ -53,7 +54,7 @@ class DestinationRepository(Repository[Destination]):
 class RoutingRepository:
     """The editable tables the rules read: silent routes, transit times, shop numbers."""
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def is_silent(self, country: str | None, carrier_class: CarrierClass) -> bool:
@@ -116,11 +117,11 @@ class RoutingRepository:
 
     async def delete_silent_route(self, country: str, carrier_class: str) -> bool:
         result = await self.session.execute(
-            sa.delete(SilentRoute).where(
-                SilentRoute.country == country, SilentRoute.carrier_class == carrier_class
-            )
+            sa.delete(SilentRoute)
+            .where(SilentRoute.country == country, SilentRoute.carrier_class == carrier_class)
+            .returning(SilentRoute.country)
         )
-        return bool(result.rowcount)
+        return result.first() is not None
 
     async def put_transit(self, row: TransitTime) -> None:
         await self.session.merge(row)

@@ -7,7 +7,6 @@ outbox: nothing is published unless the change commits."""
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 import uuid
 from typing import Any
 
@@ -22,6 +21,7 @@ from dropship_common.contracts.logistics import (
 )
 from dropship_common.contracts.supplier_gateway import ShipmentTrackingAssigned
 from dropship_common.messaging.outbox import Outbox
+from dropship_common.tracking_links import parcel_token
 from logistics.accounts.repository import AccountRepository
 from logistics.domain.carriers import CarrierClass, CarrierSource, carrier_class, detect
 from logistics.domain.progress import BUYER_NOTICES, ParcelState, Report, Scan, progress
@@ -87,7 +87,7 @@ async def open_parcels(
                 carrier_source=source.value,
                 carrier_class=cls.value,
                 supplier_tracking_url=event.tracking_urls.get(number),
-                token=secrets.token_urlsafe(32),
+                token=parcel_token(event.supplier_order_id, number),
                 account_id=account.id if account else None,
                 status=ParcelStatus.PENDING.value,
                 shipped_at=event.shipped_at,
