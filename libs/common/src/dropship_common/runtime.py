@@ -96,6 +96,7 @@ class ServiceRuntime:
             self.inbox,
             self.outbox,
             self.spec.handlers or Handlers(self.spec.name),
+            self.settings,
         )
 
     @property

@@ -24,6 +24,11 @@ class OrderIntakeSettings(MailSettings):
         description="our public `https://` address as the storefronts reach it: missing "
         "webhook subscriptions are created there; unset, they are only reported",
     )
+    tracking_page_base_url: str | None = Field(
+        default=None,
+        description="logistics' public address: the buyer's e-mails link to its tracking "
+        "page (`<address>/track/<token>`); unset, they link to the carrier's page",
+    )
     storefront_sync_seconds: float = Field(
         default=900.0,
         description="how often the orders changed at each storefront (shops with admin "

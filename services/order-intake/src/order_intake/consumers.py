@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from dropship_common.contracts.logistics import (
+    ShipmentDeliveryWindowExtended,
+    ShipmentFollowUp,
+    ShipmentPresumedLost,
+    ShipmentStalled,
+    ShipmentStatusChanged,
+)
 from dropship_common.contracts.supplier_gateway import (
     ShipmentTrackingAssigned,
     SupplierAddressChangeAnswered,
@@ -11,9 +18,11 @@ from dropship_common.contracts.supplier_gateway import (
     SupplierOrderRejected,
 )
 from dropship_common.messaging.handlers import Handlers, MessageContext
+from order_intake.config import OrderIntakeSettings
 from order_intake.fulfilment.service import record_tracking
 from order_intake.orders.service import Cause, Orders
 from order_intake.orders.supplier_hold import hold_for_rejection
+from order_intake.parcel_tracking.service import ParcelUpdates
 
 registry = Handlers("order-intake")
 
@@ -73,3 +82,35 @@ async def address_answered(event: SupplierAddressChangeAnswered, ctx: MessageCon
         [str(i) for i in event.too_late],
         _cause(ctx),
     )
+
+
+def _updates(ctx: MessageContext) -> ParcelUpdates:
+    settings = ctx.settings.as_config(OrderIntakeSettings) if ctx.settings else None
+    return ParcelUpdates(ctx.session, ctx.outbox, settings, ctx.ref)
+
+
+@registry.handles(ShipmentStatusChanged)
+async def shipment_status_changed(event: ShipmentStatusChanged, ctx: MessageContext) -> None:
+    await _updates(ctx).status_changed(event)
+
+
+@registry.handles(ShipmentFollowUp)
+async def shipment_follow_up(event: ShipmentFollowUp, ctx: MessageContext) -> None:
+    await _updates(ctx).follow_up(event)
+
+
+@registry.handles(ShipmentStalled)
+async def shipment_stalled(event: ShipmentStalled, ctx: MessageContext) -> None:
+    await _updates(ctx).stalled(event)
+
+
+@registry.handles(ShipmentDeliveryWindowExtended)
+async def shipment_window_extended(
+    event: ShipmentDeliveryWindowExtended, ctx: MessageContext
+) -> None:
+    await _updates(ctx).window_extended(event)
+
+
+@registry.handles(ShipmentPresumedLost)
+async def shipment_presumed_lost(event: ShipmentPresumedLost, ctx: MessageContext) -> None:
+    await _updates(ctx).presumed_lost(event)

@@ -15,6 +15,7 @@ from order_intake.fulfilment.worker import fulfilment_worker
 from order_intake.messages.mailer import mail_worker
 from order_intake.models import common
 from order_intake.orders.endpoints import router as orders_router
+from order_intake.parcel_tracking.milestones import milestone_worker
 from order_intake.payments import payment_worker
 from order_intake.products.endpoints import router as products_router
 from order_intake.shops.endpoints import router as shops_router
@@ -61,6 +62,7 @@ SPEC = ServiceSpec(
         payment_worker,
         purge_worker,
         fulfilment_worker,
+        milestone_worker,
         storefront_sync_worker,
     ),
     on_start=_wire,

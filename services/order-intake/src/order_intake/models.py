@@ -299,6 +299,10 @@ class Parcel(Base):
     )
     shipped_at: Mapped[dt.datetime]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # where it is, as logistics last said (``shipment.status_changed``)
+    status: Mapped[str | None] = mapped_column(sa.String(24))
+    status_at: Mapped[dt.datetime | None]
+    delivered_at: Mapped[dt.datetime | None]
 
 
 class Fulfilment(Base):
@@ -328,6 +332,43 @@ class Fulfilment(Base):
     line_ids: Mapped[list[str]] = mapped_column(JSONType)
     completes_order: Mapped[bool] = mapped_column(default=False)
     shipped_at: Mapped[dt.datetime]
+    # pending | sending (claimed, lease until next_attempt_at) | sent | failed | skipped
+    status: Mapped[str] = mapped_column(sa.String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    external_ref: Mapped[str | None] = mapped_column(sa.String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None]
+
+
+class Milestone(Base):
+    """A parcel's milestone written to the storefront (Shopify ``fulfillmentEventCreate``
+    on the order's fulfilment; WooCommerce a private note, and ``completed`` on
+    delivery): one row per parcel and milestone, sent by the milestone worker after
+    commit, retried until the storefront accepts it, never twice."""
+
+    __tablename__ = "milestones"
+    __table_args__ = (
+        sa.UniqueConstraint("order_id", "tracking_number", "milestone"),
+        sa.Index(
+            "ix_milestones_due",
+            "next_attempt_at",
+            postgresql_where=sa.text("status IN ('pending', 'sending')"),
+            sqlite_where=sa.text("status IN ('pending', 'sending')"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    order_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("orders.id", ondelete="CASCADE"))
+    shop_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("shops.id"))
+    platform: Mapped[str] = mapped_column(sa.String(20))
+    tracking_number: Mapped[str] = mapped_column(sa.String(64))
+    milestone: Mapped[str] = mapped_column(sa.String(24))  # logistics' status, or "delayed"
+    happened_at: Mapped[dt.datetime]
+    message: Mapped[str | None] = mapped_column(sa.String(500))
+    estimated_delivery: Mapped[dt.date | None]
+    completes_delivery: Mapped[bool] = mapped_column(default=False)  # every parcel delivered
     # pending | sending (claimed, lease until next_attempt_at) | sent | failed | skipped
     status: Mapped[str] = mapped_column(sa.String(20), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)

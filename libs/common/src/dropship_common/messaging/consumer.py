@@ -17,15 +17,23 @@ from dropship_common.messaging.handlers import Handlers, MessageContext
 from dropship_common.messaging.inbox import Inbox
 from dropship_common.messaging.outbox import Outbox
 from dropship_common.observability import MESSAGES_CONSUMED, bind_correlation_id
+from dropship_common.settings import Settings
 
 log = structlog.get_logger(__name__)
 
 
 class MessageConsumer:
     def __init__(
-        self, service: str, db: Database, inbox: Inbox, outbox: Outbox, handlers: Handlers
+        self,
+        service: str,
+        db: Database,
+        inbox: Inbox,
+        outbox: Outbox,
+        handlers: Handlers,
+        settings: Settings | None = None,
     ) -> None:
         self.service = service
+        self.settings = settings
         self.db = db
         self.inbox = inbox
         self.outbox = outbox
@@ -54,7 +62,7 @@ class MessageConsumer:
                     MESSAGES_CONSUMED.labels(self.service, envelope.type, "duplicate").inc()
                     log.info("message_duplicate", type=envelope.type, id=str(envelope.id))
                     return
-                await handler(MessageContext(session, envelope, self.outbox))
+                await handler(MessageContext(session, envelope, self.outbox, self.settings))
         except Exception as exc:
             MESSAGES_CONSUMED.labels(self.service, envelope.type, "failed").inc()
             log.warning(

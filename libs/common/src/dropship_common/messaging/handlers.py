@@ -32,6 +32,7 @@ from dropship_common.messaging.bus import Unprocessable
 from dropship_common.messaging.envelope import Envelope
 from dropship_common.messaging.outbox import Outbox
 from dropship_common.parked import park
+from dropship_common.settings import Settings
 
 E = TypeVar("E", bound=Event)
 
@@ -44,6 +45,8 @@ class MessageContext:
     session: AsyncSession
     envelope: Envelope
     outbox: Outbox
+    # the consuming service's settings (its own class, see ``Settings.as_config``)
+    settings: Settings | None = None
 
     @property
     def ref(self) -> str:

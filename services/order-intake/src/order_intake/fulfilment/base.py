@@ -17,6 +17,7 @@ from order_intake.config import OrderIntakeSettings
 __all__ = [
     "FulfilmentPlugin",
     "FulfilmentRequest",
+    "MilestoneRequest",
     "Outcome",
     "ShipmentLine",
     "ShopAccess",
@@ -66,6 +67,22 @@ class Outcome:
     detail: str | None = None
 
 
+@dataclass(frozen=True)
+class MilestoneRequest:
+    """A parcel's milestone for the storefront (logistics' status, or ``delayed``)."""
+
+    milestone_id: uuid.UUID
+    order_external_id: str
+    fulfilment_ref: str | None  # the storefront's fulfilment id(s) (``Fulfilment.external_ref``)
+    tracking_number: str
+    milestone: str
+    happened_at: dt.datetime
+    message: str | None
+    estimated_delivery: dt.date | None
+    completes_delivery: bool  # every parcel of the order is delivered
+    may_exist: bool  # an earlier attempt may have reached the storefront: look first
+
+
 class StorefrontRejected(Exception):
     """The storefront refused the fulfilment (bad credentials, user errors): retrying the
     same request would not help. An operator fixes the cause and retries."""
@@ -102,6 +119,11 @@ class FulfilmentPlugin(abc.ABC):
     async def fulfil(self, request: FulfilmentRequest) -> Outcome:
         """Create the fulfilment at the storefront, never twice: when
         ``request.may_exist``, find an earlier one by its tracking number first."""
+
+    async def milestone(self, request: MilestoneRequest) -> Outcome:
+        """Write a parcel's milestone to the storefront, never twice. By default a
+        platform hears of none."""
+        return Outcome("nothing_to_do", detail=f"{self.platform} takes no milestones")
 
     def credential(self, name: str) -> str:
         value = self.shop.credentials.get(name)

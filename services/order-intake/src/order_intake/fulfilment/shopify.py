@@ -26,10 +26,12 @@ from typing import Any, ClassVar
 from order_intake.fulfilment.base import (
     FulfilmentPlugin,
     FulfilmentRequest,
+    MilestoneRequest,
     Outcome,
     ShipmentLine,
     StorefrontRejected,
 )
+from order_intake.fulfilment.shopify_events import send_milestone
 from order_intake.storefronts.shopify_admin import AdminClient, throttle_wait
 
 __all__ = ["QUERIES", "ShopifyFulfilment", "throttle_wait"]
@@ -278,6 +280,9 @@ class ShopifyFulfilment(FulfilmentPlugin):
             fulfillment = result.get("fulfillment") or {}
             created.append(str(fulfillment.get("id")))
         return Outcome("created", ",".join(created))
+
+    async def milestone(self, request: MilestoneRequest) -> Outcome:
+        return await send_milestone(self.admin(), request, self.settings.shopify_api_version)
 
 
 def _page_info(connection: Mapping[str, Any]) -> str | None:

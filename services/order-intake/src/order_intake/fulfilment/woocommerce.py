@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 from order_intake.fulfilment.base import (
     FulfilmentPlugin,
     FulfilmentRequest,
+    MilestoneRequest,
     Outcome,
     StorefrontRejected,
 )
@@ -37,6 +38,10 @@ from order_intake.fulfilment.http_errors import calling, check_status
 
 API = "/wp-json/wc/v3"
 TRACKING_API = "/wp-json/wc-shipment-tracking/v3"
+
+
+def delivered_note(number: str, at: dt.datetime) -> str:
+    return f"Delivered: {number} on {at.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC."
 
 
 def note_text(carrier: str, numbers: Sequence[str], urls: Sequence[str]) -> str:
@@ -124,6 +129,35 @@ class WooCommerceFulfilment(FulfilmentPlugin):
         if status is not None:
             await self.call("PUT", f"{API}/orders/{order_id}", "complete order", status)
         return Outcome("created" if refs else "existing", ",".join(refs) or None)
+
+    async def milestone(self, request: MilestoneRequest) -> Outcome:
+        """Delivery only: a private note for the shop's staff (WooCommerce e-mails the
+        buyer every customer note; the buyer gets our own message), and the order
+        ``completed`` once every parcel is delivered (idempotent PUT). Other milestones
+        stay on our timeline: Woo has no place for them."""
+        if request.milestone != "delivered":
+            return Outcome("nothing_to_do", detail="WooCommerce hears of deliveries only")
+        order_id = request.order_external_id
+        text = delivered_note(request.tracking_number, request.happened_at)
+        notes: list[Mapping[str, Any]] = []
+        if request.may_exist:
+            found = await self.call("GET", f"{API}/orders/{order_id}/notes", "list notes")
+            notes = [n for n in found or [] if isinstance(n, Mapping)]
+        ref = None
+        if not any(str(n.get("note") or "") == text for n in notes):
+            note = await self.call(
+                "POST",
+                f"{API}/orders/{order_id}/notes",
+                "add note",
+                {"note": text, "customer_note": False},
+            )
+            if isinstance(note, Mapping) and note.get("id") is not None:
+                ref = f"note:{note['id']}"
+        if request.completes_delivery:
+            await self.call(
+                "PUT", f"{API}/orders/{order_id}", "complete order", {"status": "completed"}
+            )
+        return Outcome("created" if ref else "existing", ref)
 
     async def _providers(self) -> dict[str, str] | None:
         """The store's Shipment Tracking providers; None when it has no such extension

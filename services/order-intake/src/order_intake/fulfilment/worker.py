@@ -96,20 +96,16 @@ def shop_access(shop: Shop) -> ShopAccess:
     return ShopAccess(shop.id, shop.platform, shop.domain, dict(shop.admin_credentials or {}))
 
 
-@dataclass
-class FulfilmentWorker:
-    runtime: ServiceRuntime
-    batch_size: int = 20
-    lease: dt.timedelta = SEND_LEASE
-    _clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
+class StorefrontClients:
+    """One resilient client per shop domain, allowed to call only that domain (a
+    storefront's: a Shopify shop's is ``*.myshopify.com``)."""
 
-    def __post_init__(self) -> None:
-        self.signal = CommitSignal(self.runtime.db, FULFILMENT_FLAG)
+    def __init__(self, runtime: ServiceRuntime) -> None:
+        self.runtime = runtime
         self.routes = configured_routes()
+        self._clients: dict[str, httpx.AsyncClient] = {}
 
     def client(self, shop: ShopAccess) -> httpx.AsyncClient:
-        """One resilient client per shop domain, allowed to call only that domain (a
-        storefront's: a Shopify shop's is ``*.myshopify.com``)."""
         domain = shop.domain
         found = self._clients.get(domain)
         if found is None:
@@ -126,6 +122,26 @@ class FulfilmentWorker:
                 policy, base_url=route.base_url, transport=self.runtime.state.get(TRANSPORT_KEY)
             )
         return found
+
+    async def close(self) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
+
+
+@dataclass
+class FulfilmentWorker:
+    runtime: ServiceRuntime
+    batch_size: int = 20
+    lease: dt.timedelta = SEND_LEASE
+    clients: StorefrontClients = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.signal = CommitSignal(self.runtime.db, FULFILMENT_FLAG)
+        self.clients = StorefrontClients(self.runtime)
+
+    def client(self, shop: ShopAccess) -> httpx.AsyncClient:
+        return self.clients.client(shop)
 
     async def claim(self) -> list[Job]:
         now = utcnow()
@@ -239,8 +255,7 @@ class FulfilmentWorker:
                 batch_size=self.batch_size,
             )
         finally:
-            for client in self._clients.values():
-                await client.aclose()
+            await self.clients.close()
 
 
 async def fulfilment_worker(runtime: ServiceRuntime) -> None:

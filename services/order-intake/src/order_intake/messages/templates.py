@@ -58,6 +58,132 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
             "包裹发出后约一天，物流链接上才会显示信息。$rest\n\n$shop",
         ),
     },
+    # a parcel's milestones (logistics' shipment.* events): $carrier, $tracking_number,
+    # $tracking_url, $window_to (the expected last day), $status (where it is now)
+    "parcel_customs": {
+        "en": (
+            "Your parcel for order $number is at customs",
+            "Dear $name,\n\nyour parcel $tracking_number ($carrier) has reached customs in "
+            "your country. Customs may contact you for information or import duties before "
+            "they release it; please answer them so it can be delivered.\n\nTrack it: "
+            "$tracking_url\n\n$shop",
+        ),
+        "zh": (
+            "订单 $number 的包裹已到达海关",
+            "$name 您好：\n\n您的包裹 $tracking_number（$carrier）已到达您所在国家的海关。"
+            "海关可能会联系您提供信息或缴纳进口税费，请及时回复以便放行派送。\n\n查询链接："
+            "$tracking_url\n\n$shop",
+        ),
+    },
+    "parcel_out_for_delivery": {
+        "en": (
+            "Your parcel for order $number is out for delivery",
+            "Dear $name,\n\nyour parcel $tracking_number ($carrier) is out for delivery "
+            "today.\n\nTrack it: $tracking_url\n\n$shop",
+        ),
+        "zh": (
+            "订单 $number 的包裹正在派送",
+            "$name 您好：\n\n您的包裹 $tracking_number（$carrier）今天正在派送中。"
+            "\n\n查询链接：$tracking_url\n\n$shop",
+        ),
+    },
+    "parcel_available_for_pickup": {
+        "en": (
+            "Your parcel for order $number is ready for pickup",
+            "Dear $name,\n\nyour parcel $tracking_number ($carrier) is waiting for you at "
+            "the carrier's pickup point. Please collect it soon: it goes back if it is not "
+            "collected.\n\nTrack it: $tracking_url\n\n$shop",
+        ),
+        "zh": (
+            "订单 $number 的包裹可以取件了",
+            "$name 您好：\n\n您的包裹 $tracking_number（$carrier）已到达取件点，请尽快领取，"
+            "逾期未取将被退回。\n\n查询链接：$tracking_url\n\n$shop",
+        ),
+    },
+    "parcel_delivery_failed": {
+        "en": (
+            "Delivery of your parcel for order $number was attempted",
+            "Dear $name,\n\nthe carrier tried to deliver your parcel $tracking_number "
+            "($carrier) but could not. It will usually try again or leave a notice; the "
+            "tracking page says what to do next.\n\nTrack it: $tracking_url\n\n$shop",
+        ),
+        "zh": (
+            "订单 $number 的包裹派送未成功",
+            "$name 您好：\n\n承运商尝试派送您的包裹 $tracking_number（$carrier）未成功，"
+            "通常会再次派送或留下通知，请查看物流页面了解下一步。\n\n查询链接：$tracking_url"
+            "\n\n$shop",
+        ),
+    },
+    "parcel_delivered": {
+        "en": (
+            "Your parcel for order $number was delivered",
+            "Dear $name,\n\nyour parcel $tracking_number ($carrier) was delivered. We hope "
+            "you enjoy your order; if anything is wrong with it, just reply to this e-mail."
+            "\n\n$shop",
+        ),
+        "zh": (
+            "订单 $number 的包裹已签收",
+            "$name 您好：\n\n您的包裹 $tracking_number（$carrier）已签收。希望您喜欢，"
+            "如有任何问题，请直接回复此邮件。\n\n$shop",
+        ),
+    },
+    "parcel_follow_up": {
+        "en": (
+            "Where your parcel for order $number is",
+            "Dear $name,\n\nyour parcel $tracking_number ($carrier) is on its way: "
+            "$status. It is expected by $window_to.\n\nTrack it: $tracking_url\n\n$shop",
+        ),
+        "zh": (
+            "订单 $number 的包裹动态",
+            "$name 您好：\n\n您的包裹 $tracking_number（$carrier）正在运输途中：$status。"
+            "预计 $window_to 前送达。\n\n查询链接：$tracking_url\n\n$shop",
+        ),
+    },
+    "parcel_stalled": {
+        "en": (
+            "Your parcel for order $number is still on its way",
+            "Dear $name,\n\nthe carrier has not updated the tracking of your parcel "
+            "$tracking_number ($carrier) for a while. This happens on long international "
+            "routes and it is still on its way; we are watching it and will write if "
+            "anything needs you. It is expected by $window_to.\n\nTrack it: $tracking_url"
+            "\n\n$shop",
+        ),
+        "zh": (
+            "订单 $number 的包裹仍在途中",
+            "$name 您好：\n\n您的包裹 $tracking_number（$carrier）的物流信息已有一段时间未更新。"
+            "国际长途运输中这很常见，包裹仍在途中；我们会持续关注，如需您处理会再联系您。"
+            "预计 $window_to 前送达。\n\n查询链接：$tracking_url\n\n$shop",
+        ),
+    },
+    "parcel_silent_route": {
+        "en": (
+            "About the tracking of your parcel for order $number",
+            "Dear $name,\n\nparcels on this route are no longer tracked online once they "
+            "leave China, so the tracking of $tracking_number ($carrier) will not change "
+            "until it arrives. If it has not arrived by $window_to, please ask your local "
+            "post office with the tracking number.\n\n$shop",
+        ),
+        "zh": (
+            "关于订单 $number 包裹的物流信息",
+            "$name 您好：\n\n此线路的包裹离开中国后不再有网上物流更新，因此 $tracking_number"
+            "（$carrier）到达前信息不会变化。如 $window_to 前仍未收到，请凭运单号向当地邮局查询。"
+            "\n\n$shop",
+        ),
+    },
+    "parcel_delayed": {
+        "en": (
+            "Your parcel for order $number is taking longer",
+            "Dear $name,\n\nyour parcel $tracking_number ($carrier) is taking longer than "
+            "expected. The new estimate is by $window_to. We are sorry for the wait and are "
+            "following it closely.\n\nTrack it: $tracking_url\n\n$shop",
+        ),
+        "zh": (
+            "订单 $number 的包裹将延迟送达",
+            "$name 您好：\n\n您的包裹 $tracking_number（$carrier）比预期用时更长，"
+            "新的预计送达时间为 $window_to 前。给您带来不便，我们深表歉意，并会密切跟进。"
+            "\n\n查询链接：$tracking_url\n\n$shop",
+        ),
+    },
 }
 
 # the $rest of "order_shipped" when the order is not complete yet

@@ -1,0 +1,1 @@
+"""What logistics says of each parcel (``shipment.*``): the order, the storefront, the buyer."""
