@@ -44,6 +44,13 @@ Documented rules it enforces:
   ``webhookSubscriptionCreate(topic:, webhookSubscription:)``, from :attr:`shop`
   (:class:`~dropship_testkit.fakes.shopify_orders.ShopData`, whose docstring lists
   the rules of the search syntax and of subscriptions).
+* ``fulfillmentEventCreate(fulfillmentEvent: FulfillmentEventInput!)``
+  (https://shopify.dev/docs/api/admin-graphql/latest/mutations/fulfillmentEventCreate):
+  the fulfilment must exist (else the ``userErrors`` "Fulfillment does not exist."), the
+  ``status`` one of ``FulfillmentEventStatus`` of the version served (``DELAYED`` only
+  from 2025-07, https://shopify.dev/docs/api/admin-graphql/2025-07/enums/
+  FulfillmentEventStatus; another value is a variable error); events are read back as
+  ``fulfillment(id:) { events(first:) { nodes } }``.
 * ``fulfillmentCreate(fulfillment: FulfillmentInput!)``: ``lineItemsByFulfillmentOrder``
   checked against the remaining quantities, one order and location per call, fulfillment
   orders closed when nothing remains, ``userErrors`` as Shopify words them
@@ -51,7 +58,8 @@ Documented rules it enforces:
 
 The operation is recognised by the root fields of the parsed document: ``order(id:)``,
 ``orders``, ``webhookSubscriptions``, ``fulfillmentOrder(id:)``, ``fulfillment(id:)`` and
-the mutations ``fulfillmentCreate`` and ``webhookSubscriptionCreate``.
+the mutations ``fulfillmentCreate``, ``fulfillmentEventCreate`` and
+``webhookSubscriptionCreate``.
 The answer is the query's selection projected over the fake's objects (aliases,
 fragments and variables honoured). Faults can be queued per operation type (``"query"``
 / ``"mutation"``): ``"http_500"``, ``"http_429"``, ``"throttled"`` (the bucket holds
@@ -325,6 +333,7 @@ class FakeShopifyAdmin:
                 "actual": None,
             }
             self.calls.append(call)
+            self._served = served
             fault = self.faults[op.kind].popleft() if self.faults[op.kind] else None
             if fault == "http_500":
                 return JSONResponse({"errors": "Internal Server Error"}, status_code=500)
@@ -510,6 +519,8 @@ class FakeShopifyAdmin:
     def _mutate(self, name: str, root: FieldNode, op: Operation) -> dict[str, Any]:
         if name == "fulfillmentCreate":
             return self._fulfillment_create(op.argument(root, "fulfillment") or {})
+        if name == "fulfillmentEventCreate":
+            return self._fulfillment_event_create(op.argument(root, "fulfillmentEvent") or {})
         try:
             return self.shop.create_subscription(
                 str(op.argument(root, "topic")), op.argument(root, "webhookSubscription") or {}
@@ -635,17 +646,114 @@ class FakeShopifyAdmin:
             "userErrors": [],
         }
 
+    def _fulfillment_event_create(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """``fulfillmentEventCreate``: the fulfilment must exist; the status must be one of
+        ``FulfillmentEventStatus`` in the version served (DELAYED from 2025-07 on); the
+        event is appended to the fulfilment's ``events``."""
+        status = str(data.get("status") or "")
+        allowed = FULFILLMENT_EVENT_STATUSES | (
+            {"DELAYED"} if getattr(self, "_served", "9999") >= "2025-07" else set()
+        )
+        if status not in allowed:
+            raise _Refused(
+                {
+                    "message": "Variable $fulfillmentEvent of type FulfillmentEventInput! was "
+                    f'provided invalid value for status (Expected "{status}" to be one of: '
+                    + ", ".join(sorted(allowed))
+                    + ")",
+                    "extensions": {"code": "INVALID_VARIABLE"},
+                }
+            )
+        target = None
+        for order in self.orders.values():
+            for f in order.fulfillments:
+                if f["id"] == data.get("fulfillmentId"):
+                    target = f
+        if target is None:
+            return {
+                "__typename": "FulfillmentEventCreatePayload",
+                "fulfillmentEvent": None,
+                "userErrors": [
+                    {
+                        "__typename": "UserError",
+                        "field": ["fulfillmentEvent", "fulfillmentId"],
+                        "message": "Fulfillment does not exist.",
+                    }
+                ],
+            }
+        event = {
+            "__typename": "FulfillmentEvent",
+            "id": self._next("FulfillmentEvent"),
+            "status": status,
+            "happenedAt": data.get("happenedAt") or _now_iso(),
+            "message": data.get("message"),
+            "estimatedDeliveryAt": data.get("estimatedDeliveryAt"),
+        }
+        target.setdefault("events", []).append(event)
+        return {
+            "__typename": "FulfillmentEventCreatePayload",
+            "fulfillmentEvent": event,
+            "userErrors": [],
+        }
+
+    def fulfillment_events(self) -> list[dict[str, Any]]:
+        """Every fulfilment event created, in order (for tests)."""
+        return [
+            e
+            for order in self.orders.values()
+            for f in order.fulfillments
+            for e in f.get("events", ())
+        ]
+
+
+# FulfillmentEventStatus of 2024-04 on
+# (https://shopify.dev/docs/api/admin-graphql/2024-04/enums/FulfillmentEventStatus);
+# DELAYED from 2025-07 (https://shopify.dev/docs/api/admin-graphql/2025-07/enums/FulfillmentEventStatus)
+FULFILLMENT_EVENT_STATUSES = frozenset(
+    {
+        "ATTEMPTED_DELIVERY",
+        "CONFIRMED",
+        "DELIVERED",
+        "FAILURE",
+        "IN_TRANSIT",
+        "LABEL_PRINTED",
+        "LABEL_PURCHASED",
+        "OUT_FOR_DELIVERY",
+        "READY_FOR_PICKUP",
+    }
+)
+
+
+def _now_iso() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
 
 def _fulfillment_object(f: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "__typename": "Fulfillment",
         "id": f["id"],
         "status": f["status"],
+        "events": Connection(dict(e) for e in f.get("events", ())),
         "trackingInfo": [{"__typename": "FulfillmentTrackingInfo", **t} for t in f["trackingInfo"]],
     }
 
 
+_EVENT_SHAPE = {
+    "__typename": "FulfillmentEvent",
+    "id": "",
+    "status": "",
+    "happenedAt": "",
+    "message": None,
+    "estimatedDeliveryAt": None,
+}
 _PAYLOAD_SHAPES: dict[str, dict[str, Any]] = {
+    "fulfillmentEventCreate": {
+        "__typename": "FulfillmentEventCreatePayload",
+        "fulfillmentEvent": _EVENT_SHAPE,
+        "userErrors": [{"__typename": "UserError", "field": [], "message": ""}],
+    },
     "fulfillmentCreate": {
         "__typename": "FulfillmentCreatePayload",
         "fulfillment": _fulfillment_object(

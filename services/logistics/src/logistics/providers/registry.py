@@ -17,14 +17,22 @@ from dropship_common.rate_slots import DbRateLimiter
 from dropship_common.runtime import ServiceRuntime
 from logistics.config import LogisticsSettings, config_of
 from logistics.models import TrackingAccount
-from logistics.providers.aftership import AfterShip
 from logistics.providers.base import Account, ProviderUnavailable, TrackingProvider
-from logistics.providers.seventeen_track import SeventeenTrack
 
-PROVIDERS: dict[str, type[TrackingProvider]] = {
-    "17track": SeventeenTrack,
-    "aftership": AfterShip,
-}
+PROVIDER_NAMES = ("17track", "aftership")
+
+
+def provider_class(name: str) -> type[TrackingProvider]:
+    """The provider module of ``name`` (imported when first used)."""
+    if name == "17track":
+        from logistics.providers.seventeen_track import SeventeenTrack
+
+        return SeventeenTrack
+    if name == "aftership":
+        from logistics.providers.aftership import AfterShip
+
+        return AfterShip
+    raise KeyError(f"no tracking provider {name!r}")
 
 
 def base_url(provider: str, settings: LogisticsSettings) -> str:
@@ -51,7 +59,7 @@ class ProviderClients:
         self._clients: dict[str, tuple[str, httpx.AsyncClient]] = {}
 
     def provider(self, row: TrackingAccount) -> TrackingProvider:
-        cls = PROVIDERS[row.provider]
+        cls = provider_class(row.provider)
         settings = config_of(self.runtime)
         url = base_url(row.provider, settings)
         key = str(row.id)

@@ -35,7 +35,7 @@ from logistics.config import config_of
 from logistics.models import TrackingPush
 from logistics.parcels.repository import ParcelRepository
 from logistics.parcels.service import apply_snapshot
-from logistics.providers.registry import PROVIDERS, account_of
+from logistics.providers.registry import account_of, provider_class
 from logistics.tracking.repository import PushRepository
 
 log = structlog.get_logger(__name__)
@@ -61,7 +61,7 @@ async def _receive(
     if row is None or row.provider != provider or not row.active:
         PUSHES.labels(provider, "unknown_account").inc()
         raise NotFound("no such tracking account")
-    if not PROVIDERS[provider].verify_push(account_of(row), request.headers, body):
+    if not provider_class(provider).verify_push(account_of(row), request.headers, body):
         PUSHES.labels(provider, "bad_signature").inc()
         log.warning("tracking_push_bad_signature", provider=provider, account=str(account_id))
         raise InvalidSignature("the push's signature does not match its body")
@@ -91,7 +91,7 @@ async def apply_push(
 ) -> int:
     """Apply a stored push to the parcels it names (of that account); the number of
     status changes. Numbers we do not follow are ignored (another shop's, or stopped)."""
-    snapshots = PROVIDERS[push.provider].parse_push(push.body)
+    snapshots = provider_class(push.provider).parse_push(push.body)
     repo = ParcelRepository(session)
     changed = 0
     for snapshot in snapshots:

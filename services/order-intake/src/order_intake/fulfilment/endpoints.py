@@ -11,9 +11,15 @@ from dropship_common.db import utcnow
 from dropship_common.deps import Operator, Runtime
 from order_intake.errors import FulfilmentNotFound, IllegalFulfilmentState, OrderNotFound
 from order_intake.fulfilment.repository import FulfilmentRepository
-from order_intake.fulfilment.schemas import FulfilmentOut, OrderFulfilments, ParcelOut
+from order_intake.fulfilment.schemas import (
+    FulfilmentOut,
+    MilestoneOut,
+    OrderFulfilments,
+    ParcelOut,
+)
 from order_intake.fulfilment.service import FULFILMENT_FLAG
 from order_intake.models import Order, OrderEvent
+from order_intake.parcel_tracking.repository import MilestoneRepository
 from order_intake.tenancy import path_scope
 
 router = APIRouter(tags=["fulfilments"], dependencies=[Depends(path_scope)])
@@ -29,6 +35,10 @@ async def order_fulfilments(order_id: uuid.UUID, rt: Runtime, _: Operator) -> Or
             order_id=order_id,
             parcels=[ParcelOut.model_validate(p) for p in await repo.parcels_of(order_id)],
             fulfilments=[FulfilmentOut.model_validate(f) for f in await repo.of_order(order_id)],
+            milestones=[
+                MilestoneOut.model_validate(m)
+                for m in await MilestoneRepository(session).of_order(order_id)
+            ],
         )
 
 

@@ -18,6 +18,24 @@ class ParcelOut(BaseModel):
     line_ids: list[str]
     fulfilment_id: uuid.UUID | None
     shipped_at: dt.datetime
+    status: str | None = None  # where it is, as logistics last said
+    status_at: dt.datetime | None = None
+    delivered_at: dt.datetime | None = None
+
+
+class MilestoneOut(BaseModel):
+    """A parcel's milestone written (or to be written) to the storefront."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    tracking_number: str
+    milestone: str
+    happened_at: dt.datetime
+    status: str
+    attempts: int
+    last_error: str | None
+    external_ref: str | None
+    sent_at: dt.datetime | None
 
 
 class FulfilmentOut(BaseModel):
@@ -43,3 +61,4 @@ class OrderFulfilments(BaseModel):
     order_id: uuid.UUID
     parcels: list[ParcelOut]
     fulfilments: list[FulfilmentOut]
+    milestones: list[MilestoneOut] = []

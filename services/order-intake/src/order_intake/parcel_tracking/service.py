@@ -161,23 +161,28 @@ class ParcelUpdates:
         if loaded is None:
             return
         order, parcel, parcels = loaded
-        if parcel.status_at is not None and event.occurred_at < parcel.status_at:
-            return  # logistics never goes back; an older event arriving late changes nothing
-        parcel.status, parcel.status_at = event.status, event.occurred_at
-        if event.status == "delivered":
-            parcel.delivered_at = event.occurred_at
+        # logistics never goes back, but the bus may deliver its events out of order: a
+        # late one is kept on the timeline and the storefront's (its time is its own),
+        # and changes neither the parcel nor the buyer's messages
+        late = parcel.status_at is not None and event.occurred_at < parcel.status_at
+        if not late:
+            parcel.status, parcel.status_at = event.status, event.occurred_at
+            if event.status == "delivered":
+                parcel.delivered_at = event.occurred_at
         where = f" ({event.location})" if event.location else ""
         self.orders.unit.record(
             order,
             "parcel_status",
             self.cause,
-            reason=f"{parcel.tracking_number}: {event.previous_status} -> {event.status}{where}",
+            reason=f"{parcel.tracking_number}: {event.previous_status} -> {event.status}{where}"
+            + (" (arrived late)" if late else ""),
             details={
                 "tracking_number": parcel.tracking_number,
                 "status": event.status,
                 "previous_status": event.previous_status,
                 "occurred_at": event.occurred_at.isoformat(),
                 "description": event.description,
+                "late": late,
             },
             at=utcnow(),
         )
@@ -200,9 +205,9 @@ class ParcelUpdates:
                 event.status,
                 event.occurred_at,
                 event.description,
-                completes=all_delivered and order.status == OrderStatus.DELIVERED,
+                completes=event.status == "delivered" and order.status == OrderStatus.DELIVERED,
             )
-        if event.buyer_notice:
+        if event.buyer_notice and not late:
             await self._message(order, parcel, event, f"parcel_{event.buyer_notice}")
 
     async def follow_up(self, event: ShipmentFollowUp) -> None:

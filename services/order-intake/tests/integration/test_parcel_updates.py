@@ -1,0 +1,152 @@
+"""What logistics says of a parcel reaches the order, the storefront and the buyer:
+``shipment.*`` events on real PostgreSQL + RabbitMQ, milestones at a fake Shopify
+(``fulfillmentEventCreate``) and WooCommerce, the buyer's messages in the mail folder.
+Each milestone and message once, whatever arrives twice or late."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import pytest
+
+from dropship_common.contracts.logistics import (
+    ShipmentDeliveryWindowExtended,
+    ShipmentFollowUp,
+    ShipmentStalled,
+    ShipmentStatusChanged,
+)
+from dropship_testkit.tap import eventually
+
+from .test_fulfilment import NUMBER, World, shopify_order, tracking
+from .test_fulfilment import w as w  # the fixture
+
+pytestmark = pytest.mark.integration
+
+T0 = dt.datetime(2026, 12, 1, 9, 30, tzinfo=dt.UTC)
+
+
+def parcel_fields(order: dict[str, Any], status: str, so: uuid.UUID) -> dict[str, Any]:
+    return {
+        "parcel_id": uuid.uuid5(uuid.NAMESPACE_URL, NUMBER),
+        "order_id": uuid.UUID(order["id"]),
+        "supplier_order_id": so,
+        "shop_id": None,
+        "tracking_number": NUMBER,
+        "carrier": "chinapost",
+        "carrier_name": "China Post",
+        "status": status,
+        "tracking_page": "/track/abc",
+        "window_from": dt.date(2026, 12, 13),
+        "window_to": dt.date(2027, 1, 10),
+    }
+
+
+def changed(
+    order: dict[str, Any],
+    so: uuid.UUID,
+    previous: str,
+    status: str,
+    hours: float,
+    notice: str | None,
+) -> ShipmentStatusChanged:
+    return ShipmentStatusChanged(
+        **parcel_fields(order, status, so),
+        previous_status=previous,
+        occurred_at=T0 + dt.timedelta(hours=hours),
+        description=f"scan: {status}",
+        location="Berlin",
+        buyer_notice=notice,
+    )
+
+
+async def shipped(w: World) -> tuple[dict[str, Any], uuid.UUID]:
+    order = await shopify_order(w)
+    event = tracking(order)
+    await w.publish(event)
+    await w.fulfilments(order["id"], "sent")
+    return order, event.supplier_order_id
+
+
+async def milestones(w: World, order_id: str, count: int) -> list[dict[str, Any]]:
+    async def probe() -> list[dict[str, Any]] | None:
+        body = await w.get(f"/v1/orders/{order_id}/fulfilments")
+        done = [m for m in body["milestones"] if m["status"] in ("sent", "skipped")]
+        return body["milestones"] if len(done) >= count else None
+
+    return await eventually(probe)
+
+
+async def test_milestones_reach_shopify_and_the_buyer_once_and_the_order_is_delivered(
+    w: World,
+) -> None:
+    w.svc.runtime.settings.__dict__["tracking_page_base_url"] = "https://track.example.com"
+    order, so = await shipped(w)
+    road = [
+        changed(order, so, "pending", "in_transit", 10, None),
+        changed(order, so, "in_transit", "in_customs", 100, "customs"),
+        changed(order, so, "in_customs", "out_for_delivery", 150, "out_for_delivery"),
+        changed(order, so, "out_for_delivery", "delivered", 160, "delivered"),
+    ]
+    for event in road:  # as logistics publishes them; the bus may reorder, see below
+        await w.processed(await w.publish(event))
+    again = await w.publish(road[1])  # the customs event again, as a new message
+    late = await w.publish(changed(order, so, "pending", "in_transit", 5, None))  # older
+    await w.processed(again)
+    await w.processed(late)
+
+    rows = await milestones(w, order["id"], 4)
+    assert sorted(m["milestone"] for m in rows) == [
+        "delivered",
+        "in_customs",
+        "in_transit",
+        "out_for_delivery",
+    ]
+    events = w.shopify.fulfillment_events()
+    assert [e["status"] for e in events] == [
+        "IN_TRANSIT",
+        "IN_TRANSIT",
+        "OUT_FOR_DELIVERY",
+        "DELIVERED",
+    ]
+    assert events[-1]["happenedAt"] == "2026-12-08T01:30:00Z"
+
+    done = await w.get(f"/v1/orders/{order['id']}")
+    assert done["status"] == "delivered"
+    body = await w.get(f"/v1/orders/{order['id']}/fulfilments")
+    [parcel] = body["parcels"]
+    assert parcel["status"] == "delivered"  # the late "in transit" changed nothing
+
+    [customs] = await w.wait_mails("is at customs")
+    assert "https://track.example.com/track/abc" in customs.get_content()
+    await w.wait_mails("out for delivery")
+    [delivered] = await w.wait_mails("was delivered")
+    assert NUMBER in delivered.get_content()
+    assert len(w.mails("is at customs")) == 1
+
+
+async def test_a_delay_extends_the_window_on_shopify_and_tells_the_buyer_once(w: World) -> None:
+    order, so = await shipped(w)
+    fields = parcel_fields(order, "in_transit", so)
+    for _ in range(2):
+        await w.publish(
+            ShipmentDeliveryWindowExtended(
+                **{**fields, "window_to": dt.date(2027, 1, 25)},
+                previous_window_to=dt.date(2027, 1, 10),
+                reason="closing",
+            )
+        )
+    await w.publish(
+        ShipmentFollowUp(**fields, due_at=T0, last_scan_at=T0, last_scan="Departed Shenzhen")
+    )
+    await w.publish(ShipmentStalled(**fields, last_scan_at=T0, silent_days=31, silent_route=False))
+    rows = await milestones(w, order["id"], 1)
+    assert [m["milestone"] for m in rows] == ["delayed"]
+    [event] = w.shopify.fulfillment_events()
+    assert (event["status"], event["estimatedDeliveryAt"]) == ("DELAYED", "2027-01-25T00:00:00Z")
+    [delay] = await w.wait_mails("is taking longer")
+    assert "2027-01-25" in delay.get_content()
+    [follow_up] = await w.wait_mails("Where your parcel")
+    assert "Departed Shenzhen" in follow_up.get_content()
+    await w.wait_mails("still on its way")
