@@ -14,6 +14,7 @@ from pydantic_core import PydanticUndefined
 
 from dropship_common.mail import MailSettings
 from dropship_common.settings import Settings
+from logistics.config import LogisticsSettings
 from order_intake.config import OrderIntakeSettings
 from supplier_gateway.config import SupplierGatewaySettings
 
@@ -29,6 +30,7 @@ GROUPS: tuple[tuple[str, type[Settings]], ...] = (
     ),
     ("order-intake (`order_intake/config.py`)", OrderIntakeSettings),
     ("supplier-gateway (`supplier_gateway/config.py`)", SupplierGatewaySettings),
+    ("logistics (`logistics/config.py`)", LogisticsSettings),
 )
 
 

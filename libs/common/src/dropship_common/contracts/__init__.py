@@ -60,6 +60,7 @@ def events_of(module: ModuleType) -> list[type[Event]]:
             isinstance(value, type)
             and issubclass(value, Event)
             and value.__module__ == module.__name__
+            and "TYPE" in dir(value)  # not a shared base of the module's events
         ):
             events.append(value)
     return sorted(events, key=lambda e: (e.TYPE, e.VERSION))
