@@ -141,7 +141,8 @@ def review(facts: ParcelFacts, policy: FollowUpPolicy, now: dt.datetime) -> Revi
         late_estimate = facts.estimated_delivery is not None and facts.estimated_delivery > closes
         closing = now.date() >= closes - policy.extend_before_days * DAY
         if late_estimate or closing or Due.SILENT_ROUTE in due:
-            wanted = closes + policy.extension_days * DAY
+            # from today when the sweep comes late (a window is never left closed)
+            wanted = max(closes, now.date()) + policy.extension_days * DAY
             if facts.estimated_delivery is not None:
                 wanted = max(wanted, facts.estimated_delivery + policy.extend_before_days * DAY)
             new_close = min(wanted, window_end_cap)

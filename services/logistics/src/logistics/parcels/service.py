@@ -97,7 +97,7 @@ async def open_parcels(
                 notices={},
                 next_check_at=now,  # register at once
                 check_failures=0,
-                review_at=now,
+                review_at=min(now, event.shipped_at),  # due from the day it shipped
                 cancelled=bool(destination and destination.cancelled_at),
                 created_at=now,
                 updated_at=now,

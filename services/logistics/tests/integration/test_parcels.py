@@ -1,0 +1,172 @@
+"""Parcels from ``shipment.tracking_assigned`` on real PostgreSQL + RabbitMQ; the rules
+with a controlled clock (7 / 30 / 40 days, a silent route, the window extended before
+it closes); the operators' API; the buyer's tracking page; redaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+
+from dropship_common.contracts.order_intake import OrderRedacted
+from dropship_testkit.tap import EventTap
+from logistics.main import SPEC
+from logistics.models import Destination
+from logistics.parcels.rules_worker import review_due
+
+from .helpers import SHIPPED, assigned, confirmed, parcels_of, processed, publish
+
+pytestmark = pytest.mark.integration
+
+
+def days(n: float) -> dt.datetime:
+    return SHIPPED + dt.timedelta(days=n)
+
+
+async def started(start_service, tap_factory):  # type: ignore[no-untyped-def]
+    svc = await start_service(SPEC)
+    tap: EventTap = await tap_factory(svc.settings, ["shipment.#"])
+    return svc, tap
+
+
+async def test_one_parcel_per_number_carrier_detected_and_a_repeat_opens_nothing(
+    start_service, tap_factory
+) -> None:  # type: ignore[no-untyped-def]
+    svc, _ = await started(start_service, tap_factory)
+    order = confirmed("DE")
+    await processed(svc, await publish(svc, order))
+    event = assigned(order, ["RR123456785CN", "1Z5R89390357567127"], carrier="")
+    await processed(svc, await publish(svc, event))
+    await processed(svc, await publish(svc, event))  # the same report again
+    rows = await parcels_of(svc, order.order_id)
+    assert [(p.tracking_number, p.carrier, p.carrier_source, p.carrier_class) for p in rows] == [
+        ("1Z5R89390357567127", "ups", "number", "express"),
+        ("RR123456785CN", "chinapost", "number", "postal"),
+    ]
+    ups, post = rows
+    assert ups.window_to == dt.date(2026, 9, 13)  # express: 4-12 days
+    assert post.window_to == dt.date(2026, 10, 11)  # postal: 12-40 days
+    assert post.shop_id == order.shop_id and not post.silent_route
+    assert len(post.token) == 43 and post.token != ups.token
+
+    r = await svc.client.get(f"/v1/parcels?order_id={order.order_id}", headers=svc.admin_headers)
+    assert r.status_code == 200
+    assert {p["tracking_number"] for p in r.json()["parcels"]} == {
+        "RR123456785CN",
+        "1Z5R89390357567127",
+    }
+
+
+async def test_the_rules_follow_up_stall_and_declare_lost_on_time(
+    start_service, tap_factory
+) -> None:  # type: ignore[no-untyped-def]
+    svc, tap = await started(start_service, tap_factory)
+    order = confirmed("DE")
+    await processed(svc, await publish(svc, order))
+    await processed(svc, await publish(svc, assigned(order, ["RR123456785CN"])))
+    [parcel] = await parcels_of(svc, order.order_id)
+
+    assert await review_due(svc.runtime, days(1)) == {"reviewed": 1}
+    assert tap.of_type("shipment.follow_up") == []
+    done = await review_due(svc.runtime, days(30))  # postal: 30 days, no scan since shipping
+    assert done["follow_up"] == 1 and done["stalled"] == 1
+    [follow_up] = await tap.wait_for("shipment.follow_up", parcel_id=str(parcel.id))
+    assert follow_up.payload["window_to"] == "2026-10-11"
+    await tap.wait_for("shipment.stalled", parcel_id=str(parcel.id))
+    # the window (day 40) is extended 3 days before it closes, by 15 days
+    done = await review_due(svc.runtime, days(37))
+    assert done.get("extend_window") == 1
+    [extended] = await tap.wait_for("shipment.delivery_window_extended")
+    assert extended.payload["window_to"] == "2026-10-26"
+    assert extended.payload["reason"] == "closing"
+    done = await review_due(svc.runtime, days(40))
+    assert done.get("presumed_lost") == 1
+    [lost] = await tap.wait_for("shipment.presumed_lost")
+    assert lost.payload["silent_days"] == 40
+    # nothing twice
+    assert "presumed_lost" not in await review_due(svc.runtime, days(41))
+    assert len(tap.of_type("shipment.follow_up")) == 1
+    r = await svc.client.get(f"/v1/parcels/{parcel.id}", headers=svc.admin_headers)
+    kinds = [e["description"] for e in r.json()["events"] if e["kind"] == "rule"]
+    assert kinds[0] == "follow-up due" and kinds[-1].startswith("presumed lost")
+
+
+async def test_a_route_that_loses_tracking_is_not_declared_lost_for_silence(
+    start_service, tap_factory
+) -> None:  # type: ignore[no-untyped-def]
+    svc, tap = await started(start_service, tap_factory)
+    order = confirmed("IT")  # postal air to Italy: a silent route (editable table)
+    await processed(svc, await publish(svc, order))
+    await processed(svc, await publish(svc, assigned(order, ["RR123456785CN"])))
+    [parcel] = await parcels_of(svc, order.order_id)
+    assert parcel.silent_route
+    await review_due(svc.runtime, days(30))
+    done = await review_due(svc.runtime, days(41))
+    assert "presumed_lost" not in done and done.get("silent_route") == 1
+    await tap.wait_for("shipment.stalled", silent_route=True)
+    for day in (60, 90, 110):
+        assert "presumed_lost" not in await review_due(svc.runtime, days(day))
+    [parcel] = await parcels_of(svc, order.order_id)
+    assert parcel.window_to == dt.date(2026, 12, 30)  # 120 days after shipping, no further
+    assert (await review_due(svc.runtime, days(120))).get("presumed_lost") == 1
+    assert len(tap.of_type("shipment.stalled", silent_route=True)) == 1  # told once
+
+    r = await svc.client.delete("/v1/routing/silent-routes/postal/IT", headers=svc.admin_headers)
+    assert r.status_code == 204
+    r = await svc.client.get("/v1/routing/silent-routes", headers=svc.admin_headers)
+    assert "IT" not in {row["country"] for row in r.json()}
+
+
+async def test_operators_mark_lost_with_a_reason_and_the_page_shows_no_buyer_data(
+    start_service, tap_factory
+) -> None:  # type: ignore[no-untyped-def]
+    svc, tap = await started(start_service, tap_factory)
+    order = confirmed("DE", language="zh")
+    await processed(svc, await publish(svc, order))
+    await processed(svc, await publish(svc, assigned(order, ["RR123456785CN"])))
+    [parcel] = await parcels_of(svc, order.order_id)
+    h = svc.admin_headers
+
+    r = await svc.client.post(
+        f"/v1/parcels/{parcel.id}/mark", headers=h, json={"status": "lost", "reason": "carrier"}
+    )
+    assert r.status_code == 200 and r.json()["status"] == "lost"
+    ops = [e for e in r.json()["events"] if e["kind"] == "operator"]
+    assert ops[0]["description"] == "pending -> lost: carrier" and ops[0]["cause"] == "admin-token"
+    [changed] = await tap.wait_for("shipment.status_changed", parcel_id=str(parcel.id))
+    assert changed.payload["status"] == "lost"
+    r = await svc.client.post(
+        f"/v1/parcels/{parcel.id}/mark", headers=h, json={"status": "delivered", "reason": "x"}
+    )
+    assert r.status_code == 409 and r.json()["error"]["code"] == "conflict"
+    r = await svc.client.post(
+        f"/v1/parcels/{parcel.id}/carrier", headers=h, json={"carrier": "nope", "reason": "x"}
+    )
+    assert r.status_code == 422
+
+    page = await svc.client.get(f"/track/{parcel.token}")
+    assert page.status_code == 200
+    html = page.text
+    assert "RR123456785CN" in html
+    assert "您的包裹" in html  # the buyer's language from the order
+    for private in ("Lena", "Unter den Linden", "10117", "Berlin", "lena@example.com"):
+        assert private not in html
+    assert (await svc.client.get("/track/" + "x" * 43)).status_code == 404
+    assert (await svc.client.get(f"/track/{parcel.token}?lang=en")).text.count("Your parcel") >= 1
+
+
+async def test_a_redaction_removes_the_destination(start_service, tap_factory) -> None:  # type: ignore[no-untyped-def]
+    svc, _ = await started(start_service, tap_factory)
+    order = confirmed("DE")
+    await processed(svc, await publish(svc, order))
+    redacted = OrderRedacted(
+        order_id=order.order_id, shop_id=order.shop_id, redacted_at=dt.datetime.now(dt.UTC)
+    )
+    await processed(svc, await publish(svc, redacted))
+    async with svc.runtime.db.sessions() as s:
+        row = await s.get(Destination, order.order_id)
+    assert row is not None
+    assert (row.country, row.postal_code, row.city) == (None, None, None)
+    assert row.redacted_at is not None
+    assert uuid.UUID(str(row.shop_id)) == order.shop_id
