@@ -46,7 +46,9 @@ async def supplier_order_rejected(event: SupplierOrderRejected, ctx: MessageCont
 
 @registry.handles(ShipmentTrackingAssigned)
 async def tracking_assigned(event: ShipmentTrackingAssigned, ctx: MessageContext) -> None:
-    await record_tracking(ctx.session, ctx.outbox, event, _cause(ctx))
+    settings = ctx.settings.as_config(OrderIntakeSettings) if ctx.settings else None
+    page = settings.tracking_page_base_url if settings else None
+    await record_tracking(ctx.session, ctx.outbox, event, _cause(ctx), page)
 
 
 @registry.handles(SupplierOrderOverdue)

@@ -17,6 +17,7 @@ from dropship_common.contracts.logistics import (
     ShipmentStalled,
     ShipmentStatusChanged,
 )
+from dropship_common.tracking_links import parcel_token
 from dropship_testkit.tap import eventually
 
 from .test_fulfilment import NUMBER, World, shopify_order, tracking
@@ -118,6 +119,10 @@ async def test_milestones_reach_shopify_and_the_buyer_once_and_the_order_is_deli
     [parcel] = body["parcels"]
     assert parcel["status"] == "delivered"  # the late "in transit" changed nothing
 
+    # the "shipped" e-mail links to the parcel's page on logistics, signed for the parcel
+    [shipped_mail] = await w.wait_mails("has shipped")
+    page = f"https://track.example.com/track/{parcel_token(so, NUMBER)}"
+    assert page in shipped_mail.get_content()
     [customs] = await w.wait_mails("is at customs")
     assert "https://track.example.com/track/abc" in customs.get_content()
     await w.wait_mails("out for delivery")

@@ -15,6 +15,7 @@ from dropship_common.carriers import tracking_url, valid_tracking_url
 from dropship_common.contracts.supplier_gateway import ShipmentTrackingAssigned
 from dropship_common.db import utcnow
 from dropship_common.messaging.outbox import Outbox
+from dropship_common.tracking_links import parcel_token
 from order_intake.domain.lifecycle import OrderStatus
 from order_intake.domain.shipping import progress, shipping_target
 from order_intake.fulfilment.plugins import writes_back
@@ -65,10 +66,17 @@ def message_key(number: str) -> str:
 
 
 async def record_tracking(
-    session: AsyncSession, outbox: Outbox, event: ShipmentTrackingAssigned, cause: Cause
+    session: AsyncSession,
+    outbox: Outbox,
+    event: ShipmentTrackingAssigned,
+    cause: Cause,
+    tracking_page_base_url: str | None = None,
 ) -> Recorded | None:
     """Idempotent: numbers already recorded for the order add nothing (no second
-    fulfilment, no second message)."""
+    fulfilment, no second message). With ``tracking_page_base_url`` (logistics' public
+    address) the buyer's "shipped" e-mail links each parcel to its page on logistics
+    (``/track/<token>``, the token signed for that parcel); the storefront keeps the
+    carrier's page."""
     order = await OrderRepository(session).get(event.order_id, for_update=True)
     if order is None:
         log.warning("tracking_for_unknown_order", order=str(event.order_id))
@@ -163,8 +171,12 @@ async def record_tracking(
         session.info[FULFILMENT_FLAG] = True
         fulfilment_id = fulfilment.id
 
+    buyer_urls = dict(urls)
+    if tracking_page_base_url:
+        base = tracking_page_base_url.rstrip("/")
+        buyer_urls = {n: f"{base}/track/{parcel_token(event.supplier_order_id, n)}" for n in fresh}
     await _queue_shipped_message(
-        session, order, shop, carrier, fresh, urls, complete=shipping.complete
+        session, order, shop, carrier, fresh, buyer_urls, complete=shipping.complete
     )
     return Recorded(fresh, order.status, fulfilment_id)
 
