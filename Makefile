@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 PYTEST_ARGS ?=
 
-.PHONY: run test unit lint format bench install services contracts clean
+.PHONY: run test unit lint format bench install services browser contracts clean
 
 .tools/bin/uv:
 	python3 -m venv .tools
@@ -18,7 +18,10 @@ run: install
 services:
 	./scripts/ensure-services.sh
 
-test: install services lint
+browser:
+	./scripts/ensure-browser.sh
+
+test: install services browser lint
 	$(UV) run pytest $(PYTEST_ARGS)
 
 unit: install
