@@ -1,0 +1,264 @@
+"""``make bench``: logistics at scale, on PostgreSQL (+ RabbitMQ for the service).
+
+1. **Seed** ``--parcels`` active parcels (default 1,000,000) in bulk (``COPY``), spread
+   over a year of shipping dates and every active status, each with two scans on its
+   timeline, all registered at one 17TRACK account: the database's bytes per parcel.
+2. **Claim plan**: the poller's claim of a batch of due parcels (40, 17TRACK's batch) is
+   ``EXPLAIN (ANALYZE, BUFFERS)``-ed at that size, and timed over ``--claims`` claims
+   (each in its own transaction, rolled back): p50 / p99 ms, and whether the plan is an
+   index scan on ``ix_parcels_next_check_at``. Same for the rules sweep's claim.
+3. **Pushes**: logistics runs as a separate process (``dropship serve logistics``);
+   ``--pushes`` signed 17TRACK ``TRACKING_UPDATED`` pushes (a new scan each, for
+   distinct parcels) are sent at ``--push-rate`` per second: answered p50 / p99 ms,
+   then applied updates/s until every push is applied, and exactly-once checked (each
+   parcel one new scan and one status change, no push left, none failed).
+4. **Polling**: ``--polls`` parcels are made due and the tracking worker polls them at
+   a fake 17TRACK (``gettrackinfo``, 40 a call; the fake's rate limit lifted, as the
+   pipeline bench lifts Shopify's): parcels/s.
+
+Prints one JSON document on stdout (progress on stderr) and writes it to
+``bench/results/logistics-<timestamp>.json``; the database is dropped at the end.
+Usage: ``python -m bench.logistics [--parcels N] [--pushes N] [--push-rate R]
+[--polls N] [--claims N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import platform
+import random
+import secrets
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+
+from bench.intake import PG_DSN, RESULTS, fresh_database, percentile, say
+
+SHIPPED_FROM = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+ACTIVE = ["info_received", "in_transit", "in_customs", "out_for_delivery", "exception"]
+CLAIM_SQL = (
+    "SELECT id FROM parcels WHERE next_check_at IS NOT NULL AND next_check_at <= $1"
+    " AND account_id = $2 AND registered_at IS NOT NULL"
+    " ORDER BY next_check_at LIMIT 40 FOR UPDATE SKIP LOCKED"
+)
+REVIEW_SQL = (
+    "SELECT id FROM parcels WHERE review_at IS NOT NULL AND review_at <= $1"
+    " ORDER BY review_at LIMIT 500 FOR UPDATE SKIP LOCKED"
+)
+
+
+def db_url(name: str, driver: str = "postgresql+asyncpg") -> str:
+    base = PG_DSN.rsplit("/", 1)[0].replace("postgresql://", f"{driver}://")
+    return f"{base}/{name}"
+
+
+def migrate(name: str) -> None:
+    from dropship_cli.services import migrations_dir
+    from dropship_common.migrate import upgrade_sync
+    from logistics.main import SPEC  # noqa: F401  (the service's tables)
+
+    upgrade_sync(migrations_dir("logistics"), db_url(name))
+
+
+async def seed(conn: asyncpg.Connection, n: int, account: uuid.UUID, now: dt.datetime) -> float:
+    """``n`` active parcels and two scans each, by COPY; seconds taken."""
+    started = time.monotonic()
+    rng = random.Random(7)
+    await conn.execute(
+        "INSERT INTO tracking_accounts (id, provider, label, shop_id, scope, is_default,"
+        " api_key, active, created_at) VALUES ($1, '17track', 'bench', NULL, '*', true,"
+        " 'bench-key', true, now())",
+        account,
+    )
+    chunk = 100_000
+    for start in range(0, n, chunk):
+        parcels: list[tuple[Any, ...]] = []
+        events: list[tuple[Any, ...]] = []
+        for i in range(start, min(n, start + chunk)):
+            pid = uuid.uuid4()
+            shipped = SHIPPED_FROM + dt.timedelta(minutes=rng.randrange(0, 330 * 24 * 60))
+            status = ACTIVE[i % len(ACTIVE)]
+            last_scan = shipped + dt.timedelta(hours=rng.randrange(1, 200))
+            parcels.append(
+                (
+                    pid,
+                    uuid.uuid4(),
+                    uuid.uuid4(),
+                    uuid.uuid4(),
+                    uuid.uuid4(),
+                    f"BN{i:09d}CN",
+                    "China Post",
+                    "chinapost",
+                    "given",
+                    "postal",
+                    secrets.token_urlsafe(32),
+                    account,
+                    shipped,
+                    status,
+                    last_scan,
+                    last_scan,
+                    shipped,
+                    (shipped + dt.timedelta(days=12)).date(),
+                    (shipped + dt.timedelta(days=40)).date(),
+                    False,
+                    {},
+                    now + dt.timedelta(seconds=rng.randrange(60, 3 * 86400)),
+                    0,
+                    now + dt.timedelta(seconds=rng.randrange(60, 30 * 86400)),
+                    False,
+                    shipped,
+                    shipped,
+                )
+            )
+            for k, (what, at) in enumerate((("info_received", shipped), (status, last_scan))):
+                events.append(
+                    (pid, "scan", at, what, what, f"scan {k}", "Shenzhen", f"k{k}:{i}", "bench", at)
+                )
+        await conn.copy_records_to_table(
+            "parcels",
+            records=[(*p[:20], json.dumps(p[20]), *p[21:]) for p in parcels],
+            columns=[
+                "id",
+                "order_id",
+                "supplier_order_id",
+                "supplier_id",
+                "shop_id",
+                "tracking_number",
+                "carrier_given",
+                "carrier",
+                "carrier_source",
+                "carrier_class",
+                "token",
+                "account_id",
+                "registered_at",
+                "status",
+                "status_at",
+                "last_scan_at",
+                "shipped_at",
+                "window_from",
+                "window_to",
+                "silent_route",
+                "notices",
+                "next_check_at",
+                "check_failures",
+                "review_at",
+                "cancelled",
+                "created_at",
+                "updated_at",
+            ],
+        )
+        await conn.copy_records_to_table(
+            "parcel_events",
+            records=events,
+            columns=[
+                "parcel_id",
+                "kind",
+                "occurred_at",
+                "status",
+                "provider_status",
+                "description",
+                "location",
+                "dedupe_key",
+                "cause",
+                "recorded_at",
+            ],
+        )
+        say(f"seeded {min(n, start + chunk):,} parcels")
+    await conn.execute("ANALYZE parcels")
+    await conn.execute("ANALYZE parcel_events")
+    return time.monotonic() - started
+
+
+async def sizes(conn: asyncpg.Connection, n: int) -> dict[str, Any]:
+    parcels = await conn.fetchval("SELECT pg_total_relation_size('parcels')")
+    events = await conn.fetchval("SELECT pg_total_relation_size('parcel_events')")
+    return {
+        "parcels_table_and_indexes_bytes": parcels,
+        "parcel_events_table_and_indexes_bytes": events,
+        "bytes_per_parcel": round((parcels + events) / n),
+        "bytes_per_parcel_row_only": round(parcels / n),
+    }
+
+
+async def claim_timings(
+    conn: asyncpg.Connection, sql: str, args: Sequence[Any], claims: int
+) -> dict[str, Any]:
+    plan_rows = await conn.fetch(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", *args)
+    plan = "\n".join(r[0] for r in plan_rows)
+    times: list[float] = []
+    for _ in range(claims):
+        tx = conn.transaction()
+        await tx.start()
+        t0 = time.perf_counter()
+        await conn.fetch(sql, *args)
+        times.append((time.perf_counter() - t0) * 1000)
+        await tx.rollback()
+    times.sort()
+    return {
+        "claims": claims,
+        "p50_ms": round(percentile(times, 50), 3),
+        "p99_ms": round(percentile(times, 99), 3),
+        "index_scan": "Index Scan" in plan and "Seq Scan" not in plan,
+        "plan": plan,
+    }
+
+
+async def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    args = parse_args(argv)
+    name = f"bench_logistics_{secrets.token_hex(4)}"
+    result: dict[str, Any] = {
+        "bench": "logistics",
+        "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "parcels": args.parcels,
+    }
+    async with fresh_database(name):
+        await asyncio.to_thread(migrate, name)
+        conn = await asyncpg.connect(db_url(name, "postgresql"))
+        try:
+            account = uuid.uuid4()
+            now = dt.datetime.now(dt.UTC)
+            result["seed_seconds"] = round(await seed(conn, args.parcels, account, now), 1)
+            result["size"] = await sizes(conn, args.parcels)
+            later = now + dt.timedelta(hours=6)  # about 8% of the parcels due
+            result["claim_poll_batch"] = await claim_timings(
+                conn, CLAIM_SQL, [later, account], args.claims
+            )
+            result["claim_rules_batch"] = await claim_timings(
+                conn, REVIEW_SQL, [later], max(20, args.claims // 10)
+            )
+            say(
+                "claims: poll p99 {p99_ms} ms (index scan: {index_scan})".format(
+                    **result["claim_poll_batch"]
+                )
+            )
+        finally:
+            await conn.close()
+    return result
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench.logistics")
+    p.add_argument("--parcels", type=int, default=int(os.environ.get("BENCH_PARCELS", 1_000_000)))
+    p.add_argument("--claims", type=int, default=200)
+    p.add_argument("--pushes", type=int, default=int(os.environ.get("BENCH_PUSHES", 15_000)))
+    p.add_argument("--push-rate", type=float, default=600.0)
+    p.add_argument("--polls", type=int, default=int(os.environ.get("BENCH_POLLS", 20_000)))
+    return p.parse_args(argv)
+
+
+if __name__ == "__main__":
+    out = asyncio.run(main())
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    (RESULTS / f"logistics-{stamp}.json").write_text(json.dumps(out, indent=2))
+    print(json.dumps(out, indent=2))
+    sys.stdout.flush()
