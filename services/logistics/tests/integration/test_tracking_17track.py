@@ -1,0 +1,187 @@
+"""Parcels followed at 17TRACK (a strict fake of its v2.2 API on a real port): each
+number registered once in batches of 40, pushes verified and applied once whatever
+their order, polls as the safety net, and the provider's faults (down, 429, quota)
+never losing a parcel. Real PostgreSQL + RabbitMQ."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from dropship_common.db import utcnow
+from dropship_testkit.fakes.seventeen_track import FakeSeventeenTrack
+from dropship_testkit.server import serving
+from dropship_testkit.tap import eventually
+from logistics.main import SPEC
+from logistics.models import TrackingAccount, TrackingPush
+from logistics.tracking.worker import check_due
+
+from .helpers import assigned, confirmed, parcels_of, processed, publish
+
+pytestmark = pytest.mark.integration
+
+QUIET = {"poll_interval_seconds": 3600.0, "rules_interval_seconds": 3600.0}
+
+
+def s10(serial: int) -> str:
+    from dropship_common.carriers import s10_check_digit
+
+    digits = f"{serial:08d}"
+    return f"RR{digits}{s10_check_digit(digits)}CN"
+
+
+async def world(start_service, tap_factory, fake: FakeSeventeenTrack, url: str):  # type: ignore[no-untyped-def]
+    svc = await start_service(SPEC, seventeen_track_base_url=url, **QUIET)
+    tap = await tap_factory(svc.settings, ["shipment.#"])
+    r = await svc.client.post(
+        "/v1/tracking-accounts",
+        headers=svc.admin_headers,
+        json={"provider": "17track", "label": "main", "api_key": fake.api_key},
+    )
+    assert r.status_code == 201, r.text
+    assert "api_key" not in r.json()
+    return svc, tap, r.json()
+
+
+async def test_each_number_is_registered_once_in_batches_of_forty(
+    start_service, tap_factory
+) -> None:  # type: ignore[no-untyped-def]
+    fake = FakeSeventeenTrack(quota=100, rate_per_second=50)
+    async with serving(fake.app()) as url:
+        svc, _, _ = await world(start_service, tap_factory, fake, url)
+        order = confirmed("DE")
+        await processed(svc, await publish(svc, order))
+        numbers = [s10(i) for i in range(45)]
+        event = assigned(order, numbers)
+        await processed(svc, await publish(svc, event))
+        await processed(svc, await publish(svc, event))  # reported twice
+        await check_due(svc.runtime)
+        await check_due(svc.runtime)
+        assert all(fake.registrations(n) == 1 for n in numbers)
+        assert fake.count("register") == 2 and fake.quota_used == 45
+        rows = await parcels_of(svc, order.order_id)
+        assert len(rows) == 45 and all(p.registered_at is not None for p in rows)
+        # the first poll, half an hour later: 40 + 5 numbers
+        await check_due(svc.runtime, utcnow() + dt.timedelta(minutes=31))
+        assert fake.count("gettrackinfo") == 2
+
+
+async def test_pushes_in_order_duplicated_and_shuffled_change_each_status_once(
+    start_service, tap_factory
+) -> None:  # type: ignore[no-untyped-def]
+    fake = FakeSeventeenTrack(rate_per_second=50)
+    async with serving(fake.app()) as url:
+        svc, tap, account = await world(start_service, tap_factory, fake, url)
+        order = confirmed("DE")
+        await processed(svc, await publish(svc, order))
+        number = s10(7)
+        await processed(svc, await publish(svc, assigned(order, [number])))
+        await check_due(svc.runtime)
+        now = utcnow()
+        road = [
+            ("InfoReceived", None, "Electronic information received", 90),
+            ("InTransit", "InTransit_PickedUp", "Picked up", 80),
+            ("InTransit", "InTransit_CustomsProcessing", "Customs clearance", 30),
+            ("OutForDelivery", None, "Out for delivery", 3),
+            ("Delivered", None, "Delivered", 1),
+        ]
+        bodies: list[tuple[bytes, dict[str, str]]] = []
+        for status, sub, text, hours_ago in road:
+            fake.scan(number, status, sub, text, at=now - dt.timedelta(hours=hours_ago))
+            bodies.append(fake.push_body(number))
+        path = account["push_path"]
+        pushes = bodies + bodies[:3]  # three duplicates
+        random.Random(3).shuffle(pushes)
+        for body, headers in pushes:
+            r = await svc.client.post(path, content=body, headers=headers)
+            assert r.status_code == 200, r.text
+
+        async def delivered() -> Any:
+            [p] = await parcels_of(svc, order.order_id)
+            return p if p.status == "delivered" else None
+
+        parcel = await eventually(delivered)
+        r = await svc.client.get(f"/v1/parcels/{parcel.id}", headers=svc.admin_headers)
+        events = r.json()["events"]
+        assert len([e for e in events if e["kind"] == "scan"]) == 5  # each scan once
+        changes = [e["status"] for e in events if e["kind"] == "status"]
+        assert changes[-1] == "delivered" and len(changes) == len(set(changes))
+        await tap.wait_for("shipment.status_changed", status="delivered")
+        notices = [
+            e.payload["buyer_notice"]
+            for e in tap.of_type("shipment.status_changed")
+            if e.payload["buyer_notice"]
+        ]
+        assert notices.count("delivered") == 1 and len(notices) == len(set(notices))
+
+
+async def test_a_forged_push_is_refused_and_nothing_is_stored(start_service, tap_factory) -> None:  # type: ignore[no-untyped-def]
+    fake = FakeSeventeenTrack()
+    async with serving(fake.app()) as url:
+        svc, _, account = await world(start_service, tap_factory, fake, url)
+        order = confirmed("DE")
+        await processed(svc, await publish(svc, order))
+        number = s10(8)
+        await processed(svc, await publish(svc, assigned(order, [number])))
+        await check_due(svc.runtime)
+        fake.scan(number, "Delivered", None, "Delivered")
+        body, headers = fake.push_body(number)
+        forged = body.replace(b"Delivered", b"Delivere_")
+        r = await svc.client.post(account["push_path"], content=forged, headers=headers)
+        assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_signature"
+        r = await svc.client.post(
+            account["push_path"], content=body, headers={**headers, "sign": "0" * 64}
+        )
+        assert r.status_code == 401
+        r = await svc.client.post(
+            "/webhooks/aftership/" + account["id"], content=body, headers=headers
+        )
+        assert r.status_code == 404  # not an AfterShip account
+        async with svc.runtime.db.sessions() as s:
+            assert await s.scalar(sa.select(sa.func.count()).select_from(TrackingPush)) == 0
+
+
+async def test_provider_down_rate_limited_or_out_of_quota_loses_no_parcel(
+    start_service, tap_factory
+) -> None:  # type: ignore[no-untyped-def]
+    fake = FakeSeventeenTrack(quota=0, rate_per_second=50)
+    async with serving(fake.app()) as url:
+        svc, _, account = await world(start_service, tap_factory, fake, url)
+        order = confirmed("DE")
+        await processed(svc, await publish(svc, order))
+        numbers = [s10(i) for i in range(100, 103)]
+        await processed(svc, await publish(svc, assigned(order, numbers)))
+
+        # quota used up: an alert on the account, the parcels wait an hour
+        now = utcnow()
+        await check_due(svc.runtime, now)
+        async with svc.runtime.db.sessions() as s:
+            row = await s.get(TrackingAccount, account["id"])
+            assert row is not None and row.problem == "quota_exhausted"
+        rows = await parcels_of(svc, order.order_id)
+        assert all(p.registered_at is None for p in rows)
+        assert all(
+            p.next_check_at and p.next_check_at > now + dt.timedelta(minutes=50) for p in rows
+        )
+
+        # down: backed off, still waiting
+        fake.quota, fake.down = 10, True
+        later = now + dt.timedelta(hours=2)
+        await check_due(svc.runtime, later)
+        rows = await parcels_of(svc, order.order_id)
+        assert all(p.registered_at is None and p.check_failures >= 2 for p in rows)
+        assert all(p.next_check_at and p.next_check_at > later for p in rows)
+
+        # back: registered, the alert cleared
+        fake.down = False
+        await check_due(svc.runtime, later + dt.timedelta(hours=7))
+        rows = await parcels_of(svc, order.order_id)
+        assert all(p.registered_at is not None for p in rows)
+        async with svc.runtime.db.sessions() as s:
+            row = await s.get(TrackingAccount, account["id"])
+            assert row is not None and row.problem is None
+        assert all(fake.registrations(n) == 1 for n in numbers)
