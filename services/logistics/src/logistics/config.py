@@ -30,6 +30,9 @@ class LogisticsSettings(Settings):
     poll_interval_seconds: float = Field(
         default=30.0, gt=0, description="how often the poller looks for due parcels"
     )
+    tracking_accounts_at_once: int = Field(
+        default=8, ge=1, description="provider accounts polled side by side in one round"
+    )
     rules_interval_seconds: float = Field(
         default=300.0, gt=0, description="how often the follow-up rules look for due parcels"
     )

@@ -260,6 +260,20 @@ class TimelineRepository(Repository[ParcelEvent]):
         )
         return {r[0] for r in rows}
 
+    async def keys_of(self, parcel_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, set[str]]:
+        """The dedupe keys of several parcels' timelines, in one query."""
+        found: dict[uuid.UUID, set[str]] = {}
+        if not parcel_ids:
+            return found
+        rows = await self.session.execute(
+            sa.select(ParcelEvent.parcel_id, ParcelEvent.dedupe_key).where(
+                ParcelEvent.parcel_id.in_(list(parcel_ids))
+            )
+        )
+        for parcel_id, key in rows:
+            found.setdefault(parcel_id, set()).add(key)
+        return found
+
     async def add_many(self, events: Sequence[dict[str, Any]]) -> None:
         if events:
             await self.session.execute(

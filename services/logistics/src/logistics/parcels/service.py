@@ -155,8 +155,10 @@ async def apply_snapshot(
     cause: str,
     now: dt.datetime,
     has_push: bool = True,
+    known_keys: set[str] | None = None,
 ) -> bool:
-    """Apply one provider report to a (locked) parcel; whether its status changed."""
+    """Apply one provider report to a (locked) parcel; whether its status changed.
+    ``known_keys``: the parcel's timeline keys when the caller read them for a batch."""
     timeline = TimelineRepository(session)
     report = Report(
         status=snapshot.status,
@@ -168,7 +170,8 @@ async def apply_snapshot(
         carrier=snapshot.carrier,
         estimated_delivery=snapshot.estimated_delivery,
     )
-    done = progress(_state(parcel), report, await timeline.keys(parcel.id), now)
+    keys = known_keys if known_keys is not None else await timeline.keys(parcel.id)
+    done = progress(_state(parcel), report, keys, now)
     rows = [
         _event(
             parcel,

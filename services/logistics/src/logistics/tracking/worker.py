@@ -10,6 +10,7 @@ alert (metric, log, the account's ``problem`` on the worklist) and registrations
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import uuid
 from collections.abc import Sequence
@@ -24,6 +25,7 @@ from dropship_common.workers import every
 from logistics.accounts.repository import AccountRepository
 from logistics.config import config_of
 from logistics.models import Parcel, TrackingAccount
+from logistics.parcels.repository import TimelineRepository
 from logistics.parcels.service import apply_snapshot
 from logistics.providers.base import (
     AuthRejected,
@@ -58,31 +60,46 @@ async def check_due(
     counts = {"registered": 0, "polled": 0, "changed": 0, "failed": 0}
     async with runtime.db.transaction() as session:
         accounts = await ScheduleRepository(session).due_accounts(now)
-    for account_id in accounts:
-        if account_id is None:
-            await _adopt_orphans(runtime, now)
-            continue
-        async with runtime.db.transaction() as session:
-            account = await AccountRepository(session).get(account_id)
-            if account is None:
-                continue
-            session.expunge(account)
-        provider = clients_of(runtime).provider(account)
-        for registered in (False, True):
-            step = _poll if registered else _register
-            for _ in range(max_batches):
-                async with runtime.db.transaction() as session:
-                    batch = await ScheduleRepository(session).lease_due(
-                        account_id, now, provider.max_batch, LEASE, registered=registered
-                    )
-                    leased = [(p.id, p.tracking_number, p.carrier) for p in batch]
-                if not leased:
-                    break
-                done = await step(runtime, provider, account, leased, now)
-                for key, value in done.items():
-                    counts[key] += value
-                if len(leased) < provider.max_batch or done.get("failed"):
-                    break
+    if None in accounts:
+        await _adopt_orphans(runtime, now)
+    # accounts side by side (each has its own rate); one account's batches in turn
+    gate = asyncio.Semaphore(config_of(runtime).tracking_accounts_at_once)
+
+    async def one(account_id: uuid.UUID) -> None:
+        async with gate:
+            done = await _account_round(runtime, account_id, now, max_batches)
+        for key, value in done.items():
+            counts[key] += value
+
+    await asyncio.gather(*(one(a) for a in accounts if a is not None))
+    return counts
+
+
+async def _account_round(
+    runtime: ServiceRuntime, account_id: uuid.UUID, now: dt.datetime, max_batches: int
+) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    async with runtime.db.transaction() as session:
+        account = await AccountRepository(session).get(account_id)
+        if account is None:
+            return counts
+        session.expunge(account)
+    provider = clients_of(runtime).provider(account)
+    for registered in (False, True):
+        step = _poll if registered else _register
+        for _ in range(max_batches):
+            async with runtime.db.transaction() as session:
+                batch = await ScheduleRepository(session).lease_due(
+                    account_id, now, provider.max_batch, LEASE, registered=registered
+                )
+                leased = [(p.id, p.tracking_number, p.carrier) for p in batch]
+            if not leased:
+                break
+            done = await step(runtime, provider, account, leased, now)
+            for key, value in done.items():
+                counts[key] = counts.get(key, 0) + value
+            if len(leased) < provider.max_batch or done.get("failed"):
+                break
     return counts
 
 
@@ -187,6 +204,7 @@ async def _poll(
     changed = 0
     async with runtime.db.transaction() as session:
         rows: list[Parcel] = await ScheduleRepository(session).locked(ids)
+        keys = await TimelineRepository(session).keys_of([p.id for p in rows])
         for parcel in rows:
             snapshot = by_number.get(parcel.tracking_number)
             if snapshot is not None:
@@ -199,6 +217,7 @@ async def _poll(
                     cause=f"poll:{account.provider}",
                     now=now,
                     has_push=provider.has_push,
+                    known_keys=keys.get(parcel.id, set()),
                 )
             elif parcel.tracking_number in unknown:
                 parcel.registered_at = None  # the provider lost it: register again
