@@ -14,7 +14,10 @@
 * Push (webhook v2.2): ``{"event": "TRACKING_UPDATED" | "TRACKING_STOPPED", "data":
   {number, carrier, param, tag, track_info}}``; the ``sign`` header is the hex SHA-256
   of ``<raw body>/<17token key>`` (17TRACK signs with the API key; there is no
-  separate webhook secret).
+  separate webhook secret). The v2.2 doc page itself could not be read when this was
+  written: the scheme is the one independent integrations agree on.
+* Rate: 3 requests a second per key (17TRACK's published figure as quoted by third
+  parties; not on the help-centre pages).
 
 A repeated registration costs nothing and answers -18019901, so every call is sent
 as idempotent: the HTTP client may retry it.
