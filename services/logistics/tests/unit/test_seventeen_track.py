@@ -189,6 +189,17 @@ async def test_fetch_maps_snapshots_and_reports_unknown_numbers() -> None:
     assert first.location == "Shenzhen"
 
 
+async def test_a_number_without_news_yet_is_pending() -> None:
+    fake = fast()
+    async with provider(fake) as p:
+        await p.register(regs(["RR0CN00000"], carrier="chinapost"))
+        fake.no_info.add("RR0CN00000")
+        outcome = await p.fetch([("RR0CN00000", "chinapost")])
+    [snap] = outcome.snapshots
+    assert (snap.status, snap.carrier, snap.checkpoints) == (ParcelStatus.PENDING, "chinapost", [])
+    assert outcome.unknown == []
+
+
 async def test_fetch_of_45_numbers_takes_two_calls() -> None:
     fake = fast()
     numbers = [f"LP{i:011d}" for i in range(45)]

@@ -36,7 +36,9 @@ error codes https://help.17track.net/hc/en-us/articles/37570440168473-Error-Code
   (:meth:`FakeSeventeenTrack.push_body`). Undocumented, chosen here: a
   ``TRACKING_STOPPED`` message carries ``number, carrier, param, tag`` only.
 
-Faults for tests: ``fail_next(n, status=500)`` (the next n calls answer that HTTP
+Faults for tests: ``no_info`` (numbers ``gettrackinfo`` rejects with -18019909 "No
+tracking info at the moment", a documented code whose use there is our guess),
+``fail_next(n, status=500)`` (the next n calls answer that HTTP
 status, nothing done), ``down = True`` (every call HTTP 500). Counters:
 ``count(endpoint)``, ``registrations(number)``. ``scan(...)`` moves a parcel on.
 """
@@ -69,6 +71,7 @@ MESSAGES = {
     -18019905: "Each tracking number can only be re-tracked once.",
     -18019906: "Only numbers being tracked can be stopped.",
     -18019908: "Your quotas have ran out.",
+    -18019909: "No tracking info at the moment.",
     -18019910: "Carrier Code {0} is incorrect.",
 }
 # a few keys of 17TRACK's carrier list (apicarrier.all.json)
@@ -207,6 +210,7 @@ class FakeSeventeenTrack:
     default_carrier: int = 3011
     carriers: dict[int, str] = field(default_factory=lambda: dict(CARRIERS))
     down: bool = False
+    no_info: set[str] = field(default_factory=set)  # gettrackinfo answers -18019909
     mono: Callable[[], float] = time.monotonic
     parcels: dict[str, FakeParcel] = field(default_factory=dict)
     calls: list[tuple[float, str]] = field(default_factory=list)  # (time, endpoint)
@@ -326,6 +330,8 @@ class FakeSeventeenTrack:
             parcel = self.parcels.get(number)
             if parcel is None:
                 rejected.append(self._reject(number, -18019902))
+            elif endpoint == "gettrackinfo" and number in self.no_info:
+                rejected.append(self._reject(number, -18019909))
             elif endpoint == "gettrackinfo":
                 accepted.append(parcel.item())
             elif endpoint == "stoptrack":

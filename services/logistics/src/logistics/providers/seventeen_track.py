@@ -14,7 +14,10 @@
 * Push (webhook v2.2): ``{"event": "TRACKING_UPDATED" | "TRACKING_STOPPED", "data":
   {number, carrier, param, tag, track_info}}``; the ``sign`` header is the hex SHA-256
   of ``<raw body>/<17token key>`` (17TRACK signs with the API key; there is no
-  separate webhook secret).
+  separate webhook secret). The v2.2 doc page itself could not be read when this was
+  written: the scheme is the one independent integrations agree on.
+* Rate: 3 requests a second per key (17TRACK's published figure as quoted by third
+  parties; not on the help-centre pages).
 
 A repeated registration costs nothing and answers -18019901, so every call is sent
 as idempotent: the HTTP client may retry it.
@@ -65,6 +68,7 @@ NOT_REGISTERED = -18019902
 QUOTA_CODES = frozenset({-18019907, -18019908})  # daily limit, quota used up
 AUTH_CODES = frozenset({-18010001, -18010002, -18010004, -18010005})
 INTERNAL_ERROR = -18010003
+NO_INFO_YET = -18019909  # "No tracking info at the moment."
 STOP_NOT_TRACKING = -18019906  # "Only numbers being tracked can be stopped": done already
 
 
@@ -258,10 +262,16 @@ class SeventeenTrack(TrackingProvider):
             body = [self._item(number, carrier) for number, carrier in chunk]
             accepted, rejected = self._parts(await self._call("gettrackinfo", body))
             outcome.snapshots.extend(snapshot(item) for item in accepted)
+            asked = dict(chunk)
             for reject in rejected:
                 code, message = self._error(reject)
+                number = str(reject.get("number"))
                 if code == NOT_REGISTERED:
-                    outcome.unknown.append(str(reject.get("number")))
+                    outcome.unknown.append(number)
+                elif code == NO_INFO_YET:  # registered, nothing from the carrier yet
+                    outcome.snapshots.append(
+                        Snapshot(number, asked.get(number), ParcelStatus.PENDING, "NotFound", [])
+                    )
                 elif code in AUTH_CODES:
                     raise AuthRejected(f"17TRACK gettrackinfo: {code} {message}")
                 else:
