@@ -45,6 +45,7 @@ bench: install services
 	$(UV) run python -m bench.pipeline
 	$(UV) run python -m bench.faults
 	$(UV) run python -m bench.masking
+	$(UV) run python -m bench.logistics
 
 clean:
 	rm -rf .tools data .pytest_cache .mypy_cache .ruff_cache

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
@@ -33,17 +34,35 @@ import platform
 import random
 import secrets
 import sys
+import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 
-from bench.intake import PG_DSN, RESULTS, fresh_database, percentile, say
+from bench.intake import (
+    AMQP_URL,
+    PG_DSN,
+    RESULTS,
+    Server,
+    free_port,
+    fresh_database,
+    percentile,
+    running,
+    say,
+)
+from dropship_testkit.fakes.seventeen_track import FakeEvent, FakeParcel, FakeSeventeenTrack
+from dropship_testkit.server import serving
+from tests.system.support import DROPSHIP, service_env
 
 SHIPPED_FROM = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 ACTIVE = ["info_received", "in_transit", "in_customs", "out_for_delivery", "exception"]
+API_KEY = "bench-17track-key"
+ACCOUNTS = 10
 CLAIM_SQL = (
     "SELECT id FROM parcels WHERE next_check_at IS NOT NULL AND next_check_at <= $1"
     " AND account_id = $2 AND registered_at IS NOT NULL"
@@ -68,22 +87,31 @@ def migrate(name: str) -> None:
     upgrade_sync(migrations_dir("logistics"), db_url(name))
 
 
-async def seed(conn: asyncpg.Connection, n: int, account: uuid.UUID, now: dt.datetime) -> float:
-    """``n`` active parcels and two scans each, by COPY; seconds taken."""
+async def seed(
+    conn: asyncpg.Connection, n: int, accounts: Sequence[uuid.UUID], now: dt.datetime
+) -> float:
+    """``n`` active parcels and two scans each, by COPY, spread over ``accounts`` (one
+    per shop, say); none due for a day. Seconds taken."""
     started = time.monotonic()
     rng = random.Random(7)
-    await conn.execute(
-        "INSERT INTO tracking_accounts (id, provider, label, shop_id, scope, is_default,"
-        " api_key, active, created_at) VALUES ($1, '17track', 'bench', NULL, '*', true,"
-        " 'bench-key', true, now())",
-        account,
-    )
+    for k, account in enumerate(accounts):
+        await conn.execute(
+            "INSERT INTO tracking_accounts (id, provider, label, shop_id, scope, is_default,"
+            " api_key, active, created_at) VALUES ($1, '17track', $2, $3, $4, true, $5,"
+            " true, now())",
+            account,
+            f"bench {k}",
+            (shop := uuid.uuid4()),
+            str(shop),
+            API_KEY,
+        )
     chunk = 100_000
     for start in range(0, n, chunk):
         parcels: list[tuple[Any, ...]] = []
         events: list[tuple[Any, ...]] = []
         for i in range(start, min(n, start + chunk)):
             pid = uuid.uuid4()
+            account = accounts[i % len(accounts)]
             shipped = SHIPPED_FROM + dt.timedelta(minutes=rng.randrange(0, 330 * 24 * 60))
             status = ACTIVE[i % len(ACTIVE)]
             last_scan = shipped + dt.timedelta(hours=rng.randrange(1, 200))
@@ -110,7 +138,7 @@ async def seed(conn: asyncpg.Connection, n: int, account: uuid.UUID, now: dt.dat
                     (shipped + dt.timedelta(days=40)).date(),
                     False,
                     {},
-                    now + dt.timedelta(seconds=rng.randrange(60, 3 * 86400)),
+                    now + dt.timedelta(seconds=rng.randrange(86400, 3 * 86400)),
                     0,
                     now + dt.timedelta(seconds=rng.randrange(60, 30 * 86400)),
                     False,
@@ -224,11 +252,12 @@ async def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         await asyncio.to_thread(migrate, name)
         conn = await asyncpg.connect(db_url(name, "postgresql"))
         try:
-            account = uuid.uuid4()
+            accounts = [uuid.uuid4() for _ in range(ACCOUNTS)]
+            account = accounts[0]
             now = dt.datetime.now(dt.UTC)
-            result["seed_seconds"] = round(await seed(conn, args.parcels, account, now), 1)
+            result["seed_seconds"] = round(await seed(conn, args.parcels, accounts, now), 1)
             result["size"] = await sizes(conn, args.parcels)
-            later = now + dt.timedelta(hours=6)  # about 8% of the parcels due
+            later = now + dt.timedelta(hours=30)  # about 3% of the parcels due
             result["claim_poll_batch"] = await claim_timings(
                 conn, CLAIM_SQL, [later, account], args.claims
             )
@@ -240,9 +269,187 @@ async def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                     **result["claim_poll_batch"]
                 )
             )
+            async with logistics_process(name) as (base, fake):
+                result["pushes"] = await push_phase(conn, base, fake, account, args)
+                result["polls"] = await poll_phase(conn, fake, accounts[1:], args)
+            result["size_after"] = await sizes(conn, args.parcels)
         finally:
             await conn.close()
     return result
+
+
+@contextlib.asynccontextmanager
+async def logistics_process(name: str) -> AsyncIterator[tuple[str, FakeSeventeenTrack]]:
+    """``dropship serve logistics`` on the bench database, with a fake 17TRACK (its
+    rate limit lifted: 17TRACK's per-key rate is kept by our client, per account)."""
+    fake = FakeSeventeenTrack(api_key=API_KEY, quota=10**9, rate_per_second=10**6)
+    logdir = Path(tempfile.mkdtemp(prefix="bench-logistics-"))
+    port = free_port()
+    async with serving(fake.app()) as fake_url:
+        env = service_env(
+            database_url=db_url(name),
+            bus_url=AMQP_URL,
+            exchange=f"bench.logistics.{secrets.token_hex(4)}",
+            port=port,
+            secret_key=secrets.token_urlsafe(32),
+            admin_token=secrets.token_urlsafe(32),
+            DROPSHIP_QUEUE_PREFIX=f"bench{secrets.token_hex(3)}",
+            DROPSHIP_LOG_LEVEL="WARNING",
+            DROPSHIP_DATA_DIR=str(logdir),
+            DROPSHIP_SEVENTEEN_TRACK_BASE_URL=fake_url,
+            DROPSHIP_POLL_INTERVAL_SECONDS="0.2",
+            DROPSHIP_RULES_INTERVAL_SECONDS="3600",
+            DROPSHIP_TRACKING_ACCOUNTS_AT_ONCE=str(ACCOUNTS),
+        )
+        server = Server("logistics", [DROPSHIP, "serve", "logistics"], env, logdir)
+        async with running(server), httpx.AsyncClient() as hx:
+            base = f"http://127.0.0.1:{port}"
+            await server.wait_ready(hx, f"{base}/readyz")
+            yield base, fake
+
+
+async def push_phase(
+    conn: asyncpg.Connection,
+    base: str,
+    fake: FakeSeventeenTrack,
+    account: uuid.UUID,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    """Signed 17TRACK pushes (a "Delivered" scan each, for distinct parcels) at a fixed
+    rate: answered latency, then applied updates/s, then exactly-once checked."""
+    rows = await conn.fetch(
+        "SELECT tracking_number FROM parcels WHERE account_id = $1 LIMIT $2",
+        account,
+        args.pushes,
+    )
+    now = dt.datetime.now(dt.UTC)
+    bodies = []
+    for row in rows:
+        number = row["tracking_number"]
+        fake.parcels[number] = FakeParcel(
+            number,
+            3011,
+            events=[FakeEvent(now, "Delivered", "Delivered_Other", "Delivered", "Berlin", "DE")],
+        )
+        bodies.append(fake.push_body(number))
+    path = f"/webhooks/17track/{account}"
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    gate = asyncio.Semaphore(64)
+    started = time.monotonic()
+    async with httpx.AsyncClient(
+        base_url=base, limits=httpx.Limits(max_connections=64), timeout=30
+    ) as hx:
+
+        async def send(i: int, body: bytes, headers: dict[str, str]) -> None:
+            delay = started + i / args.push_rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            async with gate:
+                t0 = time.perf_counter()
+                r = await hx.post(path, content=body, headers=headers)
+                latencies.append((time.perf_counter() - t0) * 1000)
+                statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+
+        await asyncio.gather(*(send(i, b, h) for i, (b, h) in enumerate(bodies)))
+    sent_s = time.monotonic() - started
+    say(f"pushes: {len(bodies)} sent in {sent_s:.1f} s")
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        left = await conn.fetchval(
+            "SELECT count(*) FROM tracking_pushes WHERE processed_at IS NULL"
+        )
+        if left == 0:
+            break
+        await asyncio.sleep(0.5)
+    window = await conn.fetchrow(
+        "SELECT min(received_at) AS first, max(processed_at) AS last, count(*) AS n,"
+        " count(*) FILTER (WHERE error IS NOT NULL) AS failed FROM tracking_pushes"
+    )
+    applied_s = (window["last"] - window["first"]).total_seconds()
+    scans = await conn.fetchval(
+        "SELECT count(*) FROM parcel_events WHERE kind = 'scan' AND cause LIKE 'push:%'"
+    )
+    changes = await conn.fetchval(
+        "SELECT count(*) FROM parcel_events WHERE kind = 'status' AND cause LIKE 'push:%'"
+    )
+    delivered = await conn.fetchval(
+        "SELECT count(*) FROM parcels WHERE account_id = $1 AND status = 'delivered'", account
+    )
+    latencies.sort()
+    return {
+        "pushes": len(bodies),
+        "rate_asked_per_s": args.push_rate,
+        "sent_per_s": round(len(bodies) / sent_s, 1),
+        "http_statuses": statuses,
+        "answered_p50_ms": round(percentile(latencies, 50), 2),
+        "answered_p99_ms": round(percentile(latencies, 99), 2),
+        "applied_updates_per_s": round(window["n"] / applied_s, 1),
+        "stored": window["n"],
+        "failed": window["failed"],
+        "exactly_once": scans == len(bodies) == changes == delivered,
+        "new_scans": scans,
+        "status_changes": changes,
+    }
+
+
+async def poll_phase(
+    conn: asyncpg.Connection,
+    fake: FakeSeventeenTrack,
+    accounts: Sequence[uuid.UUID],
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    """``--polls`` parcels of the other accounts made due at once; the tracking worker
+    polls them at the fake (``gettrackinfo``, 40 a call, each account at 17TRACK's 3
+    calls a second): parcels/s until every one has its new scan."""
+    rows = await conn.fetch(
+        "SELECT id, tracking_number FROM parcels WHERE account_id = ANY($1::uuid[])"
+        " AND status <> 'delivered' LIMIT $2",
+        list(accounts),
+        args.polls,
+    )
+    now = dt.datetime.now(dt.UTC)
+    for row in rows:
+        number = row["tracking_number"]
+        fake.parcels[number] = FakeParcel(
+            number,
+            3011,
+            events=[
+                FakeEvent(
+                    now,
+                    "InTransit",
+                    "InTransit_Arrival",
+                    "Arrived at the sorting centre",
+                    "Leipzig",
+                    "DE",
+                )
+            ],
+        )
+    calls_before = fake.count("gettrackinfo")
+    await conn.execute(
+        "UPDATE parcels SET next_check_at = now() - interval '1 minute' WHERE id = ANY($1)",
+        [r["id"] for r in rows],
+    )
+    started = time.monotonic()
+    deadline = started + 600
+    done = 0
+    while time.monotonic() < deadline:
+        done = await conn.fetchval(
+            "SELECT count(DISTINCT parcel_id) FROM parcel_events"
+            " WHERE kind = 'scan' AND cause LIKE 'poll:%'"
+        )
+        if done >= len(rows):
+            break
+        await asyncio.sleep(0.2)
+    took = time.monotonic() - started
+    return {
+        "parcels": len(rows),
+        "accounts": len(accounts),
+        "polled_with_a_new_scan": done,
+        "seconds": round(took, 2),
+        "parcels_per_s": round(done / took, 1),
+        "gettrackinfo_calls": fake.count("gettrackinfo") - calls_before,
+    }
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
