@@ -131,3 +131,29 @@ async def revoke_key(settings: Settings, key_id: str) -> list[str]:
         finally:
             await db.dispose()
     return found
+
+
+async def add_tracking_account(settings: Settings, data: dict[str, Any]) -> str:
+    """A tracking provider account in logistics' database (as ``POST
+    /v1/tracking-accounts`` makes it); its id."""
+    from logistics.accounts.endpoints import AccountIn
+    from logistics.accounts.service import create_account
+
+    account = AccountIn(**data)
+    db = Database(settings.for_service("logistics").db_url, pool_size=1)
+    try:
+        async with db.transaction() as session:
+            row = await create_account(
+                session,
+                provider=account.provider,
+                label=account.label,
+                api_key=account.api_key.get_secret_value(),
+                webhook_secret=(
+                    account.webhook_secret.get_secret_value() if account.webhook_secret else None
+                ),
+                shop_id=account.shop_id,
+                default=account.default,
+            )
+        return str(row.id)
+    finally:
+        await db.dispose()

@@ -20,6 +20,9 @@ apikey_app = typer.Typer(help="API keys for the admin and operator API.", no_arg
 contracts_app = typer.Typer(help="Integration event contracts.", no_args_is_help=True)
 supplier_app = typer.Typer(help="Dropship suppliers.", no_args_is_help=True)
 secrets_app = typer.Typer(help="The secrets stored encrypted (keys, tokens).", no_args_is_help=True)
+tracking_app = typer.Typer(
+    help="Tracking provider accounts of logistics (17TRACK, AfterShip).", no_args_is_help=True
+)
 config_app = typer.Typer(help="The settings (DROPSHIP_* variables).", no_args_is_help=True)
 app.add_typer(shop_app, name="shop")
 app.add_typer(supplier_app, name="supplier")
@@ -27,6 +30,7 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(secrets_app, name="secrets")
 app.add_typer(config_app, name="config")
+app.add_typer(tracking_app, name="tracking-account")
 
 
 def _service(name: str) -> str:
@@ -250,6 +254,43 @@ def supplier_add(
         typer.echo(f"error: {exc.message}: {json.dumps(exc.details)}", err=True)
         raise typer.Exit(2) from exc
     typer.echo(supplier_id)
+
+
+@tracking_app.command("add")
+def tracking_account_add(
+    provider: Annotated[str, typer.Option(help="17track | aftership")],
+    label: Annotated[str, typer.Option()],
+    credentials_file: Annotated[
+        Path,
+        typer.Option(
+            help='JSON file {"api_key": …, "webhook_secret": … (AfterShip)}: a file, so'
+            " that secrets stay out of the shell history",
+            exists=True,
+            dir_okay=False,
+        ),
+    ],
+    shop: Annotated[str | None, typer.Option(help="the shop it serves (default: all)")] = None,
+    default: Annotated[bool, typer.Option(help="new parcels of its scope use it")] = True,
+) -> None:
+    """Add a provider account; prints its id (the push URL is
+    /webhooks/<provider>/<id> on logistics)."""
+    from pydantic import ValidationError
+
+    from dropship_cli.admin import add_tracking_account
+
+    try:
+        credentials = json.loads(credentials_file.read_text())
+    except ValueError as exc:
+        raise typer.BadParameter(f"{credentials_file} is not JSON: {exc}") from exc
+    if not isinstance(credentials, dict):
+        raise typer.BadParameter(f"{credentials_file}: a JSON object is expected")
+    data = {"provider": provider, "label": label, "shop_id": shop, "default": default}
+    try:
+        account_id = asyncio.run(add_tracking_account(Settings(), {**credentials, **data}))
+    except ValidationError as exc:
+        typer.echo(f"error: {exc.errors()[0]['msg']} ({exc.errors()[0]['loc']})", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(account_id)
 
 
 @apikey_app.command("create")

@@ -277,12 +277,17 @@ def recode_rows(
 def rotate_metadata(connection: sa.Connection, metadata: sa.MetaData, ring: Keyring) -> int:
     """Re-encrypt every encrypted column of a service's tables under ``ring``'s current
     key (plaintext leftovers included); values already under it are left alone, so a
-    rerun changes nothing. Returns the rows changed."""
+    rerun changes nothing. A table the database does not have yet (a service not
+    migrated, or migrated before the table existed) holds no secret: skipped. Returns
+    the rows changed."""
+    existing = set(sa.inspect(connection).get_table_names())
     by_table: dict[str, list[str]] = {}
     for table, column in encrypted_columns(metadata):
         by_table.setdefault(table.name, []).append(column.name)
     changed = 0
     for name, columns in by_table.items():
+        if name not in existing:
+            continue
         table = metadata.tables[name]
         key = {c.name: c.type for c in table.primary_key.columns}
         changed += recode_rows(connection, name, key, columns, ring.reencrypt)

@@ -11,12 +11,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from dropship_common.messaging.bus import Bus
+from dropship_common.messaging.parked_replay import replay_parked
 from dropship_common.runtime import ServiceRuntime, ServiceSpec, create_service_app
 from dropship_common.settings import Settings
 from logistics import consumers
 from logistics.accounts.endpoints import router as accounts_router
 from logistics.config import LogisticsSettings
-from logistics.models import common
+from logistics.models import common, parked_events
 from logistics.parcels.endpoints import router as parcels_router
 from logistics.parcels.rules_worker import rules_worker
 from logistics.providers.registry import clients_of
@@ -29,6 +30,11 @@ from logistics.tracking_page.endpoints import router as tracking_page_router
 
 async def _close_clients(runtime: ServiceRuntime) -> None:
     await clients_of(runtime).close()
+
+
+async def _replay_parked(runtime: ServiceRuntime) -> None:
+    """``shipment.tracking_assigned`` parked by the bare release: processed now."""
+    await replay_parked(runtime, parked_events)
 
 
 SPEC = ServiceSpec(
@@ -44,6 +50,7 @@ SPEC = ServiceSpec(
     ),
     handlers=consumers.registry,
     workers=(tracking_worker, push_worker, rules_worker),
+    on_start=_replay_parked,
     on_stop=_close_clients,
     settings_class=LogisticsSettings,
 )

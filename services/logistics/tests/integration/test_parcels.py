@@ -170,3 +170,38 @@ async def test_a_redaction_removes_the_destination(start_service, tap_factory) -
     assert (row.country, row.postal_code, row.city) == (None, None, None)
     assert row.redacted_at is not None
     assert uuid.UUID(str(row.shop_id)) == order.shop_id
+
+
+async def test_tracking_parked_by_the_bare_release_is_processed_on_start(
+    start_service, databases
+) -> None:  # type: ignore[no-untyped-def]
+    """The shell logistics kept ``shipment.tracking_assigned`` in ``parked_events``;
+    this release opens their parcels when it starts, once."""
+    import sqlalchemy as sa
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from logistics.models import parked_events
+
+    url = await databases.new("logistics")
+    order = confirmed("DE")
+    event = assigned(order, ["RR123456785CN"])
+    envelope = event.envelope(correlation_id=str(order.order_id))
+    engine = create_async_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.insert(parked_events).values(
+                message_id=envelope.id,
+                type=envelope.type,
+                envelope=envelope.model_dump(mode="json"),
+                received_at=dt.datetime.now(dt.UTC),
+            )
+        )
+    await engine.dispose()
+    svc = await start_service(SPEC, database_url=url)
+    [parcel] = await parcels_of(svc, order.order_id)
+    assert parcel.tracking_number == "RR123456785CN"
+    async with svc.runtime.db.sessions() as s:
+        left = await s.scalar(sa.select(sa.func.count()).select_from(parked_events))
+    assert left == 0
+    await processed(svc, await publish(svc, event))  # delivered live too: applied once
+    assert len(await parcels_of(svc, order.order_id)) == 1

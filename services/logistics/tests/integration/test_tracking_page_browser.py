@@ -84,6 +84,6 @@ async def test_a_buyer_follows_the_parcel_on_a_phone(
     region = image.crop(
         (int(box["x"]), int(box["y"]), int(box["x"] + box["width"]), int(box["y"] + box["height"]))
     )
-    dark = sum(1 for p in region.getdata() if p < 100)
+    dark = sum(1 for p in region.tobytes() if p < 100)
     assert dark > 50, "no text rendered where the status is"
-    assert sum(1 for p in image.getdata() if p > 230) > 0.5 * PHONE["width"] * PHONE["height"]
+    assert sum(1 for p in image.tobytes() if p > 230) > 0.5 * PHONE["width"] * PHONE["height"]

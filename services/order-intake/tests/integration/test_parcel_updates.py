@@ -20,7 +20,7 @@ from dropship_common.contracts.logistics import (
 from dropship_common.tracking_links import parcel_token
 from dropship_testkit.tap import eventually
 
-from .test_fulfilment import NUMBER, World, shopify_order, tracking
+from .test_fulfilment import NUMBER, World, shopify_order, tracking, woo_order
 from .test_fulfilment import w as w  # the fixture
 
 pytestmark = pytest.mark.integration
@@ -155,3 +155,27 @@ async def test_a_delay_extends_the_window_on_shopify_and_tells_the_buyer_once(w:
     [follow_up] = await w.wait_mails("Where your parcel")
     assert "Departed Shenzhen" in follow_up.get_content()
     await w.wait_mails("still on its way")
+
+
+async def test_woocommerce_hears_the_delivery_once_as_a_private_note(w: World) -> None:
+    order, woo = await woo_order(w, shipment_tracking=False)
+    event = tracking(order)
+    await w.publish(event)
+    await w.fulfilments(order["id"], "sent")
+    so = event.supplier_order_id
+    woo.fail_next("notes", "drop_response")  # the note is added, the answer lost
+    for e in (
+        changed(order, so, "pending", "in_transit", 10, None),
+        changed(order, so, "in_transit", "delivered", 160, "delivered"),
+    ):
+        await w.processed(await w.publish(e))
+    rows = await milestones(w, order["id"], 2)
+    assert {m["milestone"]: m["status"] for m in rows} == {
+        "in_transit": "skipped",  # WooCommerce has no place for it
+        "delivered": "sent",
+    }
+    store = woo.orders[727]
+    delivered = [n for n in store["notes"] if n["note"].startswith("Delivered:")]
+    assert len(delivered) == 1 and delivered[0]["customer_note"] is False
+    assert store["status"] == "completed"
+    assert (await w.get(f"/v1/orders/{order['id']}"))["status"] == "delivered"

@@ -121,6 +121,10 @@ class Handlers:
             for _version, reg in sorted(versions.items())
         ]
 
+    def registration_of(self, envelope: Envelope) -> Registration | None:
+        """What is registered for the envelope's type and major version, if anything."""
+        return self._by_type.get(envelope.type, {}).get(envelope.version)
+
     def resolve(self, envelope: Envelope) -> BoundHandler | None:
         """The handler of ``envelope`` with its parsed event, or None when the service
         does not consume the type. Raises :class:`UnsupportedVersion` or

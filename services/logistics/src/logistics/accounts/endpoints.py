@@ -14,7 +14,7 @@ from dropship_common.db import utcnow
 from dropship_common.deps import Admin, Runtime
 from dropship_common.errors import BODY_ERRORS, PATH_ERRORS, NotFound, error_responses
 from logistics.accounts.repository import AccountRepository
-from logistics.errors import ProviderUnavailableError
+from logistics.accounts.service import create_account
 from logistics.models import TrackingAccount
 from logistics.providers.base import ProviderError
 from logistics.providers.registry import clients_of
@@ -50,6 +50,9 @@ class AccountOut(BaseModel):
     quota_checked_at: dt.datetime | None
     problem: str | None = Field(description="quota_exhausted or credentials_rejected")
     push_path: str = ""
+    last_check_error: str | None = Field(
+        default=None, description="what a quota check just met (the provider down, …)"
+    )
     created_at: dt.datetime
 
 
@@ -60,27 +63,17 @@ def _out(row: TrackingAccount) -> AccountOut:
 
 
 @router.post("", status_code=201, response_model=AccountOut, responses=error_responses(BODY_ERRORS))
-async def create_account(body: AccountIn, rt: Runtime, _: Admin) -> AccountOut:
-    scope = str(body.shop_id) if body.shop_id else "*"
+async def add_account(body: AccountIn, rt: Runtime, _: Admin) -> AccountOut:
     async with rt.db.transaction() as session:
-        repo = AccountRepository(session)
-        if body.default:
-            await repo.clear_default(scope)
-            await session.flush()
-        row = TrackingAccount(
-            id=uuid.uuid4(),
+        row = await create_account(
+            session,
             provider=body.provider,
             label=body.label,
-            shop_id=body.shop_id,
-            scope=scope,
-            is_default=body.default,
             api_key=body.api_key.get_secret_value(),
             webhook_secret=body.webhook_secret.get_secret_value() if body.webhook_secret else None,
-            active=True,
-            created_at=utcnow(),
+            shop_id=body.shop_id,
+            default=body.default,
         )
-        repo.add(row)
-        await session.flush()
         return _out(row)
 
 
@@ -93,10 +86,12 @@ async def list_accounts(rt: Runtime, _: Admin) -> list[AccountOut]:
 @router.post(
     "/{account_id}/quota",
     response_model=AccountOut,
-    responses=error_responses({**PATH_ERRORS, 503: "the provider did not answer"}),
+    responses=error_responses(PATH_ERRORS),
 )
 async def refresh_quota(account_id: uuid.UUID, rt: Runtime, _: Admin) -> AccountOut:
-    """Ask the provider how much quota is left (17TRACK ``getquota``)."""
+    """Ask the provider how much quota is left (17TRACK ``getquota``). The answer is
+    the account with what the check found: a provider that did not answer is in
+    ``last_check_error`` (an outside party's outage, not an error of this request)."""
     async with rt.db.sessions() as session:
         row = await AccountRepository(session).get(account_id)
         if row is None:
@@ -105,10 +100,13 @@ async def refresh_quota(account_id: uuid.UUID, rt: Runtime, _: Admin) -> Account
     try:
         left = await clients_of(rt).provider(row).quota_left()
     except ProviderError as exc:
-        raise ProviderUnavailableError(f"the provider did not answer: {exc}") from exc
+        out = _out(row)
+        out.last_check_error = f"{type(exc).__name__}: {exc}"[:500]
+        return out
     async with rt.db.transaction() as session:
         found = await AccountRepository(session).get(account_id, for_update=True)
-        assert found is not None
+        if found is None:
+            raise NotFound(f"no tracking account {account_id}")
         found.quota_left, found.quota_checked_at = left, utcnow()
         if left and found.problem == "quota_exhausted":
             found.problem = None

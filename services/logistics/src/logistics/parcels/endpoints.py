@@ -165,9 +165,7 @@ class CarrierIn(BaseModel):
 @router.post(
     "/{parcel_id}/carrier",
     response_model=ParcelOut,
-    responses=error_responses(
-        {**PATH_ERRORS, **BODY_ERRORS, 503: "the provider did not take the change; nothing changed"}
-    ),
+    responses=error_responses({**PATH_ERRORS, **BODY_ERRORS}),
 )
 async def correct_carrier(
     parcel_id: uuid.UUID, body: CarrierIn, rt: Runtime, who: Operator

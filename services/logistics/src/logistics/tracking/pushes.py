@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dropship_common.backoff import backoff_interval
 from dropship_common.db import utcnow
 from dropship_common.deps import Runtime
-from dropship_common.errors import InvalidSignature, NotFound
+from dropship_common.errors import PATH_ERRORS, InvalidSignature, NotFound, error_responses
 from dropship_common.notify import listen_forever
 from dropship_common.observability import mask_text
 from dropship_common.runtime import ServiceRuntime
@@ -74,14 +74,19 @@ async def _receive(
     return JSONResponse({"code": 0, "message": "received"})
 
 
-@router.post("/17track/{account_id}", status_code=200)
+PUSH_ERRORS = error_responses(
+    {**PATH_ERRORS, 401: "the signature does not match the body (invalid_signature)"}
+)
+
+
+@router.post("/17track/{account_id}", status_code=200, responses=PUSH_ERRORS)
 async def seventeen_track_push(
     account_id: uuid.UUID, request: Request, rt: Runtime
 ) -> JSONResponse:
     return await _receive("17track", account_id, request, rt)
 
 
-@router.post("/aftership/{account_id}", status_code=200)
+@router.post("/aftership/{account_id}", status_code=200, responses=PUSH_ERRORS)
 async def aftership_push(account_id: uuid.UUID, request: Request, rt: Runtime) -> JSONResponse:
     return await _receive("aftership", account_id, request, rt)
 
