@@ -41,6 +41,7 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import aio_pika
 import asyncpg
 import httpx
 
@@ -54,7 +55,9 @@ from bench.intake import (
     percentile,
     running,
     say,
+    service_queue_names,
 )
+from bench.rawclient import Connection, HTTPClientError
 from dropship_testkit.fakes.seventeen_track import FakeEvent, FakeParcel, FakeSeventeenTrack
 from dropship_testkit.server import serving
 from tests.system.support import DROPSHIP, service_env
@@ -112,7 +115,7 @@ async def seed(
         for i in range(start, min(n, start + chunk)):
             pid = uuid.uuid4()
             account = accounts[i % len(accounts)]
-            shipped = SHIPPED_FROM + dt.timedelta(minutes=rng.randrange(0, 330 * 24 * 60))
+            shipped = SHIPPED_FROM + dt.timedelta(minutes=rng.randrange(0, 300 * 24 * 60))
             status = ACTIVE[i % len(ACTIVE)]
             last_scan = shipped + dt.timedelta(hours=rng.randrange(1, 200))
             parcels.append(
@@ -269,31 +272,75 @@ async def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                     **result["claim_poll_batch"]
                 )
             )
-            async with logistics_process(name) as (base, fake):
+            async with logistics_process(name) as (base, fake, server, sink):
                 result["pushes"] = await push_phase(conn, base, fake, account, args)
+                result["pushes"]["published"] = dict(sink.received)
                 result["polls"] = await poll_phase(conn, fake, accounts[1:], args)
+                if any(k.startswith("error") for k in result["pushes"]["http_statuses"]):
+                    say("logistics log:\n" + server.log_tail(6000))
             result["size_after"] = await sizes(conn, args.parcels)
         finally:
             await conn.close()
     return result
 
 
+class ShipmentSink:
+    """Stands in for order-intake: a queue bound to ``shipment.#`` on the run's exchange
+    (logistics publishes with ``mandatory``: an event nobody's queue takes is an error),
+    counting what arrives; the exchange and the service's queues are deleted after."""
+
+    def __init__(self, exchange: str, prefix: str) -> None:
+        self.exchange, self.prefix = exchange, prefix
+        self.received: dict[str, int] = {}
+        self._connection: aio_pika.abc.AbstractRobustConnection | None = None
+
+    async def start(self) -> None:
+        self._connection = await aio_pika.connect_robust(AMQP_URL)
+        channel = await self._connection.channel()
+        exchange = await channel.declare_exchange(
+            self.exchange, aio_pika.ExchangeType.TOPIC, durable=True
+        )
+        queue = await channel.declare_queue(exclusive=True, auto_delete=True)
+        await queue.bind(exchange, "shipment.#")
+        await queue.consume(self._on_message, no_ack=True)
+
+    async def _on_message(self, message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        kind = message.routing_key or "?"
+        self.received[kind] = self.received.get(kind, 0) + 1
+
+    async def close(self) -> None:
+        if self._connection is None:
+            return
+        channel = await self._connection.channel()
+        for queue in service_queue_names(self.exchange, self.prefix, ["logistics"]):
+            with contextlib.suppress(Exception):
+                await channel.queue_delete(queue)
+        with contextlib.suppress(Exception):
+            await channel.exchange_delete(self.exchange)
+        await self._connection.close()
+
+
 @contextlib.asynccontextmanager
-async def logistics_process(name: str) -> AsyncIterator[tuple[str, FakeSeventeenTrack]]:
+async def logistics_process(
+    name: str,
+) -> AsyncIterator[tuple[str, FakeSeventeenTrack, Server, ShipmentSink]]:
     """``dropship serve logistics`` on the bench database, with a fake 17TRACK (its
     rate limit lifted: 17TRACK's per-key rate is kept by our client, per account)."""
     fake = FakeSeventeenTrack(api_key=API_KEY, quota=10**9, rate_per_second=10**6)
     logdir = Path(tempfile.mkdtemp(prefix="bench-logistics-"))
     port = free_port()
+    exchange, prefix = f"bench.logistics.{secrets.token_hex(4)}", f"bench{secrets.token_hex(3)}"
+    sink = ShipmentSink(exchange, prefix)
+    await sink.start()
     async with serving(fake.app()) as fake_url:
         env = service_env(
             database_url=db_url(name),
             bus_url=AMQP_URL,
-            exchange=f"bench.logistics.{secrets.token_hex(4)}",
+            exchange=exchange,
             port=port,
             secret_key=secrets.token_urlsafe(32),
             admin_token=secrets.token_urlsafe(32),
-            DROPSHIP_QUEUE_PREFIX=f"bench{secrets.token_hex(3)}",
+            DROPSHIP_QUEUE_PREFIX=prefix,
             DROPSHIP_LOG_LEVEL="WARNING",
             DROPSHIP_DATA_DIR=str(logdir),
             DROPSHIP_SEVENTEEN_TRACK_BASE_URL=fake_url,
@@ -301,11 +348,26 @@ async def logistics_process(name: str) -> AsyncIterator[tuple[str, FakeSeventeen
             DROPSHIP_RULES_INTERVAL_SECONDS="3600",
             DROPSHIP_TRACKING_ACCOUNTS_AT_ONCE=str(ACCOUNTS),
         )
-        server = Server("logistics", [DROPSHIP, "serve", "logistics"], env, logdir)
-        async with running(server), httpx.AsyncClient() as hx:
-            base = f"http://127.0.0.1:{port}"
-            await server.wait_ready(hx, f"{base}/readyz")
-            yield base, fake
+        # as deployed under load: an API process answers, a worker process applies
+        worker_port = free_port()
+        worker_env = {**env, "DROPSHIP_PORT": str(worker_port)}
+        api = Server(
+            "logistics-api", [DROPSHIP, "serve", "logistics", "--role", "api"], env, logdir
+        )
+        worker = Server(
+            "logistics-worker",
+            [DROPSHIP, "serve", "logistics", "--role", "worker"],
+            worker_env,
+            logdir,
+        )
+        try:
+            async with running(api), running(worker), httpx.AsyncClient() as hx:
+                base = f"http://127.0.0.1:{port}"
+                await api.wait_ready(hx, f"{base}/readyz")
+                await worker.wait_ready(hx, f"http://127.0.0.1:{worker_port}/readyz")
+                yield base, fake, worker, sink
+        finally:
+            await sink.close()
 
 
 async def push_phase(
@@ -334,24 +396,39 @@ async def push_phase(
         bodies.append(fake.push_body(number))
     path = f"/webhooks/17track/{account}"
     latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    gate = asyncio.Semaphore(64)
+    statuses: dict[str, int] = {}
+    port = int(base.rsplit(":", 1)[1])
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for i in range(len(bodies)):
+        queue.put_nowait(i)
     started = time.monotonic()
-    async with httpx.AsyncClient(
-        base_url=base, limits=httpx.Limits(max_connections=64), timeout=30
-    ) as hx:
 
-        async def send(i: int, body: bytes, headers: dict[str, str]) -> None:
-            delay = started + i / args.push_rate - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            async with gate:
+    async def worker() -> None:
+        # bench.rawclient: httpx would cost the client more CPU than the server spends
+        conn = Connection("127.0.0.1", port)
+        try:
+            while True:
+                try:
+                    i = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                delay = started + i / args.push_rate - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                body, headers = bodies[i]
                 t0 = time.perf_counter()
-                r = await hx.post(path, content=body, headers=headers)
+                try:
+                    status, _ = await conn.post(path, body, headers)
+                except (HTTPClientError, OSError) as exc:
+                    key = f"error:{type(exc).__name__}"
+                    statuses[key] = statuses.get(key, 0) + 1
+                    continue
                 latencies.append((time.perf_counter() - t0) * 1000)
-                statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+                statuses[str(status)] = statuses.get(str(status), 0) + 1
+        finally:
+            await conn.close()
 
-        await asyncio.gather(*(send(i, b, h) for i, (b, h) in enumerate(bodies)))
+    await asyncio.gather(*(worker() for _ in range(32)))
     sent_s = time.monotonic() - started
     say(f"pushes: {len(bodies)} sent in {sent_s:.1f} s")
     deadline = time.monotonic() + 600

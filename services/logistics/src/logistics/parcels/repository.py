@@ -164,6 +164,17 @@ class ParcelRepository(Repository[Parcel]):
             query = query.where(Parcel.account_id == account_id)
         return await self.all(query.order_by(Parcel.id), for_update=for_update)
 
+    async def by_numbers(
+        self, pairs: Sequence[tuple[uuid.UUID, str]], *, for_update: bool = False
+    ) -> list[Parcel]:
+        """Parcels by (account, number), in one query (locked in id order)."""
+        if not pairs:
+            return []
+        wanted = sa.tuple_(Parcel.account_id, Parcel.tracking_number).in_(list(pairs))
+        return await self.all(
+            self.select().where(wanted).order_by(Parcel.id), for_update=for_update
+        )
+
     async def by_token(self, token: str) -> Parcel | None:
         return await self.one(self.select().where(Parcel.token == token))
 

@@ -172,6 +172,7 @@ async def apply_snapshot(
     )
     keys = known_keys if known_keys is not None else await timeline.keys(parcel.id)
     done = progress(_state(parcel), report, keys, now)
+    keys.update(key for key, _ in done.new_scans)  # a second report in the same batch
     rows = [
         _event(
             parcel,

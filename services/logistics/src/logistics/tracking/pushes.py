@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 import structlog
@@ -32,8 +33,8 @@ from dropship_common.runtime import ServiceRuntime
 from dropship_common.workers import CommitSignal, drain_forever
 from logistics.accounts.repository import AccountRepository
 from logistics.config import config_of
-from logistics.models import TrackingPush
-from logistics.parcels.repository import ParcelRepository
+from logistics.models import Parcel, TrackingPush
+from logistics.parcels.repository import ParcelRepository, TimelineRepository
 from logistics.parcels.service import apply_snapshot
 from logistics.providers.registry import account_of, provider_class
 from logistics.tracking.repository import PushRepository
@@ -91,25 +92,33 @@ async def aftership_push(account_id: uuid.UUID, request: Request, rt: Runtime) -
     return await _receive("aftership", account_id, request, rt)
 
 
-async def apply_push(
-    session: AsyncSession, rt: ServiceRuntime, push: TrackingPush, now: dt.datetime
+async def apply_pushes(
+    session: AsyncSession, rt: ServiceRuntime, pushes: Sequence[TrackingPush], now: dt.datetime
 ) -> int:
-    """Apply a stored push to the parcels it names (of that account); the number of
-    status changes. Numbers we do not follow are ignored (another shop's, or stopped)."""
-    snapshots = provider_class(push.provider).parse_push(push.body)
-    repo = ParcelRepository(session)
+    """Apply stored pushes to the parcels they name (of their account), in one go: the
+    parcels locked and their timeline keys read in one query each. Numbers we do not
+    follow are ignored (another shop's, or stopped). Returns the status changes."""
+    parsed = [(push, provider_class(push.provider).parse_push(push.body)) for push in pushes]
+    pairs = {(push.account_id, s.number) for push, snapshots in parsed for s in snapshots}
+    parcels = await ParcelRepository(session).by_numbers(sorted(pairs), for_update=True)
+    by_pair: dict[tuple[uuid.UUID | None, str], list[Parcel]] = {}
+    for parcel in parcels:
+        by_pair.setdefault((parcel.account_id, parcel.tracking_number), []).append(parcel)
+    keys = await TimelineRepository(session).keys_of([p.id for p in parcels])
     changed = 0
-    for snapshot in snapshots:
-        for parcel in await repo.by_number(snapshot.number, push.account_id, for_update=True):
-            changed += await apply_snapshot(
-                session,
-                rt.outbox,
-                parcel,
-                snapshot,
-                source="push",
-                cause=f"push:{push.provider}:{push.id}",
-                now=now,
-            )
+    for push, snapshots in parsed:
+        for snapshot in snapshots:
+            for parcel in by_pair.get((push.account_id, snapshot.number), []):
+                changed += await apply_snapshot(
+                    session,
+                    rt.outbox,
+                    parcel,
+                    snapshot,
+                    source="push",
+                    cause=f"push:{push.provider}:{push.id}",
+                    now=now,
+                    known_keys=keys.setdefault(parcel.id, set()),
+                )
     return changed
 
 
@@ -122,30 +131,42 @@ class PushWorker:
         now = utcnow()
         async with self.rt.db.transaction() as session:
             pushes = await PushRepository(session).claim_pending(now, BATCH)
-            for push in pushes:
-                push_id, attempts = push.id, push.attempts
-                try:
-                    async with session.begin_nested():
-                        await apply_push(session, self.rt, push, now)
-                except Exception as exc:
-                    error = f"{type(exc).__name__}: {mask_text(str(exc))}"[:2000]
-                    push.attempts = attempts + 1
-                    push.error = error
-                    log.warning("tracking_push_failed", push=str(push_id), error=error)
-                    if push.attempts >= MAX_ATTEMPTS or isinstance(exc, ValueError):
-                        push.processed_at = now  # malformed, or failing for good: kept
-                        PUSHES.labels(push.provider, "failed").inc()
-                    else:
-                        push.next_attempt_at = now + backoff_interval(
-                            push.attempts,
-                            base=config_of(self.rt).push_retry_base_seconds,
-                            cap=3600.0,
-                        )
-                    continue
-                push.processed_at = now
-                push.attempts = attempts + 1
-                PUSHES.labels(push.provider, "applied").inc()
+            try:
+                async with session.begin_nested():
+                    await apply_pushes(session, self.rt, pushes, now)
+            except Exception:
+                # one of them fails: each on its own, so the others still apply
+                for push in pushes:
+                    await self._one(session, push, now)
+            else:
+                for push in pushes:
+                    self._done(push, now)
             return len(pushes)
+
+    def _done(self, push: TrackingPush, now: dt.datetime) -> None:
+        push.processed_at = now
+        push.attempts += 1
+        PUSHES.labels(push.provider, "applied").inc()
+
+    async def _one(self, session: AsyncSession, push: TrackingPush, now: dt.datetime) -> None:
+        push_id, attempts, provider = push.id, push.attempts, push.provider
+        try:
+            async with session.begin_nested():
+                await apply_pushes(session, self.rt, [push], now)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {mask_text(str(exc))}"[:2000]
+            push.attempts = attempts + 1
+            push.error = error
+            log.warning("tracking_push_failed", push=str(push_id), error=error)
+            if push.attempts >= MAX_ATTEMPTS or isinstance(exc, ValueError):
+                push.processed_at = now  # malformed, or failing for good: kept
+                PUSHES.labels(provider, "failed").inc()
+            else:
+                push.next_attempt_at = now + backoff_interval(
+                    push.attempts, base=config_of(self.rt).push_retry_base_seconds, cap=3600.0
+                )
+            return
+        self._done(push, now)
 
     async def run(self) -> None:
         await drain_forever(
