@@ -22,7 +22,7 @@ from logistics.parcels.endpoints import router as parcels_router
 from logistics.parcels.rules_worker import rules_worker
 from logistics.providers.registry import clients_of
 from logistics.routing.endpoints import router as routing_router
-from logistics.tracking.pushes import push_worker
+from logistics.tracking.pushes import intake_of, push_worker
 from logistics.tracking.pushes import router as pushes_router
 from logistics.tracking.worker import tracking_worker
 from logistics.tracking_page.endpoints import router as tracking_page_router
@@ -30,6 +30,8 @@ from logistics.tracking_page.endpoints import router as tracking_page_router
 
 async def _close_clients(runtime: ServiceRuntime) -> None:
     await clients_of(runtime).close()
+    if "push_intake" in runtime.state:
+        await intake_of(runtime).writer.close()
 
 
 async def _replay_parked(runtime: ServiceRuntime) -> None:

@@ -18,6 +18,7 @@ from logistics.accounts.service import create_account
 from logistics.models import TrackingAccount
 from logistics.providers.base import ProviderError
 from logistics.providers.registry import clients_of
+from logistics.tracking.pushes import intake_of
 
 router = APIRouter(prefix="/v1/tracking-accounts", tags=["tracking accounts"])
 
@@ -121,3 +122,4 @@ async def deactivate(account_id: uuid.UUID, rt: Runtime, _: Admin) -> None:
         if row is None:
             raise NotFound(f"no tracking account {account_id}")
         row.active, row.is_default = False, False
+    intake_of(rt).accounts.forget(account_id)  # its pushes refused at once here

@@ -15,8 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-import sqlalchemy as sa
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -31,12 +31,12 @@ from dropship_common.notify import listen_forever
 from dropship_common.observability import mask_text
 from dropship_common.runtime import ServiceRuntime
 from dropship_common.workers import CommitSignal, drain_forever
-from logistics.accounts.repository import AccountRepository
 from logistics.config import config_of
 from logistics.models import Parcel, TrackingPush
 from logistics.parcels.repository import ParcelRepository, TimelineRepository
 from logistics.parcels.service import apply_snapshot
-from logistics.providers.registry import account_of, provider_class
+from logistics.providers.registry import provider_class
+from logistics.tracking.push_intake import AccountCache, PushWriter
 from logistics.tracking.repository import PushRepository
 
 log = structlog.get_logger(__name__)
@@ -57,20 +57,16 @@ async def _receive(
     provider: str, account_id: uuid.UUID, request: Request, rt: ServiceRuntime
 ) -> JSONResponse:
     body = await request.body()
-    async with rt.db.sessions() as session:
-        row = await AccountRepository(session).get(account_id)
-    if row is None or row.provider != provider or not row.active:
+    intake = intake_of(rt)
+    found = await intake.accounts.get(account_id)
+    if found is None or found.provider != provider or not found.active:
         PUSHES.labels(provider, "unknown_account").inc()
         raise NotFound("no such tracking account")
-    if not provider_class(provider).verify_push(account_of(row), request.headers, body):
+    if not provider_class(provider).verify_push(found.account, request.headers, body):
         PUSHES.labels(provider, "bad_signature").inc()
         log.warning("tracking_push_bad_signature", provider=provider, account=str(account_id))
         raise InvalidSignature("the push's signature does not match its body")
-    async with rt.db.transaction() as session:
-        session.add(TrackingPush(account_id=account_id, provider=provider, body=body))
-        session.info[PUSH_FLAG] = True
-        if not rt.db.is_sqlite:
-            await session.execute(sa.select(sa.func.pg_notify(PUSH_CHANNEL, "")))
+    await intake.writer.store(account_id, provider, body)
     PUSHES.labels(provider, "stored").inc()
     return JSONResponse({"code": 0, "message": "received"})
 
@@ -122,10 +118,34 @@ async def apply_pushes(
     return changed
 
 
+@dataclass
+class PushIntake:
+    accounts: AccountCache
+    writer: PushWriter
+
+
+def intake_of(rt: ServiceRuntime) -> PushIntake:
+    """This process's account cache and push writer (made on first use)."""
+    found = rt.state.get("push_intake")
+    if found is None:
+
+        def committed() -> None:
+            signal = rt.state.get("push_signal")
+            if isinstance(signal, CommitSignal):
+                signal.set()  # this process's push worker: apply at once
+
+        found = rt.state["push_intake"] = PushIntake(
+            AccountCache(rt.db), PushWriter(rt.db, PUSH_CHANNEL, committed)
+        )
+    assert isinstance(found, PushIntake)
+    return found
+
+
 class PushWorker:
     def __init__(self, runtime: ServiceRuntime) -> None:
         self.rt = runtime
         self.signal = CommitSignal(runtime.db, PUSH_FLAG)
+        runtime.state["push_signal"] = self.signal
 
     async def apply_due(self) -> int:
         now = utcnow()
