@@ -12,9 +12,11 @@
    distinct parcels) are sent at ``--push-rate`` per second: answered p50 / p99 ms,
    then applied updates/s until every push is applied, and exactly-once checked (each
    parcel one new scan and one status change, no push left, none failed).
-4. **Polling**: ``--polls`` parcels are made due and the tracking worker polls them at
-   a fake 17TRACK (``gettrackinfo``, 40 a call; the fake's rate limit lifted, as the
-   pipeline bench lifts Shopify's): parcels/s.
+4. **Polling**: ``--polls`` parcels of the ten accounts are made due and the tracking
+   worker polls them at a fake 17TRACK (``gettrackinfo``, 40 a call). The fake's own
+   limit is lifted; ours is kept: each account at 17TRACK's 3 requests a second, shared
+   by the processes (``rate_slots``), so ten accounts can reach 1,200 parcels/s: the
+   figure is parcels/s until every one has its new scan.
 
 Prints one JSON document on stdout (progress on stderr) and writes it to
 ``bench/results/logistics-<timestamp>.json``; the database is dropped at the end.
@@ -275,7 +277,7 @@ async def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             async with logistics_process(name) as (base, fake, server, sink):
                 result["pushes"] = await push_phase(conn, base, fake, account, args)
                 result["pushes"]["published"] = dict(sink.received)
-                result["polls"] = await poll_phase(conn, fake, accounts[1:], args)
+                result["polls"] = await poll_phase(conn, fake, accounts, args)
                 if any(k.startswith("error") for k in result["pushes"]["http_statuses"]):
                     say("logistics log:\n" + server.log_tail(6000))
             result["size_after"] = await sizes(conn, args.parcels)
@@ -476,9 +478,10 @@ async def poll_phase(
     accounts: Sequence[uuid.UUID],
     args: argparse.Namespace,
 ) -> dict[str, Any]:
-    """``--polls`` parcels of the other accounts made due at once; the tracking worker
-    polls them at the fake (``gettrackinfo``, 40 a call, each account at 17TRACK's 3
-    calls a second): parcels/s until every one has its new scan."""
+    """``--polls`` parcels not yet delivered, spread over the accounts, made due at once;
+    the tracking worker polls them at the fake (``gettrackinfo``, 40 a call, each
+    account at 17TRACK's 3 calls a second, so at most 120 parcels/s per account):
+    parcels/s until every one has its new scan."""
     rows = await conn.fetch(
         "SELECT id, tracking_number FROM parcels WHERE account_id = ANY($1::uuid[])"
         " AND status <> 'delivered' LIMIT $2",
