@@ -158,6 +158,14 @@ def upgrade() -> None:
         postgresql_where=sa.text("next_check_at IS NOT NULL"),
         sqlite_where=sa.text("next_check_at IS NOT NULL"),
     )
+    op.create_index(
+        "ix_parcels_account_due",
+        "parcels",
+        ["account_id", "next_check_at"],
+        unique=False,
+        postgresql_where=sa.text("next_check_at IS NOT NULL"),
+        sqlite_where=sa.text("next_check_at IS NOT NULL"),
+    )
     op.create_index("ix_parcels_order_id", "parcels", ["order_id"], unique=False)
     op.create_index(
         "ix_parcels_registration",
@@ -288,6 +296,7 @@ def downgrade() -> None:
         sqlite_where=sa.text("registered_at IS NULL"),
     )
     op.drop_index("ix_parcels_order_id", table_name="parcels")
+    op.drop_index("ix_parcels_account_due", table_name="parcels")
     op.drop_index(
         "ix_parcels_next_check_at",
         table_name="parcels",

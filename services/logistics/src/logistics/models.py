@@ -90,6 +90,14 @@ class Parcel(Base):
             postgresql_where=sa.text("next_check_at IS NOT NULL"),
             sqlite_where=sa.text("next_check_at IS NOT NULL"),
         ),
+        # one account's due parcels (the poller's claim), whatever the other accounts
+        sa.Index(
+            "ix_parcels_account_due",
+            "account_id",
+            "next_check_at",
+            postgresql_where=sa.text("next_check_at IS NOT NULL"),
+            sqlite_where=sa.text("next_check_at IS NOT NULL"),
+        ),
         sa.Index(
             "ix_parcels_review_at",
             "review_at",

@@ -85,7 +85,8 @@ async def _account_round(
             return counts
         session.expunge(account)
     provider = clients_of(runtime).provider(account)
-    for registered in (False, True):
+
+    async def lane(registered: bool) -> None:
         step = _poll if registered else _register
         for _ in range(max_batches):
             async with runtime.db.transaction() as session:
@@ -94,12 +95,17 @@ async def _account_round(
                 )
                 leased = [(p.id, p.tracking_number, p.carrier) for p in batch]
             if not leased:
-                break
+                return
             done = await step(runtime, provider, account, leased, now)
             for key, value in done.items():
                 counts[key] = counts.get(key, 0) + value
             if len(leased) < provider.max_batch or done.get("failed"):
-                break
+                return
+
+    # two lanes per stage: one batch is applied while the next call waits for its slot
+    # (the account's rate is the client's, shared by the lanes)
+    await asyncio.gather(lane(False), lane(False))
+    await asyncio.gather(lane(True), lane(True))
     return counts
 
 
