@@ -176,9 +176,13 @@ async def test_provider_down_rate_limited_or_out_of_quota_loses_no_parcel(
         assert all(p.registered_at is None and p.check_failures >= 2 for p in rows)
         assert all(p.next_check_at and p.next_check_at > later for p in rows)
 
-        # back: registered, the alert cleared
+        # back, answering 429 twice first ("request frequency exceeds the limit"): the
+        # client waits and tries again within the round; registered, the alert cleared
         fake.down = False
+        fake.fail_next(2, status=429)
+        calls = fake.count("register")
         await check_due(svc.runtime, later + dt.timedelta(hours=7))
+        assert fake.count("register") >= calls + 1
         rows = await parcels_of(svc, order.order_id)
         assert all(p.registered_at is not None for p in rows)
         async with svc.runtime.db.sessions() as s:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +21,7 @@ from dropship_common.contracts.logistics import (
     ShipmentStatusChanged,
 )
 from dropship_common.contracts.supplier_gateway import ShipmentTrackingAssigned
+from dropship_common.messaging.envelope import Envelope
 from dropship_common.messaging.outbox import Outbox
 from dropship_common.tracking_links import parcel_token
 from logistics.accounts.repository import AccountRepository
@@ -35,6 +37,18 @@ from logistics.parcels.repository import (
     TimelineRepository,
 )
 from logistics.providers.base import Snapshot
+
+
+@dataclass
+class Batch:
+    """The timeline rows and events of several reports, written in two statements."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    envelopes: list[Envelope] = field(default_factory=list)
+
+    async def write(self, session: AsyncSession, outbox: Outbox) -> None:
+        await TimelineRepository(session).add_many(self.rows)
+        await outbox.add(session, self.envelopes)
 
 
 def _event(
@@ -156,9 +170,12 @@ async def apply_snapshot(
     now: dt.datetime,
     has_push: bool = True,
     known_keys: set[str] | None = None,
+    batch: Batch | None = None,
 ) -> bool:
     """Apply one provider report to a (locked) parcel; whether its status changed.
-    ``known_keys``: the parcel's timeline keys when the caller read them for a batch."""
+    ``known_keys``: the parcel's timeline keys when the caller read them for a batch;
+    ``batch``: where the timeline rows and events go when the caller writes a batch's
+    together (:meth:`Batch.write`)."""
     timeline = TimelineRepository(session)
     report = Report(
         status=snapshot.status,
@@ -240,9 +257,16 @@ async def apply_snapshot(
             location=done.status_scan.location,
             buyer_notice=done.buyer_notice,
         )
-        await outbox.add(session, [changed_event.envelope(correlation_id=str(parcel.order_id))])
+        envelope = changed_event.envelope(correlation_id=str(parcel.order_id))
+        if batch is not None:
+            batch.envelopes.append(envelope)
+        else:
+            await outbox.add(session, [envelope])
         parcel.review_at = None if ParcelStatus(parcel.status) in FINAL else now
-    await timeline.add_many(rows)
+    if batch is not None:
+        batch.rows.extend(rows)
+    else:
+        await timeline.add_many(rows)
     if snapshot.stopped and ParcelStatus(parcel.status) not in FINAL:
         # the provider gave up on it: the rules still watch it; polls only rarely
         parcel.next_check_at = now + dt.timedelta(days=7)

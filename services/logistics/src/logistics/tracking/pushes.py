@@ -34,7 +34,7 @@ from dropship_common.workers import CommitSignal, drain_forever
 from logistics.config import config_of
 from logistics.models import Parcel, TrackingPush
 from logistics.parcels.repository import ParcelRepository, TimelineRepository
-from logistics.parcels.service import apply_snapshot
+from logistics.parcels.service import Batch, apply_snapshot
 from logistics.providers.registry import provider_class
 from logistics.tracking.push_intake import AccountCache, PushWriter
 from logistics.tracking.repository import PushRepository
@@ -101,6 +101,7 @@ async def apply_pushes(
     for parcel in parcels:
         by_pair.setdefault((parcel.account_id, parcel.tracking_number), []).append(parcel)
     keys = await TimelineRepository(session).keys_of([p.id for p in parcels])
+    batch = Batch()
     changed = 0
     for push, snapshots in parsed:
         for snapshot in snapshots:
@@ -114,7 +115,9 @@ async def apply_pushes(
                     cause=f"push:{push.provider}:{push.id}",
                     now=now,
                     known_keys=keys.setdefault(parcel.id, set()),
+                    batch=batch,
                 )
+    await batch.write(session, rt.outbox)
     return changed
 
 

@@ -26,7 +26,7 @@ from logistics.accounts.repository import AccountRepository
 from logistics.config import config_of
 from logistics.models import Parcel, TrackingAccount
 from logistics.parcels.repository import TimelineRepository
-from logistics.parcels.service import apply_snapshot
+from logistics.parcels.service import Batch, apply_snapshot
 from logistics.providers.base import (
     AuthRejected,
     ProviderError,
@@ -211,6 +211,7 @@ async def _poll(
     async with runtime.db.transaction() as session:
         rows: list[Parcel] = await ScheduleRepository(session).locked(ids)
         keys = await TimelineRepository(session).keys_of([p.id for p in rows])
+        batch = Batch()
         for parcel in rows:
             snapshot = by_number.get(parcel.tracking_number)
             if snapshot is not None:
@@ -223,13 +224,15 @@ async def _poll(
                     cause=f"poll:{account.provider}",
                     now=now,
                     has_push=provider.has_push,
-                    known_keys=keys.get(parcel.id, set()),
+                    known_keys=keys.setdefault(parcel.id, set()),
+                    batch=batch,
                 )
             elif parcel.tracking_number in unknown:
                 parcel.registered_at = None  # the provider lost it: register again
                 parcel.next_check_at = now
             else:
                 parcel.next_check_at = now + dt.timedelta(hours=1)
+        await batch.write(session, runtime.outbox)
     return {"polled": len(rows), "changed": changed}
 
 
