@@ -11,9 +11,13 @@ import pytest
 
 from dropship_common.contracts.order_intake import OrderRedacted
 from dropship_testkit.tap import EventTap
+from logistics.domain.status import ParcelStatus as S
 from logistics.main import SPEC
 from logistics.models import Destination
 from logistics.parcels.rules_worker import review_due
+from logistics.parcels.service import apply_snapshot
+from logistics.providers.base import Checkpoint, Snapshot
+from logistics.tracking.repository import ScheduleRepository
 
 from .helpers import SHIPPED, assigned, confirmed, parcels_of, processed, publish
 
@@ -66,30 +70,58 @@ async def test_the_rules_follow_up_stall_and_declare_lost_on_time(
     await processed(svc, await publish(svc, order))
     await processed(svc, await publish(svc, assigned(order, ["RR123456785CN"])))
     [parcel] = await parcels_of(svc, order.order_id)
-
     assert await review_due(svc.runtime, days(1)) == {"reviewed": 1}
+    # a scan on day 25, then silence
+    scan = Checkpoint(days(25), S.IN_TRANSIT, "InTransit/Departure", "Departed", "Frankfurt")
+    async with svc.runtime.db.transaction() as session:
+        [row] = await ScheduleRepository(session).locked([parcel.id])
+        await apply_snapshot(
+            session, svc.runtime.outbox, row,
+            Snapshot("RR123456785CN", "chinapost", S.IN_TRANSIT, "InTransit", [scan]),
+            source="poll", cause="test", now=days(25),
+        )  # fmt: skip
+
     assert tap.of_type("shipment.follow_up") == []
-    done = await review_due(svc.runtime, days(30))  # postal: 30 days, no scan since shipping
-    assert done["follow_up"] == 1 and done["stalled"] == 1
+    done = await review_due(svc.runtime, days(30))  # postal: 30 days after shipping
+    assert done.get("follow_up") == 1 and "stalled" not in done
     [follow_up] = await tap.wait_for("shipment.follow_up", parcel_id=str(parcel.id))
     assert follow_up.payload["window_to"] == "2026-10-11"
-    await tap.wait_for("shipment.stalled", parcel_id=str(parcel.id))
+    assert follow_up.payload["last_scan"] == "Departed"
     # the window (day 40) is extended 3 days before it closes, by 15 days
     done = await review_due(svc.runtime, days(37))
     assert done.get("extend_window") == 1
     [extended] = await tap.wait_for("shipment.delivery_window_extended")
     assert extended.payload["window_to"] == "2026-10-26"
     assert extended.payload["reason"] == "closing"
-    done = await review_due(svc.runtime, days(40))
+    done = await review_due(svc.runtime, days(55))  # no scan for 30 days
+    assert done.get("stalled") == 1
+    [stalled] = await tap.wait_for("shipment.stalled", parcel_id=str(parcel.id))
+    assert stalled.payload["silent_days"] == 30 and not stalled.payload["silent_route"]
+    done = await review_due(svc.runtime, days(65))  # no tracking information for 40 days
     assert done.get("presumed_lost") == 1
     [lost] = await tap.wait_for("shipment.presumed_lost")
     assert lost.payload["silent_days"] == 40
     # nothing twice
-    assert "presumed_lost" not in await review_due(svc.runtime, days(41))
+    assert "presumed_lost" not in await review_due(svc.runtime, days(66))
     assert len(tap.of_type("shipment.follow_up")) == 1
+    assert len(tap.of_type("shipment.stalled")) == 1
     r = await svc.client.get(f"/v1/parcels/{parcel.id}", headers=svc.admin_headers)
     kinds = [e["description"] for e in r.json()["events"] if e["kind"] == "rule"]
     assert kinds[0] == "follow-up due" and kinds[-1].startswith("presumed lost")
+
+
+async def test_a_follow_up_due_with_a_stall_is_one_message(start_service, tap_factory) -> None:  # type: ignore[no-untyped-def]
+    """No scan at all by day 30: the buyer hears once (the stall's reassuring message)."""
+    svc, tap = await started(start_service, tap_factory)
+    order = confirmed("DE")
+    await processed(svc, await publish(svc, order))
+    await processed(svc, await publish(svc, assigned(order, ["RR123456785CN"])))
+    done = await review_due(svc.runtime, days(30))
+    assert done.get("follow_up") == 1 and done.get("stalled") == 1
+    await tap.wait_for("shipment.stalled")
+    await review_due(svc.runtime, days(31))
+    assert tap.of_type("shipment.follow_up") == []
+    assert len(tap.of_type("shipment.stalled")) == 1
 
 
 async def test_a_route_that_loses_tracking_is_not_declared_lost_for_silence(
@@ -205,3 +237,32 @@ async def test_tracking_parked_by_the_bare_release_is_processed_on_start(
     assert left == 0
     await processed(svc, await publish(svc, event))  # delivered live too: applied once
     assert len(await parcels_of(svc, order.order_id)) == 1
+
+
+async def test_an_operator_of_another_shop_sees_no_parcel_of_this_one(
+    start_service, tap_factory
+) -> None:  # type: ignore[no-untyped-def]
+    svc, _ = await started(start_service, tap_factory)
+    order = confirmed("DE")
+    await processed(svc, await publish(svc, order))
+    await processed(svc, await publish(svc, assigned(order, ["RR123456785CN"])))
+    [parcel] = await parcels_of(svc, order.order_id)
+    keys = {}
+    for name, shop in (("mine", order.shop_id), ("other", uuid.uuid4())):
+        r = await svc.client.post(
+            "/v1/admin/api-keys",
+            headers=svc.admin_headers,
+            json={"role": "operator", "label": name, "shops": [str(shop)]},
+        )
+        assert r.status_code == 201, r.text
+        keys[name] = {"authorization": f"Bearer {r.json()['key']}"}
+    r = await svc.client.get(f"/v1/parcels/{parcel.id}", headers=keys["other"])
+    assert r.status_code == 404
+    r = await svc.client.get("/v1/parcels", headers=keys["other"])
+    assert r.json()["parcels"] == []
+    r = await svc.client.post(f"/v1/parcels/{parcel.id}/recheck", headers=keys["other"])
+    assert r.status_code == 404
+    r = await svc.client.get(f"/v1/parcels/{parcel.id}", headers=keys["mine"])
+    assert r.status_code == 200
+    r = await svc.client.get("/v1/parcels", headers=keys["mine"])
+    assert [p["id"] for p in r.json()["parcels"]] == [str(parcel.id)]

@@ -10,7 +10,8 @@ from logistics.domain.status import moves_forward
     [
         (S.PENDING, S.IN_TRANSIT, True),
         (S.IN_TRANSIT, S.IN_CUSTOMS, True),
-        (S.IN_CUSTOMS, S.IN_TRANSIT, False),  # an old scan, arriving late
+        (S.IN_CUSTOMS, S.IN_TRANSIT, True),  # a newer scan: customs cleared, moving on
+        (S.IN_TRANSIT, S.INFO_RECEIVED, False),  # label news after the parcel moved
         (S.DELIVERED, S.IN_TRANSIT, False),  # an old "in transit" after delivery
         (S.DELIVERED, S.OUT_FOR_DELIVERY, False),
         (S.EXCEPTION, S.IN_TRANSIT, True),  # trouble cleared: a real change

@@ -13,7 +13,8 @@ and https://www.aftership.com/docs/tracking/2026-07/enum/delivery-sub-statuses.
 Choices of ours, where the vendors' words do not say which of our statuses fits:
 
 * every customs sub-status is ``in_customs``, "released" included (the parcel has
-  reached the customs stage; the next news moves it on), and so is AfterShip's
+  reached the customs stage; a newer transit scan moves it on, see
+  ``logistics.domain.status``), and so is AfterShip's
   ``Exception_004`` "Delayed (Customs clearance)" (still at customs, only slower);
 * 17TRACK's ``Exception_Destroyed`` (destroyed, e.g. by customs) is ``lost``: the
   parcel will never reach the buyer, as with a loss;

@@ -2,11 +2,13 @@
 
 Each provider's statuses and sub-statuses are mapped to these in
 :mod:`logistics.domain.provider_statuses`. ``FINAL`` statuses end the following (no
-more polls). :func:`moves_forward` says whether a reported status may replace the
-current one: a parcel never moves backwards because a push or a poll arrives late or
-twice (an old "in transit" after "delivered" is not news), but real reversals are
-changes (an exception followed by transit, a failed delivery followed by out for
-delivery again, a delivered parcel coming back to the sender).
+more polls). :func:`moves_forward` says whether a status reported by a scan *newer*
+than the parcel's last one may replace the current one (a report older than that is
+history, which :mod:`logistics.domain.progress` sorts out by time): a parcel never
+moves back from a final status or onto the road again from its way back, but real
+reversals are changes (an exception followed by transit, customs cleared and in
+transit again, a failed delivery followed by out for delivery again, a delivered
+parcel coming back to the sender).
 """
 
 from __future__ import annotations
@@ -56,6 +58,10 @@ _RANK: dict[ParcelStatus, int] = {
 _REVERSALS: frozenset[tuple[ParcelStatus, ParcelStatus]] = frozenset(
     {
         (ParcelStatus.EXCEPTION, ParcelStatus.IN_TRANSIT),
+        # a newer scan on the road again: customs cleared, back to the depot
+        (ParcelStatus.IN_CUSTOMS, ParcelStatus.IN_TRANSIT),
+        (ParcelStatus.OUT_FOR_DELIVERY, ParcelStatus.IN_TRANSIT),
+        (ParcelStatus.AVAILABLE_FOR_PICKUP, ParcelStatus.IN_TRANSIT),
         (ParcelStatus.EXCEPTION, ParcelStatus.INFO_RECEIVED),
         (ParcelStatus.DELIVERY_FAILED, ParcelStatus.OUT_FOR_DELIVERY),
         (ParcelStatus.DELIVERY_FAILED, ParcelStatus.AVAILABLE_FOR_PICKUP),

@@ -138,7 +138,10 @@ async def _visible(
     repo: ParcelRepository, who: Principal, parcel_id: uuid.UUID, *, for_update: bool = False
 ) -> Parcel:
     parcel = await repo.get(parcel_id, for_update=for_update)
-    if parcel is None or (parcel.shop_id is not None and not who.sees_shop(parcel.shop_id)):
+    hidden = who.shops is not None and (
+        parcel is None or parcel.shop_id is None or not who.sees_shop(parcel.shop_id)
+    )
+    if parcel is None or hidden:
         raise NotFound(f"no parcel {parcel_id}")
     return parcel
 

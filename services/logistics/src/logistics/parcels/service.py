@@ -284,9 +284,6 @@ async def review_parcel(
     routing = RoutingRepository(session)
     policy = await routing.policy(parcel.shop_id)
     status = ParcelStatus(parcel.status)
-    if parcel.cancelled and status in FINAL:
-        parcel.review_at = None
-        return []
     facts = ParcelFacts(
         status=status,
         carrier_class=CarrierClass(parcel.carrier_class),
@@ -331,7 +328,22 @@ async def review_parcel(
                 description=f"delivery window extended to {parcel.window_to} ({reason})",
             )
         )
-    if Due.FOLLOW_UP in decided.due:
+    if Due.FOLLOW_UP in decided.due and (
+        Due.STALLED in decided.due or Due.SILENT_ROUTE in decided.due
+    ):
+        # due together (no scan since shipping): one message to the buyer, the stall's
+        parcel.followed_up_at = now
+        rows.append(
+            _event(
+                parcel,
+                "rule",
+                now,
+                cause,
+                "follow_up",
+                description="follow-up due: told with the stall",
+            )
+        )
+    elif Due.FOLLOW_UP in decided.due:
         parcel.followed_up_at = now
         last = await _last_scan(session, parcel)
         envelopes.append(

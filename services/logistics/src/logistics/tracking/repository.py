@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
+from dropship_common.db import utcnow
 from dropship_common.repository import Repository
 from logistics.models import Parcel, TrackingPush
 
@@ -50,8 +51,11 @@ class ScheduleRepository(Repository[Parcel]):
             .order_by(Parcel.next_check_at),
             limit,
         )
+        # the lease runs from the real time (a round's ``now`` may be minutes old, or,
+        # in tests, a chosen moment): another replica leaves them until it ends
+        until = max(now, utcnow()) + lease
         for row in rows:
-            row.next_check_at = now + lease
+            row.next_check_at = until
         return rows
 
     async def locked(self, ids: Sequence[uuid.UUID]) -> list[Parcel]:

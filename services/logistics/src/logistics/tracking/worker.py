@@ -5,7 +5,8 @@ LOCKED, ``next_check_at`` pushed past the lease), calls the provider with no
 transaction open, then applies the answers in a short transaction. What goes wrong
 never drops a parcel: a provider down or slow backs off (the parcel is due again
 later, breaker in the client), a rate limit waits as told, quota running out is an
-alert (metric, log, the account's ``problem`` on the worklist) and registrations wait.
+alert (metric ``tracking_provider_problems``, a log line, the account's ``problem`` in
+``GET /v1/tracking-accounts``) and registrations wait.
 """
 
 from __future__ import annotations

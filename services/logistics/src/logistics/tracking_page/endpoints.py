@@ -1,6 +1,7 @@
 """``GET /track/{token}``: where the parcel is, for the buyer, in the shop's language
-(en, zh; ``?lang=`` overrides). The token is unguessable (32 random bytes), sent in
-the "shipped" e-mail. The page shows the carrier, the number, the milestones and the
+(en, zh; ``?lang=`` overrides). The token is unguessable (an HMAC of the parcel under
+a key derived from the deployment's secret, :mod:`dropship_common.tracking_links`),
+sent in the "shipped" e-mail. The page shows the carrier, the number, the milestones and the
 expected window: no name, no address (logistics holds none). Server-rendered,
 readable on a phone, no script."""
 
@@ -15,7 +16,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from dropship_common.carriers import tracking_url
+from dropship_common.carriers import tracking_url, valid_tracking_url
 from dropship_common.deps import Runtime
 from dropship_common.errors import PATH_ERRORS, NotFound, error_responses
 from logistics.domain.carriers import carrier_name
@@ -89,7 +90,8 @@ async def tracking_page(
     elif parcel.silent_route and parcel.status not in ("delivered", "returned_to_sender"):
         notice = t["silent_notice"]
     carrier = carrier_name(parcel.carrier) or parcel.carrier_given or "—"
-    page = parcel.supplier_tracking_url or tracking_url(
+    given = parcel.supplier_tracking_url
+    page = (given if valid_tracking_url(given) else None) or tracking_url(
         parcel.carrier or parcel.carrier_given or "", parcel.tracking_number
     )
     html = TEMPLATES.get_template("track.html").render(
