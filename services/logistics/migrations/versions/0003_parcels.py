@@ -105,6 +105,8 @@ def upgrade() -> None:
         sa.Column("carrier_source", sa.String(length=10), nullable=False),
         sa.Column("carrier_class", sa.String(length=10), nullable=False),
         sa.Column("supplier_tracking_url", sa.String(length=500), nullable=True),
+        sa.Column("duty_likely", sa.Boolean(), nullable=True),
+        sa.Column("customs_rule", sa.String(length=300), nullable=True),
         sa.Column("token", sa.String(length=43), nullable=False),
         sa.Column("account_id", sa.Uuid(), nullable=True),
         sa.Column("registered_at", dropship_common.db.UTCDateTime(timezone=True), nullable=True),

@@ -123,6 +123,9 @@ class Parcel(Base):
     carrier_source: Mapped[str] = mapped_column(sa.String(10))
     carrier_class: Mapped[str] = mapped_column(sa.String(10))
     supplier_tracking_url: Mapped[str | None] = mapped_column(sa.String(500))
+    # the shipping notice's customs assessment, told to the buyer at customs
+    duty_likely: Mapped[bool | None]
+    customs_rule: Mapped[str | None] = mapped_column(sa.String(300))
     token: Mapped[str] = mapped_column(sa.String(43), unique=True)  # the buyer's page
     account_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("tracking_accounts.id"))
     registered_at: Mapped[dt.datetime | None]

@@ -266,3 +266,35 @@ async def test_an_operator_of_another_shop_sees_no_parcel_of_this_one(
     assert r.status_code == 200
     r = await svc.client.get("/v1/parcels", headers=keys["mine"])
     assert [p["id"] for p in r.json()["parcels"]] == [str(parcel.id)]
+
+
+async def test_at_customs_the_notices_duty_assessment_goes_with_the_change(
+    start_service, tap_factory
+) -> None:  # type: ignore[no-untyped-def]
+    svc, tap = await started(start_service, tap_factory)
+    order = confirmed("DE")
+    await processed(svc, await publish(svc, order))
+    event = assigned(order, ["RR123456785CN"]).model_copy(
+        update={"duty_likely": True, "customs_rule": "EU IOSS: VAT from the first euro"}
+    )
+    await processed(svc, await publish(svc, event))
+    [parcel] = await parcels_of(svc, order.order_id)
+    now = dt.datetime.now(dt.UTC)
+    for status, provider_status, hours in (
+        (S.IN_TRANSIT, "InTransit/PickedUp", 50),
+        (S.IN_CUSTOMS, "InTransit/CustomsProcessing", 2),
+    ):
+        scan = Checkpoint(now - dt.timedelta(hours=hours), status, provider_status, "scan")
+        async with svc.runtime.db.transaction() as session:
+            [row] = await ScheduleRepository(session).locked([parcel.id])
+            await apply_snapshot(
+                session, svc.runtime.outbox, row,
+                Snapshot("RR123456785CN", "chinapost", status, provider_status, [scan]),
+                source="poll", cause="test", now=now,
+            )  # fmt: skip
+    [customs] = await tap.wait_for("shipment.status_changed", status="in_customs")
+    assert customs.payload["buyer_notice"] == "customs"
+    assert customs.payload["duty_likely"] is True
+    assert customs.payload["customs_rule"].startswith("EU IOSS")
+    [moving] = tap.of_type("shipment.status_changed", status="in_transit")
+    assert moving.payload["duty_likely"] is None  # only told at customs

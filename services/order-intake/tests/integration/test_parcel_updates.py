@@ -86,7 +86,9 @@ async def test_milestones_reach_shopify_and_the_buyer_once_and_the_order_is_deli
     order, so = await shipped(w)
     road = [
         changed(order, so, "pending", "in_transit", 10, None),
-        changed(order, so, "in_transit", "in_customs", 100, "customs"),
+        changed(order, so, "in_transit", "in_customs", 100, "customs").model_copy(
+            update={"duty_likely": True, "customs_rule": "EU IOSS"}
+        ),
         changed(order, so, "in_customs", "out_for_delivery", 150, "out_for_delivery"),
         changed(order, so, "out_for_delivery", "delivered", 160, "delivered"),
     ]
@@ -124,6 +126,7 @@ async def test_milestones_reach_shopify_and_the_buyer_once_and_the_order_is_deli
     page = f"https://track.example.com/track/{parcel_token(so, NUMBER)}"
     assert page in shipped_mail.get_content()
     [customs] = await w.wait_mails("is at customs")
+    assert "import duty or VAT is likely to be due" in customs.get_content()
     assert "https://track.example.com/track/abc" in customs.get_content()
     await w.wait_mails("out for delivery")
     [delivered] = await w.wait_mails("was delivered")

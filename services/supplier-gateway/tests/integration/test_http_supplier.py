@@ -152,6 +152,12 @@ async def test_order_posted_signed_and_answered_with_the_supplier_key(
         assert (r.json()["status"], r.json()["tracking_numbers"]) == ("shipped", ["RR123456785CN"])
         [shipped] = await tap.wait_for("shipment.tracking_assigned", supplier_order_id=so)
         assert shipped.payload["carrier"] == "China Post"
+        # the notice's customs assessment goes with the tracking (a DE order: the EU rule)
+        notice = await gw.client.get(f"/v1/supplier-orders/{so}", headers=gw.admin_headers)
+        customs = notice.json()["notice"]["customs"]
+        assert shipped.payload["customs_rule"] == customs["threshold_rule"]
+        assert shipped.payload["customs_rule"].startswith("EU IOSS")
+        assert shipped.payload["duty_likely"] == customs["threshold_crossed"]
         r = await gw.client.post(f"/v1/supplier/orders/{so}/ship", headers=auth, json=good)
         assert r.status_code == 200  # the same numbers again: nothing new
         other = {"carrier": "China Post", "tracking_numbers": ["LP00123456789012"]}

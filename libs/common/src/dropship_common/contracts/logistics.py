@@ -58,6 +58,16 @@ class ShipmentStatusChanged(_ParcelEvent):
     occurred_at: dt.datetime = Field(description="When the carrier scanned it.")
     description: str | None = Field(description="The carrier's words for the scan.")
     location: str | None = Field(description="Where, as the carrier says it.")
+    duty_likely: bool | None = Field(
+        default=None,
+        description=(
+            "At customs: whether duty or VAT is likely due (the supplier's shipping"
+            " notice, via `shipment.tracking_assigned`); none when not known."
+        ),
+    )
+    customs_rule: str | None = Field(
+        default=None, description="At customs: the destination's import rule, if known."
+    )
     buyer_notice: str | None = Field(
         description=(
             "What the buyer is to be told of this change, decided once per parcel:"

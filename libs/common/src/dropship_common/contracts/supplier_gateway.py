@@ -73,6 +73,17 @@ class ShipmentTrackingAssigned(Event):
             " used instead of ours."
         ),
     )
+    duty_likely: bool | None = Field(
+        default=None,
+        description=(
+            "From the shipping notice's customs declaration: whether the buyer will likely"
+            " pay duty or VAT at import (the declared value above the destination's"
+            " threshold); none when no rule applies or the currencies differ."
+        ),
+    )
+    customs_rule: str | None = Field(
+        default=None, description="The destination's import rule the notice applied."
+    )
 
 
 class SupplierOrderOverdue(Event):

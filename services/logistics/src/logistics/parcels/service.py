@@ -101,6 +101,8 @@ async def open_parcels(
                 carrier_source=source.value,
                 carrier_class=cls.value,
                 supplier_tracking_url=event.tracking_urls.get(number),
+                duty_likely=event.duty_likely,
+                customs_rule=event.customs_rule,
                 token=parcel_token(event.supplier_order_id, number),
                 account_id=account.id if account else None,
                 status=ParcelStatus.PENDING.value,
@@ -133,6 +135,12 @@ async def open_parcels(
         ]
     )
     return inserted
+
+
+def _customs(parcel: Parcel) -> dict[str, Any]:
+    if parcel.status != ParcelStatus.IN_CUSTOMS:
+        return {}
+    return {"duty_likely": parcel.duty_likely, "customs_rule": parcel.customs_rule}
 
 
 def _state(parcel: Parcel) -> ParcelState:
@@ -256,6 +264,7 @@ async def apply_snapshot(
             description=done.status_scan.description or None,
             location=done.status_scan.location,
             buyer_notice=done.buyer_notice,
+            **_customs(parcel),
         )
         envelope = changed_event.envelope(correlation_id=str(parcel.order_id))
         if batch is not None:

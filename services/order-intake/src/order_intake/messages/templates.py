@@ -65,13 +65,13 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
             "Your parcel for order $number is at customs",
             "Dear $name,\n\nyour parcel $tracking_number ($carrier) has reached customs in "
             "your country. Customs may contact you for information or import duties before "
-            "they release it; please answer them so it can be delivered.\n\nTrack it: "
+            "they release it; please answer them so it can be delivered.$duty\n\nTrack it: "
             "$tracking_url\n\n$shop",
         ),
         "zh": (
             "订单 $number 的包裹已到达海关",
             "$name 您好：\n\n您的包裹 $tracking_number（$carrier）已到达您所在国家的海关。"
-            "海关可能会联系您提供信息或缴纳进口税费，请及时回复以便放行派送。\n\n查询链接："
+            "海关可能会联系您提供信息或缴纳进口税费，请及时回复以便放行派送。$duty\n\n查询链接："
             "$tracking_url\n\n$shop",
         ),
     },
@@ -183,6 +183,20 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
             "新的预计送达时间为 $window_to 前。给您带来不便，我们深表歉意，并会密切跟进。"
             "\n\n查询链接：$tracking_url\n\n$shop",
         ),
+    },
+}
+
+# the $duty of "parcel_customs": what the shipping notice's customs declaration says
+CUSTOMS_DUTY = {
+    True: {
+        "en": "\nThis parcel's value is above your country's threshold, so import duty or "
+        "VAT is likely to be due before it is delivered.",
+        "zh": "\n此包裹的申报价值超过您所在国家的免税额度，派送前可能需要缴纳进口关税或增值税。",
+    },
+    False: {
+        "en": "\nThis parcel's value is within your country's threshold: no import duty is "
+        "expected.",
+        "zh": "\n此包裹的申报价值在您所在国家的免税额度内，预计无需缴纳进口关税。",
     },
 }
 

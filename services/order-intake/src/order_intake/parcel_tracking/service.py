@@ -34,6 +34,7 @@ from order_intake.config import OrderIntakeSettings
 from order_intake.domain.lifecycle import OrderStatus
 from order_intake.fulfilment.plugins import writes_back
 from order_intake.messages.service import queue_buyer_message
+from order_intake.messages.templates import CUSTOMS_DUTY, language_of
 from order_intake.models import Order, Parcel
 from order_intake.orders.repository import OrderRepository
 from order_intake.orders.service import Cause, Orders
@@ -112,6 +113,12 @@ class ParcelUpdates:
             return  # a parcel after a cancellation: aftersales speaks to the buyer
         shop = await ShopRepository(self.session).get(order.shop_id)
         assert shop is not None
+        if kind == "parcel_customs":
+            duty = getattr(event, "duty_likely", None)
+            language = language_of(
+                str(order.buyer.get("language") or shop.buyer_language), CUSTOMS_DUTY[True]
+            )
+            extra = {"duty": "" if duty is None else CUSTOMS_DUTY[duty][language], **extra}
         context = {
             "carrier": event.carrier_name or parcel.carrier,
             "tracking_number": parcel.tracking_number,

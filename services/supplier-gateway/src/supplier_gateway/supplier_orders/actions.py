@@ -125,7 +125,8 @@ async def ship(
     tracking_urls: dict[str, str] | None = None,
 ) -> None:
     """``tracking_urls``: the supplier's tracking page of a number (as given), kept when
-    it is a valid https URL."""
+    it is a valid https URL. The notice's customs assessment goes with the tracking, so
+    that the buyer can be told at customs whether duty is likely."""
     carrier = carrier.strip()
     if not carrier or len(carrier) > 100:
         raise ValidationFailed("the carrier is required (as the supplier names it)")
@@ -161,7 +162,18 @@ async def ship(
         tracking_numbers=numbers,
         shipped_at=utcnow(),
         tracking_urls=urls,
+        **_customs_of(row),
     )
     await outbox.add(
         session, [event.envelope(correlation_id=str(row.order_id), causation_id=actor)]
     )
+
+
+def _customs_of(row: SupplierOrder) -> dict[str, Any]:
+    customs = (row.notice or {}).get("customs") or {}
+    crossed = customs.get("threshold_crossed")
+    rule = customs.get("threshold_rule")
+    return {
+        "duty_likely": crossed if isinstance(crossed, bool) else None,
+        "customs_rule": rule[:300] if isinstance(rule, str) else None,
+    }
