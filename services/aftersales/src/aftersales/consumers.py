@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from aftersales.models import parked_events
+from dropship_common.contracts.logistics import ShipmentPresumedLost, ShipmentStatusChanged
 from dropship_common.contracts.order_intake import (
     OrderAddressChangeRequested,
     OrderCancellationRequested,
@@ -11,4 +12,13 @@ from dropship_common.contracts.order_intake import (
 from dropship_common.messaging.handlers import Handlers
 
 registry = Handlers("aftersales")
-registry.parks(parked_events, [OrderCancellationRequested, OrderAddressChangeRequested])
+# logistics publishes these now: a lost parcel and a return to sender open cases
+registry.parks(
+    parked_events,
+    [
+        OrderCancellationRequested,
+        OrderAddressChangeRequested,
+        ShipmentPresumedLost,
+        ShipmentStatusChanged,
+    ],
+)
