@@ -1,24 +1,95 @@
-"""Messages aftersales consumes. Bare for now: they are parked (kept whole in
-``parked_events``) so that none is lost before its features land."""
+"""Messages aftersales consumes: its handler registry, by contract model.
+
+``order.confirmed`` gives the copy a case is valued from (currency, lines, prices; no
+name, no address); ``order.redacted`` removes the buyer's words from its cases;
+logistics' ``shipment.presumed_lost`` opens a ``lost`` case and a ``returned_to_sender``
+status a ``returned_to_sender`` case, once per parcel (the events do not say which
+lines a parcel holds: the case covers the order's lines). Cancellation and address
+requests after hand-off are still parked (``parked_events``) for their cases to come.
+"""
 
 from __future__ import annotations
 
-from aftersales.models import parked_events
+import uuid
+
+import structlog
+
+from aftersales.cases.repository import CaseRepository, OrderCopyRepository
+from aftersales.cases.service import open_case
+from aftersales.domain.cases import CaseType
+from aftersales.models import Case, parked_events
 from dropship_common.contracts.logistics import ShipmentPresumedLost, ShipmentStatusChanged
 from dropship_common.contracts.order_intake import (
     OrderAddressChangeRequested,
     OrderCancellationRequested,
+    OrderConfirmed,
+    OrderRedacted,
 )
-from dropship_common.messaging.handlers import Handlers
+from dropship_common.db import utcnow
+from dropship_common.messaging.handlers import Handlers, MessageContext
+
+log = structlog.get_logger(__name__)
 
 registry = Handlers("aftersales")
-# logistics publishes these now: a lost parcel and a return to sender open cases
-registry.parks(
-    parked_events,
-    [
-        OrderCancellationRequested,
-        OrderAddressChangeRequested,
-        ShipmentPresumedLost,
-        ShipmentStatusChanged,
-    ],
-)
+registry.parks(parked_events, [OrderCancellationRequested, OrderAddressChangeRequested])
+
+RULE = "rule:logistics"
+
+
+@registry.handles(OrderConfirmed)
+async def order_confirmed(event: OrderConfirmed, ctx: MessageContext) -> None:
+    await OrderCopyRepository(ctx.session).remember(
+        {
+            "order_id": event.order_id,
+            "shop_id": event.shop_id,
+            "number": (event.number or None) and event.number[:64],
+            "currency": event.currency,
+            "total": event.total_price,
+            "lines": [
+                {
+                    "line_id": str(line.line_id),
+                    "sku": line.sku,
+                    "title": line.title,
+                    "quantity": line.quantity,
+                    "unit_price": str(line.unit_price),
+                }
+                for line in event.lines
+            ],
+            "language": event.buyer.language[:10],
+        }
+    )
+
+
+@registry.handles(OrderRedacted)
+async def order_redacted(event: OrderRedacted, ctx: MessageContext) -> None:
+    copy = await OrderCopyRepository(ctx.session).get_order(event.order_id)
+    if copy is not None:
+        copy.redacted_at = event.redacted_at
+    repo = CaseRepository(ctx.session)
+    for case in await repo.all(repo.select().where(Case.order_id == event.order_id)):
+        case.buyer_words = None
+
+
+async def _opened(ctx: MessageContext, order_id: uuid.UUID, kind: CaseType, parcel: str) -> None:
+    case_id = await open_case(
+        ctx.session,
+        order_id=order_id,
+        type_=kind,
+        source_key=f"parcel:{parcel}",
+        actor=RULE,
+        cause=ctx.ref,
+        now=utcnow(),
+    )
+    if case_id is not None:
+        log.info("case_opened", type=kind.value, case=str(case_id), order=str(order_id))
+
+
+@registry.handles(ShipmentPresumedLost)
+async def presumed_lost(event: ShipmentPresumedLost, ctx: MessageContext) -> None:
+    await _opened(ctx, event.order_id, CaseType.LOST, str(event.parcel_id))
+
+
+@registry.handles(ShipmentStatusChanged)
+async def status_changed(event: ShipmentStatusChanged, ctx: MessageContext) -> None:
+    if event.status == "returned_to_sender":
+        await _opened(ctx, event.order_id, CaseType.RETURNED_TO_SENDER, str(event.parcel_id))

@@ -1,7 +1,8 @@
 """Aftersales service: the app factory.
 
-Bare for now: it migrates, reports healthy and binds its queue so that no event meant
-for it is lost before its features land; the events it binds are parked (``consumers.py``).
+In progress (issue 14): cases opened from logistics' events, proposed by the shop's
+policy, listed and approved; the resolutions themselves (refunds, reships, returns) are
+to come. The events it does not handle yet are parked (``consumers.py``).
 """
 
 from __future__ import annotations
@@ -9,16 +10,26 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from aftersales import consumers
-from aftersales.models import common
+from aftersales.cases.endpoints import router as cases_router
+from aftersales.models import common, parked_events
 from dropship_common.messaging.bus import Bus
-from dropship_common.runtime import ServiceSpec, create_service_app
+from dropship_common.messaging.parked_replay import replay_parked
+from dropship_common.runtime import ServiceRuntime, ServiceSpec, create_service_app
 from dropship_common.settings import Settings
+
+
+async def _replay_parked(runtime: ServiceRuntime) -> None:
+    """Events parked before their handlers existed: processed now."""
+    await replay_parked(runtime, parked_events)
+
 
 SPEC = ServiceSpec(
     name="aftersales",
     title="Aftersales",
     tables=common,
+    routers=(cases_router,),
     handlers=consumers.registry,
+    on_start=_replay_parked,
 )
 
 

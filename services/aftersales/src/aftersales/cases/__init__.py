@@ -1,0 +1,1 @@
+"""Cases: opened by rules, operators and buyers; proposed by the policy; approved."""

@@ -1,0 +1,159 @@
+"""Opening a case (a rule, an operator, a buyer) and moving it: every change through the
+lifecycle table (:func:`aftersales.domain.cases.transition`) and on the timeline. A new
+case is evaluated at once by the shop's policy: it is ``proposed`` with the rules that
+fired, or ``awaiting_buyer`` when evidence is missing, ``rejected`` outside the policy."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import asdict
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from aftersales.cases.repository import CaseRepository, OrderCopyRepository, PolicyRepository
+from aftersales.domain.cases import CaseStatus, CaseType, StepTimes, due_by, transition
+from aftersales.domain.policy import CaseFacts, Policy, Proposal, Resolution, evaluate
+from aftersales.models import Case, CaseEvent, OrderCopy
+
+TIMES = StepTimes()
+
+_STATUS_OF: dict[Resolution, CaseStatus] = {
+    Resolution.REQUEST_EVIDENCE: CaseStatus.AWAITING_BUYER,
+    Resolution.REJECT: CaseStatus.PROPOSED,  # an agent confirms a rejection too
+}
+
+
+def _proposal_json(p: Proposal) -> dict[str, Any]:
+    data = asdict(p)
+    data["resolution"] = p.resolution.value
+    data["amount"], data["cost"] = str(p.amount), str(p.cost)
+    return data
+
+
+def _value(order: OrderCopy, line_ids: list[str] | None) -> tuple[Decimal, list[Any]]:
+    lines = [line for line in order.lines if line_ids is None or str(line["line_id"]) in line_ids]
+    value = sum(
+        (Decimal(str(line["unit_price"])) * int(line["quantity"]) for line in lines), Decimal(0)
+    )
+    return value, lines
+
+
+async def open_case(
+    session: AsyncSession,
+    *,
+    order_id: uuid.UUID,
+    type_: CaseType,
+    source_key: str,
+    actor: str,
+    cause: str,
+    now: dt.datetime,
+    line_ids: list[str] | None = None,
+    buyer_words: str | None = None,
+    delivered_at: dt.datetime | None = None,
+    window_closes_on: dt.date | None = None,
+    reship_cost: Decimal | None = None,
+) -> uuid.UUID | None:
+    """The case's id, or None when that problem has a case already, or the order is
+    unknown here (logged by the caller)."""
+    order = await OrderCopyRepository(session).get_order(order_id)
+    if order is None:
+        return None
+    value, lines = _value(order, line_ids)
+    row = await PolicyRepository(session).current(order.shop_id)
+    policy = Policy.model_validate(row.body) if row else Policy()
+    proposal = evaluate(
+        CaseFacts(
+            type=type_,
+            currency=order.currency,
+            claimed_value=value,
+            refundable=order.total,
+            reported_at=now,
+            delivered_at=delivered_at,
+            window_closes_on=window_closes_on,
+            reship_cost=reship_cost,
+        ),
+        policy,
+    )
+    status = _STATUS_OF.get(proposal.resolution, CaseStatus.PROPOSED)
+    case_id = uuid.uuid4()
+    opened = await CaseRepository(session).insert_new(
+        {
+            "id": case_id,
+            "order_id": order_id,
+            "shop_id": order.shop_id,
+            "type": type_.value,
+            "status": status.value,
+            "source_key": source_key[:80],
+            "opened_by": actor[:120],
+            "currency": order.currency,
+            "claimed_value": value,
+            "lines": lines,
+            "buyer_words": buyer_words,
+            "evidence": [],
+            "proposal": _proposal_json(proposal),
+            "policy_version": row.version if row else None,
+            "status_since": now,
+            "due_by": due_by(status, now, TIMES),
+            "created_at": now,
+            "updated_at": now,
+        }
+    )
+    if not opened:
+        return None
+    session.add_all(
+        [
+            CaseEvent(
+                case_id=case_id,
+                at=now,
+                kind="opened",
+                to_status=CaseStatus.OPEN.value,
+                reason=type_.value,
+                actor=actor,
+                cause=cause,
+            ),
+            CaseEvent(
+                case_id=case_id,
+                at=now,
+                kind="proposed",
+                from_status="open",
+                to_status=status.value,
+                reason="; ".join(proposal.rules),
+                details=_proposal_json(proposal),
+                actor="policy",
+                cause=cause,
+            ),
+        ]
+    )
+    return case_id
+
+
+async def move(
+    session: AsyncSession,
+    case: Case,
+    target: CaseStatus,
+    *,
+    actor: str,
+    cause: str,
+    now: dt.datetime,
+    reason: str | None = None,
+) -> None:
+    """Move a (locked) case; IllegalTransition when the lifecycle does not allow it."""
+    current = CaseStatus(case.status)
+    transition(current, target)
+    case.status, case.status_since = target.value, now
+    case.due_by = due_by(target, now, TIMES)
+    session.add(
+        CaseEvent(
+            case_id=case.id,
+            at=now,
+            kind="status",
+            from_status=current.value,
+            to_status=target.value,
+            reason=reason,
+            actor=actor,
+            cause=cause,
+        )
+    )

@@ -1,0 +1,122 @@
+"""Cases opened by rule from logistics' events (real PostgreSQL + RabbitMQ), proposed
+by the shop's policy, approved once."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from aftersales.main import SPEC
+from aftersales.models import Case, Policy, common
+from dropship_common.contracts.logistics import ShipmentPresumedLost, ShipmentStatusChanged
+from dropship_common.contracts.order_intake import (
+    AddressV1,
+    BuyerV1,
+    OrderConfirmed,
+    OrderLineV1,
+)
+from dropship_common.messaging.envelope import Envelope
+from dropship_testkit.tap import eventually
+
+pytestmark = pytest.mark.integration
+NOW = dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC)
+
+
+def order() -> OrderConfirmed:
+    return OrderConfirmed(
+        order_id=uuid.uuid4(), shop_id=uuid.uuid4(), platform="shopify", external_id="1",
+        number="#1", currency="EUR", total_price=Decimal("44.00"), shipping_method=None,
+        buyer=BuyerV1(name="Lena", email="lena@example.com", phone=None, language="en"),
+        shipping_address=AddressV1(name="Lena", line1="Street 1", city="Berlin",
+                                   postal_code="10117", country_code="DE"),
+        lines=[OrderLineV1(line_id=uuid.uuid4(), sku="MUG", title="Mug", quantity=2,
+                           unit_price=Decimal("17.00"))],
+        note=None, note_attributes=[], confirmed_at=NOW, ship_by=NOW.date(),
+    )  # fmt: skip
+
+
+def parcel(o: OrderConfirmed, pid: uuid.UUID) -> dict[str, Any]:
+    return {
+        "parcel_id": pid, "order_id": o.order_id, "supplier_order_id": uuid.uuid4(),
+        "shop_id": o.shop_id, "tracking_number": "RR123456785CN", "carrier": "chinapost",
+        "carrier_name": "China Post", "status": "in_transit", "tracking_page": "/track/x",
+        "window_from": NOW.date(), "window_to": NOW.date(),
+    }  # fmt: skip
+
+
+async def publish(svc: Any, event: Any) -> Envelope:
+    envelope: Envelope = event.envelope(correlation_id=str(event.order_id))
+    await svc.runtime.bus.publish([envelope])
+    return envelope
+
+
+async def processed(svc: Any, envelope: Envelope) -> None:
+    inbox = common.inbox
+
+    async def probe() -> bool:
+        async with svc.runtime.db.sessions() as s:
+            found = await s.scalar(
+                sa.select(sa.func.count()).select_from(inbox)
+                .where(inbox.c.message_id == uuid.UUID(str(envelope.id)))
+            )  # fmt: skip
+        return bool(found)
+
+    await eventually(probe)
+
+
+async def test_a_lost_parcel_opens_one_case_proposed_by_policy_and_approved_once(
+    start_service,
+) -> None:  # type: ignore[no-untyped-def]
+    svc = await start_service(SPEC)
+    o = order()
+    async with svc.runtime.db.transaction() as s:
+        s.add(Policy(shop_key=str(o.shop_id), version=1, created_by="test",
+                     body={"operator_approval_limit": {"EUR": "20"}}))  # fmt: skip
+    await processed(svc, await publish(svc, o))
+    pid = uuid.uuid4()
+    lost = ShipmentPresumedLost(**parcel(o, pid), last_scan_at=None, silent_days=40,
+                                detected_at=NOW)  # fmt: skip
+    await processed(svc, await publish(svc, lost))
+    await processed(svc, await publish(svc, lost))  # reported twice: one case
+    other = ShipmentStatusChanged(
+        **{**parcel(o, uuid.uuid4()), "status": "in_customs"}, previous_status="in_transit",
+        occurred_at=NOW, description=None, location=None, buyer_notice="customs",
+    )  # fmt: skip
+    await processed(svc, await publish(svc, other))  # not a case
+
+    h = svc.admin_headers
+    r = await svc.client.get(f"/v1/cases?shop_id={o.shop_id}", headers=h)
+    [case] = r.json()["cases"]
+    assert (case["type"], case["status"], case["currency"]) == ("lost", "proposed", "EUR")
+    assert Decimal(case["claimed_value"]) == Decimal("34")  # 2 x 17.00, a decimal as text
+    proposal = case["proposal"]
+    assert proposal["resolution"] == "refund" and Decimal(proposal["amount"]) == Decimal("34")
+    assert proposal["approver"] == "admin"  # above the operator's limit of EUR 20
+    assert any("operator's limit" in rule for rule in proposal["rules"])
+
+    r = await svc.client.post(
+        "/v1/admin/api-keys", headers=h,
+        json={"role": "operator", "label": "agent", "shops": [str(o.shop_id)]},
+    )  # fmt: skip
+    operator = {"authorization": f"Bearer {r.json()['key']}"}
+    r = await svc.client.post(f"/v1/cases/{case['id']}/approve", headers=operator)
+    assert r.status_code == 403
+
+    # two admins at the same moment: one approval
+    answers = await asyncio.gather(
+        *(svc.client.post(f"/v1/cases/{case['id']}/approve", headers=h) for _ in range(2))
+    )
+    assert sorted(a.status_code for a in answers) == [200, 409]
+    r = await svc.client.get(f"/v1/cases/{case['id']}", headers=h)
+    body = r.json()
+    assert body["status"] == "approved"
+    kinds = [(e["kind"], e["to_status"]) for e in body["timeline"]]
+    assert kinds == [("opened", "open"), ("proposed", "proposed"), ("status", "approved")]
+    async with svc.runtime.db.sessions() as s:
+        assert await s.scalar(sa.select(sa.func.count()).select_from(Case)) == 1
