@@ -10,8 +10,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from aftersales import consumers
+from aftersales.cases.actions import router as case_actions_router
 from aftersales.cases.endpoints import router as cases_router
 from aftersales.models import common, parked_events
+from aftersales.policies.endpoints import router as policies_router
 from dropship_common.messaging.bus import Bus
 from dropship_common.messaging.parked_replay import replay_parked
 from dropship_common.runtime import ServiceRuntime, ServiceSpec, create_service_app
@@ -27,7 +29,7 @@ SPEC = ServiceSpec(
     name="aftersales",
     title="Aftersales",
     tables=common,
-    routers=(cases_router,),
+    routers=(cases_router, case_actions_router, policies_router),
     handlers=consumers.registry,
     on_start=_replay_parked,
 )

@@ -120,3 +120,72 @@ async def test_a_lost_parcel_opens_one_case_proposed_by_policy_and_approved_once
     assert kinds == [("opened", "open"), ("proposed", "proposed"), ("status", "approved")]
     async with svc.runtime.db.sessions() as s:
         assert await s.scalar(sa.select(sa.func.count()).select_from(Case)) == 1
+
+
+async def test_an_agent_opens_a_case_and_works_it_and_a_draft_policy_is_dry_run(
+    start_service,
+) -> None:  # type: ignore[no-untyped-def]
+    svc = await start_service(SPEC)
+    h = svc.admin_headers
+    o = order()
+    await processed(svc, await publish(svc, o))
+    shop = str(o.shop_id)
+
+    r = await svc.client.put(f"/v1/policies/{shop}", headers=h, json={"damage_report_days": 7})
+    assert (r.status_code, r.json()["version"]) == (200, 1)
+    r = await svc.client.put(
+        f"/v1/policies/{shop}", headers=h,
+        json={"delay_compensation_percent": "10", "auto_approve_under": {"EUR": "1"}},
+    )  # fmt: skip
+    assert r.json()["version"] == 2
+    r = await svc.client.put(f"/v1/policies/{shop}", headers=h, json={"refund_limit": 5})
+    assert r.status_code == 422  # not a field of the policy
+    r = await svc.client.get(f"/v1/policies/{shop}", headers=h)
+    assert r.json()["version"] == 2 and r.json()["policy"]["damage_report_days"] == 14
+
+    r = await svc.client.post(
+        "/v1/cases", headers=h,
+        json={"order_id": str(o.order_id), "type": "delayed", "buyer_words": "so late"},
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    case = r.json()
+    assert case["proposal"]["resolution"] == "compensation"
+    assert Decimal(case["proposal"]["amount"]) == Decimal("3.40")  # 10 % of 34.00
+    assert case["policy_version"] == 2 and case["opened_by"] == "admin-token"
+    url = f"/v1/cases/{case['id']}"
+
+    r = await svc.client.post(f"{url}/assign", headers=h, json={"assignee": "ana"})
+    assert r.json()["assignee"] == "ana"
+    r = await svc.client.post(f"{url}/notes", headers=h, json={"note": "called the buyer"})
+    assert r.status_code == 200
+    r = await svc.client.post(
+        f"{url}/request-evidence", headers=h, json={"what": ["photo"], "reason": "show it"}
+    )
+    assert r.json()["status"] == "awaiting_buyer"
+    r = await svc.client.post(f"{url}/propose", headers=h, json={})
+    assert r.json()["status"] == "proposed"
+    r = await svc.client.post(
+        f"{url}/propose", headers=h, json={"resolution": "refund", "amount": "999"}
+    )
+    assert r.status_code == 422  # more than the order's total
+    r = await svc.client.get("/v1/cases?assignee=ana&type=delayed", headers=h)
+    assert [c["id"] for c in r.json()["cases"]] == [case["id"]]
+
+    # a draft with twice the compensation: the dry run says what would change
+    r = await svc.client.post(
+        f"/v1/policies/{shop}/dry-run", headers=h, json={"delay_compensation_percent": "20"}
+    )
+    run = r.json()
+    assert (run["cases"], run["changed"]) == (1, 1)
+    assert Decimal(run["results"][0]["would_be"]["amount"]) == Decimal("6.80")
+    assert run["refunds_total"] == {"EUR": "6.80"}
+
+    r = await svc.client.post(f"{url}/reject", headers=h, json={"reason": "out of policy"})
+    assert r.json()["status"] == "rejected"
+    r = await svc.client.post(f"{url}/reject", headers=h, json={"reason": "again"})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "conflict"
+    r = await svc.client.get(url, headers=h)
+    kinds = [e["kind"] for e in r.json()["timeline"]]
+    assert kinds == [
+        "opened", "proposed", "assigned", "note", "status", "status", "status",
+    ]  # fmt: skip

@@ -66,7 +66,7 @@ class CaseOut(BaseModel):
     timeline: list[CaseEventOut] | None = None
 
 
-def _out(case: Case) -> CaseOut:
+def case_out(case: Case) -> CaseOut:
     out = CaseOut.model_validate(
         {
             **{c.key: getattr(case, c.key) for c in Case.__table__.columns},
@@ -104,13 +104,13 @@ async def list_cases(
             assignee=assignee,
             limit=limit,
         )
-    cases = [_out(r) for r in rows]
+    cases = [case_out(r) for r in rows]
     if overdue:
         cases = [c for c in cases if c.deadline == Deadline.OVERDUE.value]
     return CasePage(cases=cases)
 
 
-async def _visible(
+async def visible_case(
     repo: CaseRepository, who: Principal, case_id: uuid.UUID, *, for_update: bool = False
 ) -> Case:
     case = await repo.get(case_id, for_update=for_update)
@@ -126,7 +126,7 @@ async def _visible(
 async def get_case(case_id: uuid.UUID, rt: Runtime, who: Operator) -> CaseOut:
     async with rt.db.sessions() as session:
         repo = CaseRepository(session)
-        out = _out(await _visible(repo, who, case_id))
+        out = case_out(await visible_case(repo, who, case_id))
         out.timeline = [CaseEventOut.model_validate(e) for e in await repo.timeline(case_id)]
     return out
 
@@ -145,7 +145,7 @@ async def get_case(case_id: uuid.UUID, rt: Runtime, who: Operator) -> CaseOut:
 async def approve(case_id: uuid.UUID, rt: Runtime, who: Operator) -> CaseOut:
     """Approve the proposal. Above the operator's limit the policy asks for an admin."""
     async with rt.db.transaction() as session:
-        case = await _visible(CaseRepository(session), who, case_id, for_update=True)
+        case = await visible_case(CaseRepository(session), who, case_id, for_update=True)
         needs = (case.proposal or {}).get("approver", "admin")
         if needs == "admin" and who.role != Role.ADMIN:
             raise Forbidden("this proposal is above the operator's limit: an admin approves")
@@ -160,4 +160,4 @@ async def approve(case_id: uuid.UUID, rt: Runtime, who: Operator) -> CaseOut:
             )
         except IllegalTransition as exc:
             raise Conflict(str(exc)) from exc
-        return _out(case)
+        return case_out(case)

@@ -26,7 +26,7 @@ _STATUS_OF: dict[Resolution, CaseStatus] = {
 }
 
 
-def _proposal_json(p: Proposal) -> dict[str, Any]:
+def proposal_json(p: Proposal) -> dict[str, Any]:
     data = asdict(p)
     data["resolution"] = p.resolution.value
     data["amount"], data["cost"] = str(p.amount), str(p.cost)
@@ -93,7 +93,7 @@ async def open_case(
             "lines": lines,
             "buyer_words": buyer_words,
             "evidence": [],
-            "proposal": _proposal_json(proposal),
+            "proposal": proposal_json(proposal),
             "policy_version": row.version if row else None,
             "status_since": now,
             "due_by": due_by(status, now, TIMES),
@@ -121,7 +121,7 @@ async def open_case(
                 from_status="open",
                 to_status=status.value,
                 reason="; ".join(proposal.rules),
-                details=_proposal_json(proposal),
+                details=proposal_json(proposal),
                 actor="policy",
                 cause=cause,
             ),

@@ -1,0 +1,1 @@
+"""Per-shop policies: versioned data, edited by API, dry-run over past cases."""
