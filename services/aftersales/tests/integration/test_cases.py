@@ -26,6 +26,7 @@ from dropship_testkit.tap import eventually
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 12, 1, 9, tzinfo=dt.UTC)
+D34 = Decimal("34")
 
 
 def order() -> OrderConfirmed:
@@ -71,9 +72,10 @@ async def processed(svc: Any, envelope: Envelope) -> None:
 
 
 async def test_a_lost_parcel_opens_one_case_proposed_by_policy_and_approved_once(
-    start_service,
+    start_service, tap_factory
 ) -> None:  # type: ignore[no-untyped-def]
     svc = await start_service(SPEC)
+    tap = await tap_factory(svc.settings, ["aftersales.#"])
     o = order()
     async with svc.runtime.db.transaction() as s:
         s.add(Policy(shop_key=str(o.shop_id), version=1, created_by="test",
@@ -115,9 +117,15 @@ async def test_a_lost_parcel_opens_one_case_proposed_by_policy_and_approved_once
     assert sorted(a.status_code for a in answers) == [200, 409]
     r = await svc.client.get(f"/v1/cases/{case['id']}", headers=h)
     body = r.json()
-    assert body["status"] == "approved"
+    assert body["status"] == "resolving"  # the refund is asked of order-intake
     kinds = [(e["kind"], e["to_status"]) for e in body["timeline"]]
-    assert kinds == [("opened", "open"), ("proposed", "proposed"), ("status", "approved")]
+    assert kinds == [
+        ("opened", "open"), ("proposed", "proposed"), ("status", "approved"),
+        ("status", "resolving"),
+    ]  # fmt: skip
+    [refund] = await tap.wait_for("aftersales.refund_requested")
+    assert refund.payload["case_id"] == case["id"]  # the idempotency key
+    assert (Decimal(refund.payload["amount"]), refund.payload["currency"]) == (D34, "EUR")
     async with svc.runtime.db.sessions() as s:
         assert await s.scalar(sa.select(sa.func.count()).select_from(Case)) == 1
 

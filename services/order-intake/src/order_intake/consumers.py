@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dropship_common.contracts.aftersales import AftersalesRefundRequested
 from dropship_common.contracts.logistics import (
     ShipmentDeliveryWindowExtended,
     ShipmentFollowUp,
@@ -20,11 +21,14 @@ from dropship_common.contracts.supplier_gateway import (
 from dropship_common.messaging.handlers import Handlers, MessageContext
 from order_intake.config import OrderIntakeSettings
 from order_intake.fulfilment.service import record_tracking
+from order_intake.models import parked_events
 from order_intake.orders.service import Cause, Orders
 from order_intake.orders.supplier_hold import hold_for_rejection
 from order_intake.parcel_tracking.service import ParcelUpdates
 
 registry = Handlers("order-intake")
+# aftersales' refunds: kept until order-intake carries them out at the storefront
+registry.parks(parked_events, [AftersalesRefundRequested])
 
 
 def _cause(ctx: MessageContext) -> Cause:

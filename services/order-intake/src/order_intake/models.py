@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, WriteOnlyMapped, mapped_column, relationship
 
 from dropship_common.db import NAMING_CONVENTION, JSONType, UTCDateTime, utcnow
+from dropship_common.parked import add_parked_events_table
 from dropship_common.secretbox import EncryptedJSON
 from dropship_common.tables import add_common_tables
 
@@ -23,6 +24,8 @@ class Base(DeclarativeBase):
 
 
 common = add_common_tables(Base.metadata)
+# events bound before the features that handle them (aftersales' refunds)
+parked_events = add_parked_events_table(Base.metadata)
 
 
 class Shop(Base):

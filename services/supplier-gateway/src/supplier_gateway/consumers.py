@@ -7,6 +7,7 @@ buyer's data from what it copied.
 
 from __future__ import annotations
 
+from dropship_common.contracts.aftersales import AftersalesReshipRequested
 from dropship_common.contracts.order_intake import (
     OrderAddressChanged,
     OrderAddressChangeRequested,
@@ -16,11 +17,14 @@ from dropship_common.contracts.order_intake import (
     OrderRedacted,
 )
 from dropship_common.messaging.handlers import Handlers, MessageContext
+from supplier_gateway.models import parked_events
 from supplier_gateway.supplier_orders.cancellation import cancel_for_order, readdress_for_order
 from supplier_gateway.supplier_orders.redaction import redact_for_order
 from supplier_gateway.supplier_orders.service import open_supplier_orders
 
 registry = Handlers("supplier-gateway")
+# aftersales' reships: kept until supplier-gateway places them as new supplier orders
+registry.parks(parked_events, [AftersalesReshipRequested])
 
 
 @registry.handles(OrderConfirmed)

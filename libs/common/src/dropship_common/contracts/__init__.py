@@ -47,9 +47,9 @@ class Event(BaseModel):
 
 def contract_modules() -> list[ModuleType]:
     """The contract module of each publishing service, in catalogue order."""
-    from dropship_common.contracts import logistics, order_intake, supplier_gateway
+    from dropship_common.contracts import aftersales, logistics, order_intake, supplier_gateway
 
-    return [order_intake, supplier_gateway, logistics]
+    return [order_intake, supplier_gateway, logistics, aftersales]
 
 
 def events_of(module: ModuleType) -> list[type[Event]]:

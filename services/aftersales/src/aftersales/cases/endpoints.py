@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from aftersales.cases.repository import CaseRepository
-from aftersales.cases.service import move
+from aftersales.cases.service import carry_out, move
 from aftersales.domain.cases import (
     CaseStatus,
     CaseType,
@@ -160,4 +160,5 @@ async def approve(case_id: uuid.UUID, rt: Runtime, who: Operator) -> CaseOut:
             )
         except IllegalTransition as exc:
             raise Conflict(str(exc)) from exc
+        await carry_out(session, rt.outbox, case, actor=who.actor, now=utcnow())
         return case_out(case)

@@ -17,6 +17,11 @@ from aftersales.cases.repository import CaseRepository, OrderCopyRepository, Pol
 from aftersales.domain.cases import CaseStatus, CaseType, StepTimes, due_by, transition
 from aftersales.domain.policy import CaseFacts, Policy, Proposal, Resolution, evaluate
 from aftersales.models import Case, CaseEvent, OrderCopy
+from dropship_common.contracts.aftersales import (
+    AftersalesRefundRequested,
+    AftersalesReshipRequested,
+)
+from dropship_common.messaging.outbox import Outbox
 
 TIMES = StepTimes()
 
@@ -157,3 +162,32 @@ async def move(
             cause=cause,
         )
     )
+
+
+async def carry_out(
+    session: AsyncSession, outbox: Outbox, case: Case, *, actor: str, now: dt.datetime
+) -> None:
+    """An approved (locked) case: the resolution's event for the service that carries
+    it out, and the case ``resolving``. Resolutions that wait on something else (a
+    return to arrive, an explanation to the buyer) stay ``approved`` for the agent."""
+    proposal = case.proposal or {}
+    resolution = proposal.get("resolution")
+    lines = [uuid.UUID(str(line["line_id"])) for line in case.lines]
+    reason = f"{case.type} (case {case.id})"
+    envelope = None
+    if resolution in (Resolution.REFUND.value, Resolution.COMPENSATION.value):
+        envelope = AftersalesRefundRequested(
+            case_id=case.id, order_id=case.order_id, shop_id=case.shop_id,
+            amount=Decimal(str(proposal.get("amount", "0"))), currency=case.currency,
+            reason=reason,
+        ).envelope(correlation_id=str(case.order_id))  # fmt: skip
+    elif resolution in (Resolution.RESHIP.value, Resolution.SEND_MISSING.value):
+        envelope = AftersalesReshipRequested(
+            case_id=case.id, order_id=case.order_id, shop_id=case.shop_id, line_ids=lines,
+            reason=reason,
+        ).envelope(correlation_id=str(case.order_id))  # fmt: skip
+    if envelope is None:
+        return
+    await outbox.add(session, [envelope])
+    await move(session, case, CaseStatus.RESOLVING, actor=actor, cause=f"case:{case.id}",
+               now=now, reason=f"{envelope.type} sent")  # fmt: skip
