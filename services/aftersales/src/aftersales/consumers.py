@@ -5,7 +5,10 @@ name, no address); ``order.redacted`` removes the buyer's words from its cases;
 logistics' ``shipment.presumed_lost`` opens a ``lost`` case and a ``returned_to_sender``
 status a ``returned_to_sender`` case, once per parcel (the events do not say which
 lines a parcel holds: the case covers the order's lines). Cancellation and address
-requests after hand-off are still parked (``parked_events``) for their cases to come.
+requests after hand-off are still parked (``parked_events``): supplier-gateway's
+answers open the cases instead (a cancellation too late to stop is a return on
+arrival, an address change too late is intercepted or explained), once per supplier
+order.
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ from dropship_common.contracts.order_intake import (
     OrderCancellationRequested,
     OrderConfirmed,
     OrderRedacted,
+)
+from dropship_common.contracts.supplier_gateway import (
+    SupplierAddressChangeAnswered,
+    SupplierCancellationAnswered,
 )
 from dropship_common.db import utcnow
 from dropship_common.messaging.handlers import Handlers, MessageContext
@@ -70,13 +77,16 @@ async def order_redacted(event: OrderRedacted, ctx: MessageContext) -> None:
         case.buyer_words = None
 
 
-async def _opened(ctx: MessageContext, order_id: uuid.UUID, kind: CaseType, parcel: str) -> None:
+async def _opened(
+    ctx: MessageContext, order_id: uuid.UUID, kind: CaseType, source: str, actor: str = RULE
+) -> None:
+    """Open the case once per (order, type, source)."""
     case_id = await open_case(
         ctx.session,
         order_id=order_id,
         type_=kind,
-        source_key=f"parcel:{parcel}",
-        actor=RULE,
+        source_key=source,
+        actor=actor,
         cause=ctx.ref,
         now=utcnow(),
     )
@@ -84,12 +94,34 @@ async def _opened(ctx: MessageContext, order_id: uuid.UUID, kind: CaseType, parc
         log.info("case_opened", type=kind.value, case=str(case_id), order=str(order_id))
 
 
+@registry.handles(SupplierCancellationAnswered)
+async def cancellation_answered(event: SupplierCancellationAnswered, ctx: MessageContext) -> None:
+    """Too late to stop (shipped): handled as a return on arrival (DOMAIN.md)."""
+    for supplier_order_id in event.already_shipped:
+        await _opened(
+            ctx, event.order_id, CaseType.CANCELLATION_AFTER_HANDOFF,
+            f"supplier-order:{supplier_order_id}", "rule:supplier-gateway",
+        )  # fmt: skip
+
+
+@registry.handles(SupplierAddressChangeAnswered)
+async def address_change_answered(
+    event: SupplierAddressChangeAnswered, ctx: MessageContext
+) -> None:
+    """Shipped to the old address: intercept if the carrier can, else explain."""
+    for supplier_order_id in event.too_late:
+        await _opened(
+            ctx, event.order_id, CaseType.ADDRESS_CHANGE_AFTER_HANDOFF,
+            f"supplier-order:{supplier_order_id}", "rule:supplier-gateway",
+        )  # fmt: skip
+
+
 @registry.handles(ShipmentPresumedLost)
 async def presumed_lost(event: ShipmentPresumedLost, ctx: MessageContext) -> None:
-    await _opened(ctx, event.order_id, CaseType.LOST, str(event.parcel_id))
+    await _opened(ctx, event.order_id, CaseType.LOST, f"parcel:{event.parcel_id}")
 
 
 @registry.handles(ShipmentStatusChanged)
 async def status_changed(event: ShipmentStatusChanged, ctx: MessageContext) -> None:
     if event.status == "returned_to_sender":
-        await _opened(ctx, event.order_id, CaseType.RETURNED_TO_SENDER, str(event.parcel_id))
+        await _opened(ctx, event.order_id, CaseType.RETURNED_TO_SENDER, f"parcel:{event.parcel_id}")

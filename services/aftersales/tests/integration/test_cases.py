@@ -197,3 +197,36 @@ async def test_an_agent_opens_a_case_and_works_it_and_a_draft_policy_is_dry_run(
     assert kinds == [
         "opened", "proposed", "assigned", "note", "status", "status", "status",
     ]  # fmt: skip
+
+
+async def test_a_cancellation_or_address_change_too_late_opens_a_case_once(
+    start_service,
+) -> None:  # type: ignore[no-untyped-def]
+    from dropship_common.contracts.order_intake import AddressV1 as Address
+    from dropship_common.contracts.supplier_gateway import (
+        SupplierAddressChangeAnswered,
+        SupplierCancellationAnswered,
+    )
+
+    svc = await start_service(SPEC)
+    o = order()
+    await processed(svc, await publish(svc, o))
+    shipped, stopped = uuid.uuid4(), uuid.uuid4()
+    answer = SupplierCancellationAnswered(
+        order_id=o.order_id, cancelled=[stopped], already_shipped=[shipped], answered_at=NOW
+    )
+    await processed(svc, await publish(svc, answer))
+    await processed(svc, await publish(svc, answer))
+    late = SupplierAddressChangeAnswered(
+        order_id=o.order_id, applied=[], too_late=[shipped], answered_at=NOW,
+        shipping_address=Address(name="L", line1="New 2", city="Bonn", postal_code="53111",
+                                 country_code="DE"),
+    )  # fmt: skip
+    await processed(svc, await publish(svc, late))
+    r = await svc.client.get(f"/v1/cases?shop_id={o.shop_id}", headers=svc.admin_headers)
+    found = {c["type"]: c for c in r.json()["cases"]}
+    assert sorted(found) == ["address_change_after_handoff", "cancellation_after_handoff"]
+    cancel = found["cancellation_after_handoff"]
+    assert cancel["proposal"]["resolution"] == "return_then_refund"
+    assert cancel["opened_by"] == "rule:supplier-gateway"
+    assert found["address_change_after_handoff"]["proposal"]["resolution"] == "explain"
