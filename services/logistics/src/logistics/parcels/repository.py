@@ -178,45 +178,6 @@ class ParcelRepository(Repository[Parcel]):
     async def by_token(self, token: str) -> Parcel | None:
         return await self.one(self.select().where(Parcel.token == token))
 
-    async def claim_unregistered(self, account_id: uuid.UUID, limit: int) -> list[Parcel]:
-        return await self.claim(
-            self.select()
-            .where(
-                Parcel.account_id == account_id,
-                Parcel.registered_at.is_(None),
-                Parcel.next_check_at.is_not(None),
-            )
-            .order_by(Parcel.next_check_at),
-            limit,
-        )
-
-    async def due_accounts(self, now: dt.datetime, limit: int = 50) -> list[uuid.UUID | None]:
-        """Accounts with parcels due for a check (registration or poll)."""
-        due = (
-            sa.select(Parcel.account_id)
-            .where(Parcel.next_check_at.is_not(None), Parcel.next_check_at <= now)
-            .order_by(Parcel.next_check_at)
-            .limit(2000)
-            .subquery()
-        )
-        rows = await self.session.execute(sa.select(sa.distinct(due.c.account_id)).limit(limit))
-        return [r[0] for r in rows]
-
-    async def claim_due(
-        self, account_id: uuid.UUID | None, now: dt.datetime, limit: int
-    ) -> list[Parcel]:
-        """Parcels of one account whose check is due, oldest first, skipping those
-        another replica holds: an index scan on ``ix_parcels_next_check_at``."""
-        account = (
-            Parcel.account_id.is_(None) if account_id is None else Parcel.account_id == account_id
-        )
-        return await self.claim(
-            self.select()
-            .where(Parcel.next_check_at.is_not(None), Parcel.next_check_at <= now, account)
-            .order_by(Parcel.next_check_at),
-            limit,
-        )
-
     async def claim_review(self, now: dt.datetime, limit: int) -> list[Parcel]:
         return await self.claim(
             self.select()
@@ -266,10 +227,16 @@ class TimelineRepository(Repository[ParcelEvent]):
     model = ParcelEvent
 
     async def keys(self, parcel_id: uuid.UUID) -> set[str]:
-        rows = await self.session.execute(
-            sa.select(ParcelEvent.dedupe_key).where(ParcelEvent.parcel_id == parcel_id)
+        return (await self.keys_of([parcel_id])).get(parcel_id, set())
+
+    async def last_scan(self, parcel_id: uuid.UUID) -> str | None:
+        """The description of the parcel's newest scan."""
+        return await self.session.scalar(
+            sa.select(ParcelEvent.description)
+            .where(ParcelEvent.parcel_id == parcel_id, ParcelEvent.kind == "scan")
+            .order_by(ParcelEvent.occurred_at.desc(), ParcelEvent.id.desc())
+            .limit(1)
         )
-        return {r[0] for r in rows}
 
     async def keys_of(self, parcel_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, set[str]]:
         """The dedupe keys of several parcels' timelines, in one query."""

@@ -354,7 +354,7 @@ async def review_parcel(
         )
     elif Due.FOLLOW_UP in decided.due:
         parcel.followed_up_at = now
-        last = await _last_scan(session, parcel)
+        last = await TimelineRepository(session).last_scan(parcel.id)
         envelopes.append(
             ShipmentFollowUp(
                 **parcel_fields(parcel),
@@ -414,12 +414,6 @@ async def review_parcel(
     await TimelineRepository(session).add_many(rows)
     await outbox.add(session, envelopes)
     return decided.due
-
-
-async def _last_scan(session: AsyncSession, parcel: Parcel) -> str | None:
-    events = await TimelineRepository(session).of_parcel(parcel.id)
-    scans = [e for e in events if e.kind == "scan"]
-    return scans[-1].description if scans else None
 
 
 async def operator_status(
