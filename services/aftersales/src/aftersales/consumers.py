@@ -26,11 +26,17 @@ from dropship_common.contracts.order_intake import (
     OrderAddressChangeRequested,
     OrderCancellationRequested,
     OrderConfirmed,
+    OrderDiscountCreated,
     OrderRedacted,
+    OrderRefundFailed,
+    OrderRefundRecorded,
+    OrderReturnRequested,
 )
 from dropship_common.contracts.supplier_gateway import (
     SupplierAddressChangeAnswered,
     SupplierCancellationAnswered,
+    SupplierReshipFailed,
+    SupplierReshipPlaced,
 )
 from dropship_common.db import utcnow
 from dropship_common.messaging.handlers import Handlers, MessageContext
@@ -38,7 +44,19 @@ from dropship_common.messaging.handlers import Handlers, MessageContext
 log = structlog.get_logger(__name__)
 
 registry = Handlers("aftersales")
-registry.parks(parked_events, [OrderCancellationRequested, OrderAddressChangeRequested])
+registry.parks(
+    parked_events,
+    [
+        OrderCancellationRequested,
+        OrderAddressChangeRequested,
+        OrderRefundRecorded,
+        OrderRefundFailed,
+        OrderDiscountCreated,
+        OrderReturnRequested,
+        SupplierReshipPlaced,
+        SupplierReshipFailed,
+    ],
+)
 
 RULE = "rule:logistics"
 

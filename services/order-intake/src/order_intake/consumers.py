@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from dropship_common.contracts.aftersales import AftersalesRefundRequested
+from dropship_common.contracts.aftersales import (
+    AftersalesBuyerNotice,
+    AftersalesDiscountRequested,
+    AftersalesRefundRequested,
+)
 from dropship_common.contracts.logistics import (
     ShipmentDeliveryWindowExtended,
     ShipmentFollowUp,
@@ -28,7 +32,10 @@ from order_intake.parcel_tracking.service import ParcelUpdates
 
 registry = Handlers("order-intake")
 # aftersales' refunds: kept until order-intake carries them out at the storefront
-registry.parks(parked_events, [AftersalesRefundRequested])
+registry.parks(
+    parked_events,
+    [AftersalesRefundRequested, AftersalesDiscountRequested, AftersalesBuyerNotice],
+)
 
 
 def _cause(ctx: MessageContext) -> Cause:

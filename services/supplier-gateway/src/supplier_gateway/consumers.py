@@ -7,7 +7,10 @@ buyer's data from what it copied.
 
 from __future__ import annotations
 
-from dropship_common.contracts.aftersales import AftersalesReshipRequested
+from dropship_common.contracts.aftersales import (
+    AftersalesReshipRequested,
+    AftersalesSupplierNotice,
+)
 from dropship_common.contracts.order_intake import (
     OrderAddressChanged,
     OrderAddressChangeRequested,
@@ -24,7 +27,7 @@ from supplier_gateway.supplier_orders.service import open_supplier_orders
 
 registry = Handlers("supplier-gateway")
 # aftersales' reships: kept until supplier-gateway places them as new supplier orders
-registry.parks(parked_events, [AftersalesReshipRequested])
+registry.parks(parked_events, [AftersalesReshipRequested, AftersalesSupplierNotice])
 
 
 @registry.handles(OrderConfirmed)

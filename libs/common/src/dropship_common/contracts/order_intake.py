@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -148,3 +149,98 @@ class OrderRedacted(Event):
     order_id: uuid.UUID = Field(description="Our order id.")
     shop_id: uuid.UUID = Field(description="The shop the order came from.")
     redacted_at: dt.datetime = Field(description="When the order was redacted.")
+
+
+class RefundLineV1(_Part):
+    """A line a refund or a return is about."""
+
+    line_id: uuid.UUID | None = Field(
+        description="Our order line, when the storefront's line is one we know."
+    )
+    quantity: int = Field(ge=0, description="Units of it.")
+
+
+class OrderRefundRecorded(Event):
+    """Money went back to the buyer at the storefront: a refund aftersales asked for
+    (``case_id`` set), or one made in the Shopify or WooCommerce admin (``case_id``
+    none), recorded so that it is never paid twice."""
+
+    TYPE = "order.refund_recorded"
+
+    order_id: uuid.UUID = Field(description="Our order id.")
+    shop_id: uuid.UUID = Field(description="The shop the order came from.")
+    case_id: uuid.UUID | None = Field(
+        description="The aftersales case it carries out; none for the admin's own refund."
+    )
+    source: Literal["aftersales", "storefront_admin"] = Field(
+        description="Who made it: `aftersales` (a case) or `storefront_admin`."
+    )
+    storefront_refund_id: str = Field(description="The storefront's id of the refund.")
+    amount: Decimal = Field(description="The money refunded by this refund, a decimal.")
+    currency: str = Field(description="ISO 4217 currency code of the amount.")
+    refunded_total: Decimal | None = Field(
+        default=None,
+        description="Everything refunded on the order so far, as the storefront says.",
+    )
+    gateway_refunded: bool = Field(
+        default=True,
+        description="Whether the payment gateway paid it back; false when only recorded"
+        " at the storefront (a WooCommerce gateway without refunds: the merchant pays by"
+        " hand, as the order's note says).",
+    )
+    refunded_at: dt.datetime = Field(description="When the storefront made it.")
+
+
+class OrderRefundFailed(Event):
+    """A refund aftersales asked for could not be made, for good (retries are over or
+    pointless): the case goes back to an agent."""
+
+    TYPE = "order.refund_failed"
+
+    order_id: uuid.UUID = Field(description="Our order id.")
+    shop_id: uuid.UUID = Field(description="The shop the order came from.")
+    case_id: uuid.UUID = Field(description="The case whose refund failed.")
+    code: str = Field(
+        description="nothing_refundable, over_refundable, currency_mismatch,"
+        " gateway_declined, unknown_order or storefront_error."
+    )
+    message: str = Field(description="The storefront's words, for the agent.")
+    refundable: Decimal | None = Field(
+        default=None, description="What the storefront says is still refundable."
+    )
+    failed_at: dt.datetime = Field(description="When it was given up.")
+
+
+class OrderDiscountCreated(Event):
+    """A single-use discount code aftersales asked for exists at the storefront (the
+    buyer is told by order-intake)."""
+
+    TYPE = "order.discount_created"
+
+    order_id: uuid.UUID = Field(description="Our order id.")
+    shop_id: uuid.UUID = Field(description="The shop the order came from.")
+    case_id: uuid.UUID = Field(description="The case it compensates.")
+    code: str = Field(description="The code the buyer types at checkout.")
+    storefront_discount_id: str = Field(description="The storefront's id of the discount.")
+    amount: Decimal = Field(description="Its value, a fixed amount off.")
+    currency: str = Field(description="ISO 4217 currency code of the amount.")
+    ends_at: dt.datetime = Field(description="When it can no longer be used.")
+
+
+class OrderReturnRequested(Event):
+    """The buyer asked for a return at the storefront (Shopify's customer accounts:
+    the `returns/request` webhook): aftersales opens a case."""
+
+    TYPE = "order.return_requested"
+
+    order_id: uuid.UUID = Field(description="Our order id.")
+    shop_id: uuid.UUID = Field(description="The shop the order came from.")
+    storefront_return_id: str = Field(description="The storefront's id of the return.")
+    reason: str = Field(
+        description="The storefront's return reason (Shopify's ReturnReason: SIZE_TOO_SMALL,"
+        " SIZE_TOO_LARGE, WRONG_ITEM, DEFECTIVE, NOT_AS_DESCRIBED, UNWANTED, STYLE, COLOR,"
+        " OTHER, UNKNOWN)."
+    )
+    lines: list[RefundLineV1] = Field(description="The lines and units to return.")
+    buyer_note: str | None = Field(default=None, description="The buyer's words.")
+    requested_at: dt.datetime = Field(description="When the buyer asked.")

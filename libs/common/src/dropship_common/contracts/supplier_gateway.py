@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from decimal import Decimal
 
 from pydantic import Field
 
@@ -84,6 +85,11 @@ class ShipmentTrackingAssigned(Event):
     customs_rule: str | None = Field(
         default=None, description="The destination's import rule the notice applied."
     )
+    case_id: uuid.UUID | None = Field(
+        default=None,
+        description="For a reship: the aftersales case it resolves (the buyer is told"
+        " of a replacement, not of a first shipment); none for the order's own parcels.",
+    )
 
 
 class SupplierOrderOverdue(Event):
@@ -123,3 +129,37 @@ class SupplierAddressChangeAnswered(Event):
     )
     too_late: list[uuid.UUID] = Field(description="Supplier orders already shipped to the old one.")
     answered_at: dt.datetime = Field(description="When the answer was complete.")
+
+
+class SupplierReshipPlaced(Event):
+    """A reship aftersales asked for is placed with a supplier, once per case: a new
+    supplier order linked to the original; its tracking comes as
+    ``shipment.tracking_assigned`` with the case id."""
+
+    TYPE = "supplier.reship_placed"
+
+    case_id: uuid.UUID = Field(description="The case it resolves.")
+    order_id: uuid.UUID = Field(description="Our order id.")
+    supplier_order_id: uuid.UUID = Field(description="The new supplier order.")
+    original_supplier_order_id: uuid.UUID | None = Field(
+        description="The supplier order it replaces, when known."
+    )
+    supplier_id: uuid.UUID = Field(description="The supplier that sends it.")
+    goods_cost: Decimal | None = Field(
+        default=None, description="The supplier's price of the goods, when mapped."
+    )
+    currency: str | None = Field(default=None, description="ISO 4217 code of the cost.")
+    placed_at: dt.datetime = Field(description="When the supplier accepted it.")
+
+
+class SupplierReshipFailed(Event):
+    """A reship could not be placed (no supplier maps the lines, the supplier refused):
+    the case goes back to an agent."""
+
+    TYPE = "supplier.reship_failed"
+
+    case_id: uuid.UUID = Field(description="The case.")
+    order_id: uuid.UUID = Field(description="Our order id.")
+    code: str = Field(description="unmapped, rejected, unknown_order or supplier_error.")
+    message: str = Field(description="Why, for the agent.")
+    failed_at: dt.datetime = Field(description="When it was given up.")

@@ -20,6 +20,7 @@ from aftersales.models import Case, CaseEvent, OrderCopy
 from dropship_common.contracts.aftersales import (
     AftersalesRefundRequested,
     AftersalesReshipRequested,
+    CaseLineV1,
 )
 from dropship_common.messaging.outbox import Outbox
 
@@ -172,7 +173,10 @@ async def carry_out(
     return to arrive, an explanation to the buyer) stay ``approved`` for the agent."""
     proposal = case.proposal or {}
     resolution = proposal.get("resolution")
-    lines = [uuid.UUID(str(line["line_id"])) for line in case.lines]
+    lines = [
+        CaseLineV1(line_id=uuid.UUID(str(line["line_id"])), quantity=int(line["quantity"]))
+        for line in case.lines
+    ]
     reason = f"{case.type} (case {case.id})"
     envelope = None
     if resolution in (Resolution.REFUND.value, Resolution.COMPENSATION.value):
@@ -183,7 +187,7 @@ async def carry_out(
         ).envelope(correlation_id=str(case.order_id))  # fmt: skip
     elif resolution in (Resolution.RESHIP.value, Resolution.SEND_MISSING.value):
         envelope = AftersalesReshipRequested(
-            case_id=case.id, order_id=case.order_id, shop_id=case.shop_id, line_ids=lines,
+            case_id=case.id, order_id=case.order_id, shop_id=case.shop_id, lines=lines,
             reason=reason,
         ).envelope(correlation_id=str(case.order_id))  # fmt: skip
     if envelope is None:
