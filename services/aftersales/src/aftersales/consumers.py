@@ -40,6 +40,7 @@ from dropship_common.contracts.supplier_gateway import (
 )
 from dropship_common.db import utcnow
 from dropship_common.messaging.handlers import Handlers, MessageContext
+from dropship_common.tracking_links import email_digest
 
 log = structlog.get_logger(__name__)
 
@@ -81,6 +82,7 @@ async def order_confirmed(event: OrderConfirmed, ctx: MessageContext) -> None:
                 for line in event.lines
             ],
             "language": event.buyer.language[:10],
+            "email_digest": email_digest(event.buyer.email) if event.buyer.email else None,
         }
     )
 

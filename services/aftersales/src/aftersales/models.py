@@ -46,6 +46,13 @@ class OrderCopy(Base):
     lines: Mapped[list[Any]]  # [{line_id, sku, title, quantity, unit_price}]
     language: Mapped[str] = mapped_column(sa.String(10))
     redacted_at: Mapped[dt.datetime | None]
+    # an HMAC of the buyer's e-mail (lower case) under the link key: the buyer's page
+    # checks "order number + e-mail" without aftersales holding the address
+    email_digest: Mapped[str | None] = mapped_column(sa.String(64))
+    # what logistics said of each parcel: [{parcel_id, supplier_order_id,
+    # tracking_number, status, window_to, delivered_at}]
+    parcels: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    delivered_at: Mapped[dt.datetime | None]
 
 
 class Policy(Base):
@@ -93,6 +100,9 @@ class Case(Base):
     proposal: Mapped[dict[str, Any] | None]
     policy_version: Mapped[int | None]
     assignee: Mapped[str | None] = mapped_column(sa.String(120))
+    # the return (RMA number, address, the buyer's tracking, received) or exchange
+    return_info: Mapped[dict[str, Any] | None]
+    supplier_order_id: Mapped[uuid.UUID | None]  # the supplier order concerned, if known
     status_since: Mapped[dt.datetime]
     due_by: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
@@ -118,3 +128,27 @@ class CaseEvent(Base):
     details: Mapped[dict[str, Any] | None]
     actor: Mapped[str] = mapped_column(sa.String(120))
     cause: Mapped[str] = mapped_column(sa.String(120))
+
+
+class LedgerEntry(Base):
+    """Money and goods a case (or the storefront's admin) moved: what each resolution
+    cost and who bears it. A refund is first ``reserved`` (approved, not yet made: it
+    counts against what is refundable, so two approvals cannot both pay) and becomes
+    ``done`` with the storefront's id; an admin's own refund is ``done`` at once. One
+    row per (order, kind, reference): a refund reported twice counts once."""
+
+    __tablename__ = "ledger"
+    __table_args__ = (sa.UniqueConstraint("order_id", "kind", "reference"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    order_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    case_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))  # refund, discount, reship, return
+    state: Mapped[str] = mapped_column(sa.String(10))  # reserved, done, released
+    amount: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    borne_by: Mapped[str | None] = mapped_column(sa.String(10))  # supplier, merchant, carrier
+    source: Mapped[str] = mapped_column(sa.String(20))  # aftersales, storefront_admin
+    # the storefront's refund / discount id, the reship's supplier order, or case:<id>
+    reference: Mapped[str] = mapped_column(sa.String(120))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
