@@ -61,12 +61,22 @@ def upgrade() -> None:
     )
     op.add_column(
         "order_copies",
+        sa.Column(
+            "supplier_orders",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+            server_default="[]",
+        ),
+    )
+    op.add_column(
+        "order_copies",
         sa.Column("delivered_at", dropship_common.db.UTCDateTime(timezone=True), nullable=True),
     )
 
 
 def downgrade() -> None:
     op.drop_column("order_copies", "delivered_at")
+    op.drop_column("order_copies", "supplier_orders")
     op.drop_column("order_copies", "parcels")
     op.drop_column("order_copies", "email_digest")
     op.drop_column("cases", "supplier_order_id")

@@ -8,7 +8,13 @@ lines a parcel holds: the case covers the order's lines). Cancellation and addre
 requests after hand-off are still parked (``parked_events``): supplier-gateway's
 answers open the cases instead (a cancellation too late to stop is a return on
 arrival, an address change too late is intercepted or explained), once per supplier
-order.
+order. A parcel stalled at customs opens a ``held_by_customs`` case; a return the
+buyer asked for at the storefront (``order.return_requested``) a case of its reason.
+
+The outcomes of what aftersales asked for come back here: refunds, discount codes and
+reships recorded in the ledger (a refund made in the storefront's admin too, so it is
+never paid twice), the case resolved or sent back to an agent; a reship's tracking
+tells the buyer a replacement is on its way.
 """
 
 from __future__ import annotations
@@ -17,11 +23,17 @@ import uuid
 
 import structlog
 
+from aftersales.cases.notices import buyer_notice
 from aftersales.cases.repository import CaseRepository, OrderCopyRepository
+from aftersales.cases.resolutions import outcome_done, outcome_failed
 from aftersales.cases.service import open_case
 from aftersales.domain.cases import CaseType
 from aftersales.models import Case, parked_events
-from dropship_common.contracts.logistics import ShipmentPresumedLost, ShipmentStatusChanged
+from dropship_common.contracts.logistics import (
+    ShipmentPresumedLost,
+    ShipmentStalled,
+    ShipmentStatusChanged,
+)
 from dropship_common.contracts.order_intake import (
     OrderAddressChangeRequested,
     OrderCancellationRequested,
@@ -33,8 +45,10 @@ from dropship_common.contracts.order_intake import (
     OrderReturnRequested,
 )
 from dropship_common.contracts.supplier_gateway import (
+    ShipmentTrackingAssigned,
     SupplierAddressChangeAnswered,
     SupplierCancellationAnswered,
+    SupplierOrderPlaced,
     SupplierReshipFailed,
     SupplierReshipPlaced,
 )
@@ -50,12 +64,6 @@ registry.parks(
     [
         OrderCancellationRequested,
         OrderAddressChangeRequested,
-        OrderRefundRecorded,
-        OrderRefundFailed,
-        OrderDiscountCreated,
-        OrderReturnRequested,
-        SupplierReshipPlaced,
-        SupplierReshipFailed,
     ],
 )
 
@@ -98,17 +106,29 @@ async def order_redacted(event: OrderRedacted, ctx: MessageContext) -> None:
 
 
 async def _opened(
-    ctx: MessageContext, order_id: uuid.UUID, kind: CaseType, source: str, actor: str = RULE
+    ctx: MessageContext,
+    order_id: uuid.UUID,
+    kind: CaseType,
+    source: str,
+    actor: str = RULE,
+    *,
+    supplier_order_id: uuid.UUID | None = None,
+    line_ids: list[str] | None = None,
+    buyer_words: str | None = None,
 ) -> None:
     """Open the case once per (order, type, source)."""
     case_id = await open_case(
         ctx.session,
+        ctx.outbox,
         order_id=order_id,
         type_=kind,
         source_key=source,
         actor=actor,
         cause=ctx.ref,
         now=utcnow(),
+        line_ids=line_ids,
+        buyer_words=buyer_words,
+        supplier_order_id=supplier_order_id,
     )
     if case_id is not None:
         log.info("case_opened", type=kind.value, case=str(case_id), order=str(order_id))
@@ -121,6 +141,7 @@ async def cancellation_answered(event: SupplierCancellationAnswered, ctx: Messag
         await _opened(
             ctx, event.order_id, CaseType.CANCELLATION_AFTER_HANDOFF,
             f"supplier-order:{supplier_order_id}", "rule:supplier-gateway",
+            supplier_order_id=supplier_order_id,
         )  # fmt: skip
 
 
@@ -133,15 +154,174 @@ async def address_change_answered(
         await _opened(
             ctx, event.order_id, CaseType.ADDRESS_CHANGE_AFTER_HANDOFF,
             f"supplier-order:{supplier_order_id}", "rule:supplier-gateway",
+            supplier_order_id=supplier_order_id,
         )  # fmt: skip
+
+
+async def _parcel_seen(ctx: MessageContext, event: ShipmentStatusChanged | ShipmentPresumedLost
+                       | ShipmentStalled) -> None:  # fmt: skip
+    """What the order copy keeps of a parcel: its status, window and delivery."""
+    copy = await OrderCopyRepository(ctx.session).get_order(event.order_id, for_update=True)
+    if copy is None:
+        return
+    parcels = [p for p in copy.parcels if p.get("parcel_id") != str(event.parcel_id)]
+    parcels.append(
+        {
+            "parcel_id": str(event.parcel_id),
+            "supplier_order_id": str(event.supplier_order_id),
+            "tracking_number": event.tracking_number,
+            "status": event.status,
+            "window_to": event.window_to.isoformat(),
+        }
+    )
+    copy.parcels = parcels
+    delivered = all(p["status"] == "delivered" for p in parcels)
+    if isinstance(event, ShipmentStatusChanged) and event.status == "delivered" and delivered:
+        copy.delivered_at = event.occurred_at
 
 
 @registry.handles(ShipmentPresumedLost)
 async def presumed_lost(event: ShipmentPresumedLost, ctx: MessageContext) -> None:
-    await _opened(ctx, event.order_id, CaseType.LOST, f"parcel:{event.parcel_id}")
+    await _parcel_seen(ctx, event)
+    await _opened(ctx, event.order_id, CaseType.LOST, f"parcel:{event.parcel_id}",
+                  supplier_order_id=event.supplier_order_id)  # fmt: skip
 
 
 @registry.handles(ShipmentStatusChanged)
 async def status_changed(event: ShipmentStatusChanged, ctx: MessageContext) -> None:
+    await _parcel_seen(ctx, event)
     if event.status == "returned_to_sender":
-        await _opened(ctx, event.order_id, CaseType.RETURNED_TO_SENDER, f"parcel:{event.parcel_id}")
+        await _opened(ctx, event.order_id, CaseType.RETURNED_TO_SENDER,
+                      f"parcel:{event.parcel_id}",
+                      supplier_order_id=event.supplier_order_id)  # fmt: skip
+
+
+@registry.handles(ShipmentStalled)
+async def stalled(event: ShipmentStalled, ctx: MessageContext) -> None:
+    """A parcel with no scan for the follow-up period while at customs: held there."""
+    await _parcel_seen(ctx, event)
+    if event.status == "in_customs":
+        await _opened(ctx, event.order_id, CaseType.HELD_BY_CUSTOMS,
+                      f"parcel:{event.parcel_id}",
+                      supplier_order_id=event.supplier_order_id)  # fmt: skip
+
+
+@registry.handles(SupplierOrderPlaced)
+async def supplier_order_placed(event: SupplierOrderPlaced, ctx: MessageContext) -> None:
+    """The supplier's price of the goods, for a reship's estimate."""
+    copy = await OrderCopyRepository(ctx.session).get_order(event.order_id, for_update=True)
+    if copy is None:
+        return
+    placed = [s for s in copy.supplier_orders
+              if s.get("supplier_order_id") != str(event.supplier_order_id)]  # fmt: skip
+    placed.append(
+        {
+            "supplier_order_id": str(event.supplier_order_id),
+            "supplier_id": str(event.supplier_id),
+            "goods_cost": None if event.goods_cost is None else str(event.goods_cost),
+            "currency": event.currency,
+        }
+    )
+    copy.supplier_orders = placed
+
+
+# Shopify's ReturnReason → the case's type
+RETURN_REASONS: dict[str, CaseType] = {
+    "SIZE_TOO_SMALL": CaseType.WRONG_SIZE,
+    "SIZE_TOO_LARGE": CaseType.WRONG_SIZE,
+    "WRONG_ITEM": CaseType.WRONG_ITEM,
+    "DEFECTIVE": CaseType.DAMAGED,
+    "NOT_AS_DESCRIBED": CaseType.NOT_AS_DESCRIBED,
+}
+
+
+@registry.handles(OrderReturnRequested)
+async def return_requested(event: OrderReturnRequested, ctx: MessageContext) -> None:
+    """A return the buyer asked for at the storefront: a case of its reason, once."""
+    lines = [str(line.line_id) for line in event.lines if line.line_id is not None]
+    await _opened(
+        ctx, event.order_id, RETURN_REASONS.get(event.reason.upper(), CaseType.UNWANTED),
+        f"storefront-return:{event.storefront_return_id}", "storefront",
+        line_ids=lines or None, buyer_words=event.buyer_note,
+    )  # fmt: skip
+
+
+@registry.handles(OrderRefundRecorded)
+async def refund_recorded(event: OrderRefundRecorded, ctx: MessageContext) -> None:
+    """A refund made (ours or the admin's): in the ledger once, whoever reports it."""
+    case = await outcome_done(
+        ctx.session, ctx.outbox, order_id=event.order_id, case_id=event.case_id,
+        kind="refund", reference=f"storefront:{event.storefront_refund_id}",
+        amount=event.amount, currency=event.currency, source=event.source, cause=ctx.ref,
+        now=utcnow(),
+    )  # fmt: skip
+    if case is not None:
+        await ctx.outbox.add(
+            ctx.session,
+            [buyer_notice(case, "refund_sent", amount=event.amount, currency=event.currency)],
+        )
+
+
+@registry.handles(OrderRefundFailed)
+async def refund_failed(event: OrderRefundFailed, ctx: MessageContext) -> None:
+    await outcome_failed(
+        ctx.session, ctx.outbox, order_id=event.order_id, case_id=event.case_id,
+        kind="refund", reason=f"{event.code}: {event.message}", cause=ctx.ref, now=utcnow(),
+    )  # fmt: skip
+
+
+@registry.handles(OrderDiscountCreated)
+async def discount_created(event: OrderDiscountCreated, ctx: MessageContext) -> None:
+    case = await outcome_done(
+        ctx.session, ctx.outbox, order_id=event.order_id, case_id=event.case_id,
+        kind="discount", reference=f"storefront:{event.storefront_discount_id}",
+        amount=event.amount, currency=event.currency, source="aftersales", cause=ctx.ref,
+        now=utcnow(),
+    )  # fmt: skip
+    if case is not None:
+        await ctx.outbox.add(
+            ctx.session,
+            [
+                buyer_notice(
+                    case,
+                    "discount_code",
+                    code=event.code,
+                    amount=event.amount,
+                    currency=event.currency,
+                )
+            ],
+        )
+
+
+@registry.handles(SupplierReshipPlaced)
+async def reship_placed(event: SupplierReshipPlaced, ctx: MessageContext) -> None:
+    await outcome_done(
+        ctx.session, ctx.outbox, order_id=event.order_id, case_id=event.case_id,
+        kind="reship", reference=f"supplier-order:{event.supplier_order_id}", amount=None,
+        currency=None, source="aftersales", cause=ctx.ref, now=utcnow(),
+    )  # fmt: skip
+
+
+@registry.handles(SupplierReshipFailed)
+async def reship_failed(event: SupplierReshipFailed, ctx: MessageContext) -> None:
+    await outcome_failed(
+        ctx.session, ctx.outbox, order_id=event.order_id, case_id=event.case_id,
+        kind="reship", reason=f"{event.code}: {event.message}", cause=ctx.ref, now=utcnow(),
+    )  # fmt: skip
+
+
+@registry.handles(ShipmentTrackingAssigned)
+async def tracking_assigned(event: ShipmentTrackingAssigned, ctx: MessageContext) -> None:
+    """A reship's tracking: the buyer hears the replacement is on its way (once)."""
+    if event.case_id is None:
+        return
+    case = await CaseRepository(ctx.session).get(event.case_id)
+    if case is not None:
+        await ctx.outbox.add(
+            ctx.session,
+            [
+                buyer_notice(
+                    case, "replacement_shipped", tracking_number=", ".join(event.tracking_numbers)
+                )
+            ],
+        )

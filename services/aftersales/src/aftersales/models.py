@@ -52,6 +52,9 @@ class OrderCopy(Base):
     # what logistics said of each parcel: [{parcel_id, supplier_order_id,
     # tracking_number, status, window_to, delivered_at}]
     parcels: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
+    # supplier-gateway's placements: [{supplier_order_id, supplier_id, goods_cost,
+    # currency}], for a reship's cost
+    supplier_orders: Mapped[list[Any]] = mapped_column(default=list, server_default="[]")
     delivered_at: Mapped[dt.datetime | None]
 
 

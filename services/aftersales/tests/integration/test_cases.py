@@ -120,9 +120,13 @@ async def test_a_lost_parcel_opens_one_case_proposed_by_policy_and_approved_once
     assert body["status"] == "resolving"  # the refund is asked of order-intake
     kinds = [(e["kind"], e["to_status"]) for e in body["timeline"]]
     assert kinds == [
-        ("opened", "open"), ("proposed", "proposed"), ("status", "approved"),
+        ("opened", "open"), ("status", "proposed"), ("status", "approved"),
         ("status", "resolving"),
     ]  # fmt: skip
+    # the refund is reserved in the ledger, with who bears it (a lost parcel: the carrier)
+    [entry] = body["ledger"]
+    assert (entry["kind"], entry["state"], entry["borne_by"]) == ("refund", "reserved", "carrier")
+    assert Decimal(entry["amount"]) == D34
     [refund] = await tap.wait_for("aftersales.refund_requested")
     assert refund.payload["case_id"] == case["id"]  # the idempotency key
     assert (Decimal(refund.payload["amount"]), refund.payload["currency"]) == (D34, "EUR")
@@ -195,7 +199,7 @@ async def test_an_agent_opens_a_case_and_works_it_and_a_draft_policy_is_dry_run(
     r = await svc.client.get(url, headers=h)
     kinds = [e["kind"] for e in r.json()["timeline"]]
     assert kinds == [
-        "opened", "proposed", "assigned", "note", "status", "status", "status",
+        "opened", "status", "assigned", "note", "status", "status", "status",
     ]  # fmt: skip
 
 

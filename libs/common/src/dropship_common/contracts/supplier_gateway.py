@@ -28,6 +28,14 @@ class SupplierOrderPlaced(Event):
     supplier_order_id: uuid.UUID = Field(description="The supplier order placed.")
     supplier_id: uuid.UUID = Field(description="The supplier that took it.")
     placed_at: dt.datetime = Field(description="When the supplier took it.")
+    goods_cost: Decimal | None = Field(
+        default=None,
+        description="What the supplier charges for the goods (its mapped unit costs times"
+        " the quantities), when every line has a cost; for aftersales' reship estimates.",
+    )
+    currency: str | None = Field(
+        default=None, description="ISO 4217 code of `goods_cost`, when it is set."
+    )
 
 
 class SupplierOrderRejected(Event):

@@ -12,10 +12,12 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from aftersales.cases.endpoints import CaseOut, case_out, visible_case
-from aftersales.cases.repository import CaseRepository, OrderCopyRepository, PolicyRepository
-from aftersales.cases.service import move, open_case, proposal_json
+from aftersales.cases.lifecycle import move
+from aftersales.cases.repository import CaseRepository, OrderCopyRepository
+from aftersales.cases.resolutions import return_received
+from aftersales.cases.service import apply_proposal, open_case, propose_by_policy, shop_policy
 from aftersales.domain.cases import CaseStatus, CaseType, IllegalTransition
-from aftersales.domain.policy import CaseFacts, Policy, Proposal, Resolution, evaluate
+from aftersales.domain.policy import Proposal, Resolution
 from aftersales.models import CaseEvent
 from dropship_common.db import utcnow
 from dropship_common.deps import Operator, Runtime
@@ -59,6 +61,7 @@ async def open_by_operator(body: CaseIn, rt: Runtime, who: Operator) -> CaseOut:
             raise NotFound(f"no order {body.order_id}")
         case_id = await open_case(
             session,
+            rt.outbox,
             order_id=body.order_id,
             type_=body.type,
             source_key=f"operator:{uuid.uuid4()}",
@@ -87,6 +90,7 @@ async def _act(
         try:
             await move(
                 session,
+                rt.outbox,
                 case,
                 target,
                 actor=who.actor,
@@ -129,6 +133,10 @@ class ProposeIn(BaseModel):
     resolution: Resolution | None = None
     amount: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=4)
     reason: str | None = Field(default=None, max_length=2000)
+    exchange_skus: dict[uuid.UUID, str] | None = Field(
+        default=None,
+        description="an exchange: per line, the shop's SKU to send instead (another size)",
+    )
 
 
 @router.post("/{case_id}/propose", response_model=CaseOut, responses=ACTION_ERRORS)
@@ -139,21 +147,10 @@ async def propose(case_id: uuid.UUID, body: ProposeIn, rt: Runtime, who: Operato
         order = await OrderCopyRepository(session).get_order(case.order_id)
         if order is None:
             raise NotFound(f"no order {case.order_id}")
+        policy, version = await shop_policy(session, case.shop_id)
         if body.resolution is None:
-            row = await PolicyRepository(session).current(case.shop_id)
-            policy = Policy.model_validate(row.body) if row else Policy()
-            proposal = evaluate(
-                CaseFacts(
-                    type=CaseType(case.type),
-                    currency=case.currency,
-                    claimed_value=case.claimed_value,
-                    refundable=order.total,
-                    reported_at=case.created_at,
-                    evidence=frozenset(str(e.get("kind")) for e in case.evidence),
-                ),
-                policy,
-            )
-            case.policy_version = row.version if row else None
+            proposal = await propose_by_policy(session, case, order, policy, now=now)
+            case.policy_version = version
         else:
             if body.amount is not None and body.amount > order.total:
                 raise ValidationFailed(f"amount: more than the order's {order.total}")
@@ -162,19 +159,53 @@ async def propose(case_id: uuid.UUID, body: ProposeIn, rt: Runtime, who: Operato
                 body.resolution, case.currency, amount, amount, "admin", False,
                 [f"proposed by {who.actor}: {body.reason or 'no reason given'}"],
             )  # fmt: skip
+        skus = {str(k): v for k, v in (body.exchange_skus or {}).items()}
+        unknown = set(skus) - {str(line["line_id"]) for line in case.lines}
+        if unknown:
+            raise ValidationFailed(f"exchange_skus: not lines of the case: {sorted(unknown)}")
         try:
-            await move(
-                session,
-                case,
-                CaseStatus.PROPOSED,
-                actor=who.actor,
-                cause="request:propose",
-                now=now,
-                reason="; ".join(proposal.rules),
-            )
+            await apply_proposal(
+                session, rt.outbox, case, proposal, policy, actor=who.actor,
+                cause="request:propose", now=now,
+                extra={"exchange_skus": skus} if skus else None,
+            )  # fmt: skip
         except IllegalTransition as exc:
             raise Conflict(str(exc)) from exc
-        case.proposal = proposal_json(proposal)
+        return case_out(case)
+
+
+class ReturnTrackingIn(BaseModel):
+    tracking_number: str = Field(min_length=4, max_length=40, pattern=r"^[A-Za-z0-9 -]+$")
+    carrier: str | None = Field(default=None, max_length=80)
+
+
+@router.post("/{case_id}/return-tracking", response_model=CaseOut, responses=ACTION_ERRORS)
+async def return_tracking(
+    case_id: uuid.UUID, body: ReturnTrackingIn, rt: Runtime, who: Operator
+) -> CaseOut:
+    """The tracking number of the buyer's return parcel, on the case."""
+    async with rt.db.transaction() as session:
+        case = await visible_case(CaseRepository(session), who, case_id, for_update=True)
+        if not case.return_info or case.return_info.get("received_at"):
+            raise Conflict("no return is awaited on this case")
+        number = body.tracking_number.replace(" ", "").upper()
+        case.return_info = {**case.return_info, "tracking_number": number,
+                            "carrier": body.carrier}  # fmt: skip
+        session.add(CaseEvent(case_id=case.id, at=utcnow(), kind="return_tracking",
+                              reason=f"{body.carrier or 'carrier unknown'} {number}",
+                              actor=who.actor, cause="request:return-tracking"))  # fmt: skip
+        return case_out(case)
+
+
+@router.post("/{case_id}/return-received", response_model=CaseOut, responses=ACTION_ERRORS)
+async def record_return_received(case_id: uuid.UUID, rt: Runtime, who: Operator) -> CaseOut:
+    """The goods are back: the refund or the exchange goes ahead (once: a second call
+    is a 409)."""
+    async with rt.db.transaction() as session:
+        case = await visible_case(CaseRepository(session), who, case_id, for_update=True)
+        session.add(CaseEvent(case_id=case.id, at=utcnow(), kind="return_received",
+                              actor=who.actor, cause="request:return-received"))  # fmt: skip
+        await return_received(session, rt.outbox, case, actor=who.actor, now=utcnow())
         return case_out(case)
 
 

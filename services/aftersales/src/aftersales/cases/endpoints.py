@@ -11,8 +11,10 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from aftersales.cases.repository import CaseRepository
-from aftersales.cases.service import carry_out, move
+from aftersales.cases.lifecycle import move
+from aftersales.cases.repository import CaseRepository, LedgerRepository
+from aftersales.cases.resolutions import carry_out
+from aftersales.cases.service import shop_policy
 from aftersales.domain.cases import (
     CaseStatus,
     CaseType,
@@ -45,6 +47,16 @@ class CaseEventOut(BaseModel):
     cause: str
 
 
+class LedgerOut(BaseModel):
+    kind: str = Field(description="refund, discount or reship")
+    state: str = Field(description="reserved (on its way), done or released (failed)")
+    amount: str = Field(description="a decimal, as text")
+    currency: str = Field(description="ISO 4217")
+    borne_by: str | None = Field(description="supplier, merchant or carrier")
+    reference: str
+    at: dt.datetime
+
+
 class CaseOut(BaseModel):
     model_config = {"from_attributes": True}
 
@@ -60,10 +72,17 @@ class CaseOut(BaseModel):
     proposal: dict[str, Any] | None
     policy_version: int | None
     assignee: str | None
+    supplier_order_id: uuid.UUID | None
+    return_info: dict[str, Any] | None = Field(
+        description="the return: RMA number, address, the buyer's tracking, received_at"
+    )
     due_by: dt.datetime | None
     deadline: str = ""
     created_at: dt.datetime
     timeline: list[CaseEventOut] | None = None
+    ledger: list[LedgerOut] | None = Field(
+        default=None, description="what the case's resolutions cost and who bears it"
+    )
 
 
 def case_out(case: Case) -> CaseOut:
@@ -128,6 +147,18 @@ async def get_case(case_id: uuid.UUID, rt: Runtime, who: Operator) -> CaseOut:
         repo = CaseRepository(session)
         out = case_out(await visible_case(repo, who, case_id))
         out.timeline = [CaseEventOut.model_validate(e) for e in await repo.timeline(case_id)]
+        out.ledger = [
+            LedgerOut(
+                kind=e.kind,
+                state=e.state,
+                amount=str(e.amount),
+                currency=e.currency,
+                borne_by=e.borne_by,
+                reference=e.reference,
+                at=e.at,
+            )
+            for e in await LedgerRepository(session).of_case(case_id)
+        ]
     return out
 
 
@@ -138,7 +169,8 @@ async def get_case(case_id: uuid.UUID, rt: Runtime, who: Operator) -> CaseOut:
         {
             **PATH_ERRORS,
             403: "the proposal needs an admin (forbidden)",
-            409: "the case is not proposed (approved already, …) (conflict)",
+            409: "the case is not proposed (approved already, …), or its money is no"
+            " longer refundable (conflict, not_refundable)",
         }
     ),
 )
@@ -152,6 +184,7 @@ async def approve(case_id: uuid.UUID, rt: Runtime, who: Operator) -> CaseOut:
         try:
             await move(
                 session,
+                rt.outbox,
                 case,
                 CaseStatus.APPROVED,
                 actor=who.actor,
@@ -160,5 +193,6 @@ async def approve(case_id: uuid.UUID, rt: Runtime, who: Operator) -> CaseOut:
             )
         except IllegalTransition as exc:
             raise Conflict(str(exc)) from exc
-        await carry_out(session, rt.outbox, case, actor=who.actor, now=utcnow())
+        policy, _ = await shop_policy(session, case.shop_id)
+        await carry_out(session, rt.outbox, case, policy, actor=who.actor, now=utcnow())
         return case_out(case)

@@ -1,14 +1,15 @@
-"""SQL of cases, their timeline, the order copies and the policies."""
+"""SQL of cases, their timeline, the order copies, the policies and the ledger."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 
-from aftersales.models import Case, CaseEvent, OrderCopy, Policy
+from aftersales.models import Case, CaseEvent, LedgerEntry, OrderCopy, Policy
 from dropship_common.db import insert_ignore
 from dropship_common.repository import Repository
 
@@ -60,8 +61,8 @@ class OrderCopyRepository(Repository[OrderCopy]):
             insert_ignore(OrderCopy.__table__, self.dialect).values(**values)
         )
 
-    async def get_order(self, order_id: uuid.UUID) -> OrderCopy | None:
-        return await self.session.get(OrderCopy, order_id)
+    async def get_order(self, order_id: uuid.UUID, *, for_update: bool = False) -> OrderCopy | None:
+        return await self.session.get(OrderCopy, order_id, with_for_update=for_update)
 
 
 class PolicyRepository(Repository[Policy]):
@@ -75,3 +76,48 @@ class PolicyRepository(Repository[Policy]):
         )
         rows.sort(key=lambda p: keys.index(p.shop_key))
         return rows[0] if rows else None
+
+
+class LedgerRepository(Repository[LedgerEntry]):
+    model = LedgerEntry
+
+    async def lock_order(self, order_id: uuid.UUID) -> OrderCopy | None:
+        """The order's copy, locked: approvals of refunds on one order take turns, so
+        two agents approving two cases at once cannot both spend the same money."""
+        query = sa.select(OrderCopy).where(OrderCopy.order_id == order_id)
+        return (await self.session.scalars(query.with_for_update())).first()
+
+    async def refunded(self, order_id: uuid.UUID) -> Decimal:
+        """Refunds made or on their way (reserved) on the order."""
+        total = await self.session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(LedgerEntry.amount), 0)).where(
+                LedgerEntry.order_id == order_id,
+                LedgerEntry.kind == "refund",
+                LedgerEntry.state.in_(("reserved", "done")),
+            )
+        )
+        return Decimal(str(total or 0))
+
+    async def add_new(self, values: dict[str, Any]) -> bool:
+        """False when the (order, kind, reference) is recorded already."""
+        result = await self.session.execute(
+            insert_ignore(LedgerEntry.__table__, self.dialect)
+            .values(**values)
+            .returning(LedgerEntry.__table__.c.id)
+        )
+        return result.first() is not None
+
+    async def find(self, order_id: uuid.UUID, kind: str, reference: str) -> LedgerEntry | None:
+        return await self.one(
+            self.select().where(
+                LedgerEntry.order_id == order_id,
+                LedgerEntry.kind == kind,
+                LedgerEntry.reference == reference,
+            ),
+            for_update=True,
+        )
+
+    async def of_case(self, case_id: uuid.UUID) -> list[LedgerEntry]:
+        return await self.all(
+            self.select().where(LedgerEntry.case_id == case_id).order_by(LedgerEntry.at)
+        )

@@ -1,7 +1,7 @@
-"""Opening a case (a rule, an operator, a buyer) and moving it: every change through the
-lifecycle table (:func:`aftersales.domain.cases.transition`) and on the timeline. A new
-case is evaluated at once by the shop's policy: it is ``proposed`` with the rules that
-fired, or ``awaiting_buyer`` when evidence is missing, ``rejected`` outside the policy."""
+"""Opening a case (a rule, an operator, a buyer, the storefront) and proposing its
+resolution: a new case is evaluated at once by the shop's policy and is ``proposed``
+with the rules that fired, ``awaiting_buyer`` when evidence is missing; a proposal under
+the shop's auto-approve limit is approved by the policy and carried out at once."""
 
 from __future__ import annotations
 
@@ -13,18 +13,21 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from aftersales.cases.lifecycle import TIMES, move
+from aftersales.cases.notices import buyer_notice
 from aftersales.cases.repository import CaseRepository, OrderCopyRepository, PolicyRepository
-from aftersales.domain.cases import CaseStatus, CaseType, StepTimes, due_by, transition
-from aftersales.domain.policy import CaseFacts, Policy, Proposal, Resolution, evaluate
-from aftersales.models import Case, CaseEvent, OrderCopy
-from dropship_common.contracts.aftersales import (
-    AftersalesRefundRequested,
-    AftersalesReshipRequested,
-    CaseLineV1,
+from aftersales.cases.resolutions import carry_out, refundable
+from aftersales.domain.cases import CaseStatus, CaseType, due_by
+from aftersales.domain.policy import (
+    CaseFacts,
+    Policy,
+    Proposal,
+    Resolution,
+    evaluate,
+    reship_estimate,
 )
+from aftersales.models import Case, CaseEvent, OrderCopy
 from dropship_common.messaging.outbox import Outbox
-
-TIMES = StepTimes()
 
 _STATUS_OF: dict[Resolution, CaseStatus] = {
     Resolution.REQUEST_EVIDENCE: CaseStatus.AWAITING_BUYER,
@@ -32,11 +35,11 @@ _STATUS_OF: dict[Resolution, CaseStatus] = {
 }
 
 
-def proposal_json(p: Proposal) -> dict[str, Any]:
+def proposal_json(p: Proposal, **extra: Any) -> dict[str, Any]:
     data = asdict(p)
     data["resolution"] = p.resolution.value
     data["amount"], data["cost"] = str(p.amount), str(p.cost)
-    return data
+    return {**data, **extra}
 
 
 def _value(order: OrderCopy, line_ids: list[str] | None) -> tuple[Decimal, list[Any]]:
@@ -47,8 +50,87 @@ def _value(order: OrderCopy, line_ids: list[str] | None) -> tuple[Decimal, list[
     return value, lines
 
 
+async def shop_policy(
+    session: AsyncSession, shop_id: uuid.UUID | None
+) -> tuple[Policy, int | None]:
+    row = await PolicyRepository(session).current(shop_id)
+    return (Policy.model_validate(row.body), row.version) if row else (Policy(), None)
+
+
+def _window(order: OrderCopy) -> dt.date | None:
+    ends = [dt.date.fromisoformat(p["window_to"]) for p in order.parcels if p.get("window_to")]
+    return max(ends) if ends else None
+
+
+def _goods_cost(order: OrderCopy) -> Decimal | None:
+    costs = [s for s in order.supplier_orders if s.get("goods_cost") is not None]
+    if not costs or len(costs) != len(order.supplier_orders):
+        return None
+    if any(s.get("currency") != order.currency for s in costs):
+        return None
+    return sum((Decimal(str(s["goods_cost"])) for s in costs), Decimal(0))
+
+
+async def propose_by_policy(
+    session: AsyncSession,
+    case: Case,
+    order: OrderCopy,
+    policy: Policy,
+    *,
+    now: dt.datetime,
+) -> Proposal:
+    order_value, _ = _value(order, None)
+    return evaluate(
+        CaseFacts(
+            type=CaseType(case.type),
+            currency=case.currency,
+            claimed_value=case.claimed_value,
+            refundable=await refundable(session, order),
+            reported_at=case.created_at or now,
+            evidence=frozenset(str(e.get("kind")) for e in case.evidence),
+            delivered_at=order.delivered_at,
+            window_closes_on=_window(order),
+            reship_cost=reship_estimate(
+                policy, case.currency, case.claimed_value, order_value, _goods_cost(order)
+            ),
+        ),
+        policy,
+    )
+
+
+async def apply_proposal(
+    session: AsyncSession,
+    outbox: Outbox,
+    case: Case,
+    proposal: Proposal,
+    policy: Policy,
+    *,
+    actor: str,
+    cause: str,
+    now: dt.datetime,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """The case proposed (or sent to the buyer for evidence); approved and carried out
+    at once under the shop's auto-approve limit, unless the money is gone meanwhile."""
+    case.proposal = proposal_json(proposal, **(extra or {}))
+    target = _STATUS_OF.get(proposal.resolution, CaseStatus.PROPOSED)
+    await move(session, outbox, case, target, actor=actor, cause=cause, now=now,
+               reason="; ".join(proposal.rules))  # fmt: skip
+    order = await OrderCopyRepository(session).get_order(case.order_id)
+    if (
+        proposal.auto_approve
+        and target == CaseStatus.PROPOSED
+        and order is not None
+        and proposal.amount <= await refundable(session, order)
+    ):
+        await move(session, outbox, case, CaseStatus.APPROVED, actor="policy", cause=cause,
+                   now=now, reason="under the shop's auto-approve limit")  # fmt: skip
+        await carry_out(session, outbox, case, policy, actor="policy", now=now)
+
+
 async def open_case(
     session: AsyncSession,
+    outbox: Outbox,
     *,
     order_id: uuid.UUID,
     type_: CaseType,
@@ -58,140 +140,59 @@ async def open_case(
     now: dt.datetime,
     line_ids: list[str] | None = None,
     buyer_words: str | None = None,
-    delivered_at: dt.datetime | None = None,
-    window_closes_on: dt.date | None = None,
-    reship_cost: Decimal | None = None,
+    evidence: list[dict[str, Any]] | None = None,
+    supplier_order_id: uuid.UUID | None = None,
 ) -> uuid.UUID | None:
     """The case's id, or None when that problem has a case already, or the order is
     unknown here (logged by the caller)."""
+    repo = CaseRepository(session)
     order = await OrderCopyRepository(session).get_order(order_id)
     if order is None:
         return None
     value, lines = _value(order, line_ids)
-    row = await PolicyRepository(session).current(order.shop_id)
-    policy = Policy.model_validate(row.body) if row else Policy()
-    proposal = evaluate(
-        CaseFacts(
-            type=type_,
-            currency=order.currency,
-            claimed_value=value,
-            refundable=order.total,
-            reported_at=now,
-            delivered_at=delivered_at,
-            window_closes_on=window_closes_on,
-            reship_cost=reship_cost,
-        ),
-        policy,
-    )
-    status = _STATUS_OF.get(proposal.resolution, CaseStatus.PROPOSED)
+    if supplier_order_id is None and len(order.supplier_orders) == 1:
+        supplier_order_id = uuid.UUID(str(order.supplier_orders[0]["supplier_order_id"]))
+    policy, version = await shop_policy(session, order.shop_id)
     case_id = uuid.uuid4()
-    opened = await CaseRepository(session).insert_new(
+    opened = await repo.insert_new(
         {
             "id": case_id,
             "order_id": order_id,
             "shop_id": order.shop_id,
             "type": type_.value,
-            "status": status.value,
+            "status": CaseStatus.OPEN.value,
             "source_key": source_key[:80],
             "opened_by": actor[:120],
             "currency": order.currency,
             "claimed_value": value,
             "lines": lines,
             "buyer_words": buyer_words,
-            "evidence": [],
-            "proposal": proposal_json(proposal),
-            "policy_version": row.version if row else None,
+            "evidence": evidence or [],
+            "supplier_order_id": supplier_order_id,
+            "policy_version": version,
             "status_since": now,
-            "due_by": due_by(status, now, TIMES),
+            "due_by": due_by(CaseStatus.OPEN, now, TIMES),
             "created_at": now,
             "updated_at": now,
         }
     )
     if not opened:
         return None
-    session.add_all(
-        [
-            CaseEvent(
-                case_id=case_id,
-                at=now,
-                kind="opened",
-                to_status=CaseStatus.OPEN.value,
-                reason=type_.value,
-                actor=actor,
-                cause=cause,
-            ),
-            CaseEvent(
-                case_id=case_id,
-                at=now,
-                kind="proposed",
-                from_status="open",
-                to_status=status.value,
-                reason="; ".join(proposal.rules),
-                details=proposal_json(proposal),
-                actor="policy",
-                cause=cause,
-            ),
-        ]
-    )
-    return case_id
-
-
-async def move(
-    session: AsyncSession,
-    case: Case,
-    target: CaseStatus,
-    *,
-    actor: str,
-    cause: str,
-    now: dt.datetime,
-    reason: str | None = None,
-) -> None:
-    """Move a (locked) case; IllegalTransition when the lifecycle does not allow it."""
-    current = CaseStatus(case.status)
-    transition(current, target)
-    case.status, case.status_since = target.value, now
-    case.due_by = due_by(target, now, TIMES)
+    case = await repo.get(case_id, for_update=True)
+    assert case is not None
     session.add(
         CaseEvent(
-            case_id=case.id,
+            case_id=case_id,
             at=now,
-            kind="status",
-            from_status=current.value,
-            to_status=target.value,
-            reason=reason,
+            kind="opened",
+            to_status=CaseStatus.OPEN.value,
+            reason=type_.value,
             actor=actor,
             cause=cause,
         )
     )
-
-
-async def carry_out(
-    session: AsyncSession, outbox: Outbox, case: Case, *, actor: str, now: dt.datetime
-) -> None:
-    """An approved (locked) case: the resolution's event for the service that carries
-    it out, and the case ``resolving``. Resolutions that wait on something else (a
-    return to arrive, an explanation to the buyer) stay ``approved`` for the agent."""
-    proposal = case.proposal or {}
-    resolution = proposal.get("resolution")
-    lines = [
-        CaseLineV1(line_id=uuid.UUID(str(line["line_id"])), quantity=int(line["quantity"]))
-        for line in case.lines
-    ]
-    reason = f"{case.type} (case {case.id})"
-    envelope = None
-    if resolution in (Resolution.REFUND.value, Resolution.COMPENSATION.value):
-        envelope = AftersalesRefundRequested(
-            case_id=case.id, order_id=case.order_id, shop_id=case.shop_id,
-            amount=Decimal(str(proposal.get("amount", "0"))), currency=case.currency,
-            reason=reason,
-        ).envelope(correlation_id=str(case.order_id))  # fmt: skip
-    elif resolution in (Resolution.RESHIP.value, Resolution.SEND_MISSING.value):
-        envelope = AftersalesReshipRequested(
-            case_id=case.id, order_id=case.order_id, shop_id=case.shop_id, lines=lines,
-            reason=reason,
-        ).envelope(correlation_id=str(case.order_id))  # fmt: skip
-    if envelope is None:
-        return
-    await outbox.add(session, [envelope])
-    await move(session, case, CaseStatus.RESOLVING, actor=actor, cause=f"case:{case.id}",
-               now=now, reason=f"{envelope.type} sent")  # fmt: skip
+    await outbox.add(session, [buyer_notice(case, "case_received")])
+    proposal = await propose_by_policy(session, case, order, policy, now=now)
+    await apply_proposal(session, outbox, case, proposal, policy, actor="policy", cause=cause,
+                         now=now)  # fmt: skip
+    return case_id

@@ -28,6 +28,7 @@ class CaseType(enum.StrEnum):
     NOT_AS_DESCRIBED = "not_as_described"
     DELAYED = "delayed"
     RETURNED_TO_SENDER = "returned_to_sender"
+    UNWANTED = "unwanted"  # a return the buyer asked for at the storefront (changed mind)
 
 
 class CaseStatus(enum.StrEnum):

@@ -37,6 +37,18 @@ class Resolution(enum.StrEnum):
 
 
 Evidence = Literal["photo", "video", "tracking", "receipt"]
+Party = Literal["supplier", "merchant", "carrier"]
+
+# who bears a resolution's cost by default: the supplier for what it packed wrong or
+# badly, the carrier for a parcel it lost (a claim), the merchant for the rest
+DEFAULT_BORNE_BY: dict[CaseType, Party] = {
+    _T.WRONG_ITEM: "supplier",
+    _T.QUANTITY_SHORT: "supplier",
+    _T.DAMAGED: "supplier",
+    _T.WRONG_SIZE: "supplier",
+    _T.NOT_AS_DESCRIBED: "supplier",
+    _T.LOST: "carrier",
+}
 
 
 class Policy(BaseModel):
@@ -62,8 +74,32 @@ class Policy(BaseModel):
     missing_units: Literal["next_order", "separately"] = "separately"
     operator_approval_limit: dict[str, Decimal] = Field(default_factory=dict)
     auto_approve_under: dict[str, Decimal] = Field(default_factory=dict)
+    postage_estimate: dict[str, Decimal] = Field(
+        default_factory=dict,
+        description="what sending a parcel again costs, per currency (a reship's postage)",
+    )
+    compensation_as: Literal["refund", "discount_code"] = Field(
+        default="refund", description="a compensation paid back, or as a single-use code"
+    )
+    exchange_needs_return: bool = Field(
+        default=False, description="an exchange waits for the wrong size to come back"
+    )
+    return_address: str | None = Field(
+        default=None,
+        max_length=500,
+        description="where returns go (the merchant's or the supplier's), for the RMA",
+    )
+    borne_by: dict[CaseType, Party] = Field(
+        default_factory=lambda: dict(DEFAULT_BORNE_BY),
+        description="who bears each case type's cost; a type not listed: the merchant",
+    )
 
-    @field_validator("refund_without_return_under", "operator_approval_limit", "auto_approve_under")
+    @field_validator(
+        "refund_without_return_under",
+        "operator_approval_limit",
+        "auto_approve_under",
+        "postage_estimate",
+    )
     @classmethod
     def _currencies(cls, value: dict[str, Decimal]) -> dict[str, Decimal]:
         for currency, amount in value.items():
@@ -72,6 +108,26 @@ class Policy(BaseModel):
             if amount < 0:
                 raise ValueError(f"{currency}: an amount of zero or more")
         return value
+
+
+def who_bears(policy: Policy, type_: CaseType) -> Party:
+    return policy.borne_by.get(type_, "merchant")
+
+
+def reship_estimate(
+    policy: Policy,
+    currency: str,
+    claimed_value: Decimal,
+    order_value: Decimal,
+    goods_cost: Decimal | None,
+) -> Decimal | None:
+    """Goods (the supplier's cost of the order, the case's share of it) plus postage
+    (the policy's estimate); None when either is unknown in the order's currency."""
+    postage = policy.postage_estimate.get(currency)
+    if goods_cost is None or postage is None or order_value <= 0:
+        return None
+    share = (goods_cost * claimed_value / order_value).quantize(CENT, rounding=ROUND_HALF_UP)
+    return share + postage
 
 
 @dataclass(frozen=True)
@@ -216,6 +272,10 @@ def _decide(
 
     if t == _T.CANCELLATION_AFTER_HANDOFF:
         rules.append("shipped already: handled as a return on arrival")
+        return Resolution.RETURN_THEN_REFUND, value, value
+
+    if t == _T.UNWANTED:
+        rules.append("a return the buyer asked for: refunded when it arrives")
         return Resolution.RETURN_THEN_REFUND, value, value
 
     # held by customs; an address change after hand-off (intercepted where the carrier
