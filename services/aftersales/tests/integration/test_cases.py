@@ -14,12 +14,26 @@ import sqlalchemy as sa
 
 from aftersales.main import SPEC
 from aftersales.models import Case, Policy, common
-from dropship_common.contracts.logistics import ShipmentPresumedLost, ShipmentStatusChanged
+from dropship_common.contracts.logistics import (
+    ShipmentPresumedLost,
+    ShipmentStalled,
+    ShipmentStatusChanged,
+)
 from dropship_common.contracts.order_intake import (
     AddressV1,
     BuyerV1,
     OrderConfirmed,
+    OrderDiscountCreated,
     OrderLineV1,
+    OrderRefundFailed,
+    OrderRefundRecorded,
+    OrderReturnRequested,
+    RefundLineV1,
+)
+from dropship_common.contracts.supplier_gateway import (
+    ShipmentTrackingAssigned,
+    SupplierOrderPlaced,
+    SupplierReshipPlaced,
 )
 from dropship_common.messaging.envelope import Envelope
 from dropship_testkit.tap import eventually
@@ -234,3 +248,244 @@ async def test_a_cancellation_or_address_change_too_late_opens_a_case_once(
     assert cancel["proposal"]["resolution"] == "return_then_refund"
     assert cancel["opened_by"] == "rule:supplier-gateway"
     assert found["address_change_after_handoff"]["proposal"]["resolution"] == "explain"
+
+
+# -- resolutions and their outcomes ---------------------------------------------------
+
+
+async def _case(svc: Any, o: OrderConfirmed, type_: str, **extra: Any) -> dict[str, Any]:
+    r = await svc.client.post(
+        "/v1/cases", headers=svc.admin_headers,
+        json={"order_id": str(o.order_id), "type": type_, **extra},
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+async def _policy(svc: Any, o: OrderConfirmed, **body: Any) -> None:
+    r = await svc.client.put(f"/v1/policies/{o.shop_id}", headers=svc.admin_headers, json=body)
+    assert r.status_code == 200, r.text
+
+
+async def _get(svc: Any, case_id: str) -> dict[str, Any]:
+    r = await svc.client.get(f"/v1/cases/{case_id}", headers=svc.admin_headers)
+    return dict(r.json())
+
+
+async def test_a_refund_is_resolved_by_its_outcome_and_an_admin_refund_counts_once(
+    start_service, tap_factory
+) -> None:  # type: ignore[no-untyped-def]
+    svc = await start_service(SPEC)
+    tap = await tap_factory(svc.settings, ["aftersales.#"])
+    o = order()
+    await processed(svc, await publish(svc, o))
+    case = await _case(svc, o, "lost")  # the default policy: refund 34.00, an admin approves
+    r = await svc.client.post(f"/v1/cases/{case['id']}/approve", headers=svc.admin_headers)
+    assert r.json()["status"] == "resolving"
+    done = OrderRefundRecorded(
+        order_id=o.order_id, shop_id=o.shop_id, case_id=uuid.UUID(case["id"]),
+        source="aftersales", storefront_refund_id="gid://shopify/Refund/1", amount=D34,
+        currency="EUR", refunded_total=D34, refunded_at=NOW,
+    )  # fmt: skip
+    await processed(svc, await publish(svc, done))
+    # the storefront's refunds/create webhook reports the same refund again: counted once
+    again = done.model_copy(update={"source": "storefront_admin", "case_id": None})
+    await processed(svc, await publish(svc, again))
+    body = await _get(svc, case["id"])
+    assert body["status"] == "resolved"
+    assert [(e["kind"], e["state"], Decimal(e["amount"])) for e in body["ledger"]] == [
+        ("refund", "done", D34)
+    ]
+    [notice] = await tap.wait_for("aftersales.buyer_notice", kind="refund_sent")
+    assert notice.payload["details"] == {"amount": "34", "currency": "EUR"}
+    assert notice.payload["case_page"].startswith("/cases/")
+
+    # an admin's own refund of 10.00 on the storefront leaves 0.00 for a new case of 34
+    admin = OrderRefundRecorded(
+        order_id=o.order_id, shop_id=o.shop_id, case_id=None, source="storefront_admin",
+        storefront_refund_id="gid://shopify/Refund/2", amount=Decimal("10"), currency="EUR",
+        refunded_total=Decimal("44"), refunded_at=NOW,
+    )  # fmt: skip
+    await processed(svc, await publish(svc, admin))
+    late = await _case(svc, o, "delayed")
+    assert Decimal(late["proposal"]["amount"]) == Decimal("0")
+    assert any("still refundable" in rule for rule in late["proposal"]["rules"])
+
+
+async def test_two_cases_approved_at_once_cannot_both_spend_the_refundable_money(
+    start_service,
+) -> None:  # type: ignore[no-untyped-def]
+    svc = await start_service(SPEC)
+    o = order()  # 44.00 paid, two cases of 34.00 each
+    await processed(svc, await publish(svc, o))
+    first, second = await _case(svc, o, "lost"), await _case(svc, o, "returned_to_sender")
+    answers = await asyncio.gather(
+        *(svc.client.post(f"/v1/cases/{c['id']}/approve", headers=svc.admin_headers)
+          for c in (first, second))
+    )  # fmt: skip
+    assert sorted(a.status_code for a in answers) == [200, 409]
+    [refused] = [a for a in answers if a.status_code == 409]
+    assert refused.json()["error"]["code"] == "not_refundable"
+    statuses = sorted([(await _get(svc, c["id"]))["status"] for c in (first, second)])
+    assert statuses == ["proposed", "resolving"]  # the refused one waits for an agent
+
+
+async def test_a_failed_refund_goes_back_to_an_agent_and_frees_the_money(
+    start_service,
+) -> None:  # type: ignore[no-untyped-def]
+    svc = await start_service(SPEC)
+    o = order()
+    await processed(svc, await publish(svc, o))
+    case = await _case(svc, o, "lost")
+    await svc.client.post(f"/v1/cases/{case['id']}/approve", headers=svc.admin_headers)
+    failed = OrderRefundFailed(
+        order_id=o.order_id, shop_id=o.shop_id, case_id=uuid.UUID(case["id"]),
+        code="gateway_declined", message="card expired", refundable=D34, failed_at=NOW,
+    )  # fmt: skip
+    await processed(svc, await publish(svc, failed))
+    body = await _get(svc, case["id"])
+    assert body["status"] == "proposed"
+    assert "gateway_declined" in body["timeline"][-1]["reason"]
+    assert [e["state"] for e in body["ledger"]] == ["released"]
+    # approved again: the released money is refundable again
+    r = await svc.client.post(f"/v1/cases/{case['id']}/approve", headers=svc.admin_headers)
+    assert r.status_code == 200, r.text
+
+
+async def test_a_lost_parcel_is_reshipped_when_cheaper_and_the_supplier_and_buyer_hear(
+    start_service, tap_factory
+) -> None:  # type: ignore[no-untyped-def]
+    svc = await start_service(SPEC)
+    tap = await tap_factory(svc.settings, ["aftersales.#"])
+    o = order()
+    await _policy(svc, o, postage_estimate={"EUR": "6"}, auto_approve_under={"EUR": "50"})
+    await processed(svc, await publish(svc, o))
+    supplier_order = uuid.uuid4()
+    placed = SupplierOrderPlaced(
+        order_id=o.order_id, supplier_order_id=supplier_order, supplier_id=uuid.uuid4(),
+        placed_at=NOW, goods_cost=Decimal("12.00"), currency="EUR",
+    )  # fmt: skip
+    await processed(svc, await publish(svc, placed))
+    pid = uuid.uuid4()
+    lost = ShipmentPresumedLost(**{**parcel(o, pid), "supplier_order_id": supplier_order},
+                                last_scan_at=None, silent_days=40, detected_at=NOW)  # fmt: skip
+    await processed(svc, await publish(svc, lost))
+
+    # 12.00 of goods + 6.00 of postage < 34.00 of refund: reship, auto-approved (< 50)
+    [reship] = await tap.wait_for("aftersales.reship_requested")
+    assert reship.payload["original_supplier_order_id"] == str(supplier_order)
+    assert [line["quantity"] for line in reship.payload["lines"]] == [2]
+    [told] = await tap.wait_for("aftersales.supplier_notice")
+    assert (told.payload["resolution"], told.payload["borne_by"]) == ("reship", "carrier")
+    assert Decimal(told.payload["cost"]) == Decimal("18.00")
+    case_id = uuid.UUID(reship.payload["case_id"])
+    assert (await _get(svc, str(case_id)))["status"] == "resolving"
+
+    new_order = uuid.uuid4()
+    ok = SupplierReshipPlaced(
+        case_id=case_id, order_id=o.order_id, supplier_order_id=new_order,
+        original_supplier_order_id=supplier_order, supplier_id=uuid.uuid4(), placed_at=NOW,
+    )  # fmt: skip
+    await processed(svc, await publish(svc, ok))
+    await processed(svc, await publish(svc, ok))
+    body = await _get(svc, str(case_id))
+    assert body["status"] == "resolved"
+    assert [(e["kind"], e["state"], e["reference"]) for e in body["ledger"]] == [
+        ("reship", "done", f"supplier-order:{new_order}")
+    ]
+    shipped = ShipmentTrackingAssigned(
+        order_id=o.order_id, supplier_order_id=new_order, supplier_id=uuid.uuid4(),
+        line_ids=[], carrier="Yun Express", tracking_numbers=["YT2412345678901234"],
+        shipped_at=NOW, case_id=case_id,
+    )  # fmt: skip
+    await processed(svc, await publish(svc, shipped))
+    [notice] = await tap.wait_for("aftersales.buyer_notice", kind="replacement_shipped")
+    assert notice.payload["details"]["tracking_number"] == "YT2412345678901234"
+    kinds = {e.payload["kind"] for e in tap.of_type("aftersales.buyer_notice")}
+    assert {"case_received", "approved", "replacement_shipped"} <= kinds
+
+
+async def test_a_return_is_refunded_when_it_arrives_and_a_wrong_size_is_exchanged(
+    start_service, tap_factory
+) -> None:  # type: ignore[no-untyped-def]
+    svc = await start_service(SPEC)
+    tap = await tap_factory(svc.settings, ["aftersales.#"])
+    o = order()
+    await _policy(svc, o, return_address="Returns, Hafenstr. 1, Hamburg", evidence={})
+    await processed(svc, await publish(svc, o))
+    h = svc.admin_headers
+    damaged = await _case(svc, o, "damaged")
+    assert damaged["proposal"]["resolution"] == "return_then_refund"
+    r = await svc.client.post(f"/v1/cases/{damaged['id']}/approve", headers=h)
+    assert r.json()["return_info"]["address"] == "Returns, Hafenstr. 1, Hamburg"
+    [rma] = await tap.wait_for("aftersales.buyer_notice", kind="return_instructions")
+    assert rma.payload["details"]["rma"] == r.json()["return_info"]["rma"]
+    assert not tap.of_type("aftersales.refund_requested")  # not before the goods are back
+    r = await svc.client.post(
+        f"/v1/cases/{damaged['id']}/return-tracking", headers=h,
+        json={"tracking_number": "lx 123456785 de", "carrier": "DHL"},
+    )  # fmt: skip
+    assert r.json()["return_info"]["tracking_number"] == "LX123456785DE"
+    r = await svc.client.post(f"/v1/cases/{damaged['id']}/return-received", headers=h)
+    assert r.status_code == 200
+    r = await svc.client.post(f"/v1/cases/{damaged['id']}/return-received", headers=h)
+    assert r.status_code == 409  # once
+    [refund] = await tap.wait_for("aftersales.refund_requested")
+    assert Decimal(refund.payload["amount"]) == D34
+
+    line = str(o.lines[0].line_id)
+    size = await _case(svc, o, "wrong_size", buyer_words="too small")
+    r = await svc.client.post(
+        f"/v1/cases/{size['id']}/propose", headers=h,
+        json={"resolution": "exchange", "exchange_skus": {line: "MUG-XL"}, "reason": "size"},
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    await svc.client.post(f"/v1/cases/{size['id']}/approve", headers=h)
+    [swap] = await tap.wait_for("aftersales.reship_requested")
+    assert swap.payload["lines"] == [{"line_id": line, "quantity": 2, "sku": "MUG-XL"}]
+
+
+async def test_a_compensation_under_the_limit_is_a_discount_code_at_once(
+    start_service, tap_factory
+) -> None:  # type: ignore[no-untyped-def]
+    svc = await start_service(SPEC)
+    tap = await tap_factory(svc.settings, ["aftersales.#"])
+    o = order()
+    await _policy(svc, o, compensation_as="discount_code", auto_approve_under={"EUR": "5"})
+    await processed(svc, await publish(svc, o))
+    case = await _case(svc, o, "delayed")
+    assert case["status"] == "resolving"  # 3.40 < 5.00: approved by the policy
+    [asked] = await tap.wait_for("aftersales.discount_requested")
+    assert Decimal(asked.payload["amount"]) == Decimal("3.40")
+    created = OrderDiscountCreated(
+        order_id=o.order_id, shop_id=o.shop_id, case_id=uuid.UUID(case["id"]),
+        code="SORRY-ABC123", storefront_discount_id="gid://shopify/DiscountCodeNode/9",
+        amount=Decimal("3.40"), currency="EUR", ends_at=NOW,
+    )  # fmt: skip
+    await processed(svc, await publish(svc, created))
+    assert (await _get(svc, case["id"]))["status"] == "resolved"
+    [notice] = await tap.wait_for("aftersales.buyer_notice", kind="discount_code")
+    assert notice.payload["details"]["code"] == "SORRY-ABC123"
+
+
+async def test_a_storefront_return_and_a_parcel_stuck_at_customs_open_cases(
+    start_service,
+) -> None:  # type: ignore[no-untyped-def]
+    svc = await start_service(SPEC)
+    o = order()
+    await processed(svc, await publish(svc, o))
+    asked = OrderReturnRequested(
+        order_id=o.order_id, shop_id=o.shop_id, storefront_return_id="gid://shopify/Return/5",
+        reason="SIZE_TOO_SMALL", buyer_note="a size up please",
+        lines=[RefundLineV1(line_id=o.lines[0].line_id, quantity=1)], requested_at=NOW,
+    )  # fmt: skip
+    await processed(svc, await publish(svc, asked))
+    await processed(svc, await publish(svc, asked))
+    stuck = ShipmentStalled(**{**parcel(o, uuid.uuid4()), "status": "in_customs"},
+                            last_scan_at=NOW, silent_days=30, silent_route=False)  # fmt: skip
+    await processed(svc, await publish(svc, stuck))
+    r = await svc.client.get(f"/v1/cases?shop_id={o.shop_id}", headers=svc.admin_headers)
+    cases = {c["type"]: c for c in r.json()["cases"]}
+    assert sorted(cases) == ["held_by_customs", "wrong_size"]
+    assert cases["wrong_size"]["opened_by"] == "storefront"
+    assert cases["held_by_customs"]["proposal"]["resolution"] == "explain"
