@@ -46,6 +46,7 @@ bench: install services
 	$(UV) run python -m bench.faults
 	$(UV) run python -m bench.masking
 	$(UV) run python -m bench.logistics
+	$(UV) run python -m bench.aftersales
 
 clean:
 	rm -rf .tools data .pytest_cache .mypy_cache .ruff_cache

@@ -20,6 +20,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_index("ix_cases_created_at", "cases", ["created_at"])
+    op.create_index("ix_cases_shop_created", "cases", ["shop_id", "created_at"])
+    op.create_index("ix_cases_status_created", "cases", ["status", "created_at"])
     op.create_table(
         "ledger",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -75,6 +78,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_cases_status_created", table_name="cases")
+    op.drop_index("ix_cases_shop_created", table_name="cases")
+    op.drop_index("ix_cases_created_at", table_name="cases")
     op.drop_column("order_copies", "delivered_at")
     op.drop_column("order_copies", "supplier_orders")
     op.drop_column("order_copies", "parcels")

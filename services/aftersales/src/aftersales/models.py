@@ -80,6 +80,10 @@ class Case(Base):
         # one case per problem: a rule opening the same case twice opens nothing
         sa.UniqueConstraint("order_id", "type", "source_key"),
         sa.Index("ix_cases_status_shop", "status", "shop_id"),
+        # the agents' listings, newest first: all, by shop, by status
+        sa.Index("ix_cases_created_at", "created_at"),
+        sa.Index("ix_cases_shop_created", "shop_id", "created_at"),
+        sa.Index("ix_cases_status_created", "status", "created_at"),
         sa.Index(
             "ix_cases_due_by",
             "due_by",

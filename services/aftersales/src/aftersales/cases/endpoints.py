@@ -18,7 +18,6 @@ from aftersales.cases.service import shop_policy
 from aftersales.domain.cases import (
     CaseStatus,
     CaseType,
-    Deadline,
     IllegalTransition,
     StepTimes,
     deadline,
@@ -121,12 +120,10 @@ async def list_cases(
             type_=type.value if type else None,
             shop_ids=shops,
             assignee=assignee,
+            overdue_at=utcnow() if overdue else None,
             limit=limit,
         )
-    cases = [case_out(r) for r in rows]
-    if overdue:
-        cases = [c for c in cases if c.deadline == Deadline.OVERDUE.value]
-    return CasePage(cases=cases)
+    return CasePage(cases=[case_out(r) for r in rows])
 
 
 async def visible_case(

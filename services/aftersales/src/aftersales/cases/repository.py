@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterable
 from decimal import Decimal
@@ -33,9 +34,13 @@ class CaseRepository(Repository[Case]):
         type_: str | None,
         shop_ids: Iterable[uuid.UUID] | None,
         assignee: str | None,
+        overdue_at: dt.datetime | None = None,
         limit: int,
     ) -> list[Case]:
+        """Newest first; ``overdue_at``: only cases whose step was due before then."""
         query = self.select()
+        if overdue_at is not None:
+            query = query.where(Case.due_by < overdue_at)
         if status:
             query = query.where(Case.status == status)
         if type_:
