@@ -489,3 +489,21 @@ async def test_a_storefront_return_and_a_parcel_stuck_at_customs_open_cases(
     assert sorted(cases) == ["held_by_customs", "wrong_size"]
     assert cases["wrong_size"]["opened_by"] == "storefront"
     assert cases["held_by_customs"]["proposal"]["resolution"] == "explain"
+
+
+async def test_overdue_lists_every_case_past_its_step_not_only_the_newest_page(
+    start_service,
+) -> None:  # type: ignore[no-untyped-def]
+    svc = await start_service(SPEC)
+    o = order()
+    await processed(svc, await publish(svc, o))
+    late = await _case(svc, o, "lost")
+    for _ in range(3):  # newer cases on time, before it on the first page
+        await _case(svc, o, "delayed")
+    async with svc.runtime.db.transaction() as s:
+        await s.execute(
+            sa.update(Case).where(Case.id == uuid.UUID(late["id"]))
+            .values(due_by=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
+        )  # fmt: skip
+    r = await svc.client.get("/v1/cases?overdue=true&limit=2", headers=svc.admin_headers)
+    assert [(c["id"], c["deadline"]) for c in r.json()["cases"]] == [(late["id"], "overdue")]

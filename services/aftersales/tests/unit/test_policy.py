@@ -110,3 +110,24 @@ def test_a_policy_is_validated_data() -> None:
         Policy(auto_approve_under={"euro": D("5")})
     with pytest.raises(ValidationError):
         Policy.model_validate({"refund_limit": 5})  # unknown field
+
+
+def test_a_reship_is_estimated_from_the_suppliers_goods_cost_and_the_postage() -> None:
+    from aftersales.domain.policy import reship_estimate
+
+    policy = Policy(postage_estimate={"EUR": D("6")})
+    # the case is 34 of an order of 44 whose goods cost the supplier 22: 17 + 6
+    assert reship_estimate(policy, "EUR", D("34"), D("44"), D("22")) == D("23.00")
+    assert reship_estimate(policy, "USD", D("34"), D("44"), D("22")) is None  # no postage
+    assert reship_estimate(policy, "EUR", D("34"), D("44"), None) is None  # no cost known
+
+
+def test_who_bears_a_case_and_a_return_the_buyer_asked_for() -> None:
+    from aftersales.domain.policy import who_bears
+
+    assert who_bears(Policy(), T.WRONG_ITEM) == "supplier"
+    assert who_bears(Policy(), T.LOST) == "carrier"
+    assert who_bears(Policy(), T.DELAYED) == "merchant"
+    assert who_bears(Policy(borne_by={T.LOST: "merchant"}), T.LOST) == "merchant"
+    unwanted = evaluate(facts(T.UNWANTED, "40"), POLICY)
+    assert (unwanted.resolution, unwanted.amount) == (Resolution.RETURN_THEN_REFUND, D("40"))
