@@ -187,12 +187,19 @@ async def presumed_lost(event: ShipmentPresumedLost, ctx: MessageContext) -> Non
                   supplier_order_id=event.supplier_order_id)  # fmt: skip
 
 
+# a parcel's status that is a problem of its own: the case it opens
+PROBLEM_STATUSES: dict[str, CaseType] = {
+    "returned_to_sender": CaseType.RETURNED_TO_SENDER,
+    "lost": CaseType.LOST,  # declared by the carrier, or marked by an operator
+}
+
+
 @registry.handles(ShipmentStatusChanged)
 async def status_changed(event: ShipmentStatusChanged, ctx: MessageContext) -> None:
     await _parcel_seen(ctx, event)
-    if event.status == "returned_to_sender":
-        await _opened(ctx, event.order_id, CaseType.RETURNED_TO_SENDER,
-                      f"parcel:{event.parcel_id}",
+    kind = PROBLEM_STATUSES.get(event.status)
+    if kind is not None:  # one case per parcel, whichever event reports it first
+        await _opened(ctx, event.order_id, kind, f"parcel:{event.parcel_id}",
                       supplier_order_id=event.supplier_order_id)  # fmt: skip
 
 

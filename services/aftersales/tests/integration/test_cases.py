@@ -507,3 +507,22 @@ async def test_overdue_lists_every_case_past_its_step_not_only_the_newest_page(
         )  # fmt: skip
     r = await svc.client.get("/v1/cases?overdue=true&limit=2", headers=svc.admin_headers)
     assert [(c["id"], c["deadline"]) for c in r.json()["cases"]] == [(late["id"], "overdue")]
+
+
+async def test_a_parcel_marked_lost_and_then_presumed_lost_is_one_case(
+    start_service,
+) -> None:  # type: ignore[no-untyped-def]
+    svc = await start_service(SPEC)
+    o = order()
+    await processed(svc, await publish(svc, o))
+    pid = uuid.uuid4()
+    marked = ShipmentStatusChanged(
+        **{**parcel(o, pid), "status": "lost"}, previous_status="in_transit", occurred_at=NOW,
+        description="marked lost by an operator", location=None, buyer_notice=None,
+    )  # fmt: skip
+    await processed(svc, await publish(svc, marked))
+    lost = ShipmentPresumedLost(**parcel(o, pid), last_scan_at=None, silent_days=40,
+                                detected_at=NOW)  # fmt: skip
+    await processed(svc, await publish(svc, lost))
+    r = await svc.client.get(f"/v1/cases?shop_id={o.shop_id}", headers=svc.admin_headers)
+    assert [c["type"] for c in r.json()["cases"]] == ["lost"]
