@@ -94,6 +94,23 @@ class AftersalesDiscountRequested(Event):
     reason: str = Field(description="Why, for the code's title at the storefront.")
 
 
+class AftersalesReturnShipped(Event):
+    """The buyer sent goods back (an RMA) with this tracking number: logistics follows
+    the return parcel like any other, and its ``shipment.*`` events carry the case id
+    (``delivered``: the return arrived)."""
+
+    TYPE = "aftersales.return_shipped"
+
+    case_id: uuid.UUID = Field(description="The case; one return parcel per case.")
+    order_id: uuid.UUID = Field(description="Our order id.")
+    shop_id: uuid.UUID | None = Field(description="The shop, when known.")
+    tracking_number: str = Field(description="The return parcel's tracking number.")
+    carrier: str | None = Field(description="The carrier's name as the buyer gave it.")
+    destination_country: str | None = Field(
+        default=None, description="ISO 3166-1 alpha-2 country the return goes to, if known."
+    )
+
+
 BuyerNoticeKind = Literal[
     "case_received",
     "evidence_needed",

@@ -45,6 +45,16 @@ class _ParcelEvent(Event):
     )
     window_from: dt.date = Field(description="First day of the expected delivery window.")
     window_to: dt.date = Field(description="Last day of the expected delivery window.")
+    case_id: uuid.UUID | None = Field(
+        default=None,
+        description="The aftersales case the parcel belongs to: a reship's replacement, or"
+        " a buyer's return (`return_parcel`); none for the order's own parcels.",
+    )
+    return_parcel: bool = Field(
+        default=False,
+        description="The buyer's return to the shop (`aftersales.return_shipped`), not a"
+        " parcel to the buyer: no buyer message, no storefront milestone.",
+    )
 
 
 class ShipmentStatusChanged(_ParcelEvent):
