@@ -25,10 +25,10 @@ import structlog
 
 from aftersales.cases.notices import buyer_notice
 from aftersales.cases.repository import CaseRepository, OrderCopyRepository
-from aftersales.cases.resolutions import outcome_done, outcome_failed
+from aftersales.cases.resolutions import outcome_done, outcome_failed, return_received
 from aftersales.cases.service import open_case
 from aftersales.domain.cases import CaseType
-from aftersales.models import Case, parked_events
+from aftersales.models import Case, CaseEvent, parked_events
 from dropship_common.contracts.logistics import (
     ShipmentPresumedLost,
     ShipmentStalled,
@@ -196,11 +196,28 @@ PROBLEM_STATUSES: dict[str, CaseType] = {
 
 @registry.handles(ShipmentStatusChanged)
 async def status_changed(event: ShipmentStatusChanged, ctx: MessageContext) -> None:
+    if event.return_parcel:  # the buyer's return to the shop
+        if event.status == "delivered" and event.case_id is not None:
+            await _return_arrived(ctx, event.case_id)
+        return
     await _parcel_seen(ctx, event)
     kind = PROBLEM_STATUSES.get(event.status)
     if kind is not None:  # one case per parcel, whichever event reports it first
         await _opened(ctx, event.order_id, kind, f"parcel:{event.parcel_id}",
                       supplier_order_id=event.supplier_order_id)  # fmt: skip
+
+
+async def _return_arrived(ctx: MessageContext, case_id: uuid.UUID) -> None:
+    """The return parcel was delivered to the shop: the refund or exchange goes ahead,
+    once (an agent may have recorded it by hand already)."""
+    case = await CaseRepository(ctx.session).get(case_id, for_update=True)
+    info = (case.return_info or {}) if case is not None else {}
+    if case is None or not info or info.get("received_at"):
+        return
+    ctx.session.add(CaseEvent(case_id=case.id, at=utcnow(), kind="return_received",
+                              reason="the return parcel was delivered", actor="logistics",
+                              cause=ctx.ref))  # fmt: skip
+    await return_received(ctx.session, ctx.outbox, case, actor="logistics", now=utcnow())
 
 
 @registry.handles(ShipmentStalled)

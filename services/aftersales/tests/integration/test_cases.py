@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from aftersales.main import SPEC
-from aftersales.models import Case, Policy, common
+from aftersales.models import Case, OrderCopy, Policy, common
 from dropship_common.contracts.logistics import (
     ShipmentPresumedLost,
     ShipmentStalled,
@@ -526,3 +526,40 @@ async def test_a_parcel_marked_lost_and_then_presumed_lost_is_one_case(
     await processed(svc, await publish(svc, lost))
     r = await svc.client.get(f"/v1/cases?shop_id={o.shop_id}", headers=svc.admin_headers)
     assert [c["type"] for c in r.json()["cases"]] == ["lost"]
+
+
+async def test_the_return_parcel_followed_by_logistics_releases_the_refund_on_delivery(
+    start_service, tap_factory
+) -> None:  # type: ignore[no-untyped-def]
+    svc = await start_service(SPEC)
+    tap = await tap_factory(svc.settings, ["aftersales.#"])
+    o = order()
+    await _policy(svc, o, evidence={})
+    await processed(svc, await publish(svc, o))
+    case = await _case(svc, o, "not_as_described")
+    h = svc.admin_headers
+    await svc.client.post(f"/v1/cases/{case['id']}/approve", headers=h)
+    r = await svc.client.post(
+        f"/v1/cases/{case['id']}/return-tracking", headers=h,
+        json={"tracking_number": "LX123456785DE", "carrier": "DHL"},
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    [shipped] = await tap.wait_for("aftersales.return_shipped")
+    assert (shipped.payload["case_id"], shipped.payload["tracking_number"]) == (
+        case["id"], "LX123456785DE"
+    )  # fmt: skip
+    back = ShipmentStatusChanged(
+        **{**parcel(o, uuid.uuid4()), "status": "delivered", "tracking_number": "LX123456785DE"},
+        previous_status="in_transit", occurred_at=NOW, description=None, location=None,
+        buyer_notice=None, case_id=uuid.UUID(case["id"]), return_parcel=True,
+    )  # fmt: skip
+    await processed(svc, await publish(svc, back))
+    await processed(svc, await publish(svc, back.model_copy()))
+    [refund] = await tap.wait_for("aftersales.refund_requested")
+    assert refund.payload["case_id"] == case["id"]
+    body = await _get(svc, case["id"])
+    assert body["return_info"]["received_at"] is not None
+    assert [e["kind"] for e in body["timeline"]].count("return_received") == 1
+    async with svc.runtime.db.sessions() as s:  # a return parcel is not the order's
+        copy = await s.get(OrderCopy, o.order_id)
+        assert copy is not None and copy.parcels == [] and copy.delivered_at is None

@@ -19,6 +19,7 @@ from aftersales.cases.service import apply_proposal, open_case, propose_by_polic
 from aftersales.domain.cases import CaseStatus, CaseType, IllegalTransition
 from aftersales.domain.policy import Proposal, Resolution
 from aftersales.models import CaseEvent
+from dropship_common.contracts.aftersales import AftersalesReturnShipped
 from dropship_common.db import utcnow
 from dropship_common.deps import Operator, Runtime
 from dropship_common.errors import (
@@ -183,7 +184,8 @@ class ReturnTrackingIn(BaseModel):
 async def return_tracking(
     case_id: uuid.UUID, body: ReturnTrackingIn, rt: Runtime, who: Operator
 ) -> CaseOut:
-    """The tracking number of the buyer's return parcel, on the case."""
+    """The tracking number of the buyer's return parcel, on the case; logistics follows
+    it (``aftersales.return_shipped``). A corrected number replaces it on the case."""
     async with rt.db.transaction() as session:
         case = await visible_case(CaseRepository(session), who, case_id, for_update=True)
         if not case.return_info or case.return_info.get("received_at"):
@@ -194,6 +196,12 @@ async def return_tracking(
         session.add(CaseEvent(case_id=case.id, at=utcnow(), kind="return_tracking",
                               reason=f"{body.carrier or 'carrier unknown'} {number}",
                               actor=who.actor, cause="request:return-tracking"))  # fmt: skip
+        # logistics follows the return; its delivery is the return received
+        shipped = AftersalesReturnShipped(
+            case_id=case.id, order_id=case.order_id, shop_id=case.shop_id,
+            tracking_number=number, carrier=body.carrier,
+        )  # fmt: skip
+        await rt.outbox.add(session, [shipped.envelope(correlation_id=str(case.order_id))])
         return case_out(case)
 
 
