@@ -435,14 +435,23 @@ async def test_a_return_is_refunded_when_it_arrives_and_a_wrong_size_is_exchange
 
     line = str(o.lines[0].line_id)
     size = await _case(svc, o, "wrong_size", buyer_words="too small")
+    assert size["proposal"]["resolution"] == "exchange"
+    r = await svc.client.post(f"/v1/cases/{size['id']}/approve", headers=h)
+    assert (r.status_code, r.json()["error"]["code"]) == (409, "exchange_sku_missing")
     r = await svc.client.post(
         f"/v1/cases/{size['id']}/propose", headers=h,
-        json={"resolution": "exchange", "exchange_skus": {line: "MUG-XL"}, "reason": "size"},
+        json={"resolution": "exchange", "exchange_skus": {line: "MUG-XL"}, "reason": "size",
+              "price_difference": "-4.00"},
     )  # fmt: skip
     assert r.status_code == 200, r.text
     await svc.client.post(f"/v1/cases/{size['id']}/approve", headers=h)
     [swap] = await tap.wait_for("aftersales.reship_requested")
     assert swap.payload["lines"] == [{"line_id": line, "quantity": 2, "sku": "MUG-XL"}]
+    # the cheaper variant: the difference goes back to the buyer
+    [_, difference] = await tap.wait_for("aftersales.refund_requested", count=2)
+    assert (difference.payload["case_id"], Decimal(difference.payload["amount"])) == (
+        size["id"], Decimal("4.00")
+    )  # fmt: skip
 
 
 async def test_a_compensation_under_the_limit_is_a_discount_code_at_once(

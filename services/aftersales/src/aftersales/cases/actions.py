@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
@@ -138,6 +138,11 @@ class ProposeIn(BaseModel):
         default=None,
         description="an exchange: per line, the shop's SKU to send instead (another size)",
     )
+    price_difference: Decimal | None = Field(
+        default=None, max_digits=14, decimal_places=4,
+        description="an exchange: the new variant's price minus the old for the case's"
+        " units; below zero it is refunded, above zero the buyer is asked for it",
+    )  # fmt: skip
 
 
 @router.post("/{case_id}/propose", response_model=CaseOut, responses=ACTION_ERRORS)
@@ -156,6 +161,8 @@ async def propose(case_id: uuid.UUID, body: ProposeIn, rt: Runtime, who: Operato
             if body.amount is not None and body.amount > order.total:
                 raise ValidationFailed(f"amount: more than the order's {order.total}")
             amount = body.amount or Decimal(0)
+            if body.resolution == Resolution.EXCHANGE and body.price_difference is not None:
+                amount = max(Decimal(0), -body.price_difference)
             proposal = Proposal(
                 body.resolution, case.currency, amount, amount, "admin", False,
                 [f"proposed by {who.actor}: {body.reason or 'no reason given'}"],
@@ -168,11 +175,18 @@ async def propose(case_id: uuid.UUID, body: ProposeIn, rt: Runtime, who: Operato
             await apply_proposal(
                 session, rt.outbox, case, proposal, policy, actor=who.actor,
                 cause="request:propose", now=now,
-                extra={"exchange_skus": skus} if skus else None,
+                extra=_exchange_extra(skus, body.price_difference),
             )  # fmt: skip
         except IllegalTransition as exc:
             raise Conflict(str(exc)) from exc
         return case_out(case)
+
+
+def _exchange_extra(skus: dict[str, str], difference: Decimal | None) -> dict[str, Any]:
+    extra: dict[str, Any] = {"exchange_skus": skus} if skus else {}
+    if difference is not None and difference > 0:
+        extra["amount_due"] = str(difference)  # the buyer pays the dearer variant's extra
+    return extra
 
 
 class ReturnTrackingIn(BaseModel):

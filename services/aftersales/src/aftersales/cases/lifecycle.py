@@ -56,6 +56,7 @@ async def move(
                     next_step=proposal.get("resolution") if kind == "approved" else None,
                     amount=proposal.get("amount") if kind == "approved" else None,
                     currency=case.currency if kind == "approved" else None,
+                    amount_due=proposal.get("amount_due") if kind == "approved" else None,
                     reason=reason if kind in ("rejected", "evidence_needed") else None,
                 )
             ],

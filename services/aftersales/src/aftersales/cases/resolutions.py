@@ -46,6 +46,12 @@ class NotRefundable(Conflict):
     code = "not_refundable"
 
 
+class ExchangeUnknown(Conflict):
+    """An exchange approved before an agent chose the variant to send."""
+
+    code = "exchange_sku_missing"
+
+
 def _ref(case: Case) -> str:
     return f"case:{case.id}"
 
@@ -139,6 +145,8 @@ async def carry_out(
         elif resolution != _R.RETURN_THEN_REFUND:  # refunded when the goods are back
             events.append(_refund(case, amount, money_kind))
     skus: dict[str, str] = proposal.get("exchange_skus") or {}
+    if resolution == _R.EXCHANGE and not skus:
+        raise ExchangeUnknown("an exchange needs the SKU to send: propose it with exchange_skus")
     needs_return = resolution == _R.RETURN_THEN_REFUND or (
         resolution == _R.EXCHANGE and policy.exchange_needs_return
     )

@@ -117,8 +117,12 @@ async def apply_proposal(
     await move(session, outbox, case, target, actor=actor, cause=cause, now=now,
                reason="; ".join(proposal.rules))  # fmt: skip
     order = await OrderCopyRepository(session).get_order(case.order_id)
+    exchange_unknown = proposal.resolution == Resolution.EXCHANGE and not (case.proposal or {}).get(
+        "exchange_skus"
+    )  # an agent picks the variant to send first
     if (
         proposal.auto_approve
+        and not exchange_unknown
         and target == CaseStatus.PROPOSED
         and order is not None
         and proposal.amount <= await refundable(session, order)
