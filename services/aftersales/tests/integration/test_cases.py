@@ -572,3 +572,25 @@ async def test_the_return_parcel_followed_by_logistics_releases_the_refund_on_de
     async with svc.runtime.db.sessions() as s:  # a return parcel is not the order's
         copy = await s.get(OrderCopy, o.order_id)
         assert copy is not None and copy.parcels == [] and copy.delivered_at is None
+
+
+async def test_a_wrong_item_is_reshipped_and_the_wrong_one_kept_at_a_discount(
+    start_service, tap_factory
+) -> None:  # type: ignore[no-untyped-def]
+    svc = await start_service(SPEC)
+    tap = await tap_factory(svc.settings, ["aftersales.#"])
+    o = order()
+    await _policy(svc, o, evidence={}, keep_item_discount_percent="30")
+    await processed(svc, await publish(svc, o))
+    case = await _case(svc, o, "wrong_item")
+    assert (case["proposal"]["resolution"], case["proposal"]["amount"]) == ("reship", "10.20")
+    await svc.client.post(f"/v1/cases/{case['id']}/approve", headers=svc.admin_headers)
+    [reship] = await tap.wait_for("aftersales.reship_requested")
+    [kept] = await tap.wait_for("aftersales.refund_requested")
+    assert (kept.payload["kind"], Decimal(kept.payload["amount"])) == (
+        "compensation", Decimal("10.20")
+    )  # fmt: skip
+    body = await _get(svc, case["id"])
+    assert sorted((e["kind"], e["borne_by"]) for e in body["ledger"]) == [
+        ("refund", "supplier"), ("reship", "supplier")
+    ]  # fmt: skip

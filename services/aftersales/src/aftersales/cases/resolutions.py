@@ -120,7 +120,9 @@ async def carry_out(
     cost = Decimal(str(proposal.get("cost", "0")))
     ledger = LedgerRepository(session)
     events: list[Envelope] = []
-    money_kind = "compensation" if resolution == _R.COMPENSATION else "refund"
+    # money for goods not kept is a refund; money on top of goods kept or resent, a
+    # compensation (a delay, a wrong item kept at a discount, a cheaper variant)
+    money_kind = "refund" if resolution in (_R.REFUND, _R.RETURN_THEN_REFUND) else "compensation"
     if amount > 0:
         order = await ledger.lock_order(case.order_id)
         left = await refundable(session, order) if order is not None else Decimal(0)
