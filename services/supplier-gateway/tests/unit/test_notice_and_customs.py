@@ -131,3 +131,17 @@ def test_thresholds_by_destination_and_effective_date(
 ) -> None:
     a = assess(country, Decimal(value), currency, on)
     assert (a.crossed, a.threshold) == (crossed, threshold)
+
+
+def test_the_goods_cost_is_kept_for_aftersales_and_never_sent_to_the_supplier() -> None:
+    from supplier_gateway.domain.notice import goods_cost, shipping_notice, supplier_view
+
+    supplier = uuid.uuid4()
+    o = _order()
+    costed = [(line, _product(supplier, unit_cost=Decimal("4.50"), cost_currency="USD"))
+              for line in o.lines]  # fmt: skip
+    notice = shipping_notice(o, costed, dt.date(2026, 11, 2))
+    quantity = sum(line.quantity for line in o.lines)
+    assert notice["goods_cost"] == {"amount": str(Decimal("4.50") * quantity), "currency": "USD"}
+    assert "goods_cost" not in supplier_view(notice)
+    assert goods_cost([(o.lines[0], _product(supplier))]) is None  # a line without a cost

@@ -15,6 +15,7 @@ from dropship_common.auth import Principal, require_role
 from dropship_common.deps import Runtime
 from dropship_common.errors import Forbidden
 from dropship_common.security import Role
+from supplier_gateway.domain.notice import supplier_view
 from supplier_gateway.domain.supplier_order import Status
 from supplier_gateway.models import SupplierOrder
 from supplier_gateway.supplier_orders import actions
@@ -38,7 +39,7 @@ def _view(row: SupplierOrder) -> SupplierOrderView:
     return SupplierOrderView(
         id=row.id,
         status=row.status,
-        notice=row.notice,
+        notice=supplier_view(row.notice),
         carrier=row.carrier,
         tracking_numbers=row.tracking_numbers or [],
     )

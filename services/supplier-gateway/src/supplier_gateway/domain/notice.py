@@ -26,6 +26,8 @@ class MappedProduct:
     priority: int
     destination_country: str | None
     active: bool
+    unit_cost: Decimal | None = None  # what the supplier charges, in cost_currency
+    cost_currency: str | None = None
 
 
 @dataclass
@@ -69,6 +71,24 @@ def _wishes(items: Any) -> list[dict[str, str]]:
     return [{"name": w.name, "value": w.value} for w in items]
 
 
+def goods_cost(items: list[tuple[OrderLineV1, MappedProduct]]) -> dict[str, str] | None:
+    """What the supplier charges for the goods (its mapped costs times the quantities),
+    when every line has a cost in one currency: aftersales' reship estimates."""
+    currencies = {p.cost_currency for _, p in items}
+    if not items or any(p.unit_cost is None for _, p in items) or len(currencies) != 1:
+        return None
+    total = sum((p.unit_cost or Decimal(0)) * line.quantity for line, p in items)
+    return {"amount": str(total), "currency": str(currencies.pop())}
+
+
+OURS_ONLY = ("goods_cost",)  # kept on the row for aftersales, never sent to a supplier
+
+
+def supplier_view(notice: dict[str, Any]) -> dict[str, Any]:
+    """The notice as a supplier sees it (its API, the http protocol)."""
+    return {k: v for k, v in notice.items() if k not in OURS_ONLY}
+
+
 def shipping_notice(
     order: OrderConfirmed, items: list[tuple[OrderLineV1, MappedProduct]], on: dt.date
 ) -> dict[str, Any]:
@@ -78,6 +98,7 @@ def shipping_notice(
     customs = assess(country, value, order.currency, on)
     return {
         "order_number": order.number,
+        "goods_cost": goods_cost(items),
         "recipient": {
             "name": a.name,
             "phone": a.phone or order.buyer.phone,

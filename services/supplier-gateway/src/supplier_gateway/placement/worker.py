@@ -52,6 +52,7 @@ from supplier_gateway.domain.decisions import (
     decide_cancellation,
     decide_placement,
 )
+from supplier_gateway.domain.notice import supplier_view
 from supplier_gateway.domain.supplier_order import OPEN, PLACING, Status
 from supplier_gateway.models import SupplierOrder, SupplierOrderEvent
 from supplier_gateway.placement.attention import (
@@ -160,7 +161,9 @@ async def attempt(adapter: SupplierAdapter, claimed: Claimed) -> Outcome:
 
 
 async def _attempt(adapter: SupplierAdapter, claimed: Claimed, looked: _Looked) -> Outcome:
-    request = PlacementRequest(claimed.supplier_order_id, claimed.notice, claimed.ship_from_country)
+    request = PlacementRequest(
+        claimed.supplier_order_id, supplier_view(claimed.notice), claimed.ship_from_country
+    )
     calls = CallLog()
     unresolved = claimed.needs_lookup
     with calls.active():

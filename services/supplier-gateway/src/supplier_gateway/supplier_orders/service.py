@@ -108,6 +108,8 @@ async def _place_lines(
                 m.priority,
                 m.destination_country,
                 s.active,
+                m.unit_cost,
+                m.currency,
             )
         )
     plan = split(order, products, lines, tried)
@@ -174,9 +176,11 @@ async def mark_placed(
     row.placed_at = now
     row.ship_by = due_date(now, supplier.handling_days, supplier.holiday_country)
     move(session, row, Status.PLACED, cause, {"via": via, "ship_by": row.ship_by.isoformat()})
+    cost = (row.notice or {}).get("goods_cost") or {}
     placed = SupplierOrderPlaced(
-        order_id=row.order_id, supplier_order_id=row.id, supplier_id=row.supplier_id, placed_at=now
-    )
+        order_id=row.order_id, supplier_order_id=row.id, supplier_id=row.supplier_id,
+        placed_at=now, goods_cost=cost.get("amount"), currency=cost.get("currency"),
+    )  # fmt: skip
     await outbox.add(
         session, [placed.envelope(correlation_id=str(row.order_id), causation_id=cause)]
     )
