@@ -586,6 +586,7 @@ async def test_a_wrong_item_is_reshipped_and_the_wrong_one_kept_at_a_discount(
     assert (case["proposal"]["resolution"], case["proposal"]["amount"]) == ("reship", "10.20")
     await svc.client.post(f"/v1/cases/{case['id']}/approve", headers=svc.admin_headers)
     [reship] = await tap.wait_for("aftersales.reship_requested")
+    assert reship.payload["lines"][0]["sku"] is None  # the line's own (right) item
     [kept] = await tap.wait_for("aftersales.refund_requested")
     assert (kept.payload["kind"], Decimal(kept.payload["amount"])) == (
         "compensation", Decimal("10.20")

@@ -29,6 +29,12 @@ class OrderIntakeSettings(MailSettings):
         description="logistics' public address: the buyer's e-mails link to its tracking "
         "page (`<address>/track/<token>`); unset, they link to the carrier's page",
     )
+    aftersales_base_url: str | None = Field(
+        default=None,
+        description="aftersales' public address: the buyer's case e-mails link to the case "
+        "page, the shipped and delivered e-mails to the order's help page "
+        "(`<address>/help/<token>`); unset, they carry no such link",
+    )
     storefront_sync_seconds: float = Field(
         default=900.0,
         description="how often the orders changed at each storefront (shops with admin "

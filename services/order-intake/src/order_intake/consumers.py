@@ -25,6 +25,7 @@ from dropship_common.contracts.supplier_gateway import (
 from dropship_common.messaging.handlers import Handlers, MessageContext
 from order_intake.config import OrderIntakeSettings
 from order_intake.fulfilment.service import record_tracking
+from order_intake.messages.case_notices import queue_case_notice
 from order_intake.models import parked_events
 from order_intake.orders.service import Cause, Orders
 from order_intake.orders.supplier_hold import hold_for_rejection
@@ -32,14 +33,17 @@ from order_intake.parcel_tracking.service import ParcelUpdates
 
 registry = Handlers("order-intake")
 # aftersales' refunds: kept until order-intake carries them out at the storefront
-registry.parks(
-    parked_events,
-    [AftersalesRefundRequested, AftersalesDiscountRequested, AftersalesBuyerNotice],
-)
+registry.parks(parked_events, [AftersalesRefundRequested, AftersalesDiscountRequested])
 
 
 def _cause(ctx: MessageContext) -> Cause:
     return Cause(actor="service:supplier-gateway", ref=ctx.ref)
+
+
+@registry.handles(AftersalesBuyerNotice)
+async def buyer_notice(event: AftersalesBuyerNotice, ctx: MessageContext) -> None:
+    settings = ctx.settings.as_config(OrderIntakeSettings) if ctx.settings else None
+    await queue_case_notice(ctx.session, event, settings)
 
 
 @registry.handles(SupplierOrderPlaced)
@@ -59,7 +63,8 @@ async def supplier_order_rejected(event: SupplierOrderRejected, ctx: MessageCont
 async def tracking_assigned(event: ShipmentTrackingAssigned, ctx: MessageContext) -> None:
     settings = ctx.settings.as_config(OrderIntakeSettings) if ctx.settings else None
     page = settings.tracking_page_base_url if settings else None
-    await record_tracking(ctx.session, ctx.outbox, event, _cause(ctx), page)
+    help_base = settings.aftersales_base_url if settings else None
+    await record_tracking(ctx.session, ctx.outbox, event, _cause(ctx), page, help_base)
 
 
 @registry.handles(SupplierOrderOverdue)

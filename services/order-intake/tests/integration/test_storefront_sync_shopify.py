@@ -26,7 +26,14 @@ DOMAIN = "recon-shop.myshopify.com"
 SECRET = "shpss_recon_secret_1"
 TOKEN = "shpat_recon_0123456789"
 BASE = "https://hooks.dropship.example"
-TOPICS = ("ORDERS_CREATE", "ORDERS_PAID", "ORDERS_UPDATED", "ORDERS_CANCELLED")
+TOPICS = (
+    "ORDERS_CREATE",
+    "ORDERS_PAID",
+    "ORDERS_UPDATED",
+    "ORDERS_CANCELLED",
+    "RETURNS_REQUEST",
+    "REFUNDS_CREATE",
+)
 
 
 @dataclass
@@ -106,8 +113,9 @@ async def w(start_service) -> World:  # type: ignore[no-untyped-def]
 
 async def test_a_missing_shopify_subscription_is_re_created(w: World) -> None:
     url = f"{BASE}/webhooks/shopify"
-    for topic in ("ORDERS_CREATE", "ORDERS_UPDATED", "ORDERS_CANCELLED"):
-        w.shopify.shop.add_subscription(topic, url)  # ORDERS_PAID was removed by Shopify
+    for topic in TOPICS:
+        if topic != "ORDERS_PAID":  # removed by Shopify
+            w.shopify.shop.add_subscription(topic, url)
     shop = await w.add_shop()
     assert shop["webhook_health"]["status"] == "repaired"
     subscriptions = list(w.shopify.shop.subscriptions.values())
@@ -126,7 +134,7 @@ async def test_a_subscription_shopify_refuses_flags_the_shop(w: World) -> None:
     health = shop["webhook_health"]
     assert health["status"] == "broken"
     assert health["problems"] == ["orders/create: subscribed in XML, not JSON"]
-    assert len(w.shopify.shop.subscriptions) == 4  # the three others were created
+    assert len(w.shopify.shop.subscriptions) == len(TOPICS)  # the others were created
 
 
 async def test_without_our_public_url_missing_subscriptions_flag_the_shop(
@@ -137,7 +145,7 @@ async def test_without_our_public_url_missing_subscriptions_flag_the_shop(
     svc.runtime.state[TRANSPORT_KEY] = FakeNetwork({DOMAIN: shopify})
     shop = await World(svc, shopify).add_shop()
     assert shop["webhook_health"]["status"] == "broken"
-    assert len(shop["webhook_health"]["problems"]) == 4
+    assert len(shop["webhook_health"]["problems"]) == len(TOPICS)
     assert shopify.shop.subscriptions == {}
     assert shopify.operations("webhookSubscriptionCreate") == []
 

@@ -104,7 +104,8 @@ async def test_subscriptions_as_shopify_allows(fake: FakeShopifyAdmin, api: Shop
     assert http["webhookSubscriptionCreate"]["userErrors"]
     target = WebhookTarget("https://x/webhooks/shopify", "/webhooks/shopify", "s")
     health = await api.check_webhooks(target)
-    assert health.status == "repaired" and len(fake.shop.subscriptions) == 4
+    # the order topics and the aftersales ones (returns/request, refunds/create)
+    assert health.status == "repaired" and len(fake.shop.subscriptions) == 6
     again = await api.admin.execute(
         create,
         {"topic": "ORDERS_PAID", "webhookSubscription": {"uri": "https://x/webhooks/shopify"}},

@@ -165,6 +165,7 @@ def test_shipped_message_in_english_lists_each_parcel() -> None:
             "shop": "Test Shop",
             "parcels": parcels_text("en", PARCELS),
             "rest": "",
+            "help": "",
         },
     )
     assert (subject, lang) == ("Your order #1001 has shipped", "en")

@@ -26,7 +26,8 @@ and projects them like its other objects. Documented rules kept here:
   ``https://`` and a second subscription of the same topic to the same address
   ("Address for this topic has already been taken",
   https://shopify.dev/docs/api/admin-graphql/latest/mutations/webhookSubscriptionCreate);
-  an unknown topic is an error of the ``WebhookSubscriptionTopic`` enum.
+  an unknown topic is an error of the ``WebhookSubscriptionTopic`` enum (the values it
+  knows: https://shopify.dev/docs/api/admin-graphql/latest/enums/WebhookSubscriptionTopic).
 """
 
 from __future__ import annotations
@@ -175,6 +176,8 @@ SUBSCRIPTION_TOPICS = frozenset(
         "ORDERS_CANCELLED",
         "ORDERS_DELETE",
         "ORDERS_FULFILLED",
+        "REFUNDS_CREATE",
+        "RETURNS_REQUEST",
     }
 )
 

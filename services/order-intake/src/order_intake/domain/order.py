@@ -99,6 +99,16 @@ class OrderLine(BaseModel):
     properties: tuple[Wish, ...] = ()
 
 
+class StorefrontRefund(BaseModel):
+    """A refund the storefront lists on the order (WooCommerce's ``refunds``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    external_id: str
+    amount: Decimal  # positive: the money given back
+    note: str | None = None
+
+
 class CanonicalOrder(BaseModel):
     """What a storefront says an order is, at ``source_updated_at``."""
 
@@ -125,3 +135,4 @@ class CanonicalOrder(BaseModel):
     placed_at: dt.datetime
     source_updated_at: dt.datetime
     test: bool = False
+    refunds: tuple[StorefrontRefund, ...] = ()

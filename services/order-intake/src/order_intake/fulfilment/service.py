@@ -20,6 +20,7 @@ from order_intake.domain.lifecycle import OrderStatus
 from order_intake.domain.shipping import progress, shipping_target
 from order_intake.fulfilment.plugins import writes_back
 from order_intake.fulfilment.repository import FulfilmentRepository
+from order_intake.messages.links import help_page, help_text
 from order_intake.messages.service import queue_buyer_message
 from order_intake.messages.templates import SHIPPED_REST, language_of, parcels_text
 from order_intake.models import Fulfilment, Order, Shop
@@ -71,12 +72,13 @@ async def record_tracking(
     event: ShipmentTrackingAssigned,
     cause: Cause,
     tracking_page_base_url: str | None = None,
+    aftersales_base_url: str | None = None,
 ) -> Recorded | None:
     """Idempotent: numbers already recorded for the order add nothing (no second
     fulfilment, no second message). With ``tracking_page_base_url`` (logistics' public
     address) the buyer's "shipped" e-mail links each parcel to its page on logistics
     (``/track/<token>``, the token signed for that parcel); the storefront keeps the
-    carrier's page."""
+    carrier's page. With ``aftersales_base_url`` it links to the order's help page."""
     order = await OrderRepository(session).get(event.order_id, for_update=True)
     if order is None:
         log.warning("tracking_for_unknown_order", order=str(event.order_id))
@@ -176,7 +178,14 @@ async def record_tracking(
         base = tracking_page_base_url.rstrip("/")
         buyer_urls = {n: f"{base}/track/{parcel_token(event.supplier_order_id, n)}" for n in fresh}
     await _queue_shipped_message(
-        session, order, shop, carrier, fresh, buyer_urls, complete=shipping.complete
+        session,
+        order,
+        shop,
+        carrier,
+        fresh,
+        buyer_urls,
+        complete=shipping.complete,
+        help_url=help_page(aftersales_base_url, order.id),
     )
     return Recorded(fresh, order.status, fulfilment_id)
 
@@ -190,6 +199,7 @@ async def _queue_shipped_message(
     urls: dict[str, str],
     *,
     complete: bool,
+    help_url: str | None,
 ) -> None:
     language = language_of(order.buyer.get("language") or shop.buyer_language, SHIPPED_REST)
     parcels = [{"carrier": carrier, "tracking_number": n, "tracking_url": urls[n]} for n in numbers]
@@ -201,6 +211,7 @@ async def _queue_shipped_message(
         {
             "parcels": parcels_text(language, parcels),
             "rest": "" if complete else SHIPPED_REST[language],
+            "help": help_text(language, help_url),
         },
         dedupe_key=message_key(numbers[0]),
     )

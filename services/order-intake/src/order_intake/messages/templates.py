@@ -50,12 +50,12 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "en": (
             "Your order $number has shipped",
             "Dear $name,\n\nyour order $number is on its way.\n\n$parcels\n\n"
-            "The tracking link may show the parcel only a day after it left.$rest\n\n$shop",
+            "The tracking link may show the parcel only a day after it left.$rest$help\n\n$shop",
         ),
         "zh": (
             "您的订单 $number 已发货",
             "$name 您好：\n\n您的订单 $number 已发货。\n\n$parcels\n\n"
-            "包裹发出后约一天，物流链接上才会显示信息。$rest\n\n$shop",
+            "包裹发出后约一天，物流链接上才会显示信息。$rest$help\n\n$shop",
         ),
     },
     # a parcel's milestones (logistics' shipment.* events): $carrier, $tracking_number,
@@ -119,12 +119,12 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
             "Your parcel for order $number was delivered",
             "Dear $name,\n\nyour parcel $tracking_number ($carrier) was delivered. We hope "
             "you enjoy your order; if anything is wrong with it, just reply to this e-mail."
-            "\n\n$shop",
+            "$help\n\n$shop",
         ),
         "zh": (
             "订单 $number 的包裹已签收",
             "$name 您好：\n\n您的包裹 $tracking_number（$carrier）已签收。希望您喜欢，"
-            "如有任何问题，请直接回复此邮件。\n\n$shop",
+            "如有任何问题，请直接回复此邮件。$help\n\n$shop",
         ),
     },
     "parcel_follow_up": {
@@ -184,6 +184,109 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
             "\n\n查询链接：$tracking_url\n\n$shop",
         ),
     },
+    # aftersales' case messages (aftersales.buyer_notice), "case_<kind>": $case_link is
+    # the case page's sentence (see CASE_LINK) or empty; the rest is the notice's details
+    "case_case_received": {
+        "en": (
+            "We received your request about order $number",
+            "Dear $name,\n\nwe have received your request about order $number and are "
+            "looking into it. We will write to you as soon as we know more.$case_link\n\n$shop",
+        ),
+        "zh": (
+            "我们已收到您关于订单 $number 的售后申请",
+            "$name 您好：\n\n我们已收到您关于订单 $number 的售后申请，正在处理中。"
+            "一有进展我们会立即通知您。$case_link\n\n$shop",
+        ),
+    },
+    "case_evidence_needed": {
+        "en": (
+            "We need a little more about your request for order $number",
+            "Dear $name,\n\nto settle your request about order $number we need a little "
+            "more from you: please send us photos of the item, its packaging and the "
+            "shipping label.$case_link\n\n$shop",
+        ),
+        "zh": (
+            "关于订单 $number 的售后申请，我们需要更多信息",
+            "$name 您好：\n\n为了处理您关于订单 $number 的售后申请，请提供商品、包装以及"
+            "快递面单的照片。$case_link\n\n$shop",
+        ),
+    },
+    "case_approved": {
+        "en": (
+            "Your request about order $number was approved",
+            "Dear $name,\n\nyour request about order $number was approved. What happens "
+            "next: $next_step$case_link\n\n$shop",
+        ),
+        "zh": (
+            "您关于订单 $number 的售后申请已通过",
+            "$name 您好：\n\n您关于订单 $number 的售后申请已通过。接下来：$next_step"
+            "$case_link\n\n$shop",
+        ),
+    },
+    "case_return_instructions": {
+        "en": (
+            "How to return your items from order $number",
+            "Dear $name,\n\nplease send the items of order $number back to:\n\n"
+            "$return_address\n\n"
+            "Write the return number $rma on the parcel so that we can match it to your "
+            "order.$case_link\n\n$shop",
+        ),
+        "zh": (
+            "订单 $number 的退货说明",
+            "$name 您好：\n\n请将订单 $number 的商品寄回以下地址：\n\n$return_address\n\n"
+            "请在包裹上注明退货编号 $rma，以便我们核对您的订单。$case_link\n\n$shop",
+        ),
+    },
+    "case_refund_sent": {
+        "en": (
+            "Your refund for order $number",
+            "Dear $name,\n\nwe have refunded $amount $currency for order $number. It "
+            "goes back to the way you paid; your bank may take a few business days to "
+            "show it.$case_link\n\n$shop",
+        ),
+        "zh": (
+            "订单 $number 的退款已发出",
+            "$name 您好：\n\n我们已为订单 $number 退款 $amount $currency，款项将原路退回，"
+            "银行入账可能需要几个工作日。$case_link\n\n$shop",
+        ),
+    },
+    "case_replacement_shipped": {
+        "en": (
+            "Your replacement for order $number has shipped",
+            "Dear $name,\n\nthe replacement for order $number is on its way.\n\n"
+            "Tracking number: $tracking_number\nTrack it: $tracking_url$case_link\n\n$shop",
+        ),
+        "zh": (
+            "订单 $number 的补发商品已发货",
+            "$name 您好：\n\n订单 $number 的补发商品已发出。\n\n"
+            "物流单号：$tracking_number\n查询链接：$tracking_url$case_link\n\n$shop",
+        ),
+    },
+    "case_discount_code": {
+        "en": (
+            "A discount code for you, about order $number",
+            "Dear $name,\n\nwe are sorry about the trouble with order $number. Here is a "
+            "discount code worth $amount $currency for your next order: $code$case_link"
+            "\n\n$shop",
+        ),
+        "zh": (
+            "关于订单 $number，送您一张优惠码",
+            "$name 您好：\n\n订单 $number 给您带来不便，我们深表歉意。送您一张价值 "
+            "$amount $currency 的优惠码，下次购物可用：$code$case_link\n\n$shop",
+        ),
+    },
+    "case_rejected": {
+        "en": (
+            "About your request for order $number",
+            "Dear $name,\n\nwe looked into your request about order $number and are "
+            "sorry that we cannot accept it: $reason$case_link\n\n$shop",
+        ),
+        "zh": (
+            "关于您订单 $number 的售后申请",
+            "$name 您好：\n\n我们已仔细查看您关于订单 $number 的售后申请，很抱歉无法受理："
+            "$reason$case_link\n\n$shop",
+        ),
+    },
 }
 
 # the $duty of "parcel_customs": what the shipping notice's customs declaration says
@@ -209,6 +312,17 @@ SHIPPED_REST = {
 PARCEL_LINE = {
     "en": "Carrier: $carrier\nTracking number: $tracking_number\nTrack it: $tracking_url",
     "zh": "物流公司：$carrier\n物流单号：$tracking_number\n查询链接：$tracking_url",
+}
+
+# the $help of "order_shipped" and "parcel_delivered": the order's page on aftersales
+HELP = {
+    "en": "\n\nA problem with your order? Report it here: $url",
+    "zh": "\n\n订单有问题？请在这里告诉我们：$url",
+}
+# the $case_link of the case messages: the case's page on aftersales
+CASE_LINK = {
+    "en": "\n\nYour case: $url",
+    "zh": "\n\n您的售后申请：$url",
 }
 
 LANGUAGES = ("en", "zh")

@@ -163,9 +163,15 @@ class OrderUnit:
         else:
             self.session.add(OrderEvent(**entry))
 
-    async def publish(self, order: Order, event: Any, cause: Cause) -> None:
-        """An event of the order, into the outbox (a batch's: at :meth:`flush`)."""
+    async def publish(
+        self, order: Order, event: Any, cause: Cause, *, message_id: uuid.UUID | None = None
+    ) -> None:
+        """An event of the order, into the outbox (a batch's: at :meth:`flush`).
+        ``message_id``: a deterministic envelope id, for an event that must be one
+        message however often its cause arrives (consumers' inboxes skip the same id)."""
         envelope: Envelope = event.envelope(correlation_id=str(order.id), causation_id=cause.ref)
+        if message_id is not None:
+            envelope = envelope.model_copy(update={"id": message_id})
         if self._batch is not None:
             self._batch.events.append(envelope)
         else:

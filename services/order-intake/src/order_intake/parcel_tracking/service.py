@@ -33,8 +33,9 @@ from dropship_common.messaging.outbox import Outbox
 from order_intake.config import OrderIntakeSettings
 from order_intake.domain.lifecycle import OrderStatus
 from order_intake.fulfilment.plugins import writes_back
+from order_intake.messages.links import help_page, help_text
 from order_intake.messages.service import queue_buyer_message
-from order_intake.messages.templates import CUSTOMS_DUTY, language_of
+from order_intake.messages.templates import CUSTOMS_DUTY, HELP, language_of
 from order_intake.models import Order, Parcel
 from order_intake.orders.repository import OrderRepository
 from order_intake.orders.service import Cause, Orders
@@ -119,6 +120,10 @@ class ParcelUpdates:
                 str(order.buyer.get("language") or shop.buyer_language), CUSTOMS_DUTY[True]
             )
             extra = {"duty": "" if duty is None else CUSTOMS_DUTY[duty][language], **extra}
+        if kind == "parcel_delivered":
+            base = self.settings.aftersales_base_url if self.settings else None
+            language = language_of(str(order.buyer.get("language") or shop.buyer_language), HELP)
+            extra = {"help": help_text(language, help_page(base, order.id)), **extra}
         context = {
             "carrier": event.carrier_name or parcel.carrier,
             "tracking_number": parcel.tracking_number,

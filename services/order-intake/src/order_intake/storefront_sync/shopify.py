@@ -51,13 +51,16 @@ ORDERS_PAGE = 250
 LINES_PAGE = 100
 SHIPPING_LINES = 5
 SUBSCRIPTIONS_PAGE = 100
-# the order topics the README asks merchants to subscribe (compliance topics are
-# subscribed in the app's configuration, not through the API)
+# the topics the README asks merchants to subscribe (compliance topics are subscribed
+# in the app's configuration, not through the API): the orders, and the aftersales
+# signals (``returns/request`` needs the ``read_returns`` scope)
 TOPICS = {
     "orders/create": "ORDERS_CREATE",
     "orders/paid": "ORDERS_PAID",
     "orders/updated": "ORDERS_UPDATED",
     "orders/cancelled": "ORDERS_CANCELLED",
+    "returns/request": "RETURNS_REQUEST",
+    "refunds/create": "REFUNDS_CREATE",
 }
 
 ORDERS_QUERY = """

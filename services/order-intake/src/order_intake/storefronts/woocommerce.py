@@ -22,6 +22,7 @@ from order_intake.domain.order import (
     OrderLine,
     PaymentStatus,
     Platform,
+    StorefrontRefund,
 )
 from order_intake.storefronts import (
     clean,
@@ -109,6 +110,7 @@ class WooRefund(BaseModel):
     model_config = _PERMISSIVE
 
     id: StoreId | None = None
+    reason: Annotated[str, Field(max_length=NOTE_MAX)] | None = None  # the admin's words
     total: BoundedMoney | None = None  # negative, e.g. "-5.00"
 
 
@@ -297,6 +299,11 @@ def to_canonical(order: WooOrder) -> CanonicalOrder:
         note_attributes=wishes((m.key, m.value) for m in order.meta_data),
         placed_at=order.created_utc,
         source_updated_at=order.modified_utc,
+        refunds=tuple(
+            StorefrontRefund(external_id=str(r.id), amount=abs(r.total), note=clean(r.reason))
+            for r in order.refunds
+            if r.id and r.total is not None
+        ),
     )
 
 

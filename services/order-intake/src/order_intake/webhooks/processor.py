@@ -29,13 +29,19 @@ from order_intake.orders.batch import prefetch
 from order_intake.orders.idempotency import purge_idempotency_keys
 from order_intake.orders.repository import OrderRepository
 from order_intake.orders.service import Cause, Orders, OrderUnit
+from order_intake.storefront_aftersales.service import shopify_refund, shopify_return, woo_refunds
 from order_intake.storefront_sync.feed import is_reconciled
 from order_intake.storefront_sync.repository import has_credentials
 from order_intake.storefronts import shopify, woocommerce
 from order_intake.webhooks.compliance import handle_compliance
 from order_intake.webhooks.refusals import RefusalReason, refused
 from order_intake.webhooks.repository import CONFIRM_FLAG, CONFIRMING, DeliveryRepository
-from order_intake.webhooks.topics import SHOPIFY_COMPLIANCE_TOPICS, WooDeleted, shape_problem
+from order_intake.webhooks.topics import (
+    SHOPIFY_AFTERSALES_TOPICS,
+    SHOPIFY_COMPLIANCE_TOPICS,
+    WooDeleted,
+    shape_problem,
+)
 from order_intake.workers_wiring import WEBHOOK_CHANNEL, webhook_backlog
 
 log = structlog.get_logger(__name__)
@@ -52,10 +58,13 @@ BATCH = 100
 
 
 def parse_order(delivery: WebhookDelivery) -> CanonicalOrder | None:
-    """The storefront order a delivery carries (None for compliance and deletions)."""
+    """The storefront order a delivery carries (None for compliance, aftersales signals
+    and deletions)."""
     body = delivery.body or b""
     if delivery.platform == "shopify":
-        return None if delivery.topic in SHOPIFY_COMPLIANCE_TOPICS else shopify.parse_order(body)
+        if delivery.topic in SHOPIFY_COMPLIANCE_TOPICS | SHOPIFY_AFTERSALES_TOPICS:
+            return None
+        return shopify.parse_order(body)
     return None if delivery.topic == "order.deleted" else woocommerce.parse_order(body)
 
 
@@ -72,7 +81,8 @@ async def process_delivery(
     )
     compliance = delivery.platform == "shopify" and delivery.topic in SHOPIFY_COMPLIANCE_TOPICS
     deletion = delivery.platform == "woocommerce" and delivery.topic == "order.deleted"
-    if compliance or deletion:
+    signal = delivery.platform == "shopify" and delivery.topic in SHOPIFY_AFTERSALES_TOPICS
+    if compliance or deletion or signal:
         # these read orders back: the ones created earlier in the same batch must be
         # in the database first (sessions do not autoflush), and the events already
         # held for the batch in the outbox before what these write (a redaction's
@@ -81,6 +91,13 @@ async def process_delivery(
         await unit.session.flush()
     if compliance:
         await handle_compliance(unit, shop, delivery.topic, body, cause)
+        return
+    if signal:
+        if delivery.topic == "returns/request":
+            found = await shopify_return(unit, shop, body, cause, delivery.received_at)
+        else:
+            found = await shopify_refund(unit, shop, body, cause)
+        delivery.order_id = found.id if found else None
         return
     if deletion:
         external_id = str(orjson.loads(body)["id"])
@@ -113,6 +130,8 @@ async def process_delivery(
         return
     order = await orders.intake.ingest(shop, co, cause)
     delivery.order_id = order.id
+    if co.refunds:  # WooCommerce lists the order's refunds on every version
+        await woo_refunds(unit, order, co, cause)
 
 
 async def _to_confirm(unit: OrderUnit, shop: Shop, co: CanonicalOrder) -> Order | None:
@@ -230,7 +249,9 @@ class WebhookProcessor:
         prefetched = await prefetch(
             session, [(d.shop_id, co) for d in deliveries if (co := parsed[d.id]) is not None]
         )
-        bulk = all(co is not None for co in parsed.values())
+        # a refund's record is read back by the next delivery of the same order: not
+        # in bulk (whose timeline entries are written only at the end)
+        bulk = all(co is not None and not co.refunds for co in parsed.values())
         orders = Orders(OrderUnit.batched(session, self.rt.outbox, prefetched, bulk=bulk))
         for delivery in deliveries:
             await process_delivery(orders, delivery, parsed[delivery.id])

@@ -7,10 +7,13 @@ from pydantic import BaseModel, ConfigDict
 
 from order_intake.storefronts import load_json, shopify, validate_payload, woocommerce
 from order_intake.storefronts.bounds import TEXT_MAX, StoreId, ensure_fits
+from order_intake.storefronts.shopify_aftersales import ShopifyRefund, ShopifyReturn
 
 SHOPIFY_ORDER_TOPICS = {"orders/create", "orders/paid", "orders/updated", "orders/cancelled"}
 SHOPIFY_COMPLIANCE_TOPICS = {"customers/data_request", "customers/redact", "shop/redact"}
-SHOPIFY_TOPICS = SHOPIFY_ORDER_TOPICS | SHOPIFY_COMPLIANCE_TOPICS
+# aftersales signals: a return the buyer asked for, a refund made in the admin
+SHOPIFY_AFTERSALES_TOPICS = {"returns/request", "refunds/create"}
+SHOPIFY_TOPICS = SHOPIFY_ORDER_TOPICS | SHOPIFY_COMPLIANCE_TOPICS | SHOPIFY_AFTERSALES_TOPICS
 WOO_ORDER_TOPICS = {"order.created", "order.updated", "order.restored"}
 WOO_TOPICS = WOO_ORDER_TOPICS | {"order.deleted"}
 
@@ -50,6 +53,10 @@ COMPLIANCE_MODELS: dict[str, type[_Loose]] = {
     "customers/data_request": CustomersDataRequest,
     "shop/redact": ShopRedact,
 }
+AFTERSALES_MODELS: dict[str, type[BaseModel]] = {
+    "returns/request": ShopifyReturn,
+    "refunds/create": ShopifyRefund,
+}
 
 
 def validate_body(platform: str, topic: str, body: bytes) -> BaseModel:
@@ -63,6 +70,8 @@ def validate_body(platform: str, topic: str, body: bytes) -> BaseModel:
             order = validate_payload(shopify.ShopifyOrder, data)
             ensure_fits(shopify.to_canonical(order))
             return order
+        if topic in SHOPIFY_AFTERSALES_TOPICS:
+            return validate_payload(AFTERSALES_MODELS[topic], data)
         return validate_payload(COMPLIANCE_MODELS[topic], data)
     if topic == "order.deleted":
         return validate_payload(WooDeleted, data)
