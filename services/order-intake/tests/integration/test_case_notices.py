@@ -25,7 +25,7 @@ pytestmark = pytest.mark.integration
 HELP = "https://help.example.com"
 TRACK = "https://track.example.com"
 DETAILS: dict[str, dict[str, str]] = {
-    "approved": {"next_step": "we send a replacement within 3 days"},
+    "approved": {"next_step": "reship"},
     "return_instructions": {"return_address": "Return Dept, Beijing", "rma": "RMA-4711"},
     "refund_sent": {"amount": "12.50", "currency": "USD"},
     "replacement_shipped": {"tracking_number": NUMBER},
@@ -79,7 +79,7 @@ async def test_each_notice_kind_is_one_e_mail_whatever_arrives_twice(w: World) -
     page = f"{HELP}/cases/{case}"
     assert all(page in m.body for m in rows)
     by_kind = {m.kind: m.body for m in rows}
-    assert "we send a replacement within 3 days" in by_kind["case_approved"]
+    assert "we send the items to you again" in by_kind["case_approved"]
     assert "RMA-4711" in by_kind["case_return_instructions"]
     assert "12.50 USD" in by_kind["case_refund_sent"]
     assert "SORRY-7Q2X" in by_kind["case_discount_code"]

@@ -125,3 +125,14 @@ def test_the_return_reason_is_shopifys_enum_value() -> None:
     assert return_reason(["size_too_small", "color"]) == "SIZE_TOO_SMALL"
     assert return_reason([None, " ", "unwanted"]) == "UNWANTED"
     assert return_reason([]) == "UNKNOWN"
+
+
+def test_the_approval_says_what_happens_next_in_the_buyers_words() -> None:
+    from order_intake.messages.case_notices import next_step
+
+    refund = next_step("en", {"next_step": "refund", "amount": "34.00", "currency": "EUR"})
+    assert refund == "we refund 34.00 EUR to your original payment method."
+    assert "退回" in next_step("zh-CN", {"next_step": "refund", "amount": "1", "currency": "EUR"})
+    dearer = next_step("en", {"next_step": "exchange", "amount_due": "4.00", "currency": "EUR"})
+    assert "right variant" in dearer and "4.00 EUR more" in dearer
+    assert "write to you" in next_step("en", {"next_step": "something new"})

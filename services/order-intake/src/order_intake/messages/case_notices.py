@@ -4,6 +4,8 @@ id is the message's dedupe key), in the buyer's language."""
 
 from __future__ import annotations
 
+from string import Template
+
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,6 +14,7 @@ from dropship_common.tracking_links import parcel_token
 from order_intake.config import OrderIntakeSettings
 from order_intake.messages.links import case_page, case_text
 from order_intake.messages.service import queue_buyer_message
+from order_intake.messages.templates import AMOUNT_DUE, NEXT_STEPS, language_of
 from order_intake.models import Order
 from order_intake.orders.repository import OrderRepository
 from order_intake.parcel_tracking.repository import ParcelStatusRepository
@@ -21,6 +24,16 @@ log = structlog.get_logger(__name__)
 
 # what each kind's template reads from the notice's details (empty when absent)
 DETAILS = ("next_step", "return_address", "rma", "amount", "currency", "code", "reason")
+
+
+def next_step(language: str, details: dict[str, str]) -> str:
+    """The approval's "what happens next", in the buyer's words, from the resolution."""
+    lang = language_of(language, NEXT_STEPS)
+    values = {k: details.get(k, "") for k in ("amount", "currency", "amount_due")}
+    text = NEXT_STEPS[lang].get(details.get("next_step", ""), NEXT_STEPS[lang]["explain"])
+    if details.get("amount_due"):
+        text += AMOUNT_DUE[lang]
+    return Template(text).safe_substitute(values)
 
 
 async def _tracking_url(
@@ -55,6 +68,8 @@ async def queue_case_notice(
     context: dict[str, str] = {key: notice.details.get(key, "") for key in DETAILS}
     context["case_type"] = notice.case_type
     context["case_link"] = case_text(language, case_page(base, notice.case_page))
+    if notice.kind == "approved":
+        context["next_step"] = next_step(language, notice.details)
     if notice.kind == "replacement_shipped":
         number = notice.details.get("tracking_number", "")
         context["tracking_number"] = number

@@ -347,3 +347,32 @@ def render(kind: str, language: str, context: dict[str, Any]) -> tuple[str, str,
     subject, body = variants[lang]
     values = {k: "" if v is None else str(v) for k, v in context.items()}
     return Template(subject).safe_substitute(values), Template(body).safe_substitute(values), lang
+
+
+# what happens after an approval, by aftersales' resolution (``details.next_step``)
+NEXT_STEPS: dict[str, dict[str, str]] = {
+    "en": {
+        "refund": "we refund $amount $currency to your original payment method.",
+        "compensation": "we send you $amount $currency as compensation.",
+        "return_then_refund": "please send the items back (instructions follow in a separate"
+        " e-mail); we refund $amount $currency as soon as they arrive.",
+        "reship": "we send the items to you again; you will get the new tracking number.",
+        "send_missing": "we send you the missing items; you will get their tracking number.",
+        "exchange": "we send you the right variant; you will get its tracking number.",
+        "explain": "we will write to you with what to do next.",
+    },
+    "zh": {
+        "refund": "我们将把 $amount $currency 退回到您原来的付款方式。",
+        "compensation": "我们将向您补偿 $amount $currency。",
+        "return_then_refund": "请将商品寄回（寄回说明将另行发送）；"
+        "收到后我们将退款 $amount $currency。",
+        "reship": "我们将重新为您寄出商品，并告知新的物流单号。",
+        "send_missing": "我们将补寄缺少的商品，并告知物流单号。",
+        "exchange": "我们将为您寄出正确的款式，并告知物流单号。",
+        "explain": "我们会另行写信告诉您接下来怎么做。",
+    },
+}
+AMOUNT_DUE = {
+    "en": " The new variant costs $amount_due $currency more: we will send you a payment link.",
+    "zh": " 新款式需补差价 $amount_due $currency，我们会发送付款链接给您。",
+}
