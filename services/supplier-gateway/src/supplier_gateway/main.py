@@ -24,6 +24,7 @@ from supplier_gateway.models import common
 from supplier_gateway.placement.worker import placement_worker
 from supplier_gateway.portal.endpoints import router as portal_router
 from supplier_gateway.supplier_emails.worker import supplier_mail_worker
+from supplier_gateway.supplier_notices.worker import supplier_notice_worker
 from supplier_gateway.supplier_orders.deadlines import deadline_worker
 from supplier_gateway.supplier_orders.endpoints import router as supplier_orders_router
 from supplier_gateway.suppliers.endpoints import router as suppliers_router
@@ -46,6 +47,7 @@ SPEC = ServiceSpec(
         deadline_worker,
         placement_worker,
         supplier_mail_worker,
+        supplier_notice_worker,
         cj_message_worker,
         cj_message_purge_worker,
     ),

@@ -24,6 +24,7 @@ from supplier_gateway.models import (
     SupplierOrderEvent,
     UnroutedLine,
 )
+from supplier_gateway.reships.outcomes import reship_placed
 from supplier_gateway.supplier_emails.service import queue_new_order_email
 from supplier_gateway.supplier_orders.repository import SupplierOrderRepository
 from supplier_gateway.supplier_orders.transitions import move
@@ -75,6 +76,7 @@ async def reroute_rejected(
         await session.scalars(
             sa.select(SupplierOrder.supplier_id).where(
                 SupplierOrder.order_id == rejected.order_id,
+                SupplierOrder.case_id.is_(None),
                 SupplierOrder.status == Status.REJECTED.value,
             )
         )
@@ -169,11 +171,15 @@ async def mark_placed(
     *,
     via: str,
 ) -> None:
-    """Placed: the supplier's clock starts (ship-by = now + its handling business days)."""
+    """Placed: the supplier's clock starts (ship-by = now + its handling business days).
+    A reship tells aftersales (``supplier.reship_placed``), not the order."""
     now = utcnow()
     row.placed_at = now
     row.ship_by = due_date(now, supplier.handling_days, supplier.holiday_country)
     move(session, row, Status.PLACED, cause, {"via": via, "ship_by": row.ship_by.isoformat()})
+    if row.case_id is not None:
+        await reship_placed(session, outbox, row, cause)
+        return
     placed = SupplierOrderPlaced(
         order_id=row.order_id, supplier_order_id=row.id, supplier_id=row.supplier_id, placed_at=now
     )
