@@ -5,8 +5,11 @@ once per case whatever the deliveries; their tracking goes out with the case id.
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
 import uuid
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,8 +24,9 @@ from supplier_gateway.models import Reship, SupplierOrder
 from supplier_gateway.reships.service import request_reship
 
 from ..unit.test_notice_and_customs import _order
-from .cj_helpers import FAST, detail, map_sku
+from .cj_helpers import FAST, cj_supplier, detail, fake_cj, map_sku
 from .test_http_supplier import fake_supplier, http_supplier
+from .test_portal import _portal_supplier
 
 pytestmark = pytest.mark.integration
 
@@ -218,3 +222,57 @@ async def test_unmapped_sku_and_refusal_fail_the_reship_once(start_service, tap_
             stranger.case_id: "failed",
             refused.case_id: "failed",
         }
+
+
+async def test_reship_at_cj_says_it_is_a_replacement(start_service, tap_factory) -> None:  # type: ignore[no-untyped-def]
+    async with fake_cj() as (cj, url):
+        gw = await start_service(SPEC, cj_base_url=url, **FAST)
+        tap = await tap_factory(gw.settings, ["supplier.#"])
+        order = _order("DE")
+        await cj_supplier(gw, cj, order.shop_id)
+        original = await _confirmed(gw, tap, order)
+        event = reship_of(order)
+        await _publish_twice(gw, event)
+        [placed] = await tap.wait_for("supplier.reship_placed", case_id=str(event.case_id))
+        reship = placed.payload["supplier_order_id"]
+        assert sorted(cj.orders) == sorted([original, reship])  # CJ's orderNumber: ours
+        body = cj.orders[reship].body
+        assert body["remark"].startswith(
+            f"REPLACEMENT for our order {original} (case {event.case_id})"
+        )
+        assert [p["quantity"] for p in body["products"]] == [1]
+        assert Decimal(placed.payload["goods_cost"]) == Decimal("3.10")
+
+
+async def test_reship_by_a_backup_portal_supplier_is_placed_at_once_and_emailed(
+    start_service, tap_factory, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    gw = await start_service(SPEC, data_dir=tmp_path)
+    tap = await tap_factory(gw.settings, ["supplier.#"])
+    order = _order("DE")
+    await _portal_supplier(gw, "Mugs Ltd", "MUG-1", order.shop_id)
+    backup, _ = await _portal_supplier(gw, "Backup Mugs", "CUP", order.shop_id, "b@mugs.example")
+    # the backup's mapping comes second: the order goes to Mugs Ltd
+    await map_sku(gw, order.shop_id, backup, "MUG-1", "B-MUG", priority=2)
+    original = await _confirmed(gw, tap, order)
+    assert (await detail(gw, original))["supplier_id"] != backup
+    event = reship_of(order, original=original).model_copy(
+        update={"supplier_id": uuid.UUID(backup)}
+    )
+    await gw.runtime.bus.publish([event.envelope(correlation_id=str(order.order_id))])
+    [placed] = await tap.wait_for("supplier.reship_placed", case_id=str(event.case_id))
+    assert placed.payload["supplier_id"] == backup
+    assert placed.payload["original_supplier_order_id"] == original
+    d = await detail(gw, placed.payload["supplier_order_id"])
+    assert d["status"] == "placed" and d["replaces_id"] == original
+
+    async def mails() -> list[str]:
+        folder = tmp_path / "supplier-mail"
+        found = sorted(folder.glob("*.eml")) if folder.exists() else []
+        return [
+            email.message_from_bytes(p.read_bytes(), policy=email.policy.default)["Subject"]
+            for p in found
+        ]
+
+    [subject] = await eventually(mails)
+    assert subject.startswith("Replacement for order #1: please ship by ")

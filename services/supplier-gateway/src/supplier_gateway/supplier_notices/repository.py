@@ -24,6 +24,10 @@ class SupplierNoticeRepository(Repository[SupplierNotice]):
         )
         return result.first() is not None
 
+    async def locked(self, case_id: uuid.UUID) -> SupplierNotice | None:
+        query = self.select().where(SupplierNotice.case_id == case_id)
+        return await self.one(query, for_update=True)
+
     async def of_supplier_order(self, supplier_order_id: uuid.UUID) -> list[SupplierNotice]:
         query = (
             self.select()

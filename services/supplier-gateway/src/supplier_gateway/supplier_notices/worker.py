@@ -88,7 +88,7 @@ class NoticeSender:
         s = config_of(self.rt)
         now = utcnow()
         async with self.rt.db.transaction() as session:
-            notice = await SupplierNoticeRepository(session).get(case_id, for_update=True)
+            notice = await SupplierNoticeRepository(session).locked(case_id)
             if notice is None or notice.status != "pending" or notice.leased_until != lease:
                 return  # another worker claimed it after this lease ran out
             notice.leased_until = None
