@@ -88,7 +88,9 @@ class World:
 
     async def publish(self, event: Any) -> None:
         """Publish an event as its service would (aftersales is not started here)."""
-        bus = RabbitMQBus(self.bus_url, self.exchange, retry_delays_ms=[50], delivery_limit=5)
+        bus = RabbitMQBus(
+            self.bus_url, self.exchange, retry_delays_ms=[50], delivery_limit=5, prefetch=1
+        )
         await bus.connect()
         try:
             await bus.publish([event.envelope(correlation_id=str(event.order_id))])

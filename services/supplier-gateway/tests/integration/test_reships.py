@@ -107,7 +107,10 @@ async def test_reship_placed_once_at_the_http_supplier_and_its_tracking_names_th
         assert placed.payload["currency"] == "USD"
 
         # one new supplier order, at the supplier once, saying what it replaces
-        assert [r.id for r in await _of_case(gw, event.case_id)] == [uuid.UUID(reship)]
+        [row] = await _of_case(gw, event.case_id)
+        assert row.id == uuid.UUID(reship)
+        # its own ship-by date, watched by the deadline worker like any supplier order
+        assert row.ship_by is not None and row.deadline == "on_time"
         assert sorted(fake.orders) == sorted([original, reship])
         sent = fake.orders[reship]["notice"]
         assert sent["replacement"] == {

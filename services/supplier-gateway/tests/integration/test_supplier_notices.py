@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from dropship_common.contracts.aftersales import AftersalesSupplierNotice
+from dropship_common.observability import MESSAGES_CONSUMED
 from dropship_testkit.tap import eventually
 from supplier_gateway.main import SPEC
 from supplier_gateway.supplier_emails.repository import SupplierEmailRepository
@@ -154,3 +155,14 @@ async def test_cj_notice_is_recorded_for_an_operator(start_service, tap_factory)
         [recorded] = _notices(await detail(gw, so))
         assert recorded["channel"] == "operator" and recorded["status"] == "for_operator"
         assert recorded["case_id"] == str(event.case_id) and recorded["borne_by"] == "supplier"
+
+
+async def test_a_notice_for_a_supplier_order_we_do_not_have_is_dead_lettered(
+    start_service,
+) -> None:  # type: ignore[no-untyped-def]
+    gw = await start_service(SPEC)
+    event = notice_for(uuid.uuid4(), str(uuid.uuid4()))
+    failed = MESSAGES_CONSUMED.labels("supplier-gateway", event.TYPE, "failed")
+    before = failed._value.get()
+    await gw.runtime.bus.publish([event.envelope(correlation_id=str(event.order_id))])
+    await eventually(lambda: _true(failed._value.get() > before))

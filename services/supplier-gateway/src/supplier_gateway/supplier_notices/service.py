@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dropship_common.contracts.aftersales import AftersalesSupplierNotice
 from dropship_common.db import utcnow
-from dropship_common.errors import NotFound
+from dropship_common.messaging.bus import Unprocessable
 from supplier_gateway.models import Supplier, SupplierEmail, SupplierOrder, SupplierOrderEvent
 from supplier_gateway.supplier_emails.service import MAIL_FLAG
 from supplier_gateway.supplier_notices.repository import SupplierNoticeRepository
@@ -46,11 +46,14 @@ def payload_of(event: AftersalesSupplierNotice, row: SupplierOrder) -> dict[str,
 
 
 async def record_notice(session: AsyncSession, event: AftersalesSupplierNotice, cause: str) -> bool:
-    """True when the notice was recorded; False for a case already told. An unknown
-    supplier order raises NotFound (the message is dead-lettered for an operator)."""
+    """True when the notice was recorded; False for a case already told. A supplier
+    order we do not have is Unprocessable: no retry helps, the message is dead-lettered
+    for an operator (nothing is lost)."""
     row = await session.get(SupplierOrder, event.supplier_order_id)
     if row is None or row.order_id != event.order_id:
-        raise NotFound(f"no supplier order {event.supplier_order_id} of order {event.order_id}")
+        raise Unprocessable(
+            f"no supplier order {event.supplier_order_id} of order {event.order_id}"
+        )
     supplier = await SupplierRepository(session).get(row.supplier_id)
     assert supplier is not None
     channel = CHANNELS.get(supplier.adapter, "operator")
