@@ -17,10 +17,11 @@ import sqlalchemy as sa
 
 from dropship_common.contracts.aftersales import AftersalesReshipRequested, CaseLineV1
 from dropship_common.contracts.order_intake import OrderConfirmed
+from dropship_common.db import utcnow
 from dropship_common.observability import MESSAGES_CONSUMED
 from dropship_testkit.tap import eventually
 from supplier_gateway.main import SPEC
-from supplier_gateway.models import Reship, SupplierOrder
+from supplier_gateway.models import Reship, SupplierOrder, parked_events
 from supplier_gateway.reships.service import request_reship
 
 from ..unit.test_notice_and_customs import _order
@@ -279,3 +280,38 @@ async def test_reship_by_a_backup_portal_supplier_is_placed_at_once_and_emailed(
 
     [subject] = await eventually(mails)
     assert subject.startswith("Replacement for order #1: please ship by ")
+
+
+async def test_a_reship_parked_by_the_release_before_is_placed_on_start_once(
+    start_service, tap_factory
+) -> None:  # type: ignore[no-untyped-def]
+    """The release before kept ``aftersales.reship_requested`` in ``parked_events``; a
+    gateway starting now places it, and the same message delivered live adds nothing."""
+    async with fake_supplier() as (fake, url):
+        gw = await start_service(SPEC, **FAST)
+        tap = await tap_factory(gw.settings, ["supplier.#"])
+        order = _order("DE")
+        await http_supplier(gw, url, fake.secret, "MUG-1", order.shop_id)
+        original = await _confirmed(gw, tap, order)
+        event = reship_of(order)
+        envelope = event.envelope(correlation_id=str(order.order_id))
+        async with gw.runtime.db.transaction() as session:
+            await session.execute(
+                sa.insert(parked_events).values(
+                    message_id=envelope.id,
+                    type=envelope.type,
+                    envelope=envelope.model_dump(mode="json"),
+                    received_at=utcnow(),
+                )
+            )
+        # another gateway process on the same database starts (a restart, a replica)
+        again = await start_service(SPEC, database_url=gw.settings.database_url, **FAST)
+        [placed] = await tap.wait_for("supplier.reship_placed", case_id=str(event.case_id))
+        async with again.runtime.db.sessions() as session:
+            left = await session.scalar(sa.select(sa.func.count()).select_from(parked_events))
+        assert left == 0
+        before = _handled(event.TYPE)
+        await gw.runtime.bus.publish([envelope])
+        await eventually(lambda: _true(_handled(event.TYPE) > before))
+        assert len(await _of_case(gw, event.case_id)) == 1
+        assert sorted(fake.orders) == sorted([original, placed.payload["supplier_order_id"]])
