@@ -166,3 +166,33 @@ async def test_a_notice_for_a_supplier_order_we_do_not_have_is_dead_lettered(
     before = failed._value.get()
     await gw.runtime.bus.publish([event.envelope(correlation_id=str(event.order_id))])
     await eventually(lambda: _true(failed._value.get() > before))
+
+
+async def test_a_notice_the_http_supplier_refuses_is_failed_for_an_operator(
+    start_service, tap_factory
+) -> None:  # type: ignore[no-untyped-def]
+    async with fake_supplier() as (fake, url):
+        gw = await start_service(SPEC, **FAST)
+        tap = await tap_factory(gw.settings, ["supplier.#"])
+        order = _order("DE")
+        await http_supplier(gw, url, fake.secret, "MUG-1", order.shop_id)
+        await gw.runtime.bus.publish([order.envelope(correlation_id=str(order.order_id))])
+        [placed] = await tap.wait_for("supplier.order_placed", order_id=str(order.order_id))
+        so = placed.payload["supplier_order_id"]
+        fake.notice_faults.append("400")
+        await gw.runtime.bus.publish(
+            [notice_for(order.order_id, so).envelope(correlation_id=str(order.order_id))]
+        )
+
+        async def failed() -> list[dict[str, Any]] | None:
+            d = await detail(gw, so)
+            done = [
+                e["details"]
+                for e in d["timeline"]
+                if e["kind"] == "supplier_notice_delivery" and e["details"]["outcome"] == "failed"
+            ]
+            return done or None
+
+        [entry] = await eventually(failed)
+        assert "HTTP 400" in entry["error"]
+        assert fake.count("POST", "/notices") == 1 and fake.notices == {}
