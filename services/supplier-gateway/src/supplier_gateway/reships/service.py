@@ -11,9 +11,7 @@ from ``order.confirmed``. The supplier sees a ``replacement`` block in the notic
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,16 +25,16 @@ from supplier_gateway.models import ConfirmedOrder, Supplier, SupplierOrder, Sup
 from supplier_gateway.reships.outcomes import reship_failed
 from supplier_gateway.reships.repository import ReshipRepository
 from supplier_gateway.supplier_emails.service import queue_new_order_email
-from supplier_gateway.supplier_orders.service import PLACE_FLAG, mark_placed
+from supplier_gateway.supplier_orders.service import PLACE_FLAG, mapped_product, mark_placed
 from supplier_gateway.suppliers.repository import SupplierRepository
 
 
-@dataclass(frozen=True)
 class NotPlaceable(Exception):
     """Why a reship cannot be placed (a ``supplier.reship_failed`` code and message)."""
 
-    code: str
-    message: str
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
 
 
 async def request_reship(
@@ -166,19 +164,7 @@ async def _mapped(
         if s.id != supplier.id:
             continue
         unit_costs[(m.sku, m.destination_country)] = (m.unit_cost, m.currency)
-        products.setdefault(m.sku, []).append(
-            MappedProduct(
-                m.supplier_id,
-                m.supplier_product_id,
-                m.supplier_variant_id,
-                m.customs_description,
-                m.hs_code,
-                m.weight_grams,
-                m.priority,
-                m.destination_country,
-                s.active,
-            )
-        )
+        products.setdefault(m.sku, []).append(mapped_product(m, s))
     plan = split(order, products, lines)
     if plan.unroutable:
         missing = ", ".join(
@@ -190,7 +176,7 @@ async def _mapped(
             f"{supplier.name} is not an active supplier mapped for {missing} (to {country})",
         )
     items = plan.by_supplier[supplier.id]
-    costs: list[Any] = [
+    costs: list[tuple[tuple[Decimal, str], int]] = [
         (unit_costs[(line.sku or "", p.destination_country)], line.quantity) for line, p in items
     ]
     currencies = {currency for (_, currency), _ in costs}

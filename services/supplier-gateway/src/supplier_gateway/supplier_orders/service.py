@@ -19,6 +19,7 @@ from supplier_gateway.domain.supplier_order import Status
 from supplier_gateway.mappings.repository import MappingRepository
 from supplier_gateway.models import (
     ConfirmedOrder,
+    Mapping,
     Supplier,
     SupplierOrder,
     SupplierOrderEvent,
@@ -99,19 +100,7 @@ async def _place_lines(
     suppliers: dict[uuid.UUID, Supplier] = {}
     for m, s in await MappingRepository(session).candidates(order.shop_id, skus):
         suppliers[s.id] = s
-        products.setdefault(m.sku, []).append(
-            MappedProduct(
-                m.supplier_id,
-                m.supplier_product_id,
-                m.supplier_variant_id,
-                m.customs_description,
-                m.hs_code,
-                m.weight_grams,
-                m.priority,
-                m.destination_country,
-                s.active,
-            )
-        )
+        products.setdefault(m.sku, []).append(mapped_product(m, s))
     plan = split(order, products, lines, tried)
     dialect = session.get_bind().dialect.name
     today = utcnow().date()
@@ -160,6 +149,21 @@ async def _place_lines(
         await mark_placed(session, outbox, row, suppliers[supplier_id], cause, via="portal")
         queue_new_order_email(session, row, suppliers[supplier_id])
     return created, left
+
+
+def mapped_product(m: Mapping, s: Supplier) -> MappedProduct:
+    """A mapping as routing and the shipping notice read it."""
+    return MappedProduct(
+        m.supplier_id,
+        m.supplier_product_id,
+        m.supplier_variant_id,
+        m.customs_description,
+        m.hs_code,
+        m.weight_grams,
+        m.priority,
+        m.destination_country,
+        s.active,
+    )
 
 
 async def mark_placed(
