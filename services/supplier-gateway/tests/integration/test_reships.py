@@ -5,6 +5,7 @@ once per case whatever the deliveries; their tracking goes out with the case id.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import email
 import email.policy
 import uuid
@@ -23,6 +24,7 @@ from dropship_testkit.tap import eventually
 from supplier_gateway.main import SPEC
 from supplier_gateway.models import Reship, SupplierOrder, parked_events
 from supplier_gateway.reships.service import request_reship
+from supplier_gateway.supplier_orders.deadlines import check_deadlines
 
 from ..unit.test_notice_and_customs import _order
 from .cj_helpers import FAST, cj_supplier, detail, fake_cj, map_sku
@@ -280,6 +282,14 @@ async def test_reship_by_a_backup_portal_supplier_is_placed_at_once_and_emailed(
 
     [subject] = await eventually(mails)
     assert subject.startswith("Replacement for order #1: please ship by ")
+
+    # its ship-by date is watched like any supplier order's
+    [row] = await _of_case(gw, event.case_id)
+    assert row.ship_by is not None
+    day_after = dt.datetime.combine(row.ship_by, dt.time(12), dt.UTC) + dt.timedelta(days=1)
+    await check_deadlines(gw.runtime, day_after)
+    [overdue] = await tap.wait_for("supplier.order_overdue", supplier_order_id=str(row.id))
+    assert overdue.payload["ship_by"] == row.ship_by.isoformat()
 
 
 async def test_a_reship_parked_by_the_release_before_is_placed_on_start_once(
