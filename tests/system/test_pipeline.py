@@ -30,6 +30,8 @@ from typing import Any
 
 import pytest
 
+from dropship_common.contracts.aftersales import AftersalesReshipRequested, CaseLineV1
+from dropship_common.messaging.rabbitmq import RabbitMQBus
 from dropship_testkit.infra import create_vhost, delete_vhost, rabbitmqctl
 from dropship_testkit.pytest_plugin import ADMIN_TOKEN, TEST_SECRET, free_port
 from dropship_testkit.tap import eventually
@@ -59,6 +61,7 @@ SHOPS = (
     "e429",
     "rabbit",
     "kill",
+    "reship",
 )
 SUPPLIER_TIMEOUT_S = 1.5
 _serials = itertools.count(int(time.time()) % 10**6 * 100)
@@ -80,6 +83,19 @@ class World:
     procs: dict[str, Proc]
     ready: dict[str, str]  # service -> readyz URL
     logs: Path
+    bus_url: str
+    exchange: str
+
+    async def publish(self, event: Any) -> None:
+        """Publish an event as its service would (aftersales is not started here)."""
+        bus = RabbitMQBus(
+            self.bus_url, self.exchange, retry_delays_ms=[50], delivery_limit=5, prefetch=1
+        )
+        await bus.connect()
+        try:
+            await bus.publish([event.envelope(correlation_id=str(event.order_id))])
+        finally:
+            await bus.close()
 
     async def restart(self, service: str) -> None:
         """SIGKILL (no shutdown code runs) and start it again."""
@@ -169,7 +185,9 @@ async def world(databases, tmp_path_factory) -> AsyncIterator[World]:  # type: i
                 mail_dir=logs / "order-intake" / "mail",
             )
             try:
-                yield World(pipeline, shopify, cj, procs, ready, logs)
+                yield World(
+                    pipeline, shopify, cj, procs, ready, logs, amqp_url, f"test.pipeline.{tag}"
+                )
             finally:
                 await pipeline.aclose()
                 for p in procs.values():
@@ -182,6 +200,17 @@ async def world(databases, tmp_path_factory) -> AsyncIterator[World]:  # type: i
 
 def shipped_mail_of(world: World, shopify_id: int) -> list[Any]:
     return world.pipeline.mails(f"Your order #{shopify_id} has shipped")
+
+
+def consumed(metrics: str, kind: str) -> float:
+    """Messages of ``kind`` a service handled (ok or duplicate), from its /metrics."""
+    total = 0.0
+    outcomes = ('outcome="ok"', 'outcome="duplicate"')
+    for line in metrics.splitlines():
+        ours = line.startswith("messages_consumed_total{") and f'type="{kind}"' in line
+        if ours and any(o in line for o in outcomes):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
 
 
 def status_moves(order: dict[str, Any]) -> list[str]:
@@ -362,6 +391,71 @@ async def test_http_supplier_gets_our_signed_post_and_ships_with_its_key(world: 
     [mail] = await p.wait_mails(f"Your order #{shopify_id} has shipped")
     assert number in mail.get_content()
     assert sid
+
+
+async def test_reship_placed_once_and_its_parcel_recorded_without_a_second_fulfilment(
+    world: World,
+) -> None:
+    """After the order shipped: aftersales' reship (delivered twice) is one new order at
+    the http supplier, saying what it replaces; its tracking reaches order-intake as a
+    replacement (no second Shopify fulfilment, no second "shipped" e-mail)."""
+    p = world.pipeline
+    shop = await world.shop("reship")
+    async with FakeHttpSupplierServer().running() as fake:
+        _, key = await world.http_supplier(shop, fake)
+        shopify_id = 7_300_101
+        order = await world.confirmed_order(shop, shopify_id)
+        [so] = await p.supplier_orders(order["id"])
+        await p.supplier_order_in(so["id"], "placed")
+        auth = {"authorization": f"Bearer {key}"}
+        ship = {"carrier": "China Post", "tracking_numbers": [tracking_number()]}
+        r = await p.client.post(
+            f"{p.gateway}/v1/supplier/orders/{so['id']}/ship", headers=auth, json=ship
+        )
+        assert r.status_code == 200, r.text
+        await p.order_in(order["id"], "shipped")
+        await p.fulfilments_sent(order["id"])
+
+        line = order["lines"][0]
+        reship = AftersalesReshipRequested(
+            case_id=uuid.uuid4(),
+            order_id=uuid.UUID(order["id"]),
+            shop_id=uuid.UUID(shop.id),
+            lines=[CaseLineV1(line_id=uuid.UUID(line["id"]), quantity=1)],
+            reason="lost in transit",
+        )
+        await world.publish(reship)
+        await world.publish(reship)
+        rows = await p.supplier_orders(order["id"], count=2)
+        [new] = [r for r in rows if r["case_id"] == str(reship.case_id)]
+        await p.supplier_order_in(new["id"], "placed")
+        [post] = fake.posts(new["id"])
+        assert post.json()["notice"]["replacement"]["replaces_supplier_order_id"] == so["id"]
+        again = tracking_number()
+        r = await p.client.post(
+            f"{p.gateway}/v1/supplier/orders/{new['id']}/ship",
+            headers=auth,
+            json={"carrier": "China Post", "tracking_numbers": [again]},
+        )
+        assert r.status_code == 200, r.text
+
+    async def replaced() -> dict[str, Any] | None:
+        found = await p.order(order["id"])
+        kinds = [e["kind"] for e in found["timeline"]]
+        return found if "replacement_shipped" in kinds else None
+
+    after = await eventually(replaced, timeout=30, interval=0.1)
+    assert after["status"] == "shipped"
+
+    async def both_handled() -> bool:
+        r = await p.client.get(f"{p.gateway}/metrics")
+        return consumed(r.text, "aftersales.reship_requested") >= 2
+
+    await eventually(both_handled, timeout=30, interval=0.1)
+    assert len(await p.supplier_orders(order["id"], count=2)) == 2
+    assert len(fake.posts()) == 2
+    assert len(world.shopify.fulfillments(shopify_id)) == 1
+    assert len(shipped_mail_of(world, shopify_id)) == 1
 
 
 # -- split orders and backups ----------------------------------------------------------

@@ -228,6 +228,39 @@ async def test_tracking_becomes_one_shopify_fulfilment_and_the_buyer_is_told(w: 
     assert url in text and "rest of your order" not in text
 
 
+async def test_a_reships_tracking_is_recorded_without_a_second_fulfilment(w: World) -> None:
+    """A reship's parcel (``case_id`` set) after the order shipped and was written back:
+    the parcel is recorded for the case, the storefront is not asked to fulfil the lines
+    again, the status stays, and no second "has shipped" e-mail goes out (aftersales
+    tells the buyer of the replacement)."""
+    order = await shopify_order(w)
+    await w.publish(tracking(order))
+    await w.fulfilments(order["id"], "sent")
+    await w.wait_mails("has shipped")
+    case_id = uuid.uuid4()
+    reship = tracking(order, lines=[0], numbers=[NUMBER_2]).model_copy(update={"case_id": case_id})
+    await w.processed(await w.publish(reship))
+
+    body = await w.get(f"/v1/orders/{order['id']}/fulfilments")
+    assert sorted(p["tracking_number"] for p in body["parcels"]) == sorted([NUMBER, NUMBER_2])
+    assert len(body["fulfilments"]) == 1
+    assert len(w.shopify.operations("fulfillmentCreate")) == 1
+    after = await order_of(w, order["id"])
+    assert after["status"] == "shipped"
+    [replaced] = [e for e in after["timeline"] if e["kind"] == "replacement_shipped"]
+    assert replaced["details"]["case_id"] == str(case_id)
+    assert replaced["details"]["tracking_numbers"] == [NUMBER_2]
+    assert len(w.mails("has shipped")) == 1
+    async with w.svc.runtime.db.sessions() as s:
+        messages = await s.scalar(
+            sa.select(sa.func.count())
+            .select_from(BuyerMessage)
+            .where(BuyerMessage.order_id == uuid.UUID(order["id"]))
+            .where(BuyerMessage.kind == "order_shipped")
+        )
+    assert messages == 1
+
+
 async def test_the_suppliers_tracking_page_is_used_when_it_is_a_valid_https_url(
     w: World,
 ) -> None:

@@ -2,7 +2,8 @@
 
 ``order.confirmed`` opens supplier orders; a cancellation (before or after hand-off)
 stops what has not shipped; a new address goes to the suppliers; a redaction removes the
-buyer's data from what it copied.
+buyer's data from what it copied. Aftersales' reships become new supplier orders, and
+its notices reach the suppliers.
 """
 
 from __future__ import annotations
@@ -20,14 +21,23 @@ from dropship_common.contracts.order_intake import (
     OrderRedacted,
 )
 from dropship_common.messaging.handlers import Handlers, MessageContext
-from supplier_gateway.models import parked_events
+from supplier_gateway.reships.service import request_reship
+from supplier_gateway.supplier_notices.service import record_notice
 from supplier_gateway.supplier_orders.cancellation import cancel_for_order, readdress_for_order
 from supplier_gateway.supplier_orders.redaction import redact_for_order
 from supplier_gateway.supplier_orders.service import open_supplier_orders
 
 registry = Handlers("supplier-gateway")
-# aftersales' reships: kept until supplier-gateway places them as new supplier orders
-registry.parks(parked_events, [AftersalesReshipRequested, AftersalesSupplierNotice])
+
+
+@registry.handles(AftersalesReshipRequested)
+async def reship_requested(event: AftersalesReshipRequested, ctx: MessageContext) -> None:
+    await request_reship(ctx.session, ctx.outbox, event, ctx.ref)
+
+
+@registry.handles(AftersalesSupplierNotice)
+async def supplier_notice(event: AftersalesSupplierNotice, ctx: MessageContext) -> None:
+    await record_notice(ctx.session, event, ctx.ref)
 
 
 @registry.handles(OrderConfirmed)

@@ -11,7 +11,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from dropship_common.messaging.bus import Bus
-from dropship_common.runtime import ServiceSpec, create_service_app
+from dropship_common.messaging.parked_replay import replay_parked
+from dropship_common.runtime import ServiceRuntime, ServiceSpec, create_service_app
 from dropship_common.settings import Settings
 from supplier_gateway import consumers
 from supplier_gateway.callbacks.cj import router as cj_callbacks_router
@@ -20,13 +21,20 @@ from supplier_gateway.cj_messages.endpoints import router as cj_messages_router
 from supplier_gateway.cj_messages.worker import cj_message_purge_worker, cj_message_worker
 from supplier_gateway.config import SupplierGatewaySettings
 from supplier_gateway.mappings.endpoints import router as mappings_router
-from supplier_gateway.models import common
+from supplier_gateway.models import common, parked_events
 from supplier_gateway.placement.worker import placement_worker
 from supplier_gateway.portal.endpoints import router as portal_router
 from supplier_gateway.supplier_emails.worker import supplier_mail_worker
+from supplier_gateway.supplier_notices.worker import supplier_notice_worker
 from supplier_gateway.supplier_orders.deadlines import deadline_worker
 from supplier_gateway.supplier_orders.endpoints import router as supplier_orders_router
 from supplier_gateway.suppliers.endpoints import router as suppliers_router
+
+
+async def _replay_parked(runtime: ServiceRuntime) -> None:
+    """aftersales' reships and notices parked by the release before: carried out now."""
+    await replay_parked(runtime, parked_events)
+
 
 SPEC = ServiceSpec(
     name="supplier-gateway",
@@ -46,9 +54,11 @@ SPEC = ServiceSpec(
         deadline_worker,
         placement_worker,
         supplier_mail_worker,
+        supplier_notice_worker,
         cj_message_worker,
         cj_message_purge_worker,
     ),
+    on_start=_replay_parked,
     settings_class=SupplierGatewaySettings,
 )
 

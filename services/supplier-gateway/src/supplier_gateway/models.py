@@ -70,13 +70,26 @@ class Mapping(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+# a partial index: NULLs are distinct in a plain unique index on both PostgreSQL and
+# SQLite, so (order_id, supplier_id, case_id) would not stop a second original
+ORIGINAL_ONLY = sa.text("case_id IS NULL")
+
+
 class SupplierOrder(Base):
-    """What one supplier ships of one order. One per (order, supplier), enforced here:
-    placing the same order twice costs the merchant real money."""
+    """What one supplier ships of one order. One original per (order, supplier), and one
+    reship per aftersales case (``case_id``), enforced here: placing the same order twice
+    costs the merchant real money."""
 
     __tablename__ = "supplier_orders"
     __table_args__ = (
-        sa.UniqueConstraint("order_id", "supplier_id"),
+        sa.Index(
+            "uq_supplier_orders_order_id_supplier_id",
+            "order_id",
+            "supplier_id",
+            unique=True,
+            postgresql_where=ORIGINAL_ONLY,
+            sqlite_where=ORIGINAL_ONLY,
+        ),
         sa.Index("ix_supplier_orders_status_next_attempt_at", "status", "next_attempt_at"),
         sa.Index("ix_supplier_orders_supplier_id_supplier_ref", "supplier_id", "supplier_ref"),
     )
@@ -87,6 +100,9 @@ class SupplierOrder(Base):
     supplier_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("suppliers.id"), index=True)
     status: Mapped[str] = mapped_column(sa.String(20))
     notice: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # a reship: the aftersales case it resolves (one per case) and the order it replaces
+    case_id: Mapped[uuid.UUID | None] = mapped_column(unique=True)
+    replaces_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("supplier_orders.id"))
     placed_at: Mapped[dt.datetime | None]
     ship_by: Mapped[dt.date | None]
     shipped_at: Mapped[dt.datetime | None]
@@ -176,17 +192,26 @@ class CJMessage(Base):
 
 
 class SupplierEmail(Base):
-    """A new portal supplier order e-mailed to the supplier (once per supplier order)."""
+    """An e-mail to a supplier: a new portal supplier order (once per supplier order) or
+    how an aftersales case about one was settled (once per case: ``case_id``)."""
 
     __tablename__ = "supplier_emails"
     __table_args__ = (
         sa.Index("ix_supplier_emails_status_next_attempt_at", "status", "next_attempt_at"),
+        sa.Index(
+            "uq_supplier_emails_supplier_order_id",
+            "supplier_order_id",
+            unique=True,
+            postgresql_where=ORIGINAL_ONLY,
+            sqlite_where=ORIGINAL_ONLY,
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     supplier_order_id: Mapped[uuid.UUID] = mapped_column(
-        sa.ForeignKey("supplier_orders.id", ondelete="CASCADE"), unique=True
+        sa.ForeignKey("supplier_orders.id", ondelete="CASCADE")
     )
+    case_id: Mapped[uuid.UUID | None] = mapped_column(unique=True)
     to_address: Mapped[str] = mapped_column(sa.String(320))
     subject: Mapped[str] = mapped_column(sa.String(300))
     body: Mapped[str] = mapped_column(sa.Text)
@@ -271,3 +296,53 @@ class PortalLoginFailure(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     bucket: Mapped[str] = mapped_column(sa.String(100))
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Reship(Base):
+    """An aftersales reship request, once per case whatever the deliveries: ``open``
+    while its supplier order is being placed, then ``placed`` or ``failed`` (the outcome
+    published once). ``goods_cost`` from the mappings, when they share one currency."""
+
+    __tablename__ = "reships"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    order_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    supplier_order_id: Mapped[uuid.UUID | None] = mapped_column(
+        sa.ForeignKey("supplier_orders.id", ondelete="CASCADE")
+    )
+    original_supplier_order_id: Mapped[uuid.UUID | None]
+    status: Mapped[str] = mapped_column(sa.String(10))  # open | placed | failed
+    code: Mapped[str | None] = mapped_column(sa.String(20))  # why it failed
+    message: Mapped[str | None] = mapped_column(sa.Text)
+    goods_cost: Mapped[Decimal | None] = mapped_column(sa.Numeric(18, 4))
+    currency: Mapped[str | None] = mapped_column(sa.String(3))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SupplierNotice(Base):
+    """How an aftersales case about a supplier order was settled, told to its supplier
+    once per case through its channel: ``portal`` (a line on the order's portal page, and
+    an e-mail when the supplier has an address), ``http`` (``POST {url}/notices``,
+    delivered by the notice worker: ``pending`` until ``sent`` or ``failed``) or
+    ``operator`` (CJ has no API for it: an operator tells the supplier)."""
+
+    __tablename__ = "supplier_notices"
+    __table_args__ = (
+        sa.Index("ix_supplier_notices_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    case_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    supplier_order_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("supplier_orders.id", ondelete="CASCADE"), index=True
+    )
+    supplier_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("suppliers.id"))
+    channel: Mapped[str] = mapped_column(sa.String(10))  # portal | http | operator
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(sa.String(12))  # shown|pending|sent|failed|for_operator
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[dt.datetime | None]
+    leased_until: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None]

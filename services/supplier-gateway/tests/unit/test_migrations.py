@@ -1,5 +1,6 @@
 """Migrations on an install with data (SQLite, embedded mode): 0004 keeps every row and
-marks the cancellations a supplier refused before it existed."""
+marks the cancellations a supplier refused before it existed; 0011 keeps them and lets
+a case's reship stand beside its original (one original per order and supplier)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import json
 import sqlite3
 import uuid
 from pathlib import Path
+
+import pytest
 
 from dropship_common.migrate import upgrade_sync
 
@@ -69,3 +72,49 @@ def test_0004_keeps_every_row_and_marks_earlier_refusals(tmp_path: Path) -> None
             )
         )
     assert rows == {refused: (1, True, None), stopped: (0, False, None)}
+
+
+def _supplier_order(db: sqlite3.Connection, order: str, supplier: str, case: str | None) -> None:
+    db.execute(
+        "INSERT INTO supplier_orders (id, order_id, shop_id, supplier_id, status, notice,"
+        " deadline, created_at, updated_at, case_id) VALUES (?, ?, ?, ?, 'pending', '{}',"
+        " 'on_time', ?, ?, ?)",
+        (uuid.uuid4().hex, order, uuid.uuid4().hex, supplier, NOW, NOW, case),
+    )
+
+
+def test_0011_keeps_rows_and_allows_one_original_and_one_reship_per_case(tmp_path: Path) -> None:
+    path = tmp_path / "supplier-gateway.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    upgrade_sync(MIGRATIONS, url, "0010")
+    with sqlite3.connect(path) as db:
+        refused, _ = _seed(db)
+
+    upgrade_sync(MIGRATIONS, url, "head")
+
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA foreign_keys=ON")
+        counts = [
+            db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+            for t in ("supplier_orders", "supplier_order_events", "supplier_emails")
+        ]
+        assert counts == [2, 4, 1]
+        order, supplier = db.execute(
+            "SELECT order_id, supplier_id FROM supplier_orders WHERE id = ?", (refused,)
+        ).fetchone()
+        case = uuid.uuid4().hex
+        _supplier_order(db, order, supplier, case)  # a reship beside the original: fine
+        _supplier_order(db, order, supplier, uuid.uuid4().hex)  # another case's: fine
+        for again in (None, case):  # a second original; a second reship of the case
+            with pytest.raises(sqlite3.IntegrityError):
+                _supplier_order(db, order, supplier, again)
+        # a case's notice e-mail beside the order's own; a second one of the case refused
+        insert = (
+            "INSERT INTO supplier_emails (id, supplier_order_id, case_id, to_address, subject,"
+            " body, status, next_attempt_at, created_at) VALUES (?, ?, ?, 'a@b.example', 's',"
+            " 'b', 'pending', ?, ?)"
+        )
+        db.execute(insert, (uuid.uuid4().hex, refused, case, NOW, NOW))
+        for again in (None, case):
+            with pytest.raises(sqlite3.IntegrityError):
+                db.execute(insert, (uuid.uuid4().hex, refused, again, NOW, NOW))

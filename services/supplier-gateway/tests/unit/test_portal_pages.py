@@ -79,3 +79,32 @@ def test_the_order_list_and_the_other_pages() -> None:
     assert "Nothing to ship right now." in pages.orders("Acme", [], csrf="t")
     assert "<script>" not in pages.login("t", error=EVIL)
     assert "&lt;script&gt;" in pages.refused(EVIL)
+
+
+def test_a_reship_says_what_it_replaces_and_cases_are_listed_as_text() -> None:
+    row = _order()
+    original = uuid.uuid4()
+    row.notice = {
+        **row.notice,
+        "replacement": {
+            "case_id": "c-1",
+            "replaces_supplier_order_id": str(original),
+            "reason": f"lost {EVIL}",
+        },
+    }
+    case = {
+        "case_type": "damaged",
+        "resolution": "return_then_refund",
+        "cost": "12.50",
+        "currency": "EUR",
+        "borne_by": "supplier",
+        "goods_back": True,
+        "note": f"cracked {EVIL}",
+    }
+    html = pages.order(row, csrf="t", cases=[case])
+    assert "Replacement shipment (aftersales case c-1)" in html
+    assert f"<a href='/portal/orders/{original}'>" in html
+    assert html.count("class='case'") == 1 and "12.50 EUR" in html
+    assert EVIL not in html and "cracked &lt;script&gt;" in html
+    plain = pages.order(_order(), csrf="t")
+    assert "Replacement" not in plain and "Aftersales cases" not in plain

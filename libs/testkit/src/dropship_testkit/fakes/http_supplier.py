@@ -7,7 +7,13 @@ instead: ``"500"`` (nothing stored), ``"503:<seconds>"`` and ``"429:<seconds>"``
 (Retry-After, nothing stored), ``"hang"`` (stored, then no answer until
 :meth:`release`), ``"hang-503:<seconds>"`` (no answer until :meth:`release`, then the
 503; nothing stored). ``lookup_faults``: the same for the next ``GET /orders/{id}``
-calls, with any status (``"500"``, ``"400"``, …) or ``"429:<seconds>"``.
+calls, with any status (``"500"``, ``"400"``, …) or ``"429:<seconds>"``;
+``notice_faults`` for the next ``POST /notices``. ``create_faults`` also takes
+``"422"`` (the order refused as sent, nothing stored).
+
+``POST /notices`` (how an aftersales case about one of its orders was settled) keeps
+one notice per ``webhook-id``, as the protocol asks of a supplier (a repeat is answered
+200 and not stored again; ``count("POST", "/notices")`` counts every call).
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ class FakeHttpSupplier:
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     create_faults: list[str] = field(default_factory=list)
     lookup_faults: list[str] = field(default_factory=list)
+    notices: dict[str, dict[str, Any]] = field(default_factory=dict)  # webhook-id -> body
+    notice_faults: list[str] = field(default_factory=list)
     calls: list[tuple[float, str, str, bool]] = field(default_factory=list)  # ..., signed ok
     _release: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -59,6 +67,11 @@ class FakeHttpSupplier:
             fault = self.create_faults.pop(0) if self.create_faults else None
             if fault == "500":
                 return Response("oops", status_code=500)
+            if fault == "422":
+                return JSONResponse(
+                    {"error": {"code": "unknown_product", "message": "no such product"}},
+                    status_code=422,
+                )
             if fault and fault[:4] in ("503:", "429:"):
                 return Response(status_code=int(fault[:3]), headers={"Retry-After": fault[4:]})
             if fault and fault.startswith("hang-503:"):  # no answer until release, then
@@ -79,6 +92,23 @@ class FakeHttpSupplier:
             if fault == "hang":
                 await self._release.wait()
             return JSONResponse({"supplier_ref": known["supplier_ref"]}, status_code=201)
+
+        @app.post("/notices")
+        async def notice(request: Request) -> Response:
+            body = await verified(request)
+            if body is None:
+                return unsigned()
+            fault = self.notice_faults.pop(0) if self.notice_faults else None
+            if fault is not None:
+                status, _, retry_after = fault.partition(":")
+                headers = {"Retry-After": retry_after} if retry_after else None
+                return JSONResponse({"error": "fault"}, status_code=int(status), headers=headers)
+            data = json.loads(body)
+            missing = [k for k in ("case_id", "supplier_order_id", "resolution") if k not in data]
+            if missing:
+                return JSONResponse({"error": {"message": f"missing {missing}"}}, status_code=422)
+            self.notices.setdefault(request.headers["webhook-id"], data)
+            return JSONResponse({"received": True})
 
         @app.get("/orders/{order_id}")
         async def lookup(order_id: str, request: Request) -> Response:

@@ -132,6 +132,14 @@ async def record_tracking(
         details=details,
         at=now,
     )
+    if event.case_id is not None:
+        # an aftersales reship: its lines were shipped (and written back) already, so
+        # the order's status and the storefront's fulfilment stay as they are (Shopify
+        # refuses to fulfil a line twice); the parcel is recorded (logistics follows it)
+        # and the buyer hears of the replacement from aftersales, not "your order shipped"
+        replacement = {**details, "case_id": str(event.case_id)}
+        orders.unit.record(order, "replacement_shipped", cause, details=replacement, at=now)
+        return Recorded(fresh, order.status, None)
     if order.status == OrderStatus.CANCELLED:
         # a cancellation came too late: aftersales handles the return; the storefront
         # order is cancelled, so nothing is written back and the buyer is not told here

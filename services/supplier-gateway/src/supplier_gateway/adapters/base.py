@@ -22,7 +22,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
@@ -95,6 +95,18 @@ class SupplierMisconfigured(SupplierError):
 class PlacementUnknown(Exception):
     """The supplier may have created the order (a 5xx after the request was sent, an
     error naming the order number as taken, …): look it up before sending again."""
+
+
+class NoticeRefused(Exception):
+    """The supplier refused a case notice as sent: not retried (an operator tells it)."""
+
+
+@runtime_checkable
+class NoticeChannel(Protocol):
+    """An adapter that can tell its supplier how an aftersales case was settled (our
+    http protocol; CJ's API has no such call)."""
+
+    async def notify(self, key: str, payload: dict[str, Any]) -> None: ...
 
 
 class SupplierAdapter(Protocol):

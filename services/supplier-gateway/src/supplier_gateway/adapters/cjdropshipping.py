@@ -344,7 +344,15 @@ class CJAdapter:
         notice = request.notice
         r = notice["recipient"]
         wishes = "; ".join(f"{w['name']}: {w['value']}" for w in notice.get("buyer_wishes", []))
-        remark = " | ".join(x for x in (notice.get("buyer_note"), wishes) if x)
+        replacement = notice.get("replacement") or {}
+        # a reship says so first (the remark is cut at CJ's 500 characters)
+        again = (
+            f"REPLACEMENT for our order {replacement.get('replaces_supplier_order_id')}"
+            f" (case {replacement.get('case_id')})"
+            if replacement
+            else None
+        )
+        remark = " | ".join(x for x in (again, notice.get("buyer_note"), wishes) if x)
         country = r.get("country_code") or ""
         return {
             "orderNumber": request.our_number,

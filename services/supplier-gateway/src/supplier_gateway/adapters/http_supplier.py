@@ -13,6 +13,11 @@
 * **Cancel**: ``POST {url}/orders/{id}/cancel``: 200 cancelled (404: never had it), 409
   too late; 429/5xx: tried again later.
 
+* **Notify**: ``POST {url}/notices`` with how an aftersales case about one of its
+  orders was settled; ``webhook-id`` is ``notice-<case id>`` (the supplier's dedupe key:
+  the same notice may arrive twice). 2xx: taken; 429/503 (``Retry-After``) and other
+  5xx: later; another 4xx: refused (an operator tells the supplier instead).
+
 They call us back at ``/v1/supplier/orders/{id}/accept|reject|ship`` with their key.
 Credentials: ``url`` (the supplier's base URL, the only host called) and ``secret``
 (``whsec_…``, shared with the supplier).
@@ -33,6 +38,7 @@ from supplier_gateway.adapters.base import (
     NOT_FOUND,
     AdapterContext,
     Lookup,
+    NoticeRefused,
     Placed,
     PlacementRequest,
     PlacementUnknown,
@@ -173,6 +179,21 @@ class HttpSupplierAdapter:
         if status in (401, 403):
             raise SupplierMisconfigured(f"cancel refused: HTTP {status}")
         raise SupplierError(f"cancel: HTTP {status}")
+
+    async def notify(self, key: str, payload: dict[str, Any]) -> None:
+        """Raises NoticeRefused (not retried), SupplierUnavailable (later, nothing taken)
+        or SupplierError (later: a 5xx; the supplier dedupes by ``webhook-id``)."""
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        response = await self.client.post("notices", content=body, headers=self._headers(key, body))
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        if status in (429, 503):
+            retry = parse_retry_after(response.headers.get("retry-after"), time.time())
+            raise SupplierUnavailable(f"notice: HTTP {status}", retry)
+        if status >= 500:
+            raise SupplierError(f"notice: HTTP {status}")
+        raise NoticeRefused(f"HTTP {status}: {refusal_reason(response)}")
 
     async def aclose(self) -> None:
         await self.client.aclose()

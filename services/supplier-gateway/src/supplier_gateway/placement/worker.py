@@ -60,6 +60,7 @@ from supplier_gateway.placement.attention import (
     hand_to_operator,
 )
 from supplier_gateway.placement.repository import Claimed, PlacementRepository
+from supplier_gateway.reships.outcomes import reship_failed
 from supplier_gateway.supplier_orders.cancellation import answer_cancellation
 from supplier_gateway.supplier_orders.service import PLACE_FLAG, mark_placed
 from supplier_gateway.supplier_orders.supplier_updates import report_shipped
@@ -89,6 +90,7 @@ class Outcome:
     # surely not there *now*, but the same call may fail the same way again (CJ's "order
     # create fail", a 5xx on every create), so it counts like an unsettled lookup
     placed_unknown: bool = False
+    by_supplier: bool = False  # a refusal the supplier gave (not our configuration)
 
     @property
     def settled_nothing(self) -> bool:
@@ -187,7 +189,7 @@ async def _attempt(adapter: SupplierAdapter, claimed: Claimed, looked: _Looked) 
             if isinstance(result, Placed):
                 return Outcome("placed", result.supplier_ref, calls=calls.calls)
             assert isinstance(result, Refused)
-            return Outcome("refused", error=result.reason, calls=calls.calls)
+            return Outcome("refused", error=result.reason, calls=calls.calls, by_supplier=True)
         except SupplierMisconfigured as exc:
             return Outcome("refused", unresolved=unresolved, error=str(exc), calls=calls.calls)
         except SupplierUnavailable as exc:
@@ -239,6 +241,17 @@ def _refused_lookup_over(row: SupplierOrder, found: Lookup | None, now: dt.datet
     if now - row.created_at > dt.timedelta(days=REFUSED_LOOKUP_DAYS):
         return f"no tracking within {REFUSED_LOOKUP_DAYS} days"
     return None
+
+
+def _reship_refused(row: SupplierOrder, outcome: Outcome) -> bool:
+    """A reship that surely did not reach its supplier and will not without an operator
+    (refused as sent, or our credentials refused)."""
+    return (
+        row.case_id is not None
+        and row.status == Status.PENDING.value
+        and outcome.result == "refused"
+        and not outcome.unresolved
+    )
 
 
 def _event(
@@ -477,6 +490,8 @@ class Placer:
             session.add(_event(row, now, "placement_attempt", details))
             if back is not None:
                 move(session, row, Status.PENDING, CAUSE, back)
+            elif _reship_refused(row, outcome):
+                await self._fail_reship(session, row, outcome)
             elif to_operator:
                 await hand_to_operator(session, row, claimed.adapter, CAUSE, now)
             if answer:
@@ -493,6 +508,18 @@ class Placer:
                 if refused and found is not None:
                     details = {"supplier_status": found.status, "error": refused}
                     session.add(_event(row, now, "supplier_sync", details))
+
+    async def _fail_reship(
+        self, session: AsyncSession, row: SupplierOrder, outcome: Outcome
+    ) -> None:
+        """A reship is not parked for an operator like an original: the case goes back
+        to its agent at once (who may name a backup supplier)."""
+        assert row.case_id is not None
+        move(session, row, Status.CANCELLED, CAUSE, {"reason": "reship refused"})
+        row.next_attempt_at = None
+        code = "rejected" if outcome.by_supplier else "supplier_error"
+        message = outcome.error or "refused"
+        await reship_failed(session, self.rt.outbox, row.case_id, code, message, CAUSE, row)
 
     async def run(self) -> None:
         s = config_of(self.rt)

@@ -26,6 +26,7 @@ from supplier_gateway.config import config_of
 from supplier_gateway.models import Supplier
 from supplier_gateway.portal import login_limit, pages, sessions
 from supplier_gateway.portal.origin import same_origin
+from supplier_gateway.supplier_notices.repository import SupplierNoticeRepository
 from supplier_gateway.supplier_orders import actions
 from supplier_gateway.supplier_orders.repository import SupplierOrderRepository
 from supplier_gateway.supplier_orders.schemas import Reject, Ship
@@ -144,10 +145,12 @@ async def _order_page(
 ) -> HTMLResponse:
     async with rt.db.sessions() as session:
         row = await SupplierOrderRepository(session).for_supplier(supplier.id, order_id, lock=False)
+        notices = await SupplierNoticeRepository(session).of_supplier_order(order_id)
     if row is None:
         raise NotFound(f"no supplier order {order_id}")
     csrf = sessions.csrf_token(rt, request.cookies.get(COOKIE, ""))
-    return HTMLResponse(pages.order(row, csrf, error), status_code=status)
+    cases = [n.payload for n in notices]
+    return HTMLResponse(pages.order(row, csrf, error, cases), status_code=status)
 
 
 @router.get("/orders/{order_id}", response_class=HTMLResponse)

@@ -40,7 +40,13 @@ def orders(supplier_name: str, rows: list[SupplierOrder], csrf: str) -> str:
     return _render("orders.html", f"Orders for {supplier_name}", rows=rows, csrf=csrf)
 
 
-def order(row: SupplierOrder, csrf: str, error: str | None = None) -> str:
+def order(
+    row: SupplierOrder,
+    csrf: str,
+    error: str | None = None,
+    cases: list[dict[str, Any]] | None = None,
+) -> str:
+    """``cases``: how aftersales cases about this order were settled (their notices)."""
     return _render(
         "order.html",
         f"Order {row.notice.get('order_number') or row.id}",
@@ -48,4 +54,5 @@ def order(row: SupplierOrder, csrf: str, error: str | None = None) -> str:
         csrf=csrf,
         error=error,
         reject_reasons=REJECT_REASONS,
+        cases=cases or [],
     )

@@ -19,8 +19,18 @@ class SupplierEmailRepository(Repository[SupplierEmail]):
         return await self.get_many(ids, for_update=True)
 
     async def for_supplier_order(self, supplier_order_id: uuid.UUID) -> SupplierEmail | None:
+        """The e-mail announcing the order (not a case's notice about it)."""
         return await self.session.scalar(
-            sa.select(SupplierEmail).where(SupplierEmail.supplier_order_id == supplier_order_id)
+            sa.select(SupplierEmail).where(
+                SupplierEmail.supplier_order_id == supplier_order_id,
+                SupplierEmail.case_id.is_(None),
+            )
+        )
+
+    async def for_case(self, case_id: uuid.UUID) -> SupplierEmail | None:
+        """A case's notice e-mail."""
+        return await self.session.scalar(
+            sa.select(SupplierEmail).where(SupplierEmail.case_id == case_id)
         )
 
     async def of_supplier_orders(self, ids: Iterable[uuid.UUID]) -> list[SupplierEmail]:

@@ -26,6 +26,12 @@ def render(row: SupplierOrder) -> tuple[str, str]:
             + (f" [{wishes}]" if wishes else "")
         )
     subject = f"New order {number}: please ship by {ship_by}"
+    replacement = notice.get("replacement")
+    if replacement:
+        subject = f"Replacement for order {number}: please ship by {ship_by}"
+        lines.append(
+            f"(a replacement of our order {replacement.get('replaces_supplier_order_id')})"
+        )
     body = "\n".join(
         [
             "Hello,",

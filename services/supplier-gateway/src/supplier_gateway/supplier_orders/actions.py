@@ -24,6 +24,7 @@ from supplier_gateway.domain.supplier_order import (
     Status,
 )
 from supplier_gateway.models import SupplierOrder, SupplierOrderEvent
+from supplier_gateway.reships.outcomes import reship_failed
 from supplier_gateway.supplier_orders.cancellation import refused_cancels
 from supplier_gateway.supplier_orders.repository import SupplierOrderRepository
 from supplier_gateway.supplier_orders.service import reroute_rejected
@@ -86,6 +87,11 @@ async def reject(
     details = {"reason": reason, "note": note, "restock_date": restock}
     _move(session, row, Status.REJECTED, actor, details)
     row.reject_reason = reason
+    if row.case_id is not None:
+        # a reship is not re-routed: the case goes back to an agent, who may name a backup
+        why = f"{reason}: {note}" if note else reason
+        await reship_failed(session, outbox, row.case_id, "rejected", why, actor, row)
+        return
     created, left = await reroute_rejected(session, outbox, row, actor)
     decision = decide_rejection(replaced_by=created, lines_left=[line.line_id for line in left])
     if decision.replaced_by:
@@ -162,6 +168,7 @@ async def ship(
         tracking_numbers=numbers,
         shipped_at=utcnow(),
         tracking_urls=urls,
+        case_id=row.case_id,
         **_customs_of(row),
     )
     await outbox.add(

@@ -55,6 +55,9 @@ class SupplierOrderOut(BaseModel):
     unsettled_lookups: int = 0
     # cancelled here, but the supplier would not stop it: it ships (a return, then)
     cancel_refused: bool = False
+    # a reship: the aftersales case it resolves and the supplier order it replaces
+    case_id: uuid.UUID | None = None
+    replaces_id: uuid.UUID | None = None
     timeline: list[TimelineEntry] | None = None
 
 

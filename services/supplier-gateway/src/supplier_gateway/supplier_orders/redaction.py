@@ -67,4 +67,6 @@ async def redact_for_order(session: AsyncSession, order_id: uuid.UUID, cause: st
         # supplier of the order (it never held the name or address, only the wishes)
         by_id = {r.id: r for r in rows}
         for email in await SupplierEmailRepository(session).of_supplier_orders(by_id):
+            if email.case_id is not None:
+                continue  # a case's notice: it names no one
             email.body = render(by_id[email.supplier_order_id])[1]

@@ -19,11 +19,13 @@ from supplier_gateway.domain.supplier_order import Status
 from supplier_gateway.mappings.repository import MappingRepository
 from supplier_gateway.models import (
     ConfirmedOrder,
+    Mapping,
     Supplier,
     SupplierOrder,
     SupplierOrderEvent,
     UnroutedLine,
 )
+from supplier_gateway.reships.outcomes import reship_placed
 from supplier_gateway.supplier_emails.service import queue_new_order_email
 from supplier_gateway.supplier_orders.repository import SupplierOrderRepository
 from supplier_gateway.supplier_orders.transitions import move
@@ -75,6 +77,7 @@ async def reroute_rejected(
         await session.scalars(
             sa.select(SupplierOrder.supplier_id).where(
                 SupplierOrder.order_id == rejected.order_id,
+                SupplierOrder.case_id.is_(None),
                 SupplierOrder.status == Status.REJECTED.value,
             )
         )
@@ -97,21 +100,7 @@ async def _place_lines(
     suppliers: dict[uuid.UUID, Supplier] = {}
     for m, s in await MappingRepository(session).candidates(order.shop_id, skus):
         suppliers[s.id] = s
-        products.setdefault(m.sku, []).append(
-            MappedProduct(
-                m.supplier_id,
-                m.supplier_product_id,
-                m.supplier_variant_id,
-                m.customs_description,
-                m.hs_code,
-                m.weight_grams,
-                m.priority,
-                m.destination_country,
-                s.active,
-                m.unit_cost,
-                m.currency,
-            )
-        )
+        products.setdefault(m.sku, []).append(mapped_product(m, s))
     plan = split(order, products, lines, tried)
     dialect = session.get_bind().dialect.name
     today = utcnow().date()
@@ -162,6 +151,23 @@ async def _place_lines(
     return created, left
 
 
+def mapped_product(m: Mapping, s: Supplier) -> MappedProduct:
+    """A mapping as routing and the shipping notice read it."""
+    return MappedProduct(
+        m.supplier_id,
+        m.supplier_product_id,
+        m.supplier_variant_id,
+        m.customs_description,
+        m.hs_code,
+        m.weight_grams,
+        m.priority,
+        m.destination_country,
+        s.active,
+        m.unit_cost,
+        m.currency,
+    )
+
+
 async def mark_placed(
     session: AsyncSession,
     outbox: Outbox,
@@ -171,11 +177,15 @@ async def mark_placed(
     *,
     via: str,
 ) -> None:
-    """Placed: the supplier's clock starts (ship-by = now + its handling business days)."""
+    """Placed: the supplier's clock starts (ship-by = now + its handling business days).
+    A reship tells aftersales (``supplier.reship_placed``), not the order."""
     now = utcnow()
     row.placed_at = now
     row.ship_by = due_date(now, supplier.handling_days, supplier.holiday_country)
     move(session, row, Status.PLACED, cause, {"via": via, "ship_by": row.ship_by.isoformat()})
+    if row.case_id is not None:
+        await reship_placed(session, outbox, row, cause)
+        return
     cost = (row.notice or {}).get("goods_cost") or {}
     placed = SupplierOrderPlaced(
         order_id=row.order_id, supplier_order_id=row.id, supplier_id=row.supplier_id,

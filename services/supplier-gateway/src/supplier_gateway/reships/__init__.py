@@ -1,0 +1,1 @@
+"""Aftersales' reships: a new supplier order per case, linked to the original."""

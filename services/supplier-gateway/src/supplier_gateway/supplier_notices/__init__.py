@@ -1,0 +1,1 @@
+"""How aftersales cases were settled, told to each supplier through its channel."""
