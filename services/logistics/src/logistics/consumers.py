@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 
+from dropship_common.contracts.aftersales import AftersalesReturnShipped
 from dropship_common.contracts.order_intake import (
     OrderCancellationRequested,
     OrderCancelled,
@@ -19,11 +20,13 @@ from dropship_common.contracts.order_intake import (
 from dropship_common.contracts.supplier_gateway import ShipmentTrackingAssigned
 from dropship_common.db import utcnow
 from dropship_common.messaging.handlers import Handlers, MessageContext
-from logistics.models import Destination
+from logistics.models import Destination, parked_events
 from logistics.parcels.repository import DestinationRepository, ParcelRepository
 from logistics.parcels.service import open_parcels
 
 registry = Handlers("logistics")
+# the buyer's return parcels: kept until logistics follows them (replayed on start)
+registry.parks(parked_events, [AftersalesReturnShipped])
 
 
 @registry.handles(OrderConfirmed)
