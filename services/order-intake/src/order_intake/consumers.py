@@ -24,20 +24,30 @@ from dropship_common.contracts.supplier_gateway import (
 )
 from dropship_common.messaging.handlers import Handlers, MessageContext
 from order_intake.config import OrderIntakeSettings
+from order_intake.credits.service import accept_discount, accept_refund
 from order_intake.fulfilment.service import record_tracking
 from order_intake.messages.case_notices import queue_case_notice
-from order_intake.models import parked_events
 from order_intake.orders.service import Cause, Orders
 from order_intake.orders.supplier_hold import hold_for_rejection
 from order_intake.parcel_tracking.service import ParcelUpdates
 
 registry = Handlers("order-intake")
-# aftersales' refunds: kept until order-intake carries them out at the storefront
-registry.parks(parked_events, [AftersalesRefundRequested, AftersalesDiscountRequested])
 
 
 def _cause(ctx: MessageContext) -> Cause:
     return Cause(actor="service:supplier-gateway", ref=ctx.ref)
+
+
+@registry.handles(AftersalesRefundRequested)
+async def refund_requested(event: AftersalesRefundRequested, ctx: MessageContext) -> None:
+    """Queued once per case for the credit worker, or refused at once (more than is
+    left to refund)."""
+    await accept_refund(ctx.session, ctx.outbox, event)
+
+
+@registry.handles(AftersalesDiscountRequested)
+async def discount_requested(event: AftersalesDiscountRequested, ctx: MessageContext) -> None:
+    await accept_discount(ctx.session, ctx.outbox, event)
 
 
 @registry.handles(AftersalesBuyerNotice)

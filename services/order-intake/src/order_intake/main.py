@@ -5,15 +5,17 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from dropship_common.messaging.bus import Bus
+from dropship_common.messaging.parked_replay import replay_parked
 from dropship_common.runtime import ServiceRuntime, ServiceSpec, create_service_app
 from dropship_common.settings import Settings
 from dropship_common.workers import CommitSignal
 from order_intake import consumers
 from order_intake.config import OrderIntakeSettings
+from order_intake.credits.worker import credit_worker
 from order_intake.fulfilment.endpoints import router as fulfilments_router
 from order_intake.fulfilment.worker import fulfilment_worker
 from order_intake.messages.mailer import mail_worker
-from order_intake.models import common
+from order_intake.models import common, parked_events
 from order_intake.orders.endpoints import router as orders_router
 from order_intake.parcel_tracking.milestones import milestone_worker
 from order_intake.payments import payment_worker
@@ -30,11 +32,14 @@ from order_intake.webhooks.repository import WEBHOOK_FLAG
 
 
 async def _wire(runtime: ServiceRuntime) -> None:
-    """The request path's helpers and the signal that wakes the webhook processor."""
+    """The request path's helpers, the signal that wakes the webhook processor, and the
+    events parked by an earlier release replayed."""
     signal = CommitSignal(runtime.db, WEBHOOK_FLAG)
     runtime.state["webhook_signal"] = signal
     runtime.state["shop_cache"] = ShopCache(runtime.db)
     runtime.state["delivery_writer"] = DeliveryWriter(runtime.db, signal.set)
+    # aftersales' requests parked before order-intake carried them out: processed now
+    await replay_parked(runtime, parked_events)
 
 
 SPEC = ServiceSpec(
@@ -63,6 +68,7 @@ SPEC = ServiceSpec(
         purge_worker,
         fulfilment_worker,
         milestone_worker,
+        credit_worker,
         storefront_sync_worker,
     ),
     on_start=_wire,

@@ -380,3 +380,47 @@ class Milestone(Base):
     external_ref: Mapped[str | None] = mapped_column(sa.String(255))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None]
+
+
+class StorefrontCredit(Base):
+    """Money aftersales asked the storefront to give back for a case: a refund
+    (``aftersales.refund_requested``) or a single-use discount code
+    (``aftersales.discount_requested``). One row per case and kind, whatever the
+    deliveries; accepted under a lock of the order (never more than the order's total
+    with the refunds already made or on their way), sent by the credit worker after
+    commit, retried with the storefront's own idempotency (Shopify ``@idempotent``) or a
+    lookup first (WooCommerce), its outcome published for aftersales."""
+
+    __tablename__ = "storefront_credits"
+    __table_args__ = (
+        sa.UniqueConstraint("case_id", "kind"),
+        sa.Index(
+            "ix_storefront_credits_due",
+            "next_attempt_at",
+            postgresql_where=sa.text("status IN ('pending', 'sending')"),
+            sqlite_where=sa.text("status IN ('pending', 'sending')"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    case_id: Mapped[uuid.UUID]
+    kind: Mapped[str] = mapped_column(sa.String(10))  # refund | discount
+    order_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("orders.id", ondelete="CASCADE"), index=True
+    )
+    shop_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("shops.id"))
+    platform: Mapped[str] = mapped_column(sa.String(20))
+    amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    reason: Mapped[str] = mapped_column(sa.String(500))
+    code: Mapped[str | None] = mapped_column(sa.String(64))  # a discount's code
+    ends_at: Mapped[dt.datetime | None]  # a discount's end
+    # pending | sending (claimed, lease until next_attempt_at) | done | failed
+    status: Mapped[str] = mapped_column(sa.String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    external_ref: Mapped[str | None] = mapped_column(sa.String(255))  # the storefront's id
+    gateway_refunded: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[dt.datetime | None]

@@ -56,6 +56,25 @@ Documented rules it enforces:
   orders closed when nothing remains, ``userErrors`` as Shopify words them
   (https://shopify.dev/docs/api/admin-graphql/latest/mutations/fulfillmentCreate).
 
+* Refunds (https://shopify.dev/docs/api/admin-graphql/latest/mutations/refundCreate):
+  ``order(id:) { suggestedRefund(suggestFullRefund: true) }`` answers what is still
+  refundable (the order's ``paid`` less its refunds) and the payment transaction a
+  refund goes back through (``gateway``, ``parentTransaction``); ``refundCreate(input:)``
+  takes ``transactions`` whose ``parentId`` is the order's payment and whose amounts
+  are not more than is refundable (else ``userErrors``), and lists the refund in
+  ``order.refunds`` / ``totalRefundedSet``. The ``@idempotent(key:)`` directive
+  (https://shopify.dev/docs/api/usage/idempotent-requests): a key seen before returns
+  "the result of the original operation instead of creating a new one"; from version
+  2026-04 a ``refundCreate`` without it is an error at runtime ("calling these
+  mutations without an idempotency directive will result in an error at runtime",
+  https://shopify.dev/changelog/making-idempotency-mandatory-for-inventory-adjustments-and-refund-mutations).
+* Discount codes (https://shopify.dev/docs/api/admin-graphql/latest/mutations/
+  discountCodeBasicCreate): ``code``, ``title`` and ``context`` are required when
+  creating (https://shopify.dev/docs/api/admin-graphql/latest/input-objects/
+  DiscountCodeBasicInput), a code already used by another discount is refused
+  (``userErrors`` code ``TAKEN``); ``codeDiscountNodeByCode(code:)`` finds one. The
+  mutation has no idempotency key.
+
 The operation is recognised by the root fields of the parsed document: ``order(id:)``,
 ``orders``, ``webhookSubscriptions``, ``fulfillmentOrder(id:)``, ``fulfillment(id:)`` and
 the mutations ``fulfillmentCreate``, ``fulfillmentEventCreate`` and
@@ -74,6 +93,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -132,6 +152,14 @@ class _Order:
     id: str
     fulfillment_orders: list[_FulfillmentOrder] = field(default_factory=list)
     fulfillments: list[dict[str, Any]] = field(default_factory=list)
+    paid: Decimal = Decimal("0")  # what the buyer paid (one payment transaction)
+    currency: str = "USD"
+    payment_id: str = ""
+    refunds: list[dict[str, Any]] = field(default_factory=list)  # {id, note, amount}
+
+    @property
+    def refunded(self) -> Decimal:
+        return sum((Decimal(r["amount"]) for r in self.refunds), Decimal(0))
 
 
 class Connection(list[Any]):
@@ -181,6 +209,8 @@ class FakeShopifyAdmin:
         self.throttled = 0
         self.refused = 0  # MAX_COST_EXCEEDED
         self._ids = 1000
+        self.idempotency: dict[str, dict[str, Any]] = {}  # @idempotent key -> payload
+        self.discounts: dict[str, dict[str, Any]] = {}  # code -> the discount's input
         self.app = self._make_app()
 
     # --- set-up and inspection ---------------------------------------------------------
@@ -194,10 +224,14 @@ class FakeShopifyAdmin:
         line_items: dict[int | str, int],
         *,
         locations: dict[int | str, str] | None = None,
+        paid: Decimal | str = "0",
+        currency: str = "USD",
     ) -> None:
         """``line_items``: line item id -> quantity. ``locations``: line item id -> location
-        id (default: one location); one fulfillment order per location."""
-        order = _Order(id=f"gid://shopify/Order/{order_id}")
+        id (default: one location); one fulfillment order per location. ``paid``: the
+        order's one payment, what refunds can give back."""
+        order = _Order(id=f"gid://shopify/Order/{order_id}", paid=Decimal(str(paid)),
+                       currency=currency, payment_id=self._next("OrderTransaction"))  # fmt: skip
         by_location: dict[str, _FulfillmentOrder] = {}
         for line_id, quantity in line_items.items():
             location = (locations or {}).get(line_id, "gid://shopify/Location/1")
@@ -219,6 +253,9 @@ class FakeShopifyAdmin:
 
     def fulfillments(self, order_id: int | str) -> list[dict[str, Any]]:
         return self.orders[f"gid://shopify/Order/{order_id}"].fulfillments
+
+    def refunds(self, order_id: int | str) -> list[dict[str, Any]]:
+        return self.orders[f"gid://shopify/Order/{order_id}"].refunds
 
     def fail_next(self, operation: str, *faults: str) -> None:
         self.faults[operation].extend(faults)
@@ -396,10 +433,12 @@ class FakeShopifyAdmin:
                 "order": self._order,
                 "fulfillmentOrder": self._fulfillment_order_by_id,
                 "fulfillment": self._fulfillment_by_id,
+                "codeDiscountNodeByCode": self._discount_by_code,
             }.get(name)
             if resolver is None:
                 raise _undefined(root, "QueryRoot")
-            found = resolver(str(op.argument(root, "id")))
+            key = "code" if name == "codeDiscountNodeByCode" else "id"
+            found = resolver(str(op.argument(root, key)))
             if found is None:
                 data[response_key(root)] = None
                 continue
@@ -517,6 +556,10 @@ class FakeShopifyAdmin:
         }
 
     def _mutate(self, name: str, root: FieldNode, op: Operation) -> dict[str, Any]:
+        if name == "refundCreate":
+            return self._refund_create(root, op)
+        if name == "discountCodeBasicCreate":
+            return self._discount_create(op.argument(root, "basicCodeDiscount") or {})
         if name == "fulfillmentCreate":
             return self._fulfillment_create(op.argument(root, "fulfillment") or {})
         if name == "fulfillmentEventCreate":
@@ -543,7 +586,98 @@ class FakeShopifyAdmin:
                 self._fulfillment_order_object(fo, order) for fo in order.fulfillment_orders
             ),
             "fulfillments": [_fulfillment_object(f) for f in order.fulfillments],
+            **self._money_of(order),
         }
+
+    # --- refunds and discount codes ------------------------------------------------------
+    def _money_of(self, order: _Order) -> dict[str, Any]:
+        left = order.paid - order.refunded
+        suggested = [
+            {"__typename": "SuggestedOrderTransaction", "gateway": "shopify_payments",
+             "kind": "SUGGESTED_REFUND", "amountSet": _bag(left, order.currency),
+             "maximumRefundableSet": _bag(left, order.currency),
+             "parentTransaction": {"__typename": "OrderTransaction", "id": order.payment_id}}
+        ] if left > 0 else []  # fmt: skip
+        return {
+            "currencyCode": order.currency,
+            "totalRefundedSet": _bag(order.refunded, order.currency),
+            "refunds": [_refund_object(r, order.currency) for r in order.refunds],
+            "suggestedRefund": {
+                "__typename": "SuggestedRefund",
+                "amountSet": _bag(left, order.currency),
+                "maximumRefundableSet": _bag(left, order.currency),
+                "suggestedTransactions": suggested,
+            },
+        }
+
+    def _refund_create(self, root: FieldNode, op: Operation) -> dict[str, Any]:
+        directive = next((d for d in root.directives or () if d.name.value == "idempotent"), None)
+        key = op.argument(directive, "key") if directive is not None else None  # type: ignore[arg-type]
+        if key is None and self._served >= "2026-04":
+            raise _Refused(
+                {"message": "The @idempotent directive is required for refundCreate from"
+                 " API version 2026-04.", "extensions": {"code": "BAD_REQUEST"}}
+            )  # fmt: skip
+        if key is not None and str(key) in self.idempotency:
+            return self.idempotency[str(key)]  # the original operation's result
+        data = op.argument(root, "input") or {}
+
+        def error(message: str, *path: str) -> dict[str, Any]:
+            return {"__typename": "RefundCreatePayload", "refund": None, "order": None,
+                    "userErrors": [{"__typename": "UserError", "field": list(path),
+                                    "message": message}]}  # fmt: skip
+
+        order = self.orders.get(str(data.get("orderId")))
+        if order is None:
+            return error("Order does not exist", "orderId")
+        transactions = list(data.get("transactions") or [])
+        amount = Decimal(0)
+        for tx in transactions:
+            if tx.get("parentId") != order.payment_id:
+                return error("Parent transaction does not exist", "transactions", "parentId")
+            amount += Decimal(str(tx.get("amount") or "0"))
+        if amount <= 0:
+            return error("Refund amount must be greater than zero", "transactions")
+        if amount > order.paid - order.refunded:
+            return error("Refund amount exceeds the amount that can be refunded", "transactions")
+        refund = {"id": self._next("Refund"), "note": data.get("note"), "amount": str(amount)}
+        order.refunds.append(refund)
+        payload = {
+            "__typename": "RefundCreatePayload",
+            "refund": _refund_object(refund, order.currency),
+            "order": {
+                "__typename": "Order",
+                "totalRefundedSet": _bag(order.refunded, order.currency),
+            },
+            "userErrors": [],
+        }
+        if key is not None:
+            self.idempotency[str(key)] = payload
+        return payload
+
+    def _discount_create(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        def error(message: str, code: str, *path: str) -> dict[str, Any]:
+            return {"__typename": "DiscountCodeBasicCreatePayload", "codeDiscountNode": None,
+                    "userErrors": [{"__typename": "DiscountUserError",
+                                    "field": ["basicCodeDiscount", *path], "code": code,
+                                    "message": message}]}  # fmt: skip
+
+        for required in ("code", "title", "context"):
+            if not data.get(required):
+                return error(f"{required.capitalize()} can't be blank", "BLANK", required)
+        code = str(data["code"])
+        if code.upper() in (c.upper() for c in self.discounts):
+            return error("Code must be unique. Please try a different code.", "TAKEN", "code")
+        node = {"__typename": "DiscountCodeNode", "id": self._next("DiscountCodeNode")}
+        self.discounts[code] = {**data, "node": node}
+        return {"__typename": "DiscountCodeBasicCreatePayload", "codeDiscountNode": node,
+                "userErrors": []}  # fmt: skip
+
+    def _discount_by_code(self, code: str) -> dict[str, Any] | None:
+        for known, discount in self.discounts.items():
+            if known.upper() == code.upper():
+                return dict(discount["node"])
+        return None
 
     def _fulfillment_order_by_id(self, fo_id: str) -> dict[str, Any] | None:
         for order in self.orders.values():
@@ -748,7 +882,34 @@ _EVENT_SHAPE = {
     "message": None,
     "estimatedDeliveryAt": None,
 }
+
+
+def _bag(amount: Decimal, currency: str) -> dict[str, Any]:
+    money = {"__typename": "MoneyV2", "amount": str(amount), "currencyCode": currency}
+    return {"__typename": "MoneyBag", "shopMoney": money, "presentmentMoney": money}
+
+
+def _refund_object(refund: Mapping[str, Any], currency: str) -> dict[str, Any]:
+    return {
+        "__typename": "Refund",
+        "id": refund["id"],
+        "note": refund.get("note"),
+        "totalRefundedSet": _bag(Decimal(refund["amount"]), currency),
+    }
+
+
 _PAYLOAD_SHAPES: dict[str, dict[str, Any]] = {
+    "refundCreate": {
+        "__typename": "RefundCreatePayload",
+        "refund": _refund_object({"id": "", "amount": "0"}, "USD"),
+        "order": {"__typename": "Order", "totalRefundedSet": _bag(Decimal(0), "USD")},
+        "userErrors": [{"__typename": "UserError", "field": [], "message": ""}],
+    },
+    "discountCodeBasicCreate": {
+        "__typename": "DiscountCodeBasicCreatePayload",
+        "codeDiscountNode": {"__typename": "DiscountCodeNode", "id": ""},
+        "userErrors": [{"__typename": "DiscountUserError", "field": [], "code": "", "message": ""}],
+    },
     "fulfillmentEventCreate": {
         "__typename": "FulfillmentEventCreatePayload",
         "fulfillmentEvent": _EVENT_SHAPE,

@@ -52,6 +52,18 @@ Documented rules enforced:
 * Errors, https://woocommerce.github.io/woocommerce-rest-api-docs/#errors: a JSON body
   with ``code``, ``message`` and ``data.status``.
 
+* Refunds, https://woocommerce.github.io/woocommerce-rest-api-docs/#order-refunds:
+  ``POST /orders/{id}/refunds`` (``amount``, ``reason``, ``api_refund``, default true)
+  and ``GET /orders/{id}/refunds``; the order's ``refunds`` list each one with a negative
+  ``total``. An amount over what is left (the order's ``total`` less its refunds) is
+  WooCommerce's ``woocommerce_rest_cannot_create_order_refund`` "Invalid refund amount."
+  (``wc_create_refund``); ``api_refund`` with a gateway that does not support refunds is
+  the same code with the gateway's words and status 500, and the refund is deleted
+  (``wc_create_refund`` deletes it when ``wc_refund_payment`` fails).
+* Coupons, https://woocommerce.github.io/woocommerce-rest-api-docs/#coupons: ``POST
+  /coupons`` (``code`` required; a code in use is 400
+  ``woocommerce_rest_coupon_code_already_exists``), ``GET /coupons?code=`` finds it.
+
 Faults can be queued per route name (``"order"`` (its ``PUT``), ``"order_read"`` (its
 ``GET``), ``"notes"``, ``"trackings"``, ``"orders_list"``, ``"webhooks"``):
 ``"http_500"``, ``"http_429"``, ``"drop_response"`` (do the work, lose the answer) and
@@ -67,6 +79,7 @@ import datetime as dt
 import math
 import uuid
 from collections import deque
+from decimal import Decimal
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -109,6 +122,18 @@ class _Invalid(Exception):
     """A query parameter WordPress's schema validation refuses."""
 
 
+NO_REFUND = "woocommerce_rest_cannot_create_order_refund"
+
+
+def _refund_out(refund: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": refund["id"],
+        "amount": refund["amount"],
+        "reason": refund["reason"],
+        "refunded_payment": refund["refunded_payment"],
+    }
+
+
 def _error(code: str, message: str, status: int) -> JSONResponse:
     return JSONResponse(
         {"code": code, "message": message, "data": {"status": status}}, status_code=status
@@ -136,6 +161,8 @@ class FakeWooCommerce:
             "trackings": deque(),
         }
         self.faults.update({"orders_list": deque(), "webhooks": deque(), "order_read": deque()})
+        self.faults.update({"refunds": deque(), "coupons": deque()})
+        self.coupons: list[dict[str, Any]] = []
         self.calls: list[tuple[str, str]] = []  # (method, path) of authenticated calls
         self.queries: list[tuple[str, dict[str, str]]] = []  # (path, params) of list calls
         self.webhooks: dict[int, dict[str, Any]] = {}
@@ -146,6 +173,17 @@ class FakeWooCommerce:
 
     def add_order(self, order_id: int, status: str = "processing") -> None:
         self.orders[order_id] = {"id": order_id, "status": status, "notes": [], "trackings": []}
+
+    def set_payment(
+        self, order_id: int, total: str, currency: str, *, gateway_refunds: bool = True
+    ) -> None:
+        """What the order was paid (``total``) and whether its gateway refunds."""
+        order = self.orders[order_id]
+        order.update(total=total, currency=currency, gateway_refunds=gateway_refunds)
+        order.setdefault("refunds", [])
+
+    def refunds(self, order_id: int) -> list[dict[str, Any]]:
+        return list(self.orders[order_id].get("refunds") or [])
 
     def put_order(self, resource: dict[str, Any], modified: dt.datetime) -> None:
         """Store (or change) a whole order resource, modified at ``modified`` (UTC): its
@@ -251,9 +289,17 @@ class FakeWooCommerce:
             return order
 
         def public(order: dict[str, Any]) -> dict[str, Any]:
+            money = {
+                "total": order["total"],
+                "currency": order["currency"],
+                "refunds": [
+                    {"id": r["id"], "reason": r["reason"], "total": f"-{r['amount']}"}
+                    for r in order.get("refunds") or []
+                ],
+            } if "total" in order else {}  # fmt: skip
             if "resource" in order:
-                return {**order["resource"], "status": order["status"]}
-            return {"id": order["id"], "status": order["status"]}
+                return {**order["resource"], "status": order["status"], **money}
+            return {"id": order["id"], "status": order["status"], **money}
 
         @app.get("/wp-json/wc/v3/orders")
         async def list_orders(request: Request) -> Any:
@@ -387,6 +433,66 @@ class FakeWooCommerce:
                 order["status"] = status
             await asyncio.sleep(delay)
             return JSONResponse(public(order), headers=headers)
+
+        @app.get("/wp-json/wc/v3/orders/{order_id}/refunds")
+        async def list_refunds(order_id: int) -> Any:
+            order = order_or_404(order_id)
+            if isinstance(order, JSONResponse):
+                return order
+            return [_refund_out(r) for r in reversed(order.get("refunds") or [])]
+
+        @app.post("/wp-json/wc/v3/orders/{order_id}/refunds")
+        async def add_refund(order_id: int, request: Request) -> Any:
+            early, headers, delay = await self._fault("refunds")
+            if early is not None:
+                return early
+            order = order_or_404(order_id)
+            if isinstance(order, JSONResponse):
+                return order
+            body = await request.json()
+            try:
+                amount = Decimal(str(body.get("amount") or "0"))
+            except ArithmeticError:
+                amount = Decimal(0)
+            refunds = order.setdefault("refunds", [])
+            left = Decimal(str(order.get("total") or "0")) - sum(
+                (Decimal(r["amount"]) for r in refunds), Decimal(0)
+            )
+            if amount <= 0 or amount > left:
+                return _error(NO_REFUND, "Invalid refund amount.", 400)
+            if body.get("api_refund", True) and not order.get("gateway_refunds", True):
+                return _error(NO_REFUND, "The payment gateway for this order does not support"
+                              " automatic refunds.", 500)  # fmt: skip
+            self._note_ids += 1
+            refund = {"id": self._note_ids, "amount": str(amount),
+                      "reason": str(body.get("reason") or ""),
+                      "refunded_payment": bool(body.get("api_refund", True))}  # fmt: skip
+            refunds.append(refund)
+            await asyncio.sleep(delay)
+            return JSONResponse(_refund_out(refund), status_code=201, headers=headers)
+
+        @app.get("/wp-json/wc/v3/coupons")
+        async def list_coupons(request: Request) -> Any:
+            code = request.query_params.get("code")
+            return [c for c in self.coupons if code is None or c["code"] == code.lower()]
+
+        @app.post("/wp-json/wc/v3/coupons")
+        async def add_coupon(request: Request) -> Any:
+            early, headers, delay = await self._fault("coupons")
+            if early is not None:
+                return early
+            body = await request.json()
+            code = str(body.get("code") or "").strip().lower()  # WooCommerce keeps codes lower case
+            if not code:
+                return _error("rest_missing_callback_param", "Missing parameter(s): code", 400)
+            if any(c["code"] == code for c in self.coupons):
+                return _error("woocommerce_rest_coupon_code_already_exists",
+                              "The coupon code already exists", 400)  # fmt: skip
+            self._note_ids += 1
+            coupon = {**body, "id": self._note_ids, "code": code}
+            self.coupons.append(coupon)
+            await asyncio.sleep(delay)
+            return JSONResponse(coupon, status_code=201, headers=headers)
 
         @app.get("/wp-json/wc/v3/orders/{order_id}/notes")
         async def list_notes(order_id: int) -> Any:

@@ -8,6 +8,7 @@ import datetime as dt
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
 import httpx
@@ -15,6 +16,9 @@ import httpx
 from order_intake.config import OrderIntakeSettings
 
 __all__ = [
+    "CreditOutcome",
+    "CreditRefused",
+    "CreditRequest",
     "FulfilmentPlugin",
     "FulfilmentRequest",
     "MilestoneRequest",
@@ -83,6 +87,51 @@ class MilestoneRequest:
     may_exist: bool  # an earlier attempt may have reached the storefront: look first
 
 
+@dataclass(frozen=True)
+class CreditRequest:
+    """Money back for an aftersales case: a refund of ``amount``, or a single-use
+    discount code worth ``amount`` for the order's buyer. ``key`` is the case's: the
+    storefront's idempotency key where it has one, the mark we look for where not."""
+
+    credit_id: uuid.UUID
+    case_id: uuid.UUID
+    key: str
+    order_external_id: str
+    amount: Decimal
+    currency: str
+    reason: str
+    buyer_email: str | None = None
+    code: str | None = None  # a discount's code
+    ends_at: dt.datetime | None = None  # a discount's end
+    may_exist: bool = False  # an earlier attempt may have reached the storefront
+
+
+def money_text(amount: Decimal) -> str:
+    """An amount as the storefronts' APIs take it: a decimal string in cents (our
+    columns keep four places)."""
+    return format(amount.quantize(Decimal("0.01")), "f")
+
+
+@dataclass(frozen=True)
+class CreditOutcome:
+    """Done at the storefront (``external_ref``: its refund / discount id)."""
+
+    external_ref: str
+    refunded_total: Decimal | None = None
+    gateway_refunded: bool = True
+    existing: bool = False  # an earlier attempt had made it
+
+
+class CreditRefused(Exception):
+    """The storefront will not pay it, for good: ``code`` for aftersales
+    (nothing_refundable, over_refundable, currency_mismatch, gateway_declined,
+    unknown_order, storefront_error), ``refundable`` when the storefront said."""
+
+    def __init__(self, code: str, message: str, refundable: Decimal | None = None) -> None:
+        super().__init__(message)
+        self.code, self.refundable = code, refundable
+
+
 class StorefrontRejected(Exception):
     """The storefront refused the fulfilment (bad credentials, user errors): retrying the
     same request would not help. An operator fixes the cause and retries."""
@@ -124,6 +173,14 @@ class FulfilmentPlugin(abc.ABC):
         """Write a parcel's milestone to the storefront, never twice. By default a
         platform hears of none."""
         return Outcome("nothing_to_do", detail=f"{self.platform} takes no milestones")
+
+    async def refund(self, request: CreditRequest) -> CreditOutcome:
+        """Refund ``request.amount`` once per case; CreditRefused when it cannot be."""
+        raise CreditRefused("storefront_error", f"{self.platform} takes no refunds from us")
+
+    async def discount(self, request: CreditRequest) -> CreditOutcome:
+        """Create ``request.code`` once per case; CreditRefused when it cannot be."""
+        raise CreditRefused("storefront_error", f"{self.platform} takes no discount codes")
 
     def credential(self, name: str) -> str:
         value = self.shop.credentials.get(name)

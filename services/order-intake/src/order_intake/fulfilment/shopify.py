@@ -23,7 +23,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from order_intake.credits import shopify as credits
 from order_intake.fulfilment.base import (
+    CreditOutcome,
+    CreditRequest,
     FulfilmentPlugin,
     FulfilmentRequest,
     MilestoneRequest,
@@ -246,6 +249,12 @@ class ShopifyFulfilment(FulfilmentPlugin):
             access_token=self.credential("access_token"),
             api_version=self.settings.shopify_api_version,
         )
+
+    async def refund(self, request: CreditRequest) -> CreditOutcome:
+        return await credits.refund(self.admin(), order_gid(request.order_external_id), request)
+
+    async def discount(self, request: CreditRequest) -> CreditOutcome:
+        return await credits.discount(self.admin(), request)
 
     async def fulfil(self, request: FulfilmentRequest) -> Outcome:
         admin = self.admin()

@@ -27,7 +27,10 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
+from order_intake.credits import woocommerce as credits
 from order_intake.fulfilment.base import (
+    CreditOutcome,
+    CreditRequest,
     FulfilmentPlugin,
     FulfilmentRequest,
     MilestoneRequest,
@@ -104,6 +107,31 @@ class WooCommerceFulfilment(FulfilmentPlugin):
             return response.json()
         except ValueError:
             return None
+
+    async def credit_call(
+        self, method: str, path: str, what: str, body: dict[str, Any] | None = None
+    ) -> Any:
+        """:meth:`call`, telling a gateway that cannot refund from a failure."""
+        async with calling(what):
+            response = await self.client.request(method, path, json=body, auth=self.auth)
+        if response.status_code >= 400 and (body or {}).get("api_refund"):
+            try:
+                code = response.json().get("code")
+            except (ValueError, AttributeError):
+                code = None
+            if code == credits.NO_GATEWAY_REFUND:
+                raise credits.GatewayCannotRefund(response.text[:300])
+        check_status(response, what, time.time())
+        try:
+            return response.json()
+        except ValueError:
+            return None
+
+    async def refund(self, request: CreditRequest) -> CreditOutcome:
+        return await credits.refund(self.credit_call, request.order_external_id, request)
+
+    async def discount(self, request: CreditRequest) -> CreditOutcome:
+        return await credits.coupon(self.credit_call, request)
 
     async def fulfil(self, request: FulfilmentRequest) -> Outcome:
         order_id = request.order_external_id

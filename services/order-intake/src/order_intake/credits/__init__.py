@@ -1,0 +1,1 @@
+"""Refunds and discount codes aftersales asks of the storefront."""

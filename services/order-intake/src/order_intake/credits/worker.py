@@ -1,0 +1,234 @@
+"""Carries out the accepted credits at the storefront after commit, as the milestone
+worker sends milestones: claim due rows with a lease (``attempts`` counts the claim),
+call the storefront with no transaction open, record the outcome after and publish it
+for aftersales (``order.refund_recorded`` / ``order.discount_created``, or
+``order.refund_failed`` when the storefront refuses for good or the retries are over).
+A row claimed again is sent with ``may_exist``: Shopify's idempotency key gives the
+first refund back, and the plugins look for the case's refund or code before they make
+one."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+
+import httpx
+import structlog
+
+from dropship_common.contracts.order_intake import (
+    OrderDiscountCreated,
+    OrderRefundFailed,
+    OrderRefundRecorded,
+)
+from dropship_common.db import utcnow
+from dropship_common.http import HostNotAllowed
+from dropship_common.leases import one_by_one_within
+from dropship_common.messaging.envelope import Envelope
+from dropship_common.observability import mask_text
+from dropship_common.runtime import ServiceRuntime
+from dropship_common.workers import CommitSignal, drain_forever
+from order_intake.config import config_of
+from order_intake.credits.repository import CreditRepository
+from order_intake.credits.service import CREDIT_FLAG
+from order_intake.fulfilment.base import (
+    CreditOutcome,
+    CreditRefused,
+    CreditRequest,
+    ShopAccess,
+    StorefrontRejected,
+    StorefrontUnavailable,
+)
+from order_intake.fulfilment.plugins import plugin_for
+from order_intake.fulfilment.repository import FulfilmentRepository
+from order_intake.fulfilment.worker import MAX_ATTEMPTS, StorefrontClients, backoff, shop_access
+from order_intake.models import OrderEvent, StorefrontCredit
+
+log = structlog.get_logger(__name__)
+
+LEASE = dt.timedelta(minutes=2)
+ACTOR = "system:credit-worker"
+
+
+@dataclass(frozen=True)
+class Job:
+    credit_id: uuid.UUID
+    kind: str
+    shop: ShopAccess
+    request: CreditRequest
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Sent:
+    outcome: CreditOutcome | None = None
+    refused: CreditRefused | None = None
+    error: str | None = None
+    retry_after: float | None = None
+
+
+def idempotency_key(case_id: uuid.UUID, kind: str) -> str:
+    """One key per case and kind, a UUID as Shopify recommends."""
+    return str(uuid.uuid5(case_id, f"dropship:{kind}"))
+
+
+@dataclass
+class CreditWorker:
+    runtime: ServiceRuntime
+    batch_size: int = 20
+    clients: StorefrontClients = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.signal = CommitSignal(self.runtime.db, CREDIT_FLAG)
+        self.clients = StorefrontClients(self.runtime)
+
+    async def claim(self) -> list[Job]:
+        now = utcnow()
+        jobs: list[Job] = []
+        async with self.runtime.db.transaction() as session:
+            rows = await CreditRepository(session).claim_due(now, self.batch_size)
+            fulfilments = FulfilmentRepository(session)
+            orders = await fulfilments.orders([r.order_id for r in rows])
+            shops = await fulfilments.shops([r.shop_id for r in rows])
+            for row in rows:
+                row.status, row.next_attempt_at = "sending", now + LEASE
+                row.attempts += 1
+                order = orders[row.order_id]
+                jobs.append(
+                    Job(
+                        row.id,
+                        row.kind,
+                        shop_access(shops[row.shop_id]),
+                        CreditRequest(
+                            credit_id=row.id,
+                            case_id=row.case_id,
+                            key=idempotency_key(row.case_id, row.kind),
+                            order_external_id=order.external_id,
+                            amount=row.amount,
+                            currency=row.currency,
+                            reason=row.reason,
+                            buyer_email=order.buyer.get("email"),
+                            code=row.code,
+                            ends_at=row.ends_at,
+                            may_exist=row.attempts > 1,
+                        ),
+                        row.attempts,
+                    )
+                )
+        return jobs
+
+    async def send(self, job: Job) -> Sent:
+        try:
+            client: httpx.AsyncClient = self.clients.client(job.shop)
+        except HostNotAllowed as exc:
+            return Sent(refused=CreditRefused("storefront_error", str(exc)[:1000]))
+        plugin = plugin_for(job.shop.platform)(client, job.shop, settings=config_of(self.runtime))
+        try:
+            if job.kind == "refund":
+                return Sent(outcome=await plugin.refund(job.request))
+            return Sent(outcome=await plugin.discount(job.request))
+        except CreditRefused as exc:
+            return Sent(refused=exc)
+        except StorefrontRejected as exc:
+            return Sent(refused=CreditRefused("storefront_error", mask_text(str(exc))[:1000]))
+        except StorefrontUnavailable as exc:
+            return Sent(error=mask_text(str(exc))[:1000], retry_after=exc.retry_after)
+        except Exception as exc:
+            log.exception("credit_crashed", credit=str(job.credit_id))
+            return Sent(error=f"{type(exc).__name__}: {mask_text(str(exc))}"[:1000])
+
+    async def send_due(self) -> int:
+        jobs = await self.claim()
+        if not jobs:
+            return 0
+        done = await one_by_one_within(LEASE, jobs, self.send)
+        results = {job.credit_id: (job, sent) for job, sent in done}
+        async with self.runtime.db.transaction() as session:
+            for row in await CreditRepository(session).by_ids(list(results)):
+                job, sent = results[row.id]
+                if row.status != "sending" or row.attempts != job.attempts:
+                    log.warning("credit_claim_lost", credit=str(row.id))
+                elif sent is None:  # the lease ran out before its turn
+                    row.status, row.next_attempt_at = "pending", utcnow()
+                    row.attempts -= 1
+                else:
+                    event, envelope = self._record(row, sent)
+                    if event is not None:
+                        session.add(event)
+                    if envelope is not None:
+                        await self.runtime.outbox.add(session, [envelope])
+        return len(jobs)
+
+    def _record(
+        self, row: StorefrontCredit, sent: Sent
+    ) -> tuple[OrderEvent | None, Envelope | None]:
+        now = utcnow()
+        if sent.outcome is not None:
+            return self._done(row, sent.outcome, now)
+        refused = sent.refused
+        if refused is None:
+            row.last_error = sent.error
+            if row.attempts < MAX_ATTEMPTS:
+                row.status = "pending"
+                wait = backoff(row.attempts)
+                if sent.retry_after is not None:
+                    wait = max(wait, dt.timedelta(seconds=sent.retry_after))
+                row.next_attempt_at = now + wait
+                return None, None
+            refused = CreditRefused("storefront_error", f"gave up: {sent.error}")
+        row.status, row.last_error = "failed", str(refused)
+        failed = OrderRefundFailed(
+            order_id=row.order_id, shop_id=row.shop_id, case_id=row.case_id,
+            code=refused.code, message=f"{row.kind}: {refused}"[:1000],
+            refundable=refused.refundable, failed_at=now,
+        )  # fmt: skip
+        event = OrderEvent(order_id=row.order_id, at=now, kind=f"{row.kind}_failed",
+                           reason=str(refused)[:1000], details={"case_id": str(row.case_id)},
+                           cause=f"case:{row.case_id}", actor=ACTOR)  # fmt: skip
+        return event, failed.envelope(correlation_id=str(row.order_id))
+
+    def _done(
+        self, row: StorefrontCredit, outcome: CreditOutcome, now: dt.datetime
+    ) -> tuple[OrderEvent, Envelope]:
+        row.status, row.done_at = "done", now
+        row.external_ref, row.gateway_refunded = outcome.external_ref, outcome.gateway_refunded
+        row.last_error = None
+        envelope: Envelope
+        if row.kind == "refund":
+            envelope = OrderRefundRecorded(
+                order_id=row.order_id, shop_id=row.shop_id, case_id=row.case_id,
+                source="aftersales", storefront_refund_id=outcome.external_ref,
+                amount=row.amount, currency=row.currency,
+                refunded_total=outcome.refunded_total,
+                gateway_refunded=outcome.gateway_refunded, refunded_at=now,
+            ).envelope(correlation_id=str(row.order_id))  # fmt: skip
+        else:
+            assert row.code is not None and row.ends_at is not None
+            envelope = OrderDiscountCreated(
+                order_id=row.order_id, shop_id=row.shop_id, case_id=row.case_id,
+                code=row.code, storefront_discount_id=outcome.external_ref,
+                amount=row.amount, currency=row.currency, ends_at=row.ends_at,
+            ).envelope(correlation_id=str(row.order_id))  # fmt: skip
+        reason = f"{row.amount} {row.currency} ({outcome.external_ref})"
+        if not outcome.gateway_refunded:
+            reason += ": recorded at the store, the gateway did not pay it"
+        event = OrderEvent(order_id=row.order_id, at=now, kind=f"{row.kind}_made", reason=reason,
+                           details={"case_id": str(row.case_id), "existing": outcome.existing},
+                           cause=f"case:{row.case_id}", actor=ACTOR)  # fmt: skip
+        return event, envelope
+
+    async def run(self) -> None:
+        try:
+            await drain_forever(
+                "credits", self.send_due, self.signal, poll_seconds=2.0,
+                batch_size=self.batch_size,
+            )  # fmt: skip
+        finally:
+            await self.clients.close()
+
+
+async def credit_worker(runtime: ServiceRuntime) -> None:
+    await CreditWorker(runtime).run()
+
+
+__all__ = ["CreditWorker", "credit_worker", "idempotency_key"]
