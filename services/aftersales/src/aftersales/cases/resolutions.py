@@ -303,9 +303,11 @@ async def outcome_failed(
 ) -> None:
     """A resolution failed for good: its reservation released, the case back to an
     agent (``proposed``) with the reason."""
-    held = await LedgerRepository(session).find(order_id, kind, f"case:{case_id}")
-    if held is not None and held.state == "reserved":
-        held.state = "released"
+    # order.refund_failed also reports a discount code the storefront refused
+    kinds = ("refund", "discount") if kind == "refund" else (kind,)
+    for held in await LedgerRepository(session).of_case(case_id):
+        if held.kind in kinds and held.state == "reserved":
+            held.state = "released"
     case = await CaseRepository(session).get(case_id, for_update=True)
     if case is not None and case.status == CaseStatus.RESOLVING.value:
         await move(session, outbox, case, CaseStatus.PROPOSED, actor="aftersales",
