@@ -35,6 +35,7 @@ import httpx
 from dropship_testkit.fakes import FakeShopifyAdmin
 from dropship_testkit.fakes.cj import FakeCJ
 from dropship_testkit.fakes.http_supplier import FakeHttpSupplier
+from dropship_testkit.fakes.network import DROP_RESPONSE_HEADER
 from dropship_testkit.server import serving
 from dropship_testkit.storefront import shopify_headers, shopify_order
 from dropship_testkit.tap import eventually
@@ -130,6 +131,15 @@ class Recorder:
         async def watch(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 seen.status = message["status"]
+                headers = [(k, v) for k, v in message.get("headers", [])]
+                if any(k.decode().lower() == DROP_RESPONSE_HEADER.lower() for k, _ in headers):
+                    # the fake did the work; the answer is lost on the way: the head goes
+                    # out and the connection breaks before the body
+                    await send({**message, "headers": [
+                        (k, v) for k, v in headers
+                        if k.decode().lower() != DROP_RESPONSE_HEADER.lower()
+                    ]})  # fmt: skip
+                    raise ConnectionAbortedError("the answer was lost on the way")
             await send(message)
             if message["type"] == "http.response.body" and not message.get("more_body"):
                 seen.answered_at = time.monotonic()
@@ -176,7 +186,8 @@ class FakeShopify:
             yield self
 
     def add_order(self, order_id: int) -> None:
-        self.fake.add_order(order_id, dict.fromkeys(SHOPIFY_LINES, 1))
+        # the fixture order's total, paid once: what refunds can give back
+        self.fake.add_order(order_id, dict.fromkeys(SHOPIFY_LINES, 1), paid="409.94")
 
     def fulfillments(self, order_id: int) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = self.fake.fulfillments(order_id)

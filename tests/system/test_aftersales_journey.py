@@ -210,3 +210,81 @@ async def test_a_lost_parcel_is_reshipped_once_and_the_replacement_followed(
     posted = {s.headers.get("webhook-id") for s in supplier.posts()}
     reships = [s for s in supplier.shipped.values() if s.order_number == order["number"]]
     assert len(reships) == 2 and len(posted) >= 2  # the original and one replacement
+
+
+async def _policy(world: dict[str, Any], **body: Any) -> None:
+    r = await world["aftersales"].put(f"/v1/policies/{world['shop'].id}", json=body)
+    assert r.status_code == 200, r.text
+
+
+async def test_a_damaged_item_is_refunded_in_part_once_though_shopifys_reply_is_lost(
+    world: dict[str, Any],
+) -> None:
+    p: Pipeline = world["pipeline"]
+    af: httpx.AsyncClient = world["aftersales"]
+    shopify: FakeShopify = world["shopify"]
+    await _policy(world, evidence={}, refund_without_return_under={"USD": "500"})
+    order, _ = await shipped_order(world, 8_100_002)
+    line = (await p.order(order["id"]))["lines"][0]
+    shopify.fake.fail_next("refundCreate", "drop_response")  # refunded; the answer lost
+    damaged = {"order_id": order["id"], "type": "damaged", "line_ids": [line["id"]],
+               "buyer_words": "cracked"}  # fmt: skip
+    r = await af.post("/v1/cases", json=damaged)
+    assert r.status_code == 201, r.text
+    case = r.json()
+    assert case["proposal"]["resolution"] == "refund"
+    amount = case["proposal"]["amount"]
+    r = await af.post(f"/v1/cases/{case['id']}/approve")
+    assert r.status_code == 200, r.text
+    done = await case_in(world, case["id"], "resolved")
+    [made] = shopify.fake.refunds(8_100_002)  # one refund at Shopify
+    assert made["amount"] == format(float(amount), ".2f")
+    assert len(shopify.fake.operations("refundCreate")) >= 2  # the lost reply was retried
+    assert [(e["kind"], e["state"]) for e in done["ledger"]] == [("refund", "done")]
+    [mail] = await p.wait_mails("Your refund for order", timeout=30)
+    assert str(order["number"]).lstrip("#") in str(mail["Subject"])
+
+
+async def test_two_agents_approving_at_once_make_one_refund(world: dict[str, Any]) -> None:
+    af: httpx.AsyncClient = world["aftersales"]
+    shopify: FakeShopify = world["shopify"]
+    order, _ = await shipped_order(world, 8_100_003)
+    r = await af.post("/v1/cases", json={"order_id": order["id"], "type": "delayed"})
+    assert r.status_code == 201, r.text
+    case = r.json()
+    answers = await asyncio.gather(*(af.post(f"/v1/cases/{case['id']}/approve") for _ in range(2)))
+    assert sorted(a.status_code for a in answers) == [200, 409]
+    await case_in(world, case["id"], "resolved")
+    assert len(shopify.fake.refunds(8_100_003)) == 1
+
+
+async def test_a_wrong_size_is_exchanged_for_another_sku_at_the_supplier(
+    world: dict[str, Any],
+) -> None:
+    p: Pipeline = world["pipeline"]
+    af: httpx.AsyncClient = world["aftersales"]
+    supplier: FakeHttpSupplierServer = world["supplier"]
+    order, _ = await shipped_order(world, 8_100_004)
+    line = (await p.order(order["id"]))["lines"][0]
+    other = next(s for s in SHOPIFY_LINES.values() if s != line["sku"])
+    r = await af.post("/v1/cases", json={"order_id": order["id"], "type": "wrong_size",
+                                         "line_ids": [line["id"]]})  # fmt: skip
+    case = r.json()
+    assert case["proposal"]["resolution"] == "exchange", case
+    exchange = {"resolution": "exchange", "exchange_skus": {line["id"]: other}}
+    r = await af.post(f"/v1/cases/{case['id']}/propose", json=exchange)
+    assert r.status_code == 200, r.text
+    r = await af.post(f"/v1/cases/{case['id']}/approve")
+    assert r.status_code == 200, r.text
+    await case_in(world, case["id"], "resolved")
+
+    def exchange_posts() -> list[dict[str, Any]]:
+        found = []
+        for seen in supplier.posts():
+            notice = (seen.json() or {}).get("notice") or {}
+            if notice.get("order_number") == order["number"] and notice.get("replacement"):
+                found.append(notice)
+        return found
+
+    [notice] = exchange_posts()
+    assert [item["sku"] for item in notice["items"]] == [other]

@@ -81,7 +81,7 @@ the mutations ``fulfillmentCreate``, ``fulfillmentEventCreate`` and
 ``webhookSubscriptionCreate``.
 The answer is the query's selection projected over the fake's objects (aliases,
 fragments and variables honoured). Faults can be queued per operation type (``"query"``
-/ ``"mutation"``): ``"http_500"``, ``"http_429"``, ``"throttled"`` (the bucket holds
+/ ``"mutation"``) or per root field (``"refundCreate"``): ``"http_500"``, ``"http_429"``, ``"throttled"`` (the bucket holds
 half of the query's cost), ``"drop_response"`` (do the work, then lose the answer; see
 FakeNetwork) and ``"slow:<seconds>"`` (do the work, then answer late; for a real port).
 """
@@ -258,7 +258,9 @@ class FakeShopifyAdmin:
         return self.orders[f"gid://shopify/Order/{order_id}"].refunds
 
     def fail_next(self, operation: str, *faults: str) -> None:
-        self.faults[operation].extend(faults)
+        """``operation``: ``"query"``, ``"mutation"``, or a root field's name (only that
+        operation gets the fault: ``"refundCreate"``)."""
+        self.faults.setdefault(operation, deque()).extend(faults)
 
     def operations(self, name: str) -> list[dict[str, Any]]:
         return [c for c in self.calls if c["operation"] == name]
@@ -371,7 +373,9 @@ class FakeShopifyAdmin:
             }
             self.calls.append(call)
             self._served = served
-            fault = self.faults[op.kind].popleft() if self.faults[op.kind] else None
+            named = self.faults.get(call["operation"])  # a fault for this mutation only
+            queue = named if named else self.faults[op.kind]
+            fault = queue.popleft() if queue else None
             if fault == "http_500":
                 return JSONResponse({"errors": "Internal Server Error"}, status_code=500)
             if fault == "http_429":
