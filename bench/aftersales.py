@@ -8,6 +8,13 @@
    (all, by status, by shop, by type, by assignee, overdue, a shop's open ones) is asked
    ``--requests`` times: p50 / p99 ms, and the plan of each query.
 
+3. **Refunds per second** against the fake storefronts, as order-intake's credit worker
+   makes them (the plugins' ``refund``, ``--refunds`` each at Shopify and WooCommerce,
+   16 in flight): one answer in ten is lost after the fake committed, and that refund is
+   sent again the way the worker does (``may_exist``: Shopify's ``@idempotent`` key and
+   the lookup of the case's refund; WooCommerce's list of the order's refunds first);
+   exactly once is checked (every order one refund).
+
 Prints one JSON document on stdout (progress on stderr) and writes it to
 ``bench/results/aftersales-<timestamp>.json``; the database is dropped at the end.
 Usage: ``python -m bench.aftersales [--cases N] [--requests N] [--evaluations N]``.
@@ -18,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -28,7 +36,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -232,11 +240,99 @@ async def plans(conn: asyncpg.Connection, shop: uuid.UUID) -> dict[str, str]:
     return found
 
 
+async def _refund_all(
+    plugin: Any, drop: Callable[[], None], n: int, in_flight: int
+) -> tuple[float, int]:
+    """Refund 10.00 on orders 1..n, one answer in ten lost; seconds and answers lost."""
+    from order_intake.fulfilment.base import CreditRequest, StorefrontUnavailable
+
+    gate = asyncio.Semaphore(in_flight)
+    lost = 0
+
+    async def one(i: int) -> None:
+        nonlocal lost
+        case = uuid.uuid4()
+        request = CreditRequest(
+            credit_id=uuid.uuid4(), case_id=case, key=str(uuid.uuid5(case, "refund")),
+            order_external_id=str(i), amount=Decimal("10.00"), currency="USD",
+            reason=f"bench (case {case})",
+        )  # fmt: skip
+        async with gate:
+            if i % 10 == 0:
+                drop()
+            for _ in range(5):
+                try:
+                    await plugin.refund(request)
+                    return
+                except StorefrontUnavailable:  # as the worker: again, looking first
+                    lost += 1
+                    request = dataclasses.replace(request, may_exist=True)
+            raise RuntimeError(f"order {i}: no refund after 5 attempts")
+
+    start = time.perf_counter()
+    await asyncio.gather(*(one(i) for i in range(1, n + 1)))
+    return time.perf_counter() - start, lost
+
+
+async def refunds_phase(n: int, in_flight: int = 16) -> dict[str, Any]:
+    from dropship_common.http import OutboundPolicy, make_client
+    from dropship_testkit.fakes import FakeNetwork, FakeShopifyAdmin, FakeWooCommerce
+    from order_intake.fulfilment.base import ShopAccess
+    from order_intake.fulfilment.shopify import ShopifyFulfilment
+    from order_intake.fulfilment.woocommerce import WooCommerceFulfilment
+
+    shopify = FakeShopifyAdmin("tok", maximum_available=1e12, restore_rate=1e12)
+    woo = FakeWooCommerce("ck", "cs")
+    for i in range(1, n + 1):
+        shopify.add_order(i, {i: 1}, paid="100.00", currency="USD")
+        woo.add_order(i)
+        woo.set_payment(i, "100.00", "USD")
+    hosts = {"shopify": "bench.myshopify.com", "woocommerce": "bench-woo.example.com"}
+    net = FakeNetwork({hosts["shopify"]: shopify, hosts["woocommerce"]: woo})
+    out: dict[str, Any] = {}
+    for name in ("shopify", "woocommerce"):
+        host = hosts[name]
+        policy = OutboundPolicy(allowed_hosts={host}, allowed_schemes=frozenset({"https"}))
+        client = make_client(policy, base_url=f"https://{host}", transport=net)
+        if name == "shopify":
+            access = ShopAccess(uuid.uuid4(), name, host, {"access_token": "tok"})
+            plugin: Any = ShopifyFulfilment(client, access)
+            seconds, lost = await _refund_all(
+                plugin, lambda: shopify.fail_next("refundCreate", "drop_response"), n, in_flight
+            )
+            counts = [len(shopify.refunds(i)) for i in range(1, n + 1)]
+            sends = len(shopify.operations("refundCreate"))
+        else:
+            creds = {"consumer_key": "ck", "consumer_secret": "cs"}
+            plugin = WooCommerceFulfilment(client, ShopAccess(uuid.uuid4(), name, host, creds))
+            seconds, lost = await _refund_all(
+                plugin, lambda: woo.fail_next("refunds", "drop_response"), n, in_flight
+            )
+            counts = [len(woo.refunds(i)) for i in range(1, n + 1)]
+            sends = sum(1 for m, path in woo.calls if m == "POST" and path.endswith("/refunds"))
+        await client.aclose()
+        out[name] = {
+            "refunds": n,
+            "seconds": round(seconds, 2),
+            "per_second": round(n / seconds, 1),
+            # Shopify's client sends refundCreate again itself (the key makes it safe);
+            # WooCommerce's refund is looked up by the worker's next attempt
+            "refund_calls": sends,
+            "retried_by_the_worker": lost,
+            "exactly_once": all(c == 1 for c in counts),
+        }
+        say(f"refunds at {name}: {out[name]['per_second']}/s, exactly once: "
+            f"{out[name]['exactly_once']}")  # fmt: skip
+    await net.aclose()
+    return out
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.aftersales")
     p.add_argument("--cases", type=int, default=int(os.environ.get("BENCH_CASES", 100_000)))
     p.add_argument("--requests", type=int, default=200)
     p.add_argument("--evaluations", type=int, default=200_000)
+    p.add_argument("--refunds", type=int, default=2000)
     return p.parse_args(argv)
 
 
@@ -249,6 +345,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     }
     result["policy"] = evaluations(args.evaluations)
     say(f"policy: {result['policy']['per_second']} evaluations/s")
+    result["refunds"] = await refunds_phase(args.refunds)
     name = f"bench_aftersales_{secrets.token_hex(4)}"
     admin = secrets.token_urlsafe(32)
     async with fresh_database(name):
@@ -266,6 +363,10 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    import structlog
+
+    # the clients' log lines go to stderr with the progress: stdout is the JSON
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
     result = asyncio.run(main(parse_args(argv)))
     text = json.dumps(result, indent=2)
     print(text)
