@@ -81,9 +81,10 @@ the mutations ``fulfillmentCreate``, ``fulfillmentEventCreate`` and
 ``webhookSubscriptionCreate``.
 The answer is the query's selection projected over the fake's objects (aliases,
 fragments and variables honoured). Faults can be queued per operation type (``"query"``
-/ ``"mutation"``) or per root field (``"refundCreate"``): ``"http_500"``, ``"http_429"``, ``"throttled"`` (the bucket holds
-half of the query's cost), ``"drop_response"`` (do the work, then lose the answer; see
-FakeNetwork) and ``"slow:<seconds>"`` (do the work, then answer late; for a real port).
+/ ``"mutation"``) or per root field (``"refundCreate"``): ``"http_500"``, ``"http_429"``,
+``"throttled"`` (the bucket holds half of the query's cost), ``"drop_response"`` (do the
+work, then lose the answer; see FakeNetwork) and ``"slow:<seconds>"`` (do the work,
+then answer late; for a real port).
 """
 
 from __future__ import annotations
