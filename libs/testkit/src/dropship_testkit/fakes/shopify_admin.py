@@ -374,7 +374,7 @@ class FakeShopifyAdmin:
             }
             self.calls.append(call)
             self._served = served
-            named = self.faults.get(call["operation"])  # a fault for this mutation only
+            named = self.faults.get(str(call["operation"]))  # a fault for this mutation only
             queue = named if named else self.faults[op.kind]
             fault = queue.popleft() if queue else None
             if fault == "http_500":
