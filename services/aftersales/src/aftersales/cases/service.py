@@ -39,8 +39,19 @@ def proposal_json(p: Proposal) -> dict[str, Any]:
     return data
 
 
-def _value(order: OrderCopy, line_ids: list[str] | None) -> tuple[Decimal, list[Any]]:
+def _value(
+    order: OrderCopy, line_ids: list[str] | None, quantities: dict[str, int] | None = None
+) -> tuple[Decimal, list[Any]]:
+    """The lines concerned (with the quantity concerned, at most the line's) and their
+    value at the price paid."""
     lines = [line for line in order.lines if line_ids is None or str(line["line_id"]) in line_ids]
+    if quantities:
+        lines = [
+            {**line, "quantity": min(int(line["quantity"]), quantities[str(line["line_id"])])}
+            if str(line["line_id"]) in quantities
+            else line
+            for line in lines
+        ]
     value = sum(
         (Decimal(str(line["unit_price"])) * int(line["quantity"]) for line in lines), Decimal(0)
     )
@@ -61,13 +72,16 @@ async def open_case(
     delivered_at: dt.datetime | None = None,
     window_closes_on: dt.date | None = None,
     reship_cost: Decimal | None = None,
+    quantities: dict[str, int] | None = None,
+    evidence: list[dict[str, Any]] | None = None,
 ) -> uuid.UUID | None:
     """The case's id, or None when that problem has a case already, or the order is
-    unknown here (logged by the caller)."""
+    unknown here (logged by the caller). ``evidence``: what came with the report
+    (``{"kind": "photo", "key": …}``), which the policy's evidence check sees."""
     order = await OrderCopyRepository(session).get_order(order_id)
     if order is None:
         return None
-    value, lines = _value(order, line_ids)
+    value, lines = _value(order, line_ids, quantities)
     row = await PolicyRepository(session).current(order.shop_id)
     policy = Policy.model_validate(row.body) if row else Policy()
     proposal = evaluate(
@@ -80,6 +94,7 @@ async def open_case(
             delivered_at=delivered_at,
             window_closes_on=window_closes_on,
             reship_cost=reship_cost,
+            evidence=evidence_kinds(evidence or []),
         ),
         policy,
     )
@@ -98,7 +113,7 @@ async def open_case(
             "claimed_value": value,
             "lines": lines,
             "buyer_words": buyer_words,
-            "evidence": [],
+            "evidence": list(evidence or []),
             "proposal": proposal_json(proposal),
             "policy_version": row.version if row else None,
             "status_since": now,
@@ -134,6 +149,63 @@ async def open_case(
         ]
     )
     return case_id
+
+
+def evidence_kinds(evidence: list[Any]) -> frozenset[str]:
+    """What kinds of evidence a case has ("photo" …): what the policy asks for."""
+    return frozenset(str(e.get("kind")) for e in evidence if isinstance(e, dict))
+
+
+async def add_evidence(
+    session: AsyncSession,
+    case: Case,
+    items: list[dict[str, Any]],
+    *,
+    actor: str,
+    cause: str,
+    now: dt.datetime,
+) -> None:
+    """New evidence on a (locked) case, on its timeline; a case waiting for it is
+    evaluated again by the shop's policy (as an agent's "propose" does): ``proposed``
+    when nothing is missing any more, still ``awaiting_buyer`` otherwise."""
+    case.evidence = [*case.evidence, *items]
+    session.add(
+        CaseEvent(
+            case_id=case.id,
+            at=now,
+            kind="evidence",
+            reason=f"{len(items)} {'item' if len(items) == 1 else 'items'} added",
+            details={"evidence": [dict(item) for item in items]},
+            actor=actor,
+            cause=cause,
+        )
+    )
+    if case.status != CaseStatus.AWAITING_BUYER.value:
+        return
+    order = await OrderCopyRepository(session).get_order(case.order_id)
+    if order is None:
+        return
+    row = await PolicyRepository(session).current(case.shop_id)
+    policy = Policy.model_validate(row.body) if row else Policy()
+    proposal = evaluate(
+        CaseFacts(
+            type=CaseType(case.type),
+            currency=case.currency,
+            claimed_value=case.claimed_value,
+            refundable=order.total,
+            reported_at=case.created_at,
+            evidence=evidence_kinds(case.evidence),
+            delivered_at=order.delivered_at,
+        ),
+        policy,
+    )
+    status = _STATUS_OF.get(proposal.resolution, CaseStatus.PROPOSED)
+    if status == CaseStatus.AWAITING_BUYER:
+        return
+    await move(session, case, status, actor="policy", cause=cause, now=now,
+               reason="; ".join(proposal.rules))  # fmt: skip
+    case.proposal = proposal_json(proposal)
+    case.policy_version = row.version if row else None
 
 
 async def move(
