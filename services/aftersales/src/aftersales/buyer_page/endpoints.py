@@ -58,7 +58,9 @@ REASONS: dict[str, CaseType] = {
 MAX_WORDS = 5000
 HEADERS = {
     "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",  # the link token is in the address
+    # the link token is in the address: never sent to another site; "same-origin" (not
+    # "no-referrer") so that the browser sends our forms their real Origin, not "null"
+    "Referrer-Policy": "same-origin",
     "X-Robots-Tag": "noindex",
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
