@@ -10,9 +10,9 @@ from fastapi.responses import Response
 
 from aftersales.cases.endpoints import visible_case
 from aftersales.cases.repository import CaseRepository
-from aftersales.evidence.storage import storage_of
+from aftersales.evidence.storage import StorageFailed, storage_of
 from dropship_common.deps import Operator, Runtime
-from dropship_common.errors import PATH_ERRORS, NotFound, error_responses
+from dropship_common.errors import PATH_ERRORS, NotFound, ServiceUnavailable, error_responses
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/v1/cases", tags=["cases"])
     response_class=Response,
     responses={
         200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}},
-        **error_responses(PATH_ERRORS),
+        **error_responses({**PATH_ERRORS, 503: "the photo store cannot be reached"}),
     },
 )
 async def evidence_item(
@@ -34,7 +34,10 @@ async def evidence_item(
     item = items[n] if n < len(items) and isinstance(items[n], dict) else None
     if item is None or "key" not in item:
         raise NotFound(f"case {case_id} has no evidence {n}")
-    stored = await storage_of(rt).get(str(item["key"]))
+    try:
+        stored = await storage_of(rt).get(str(item["key"]))
+    except StorageFailed as exc:
+        raise ServiceUnavailable("the photo store cannot be reached: try again") from exc
     if stored is None:
         raise NotFound(f"evidence {n} of case {case_id} is no longer stored")
     return Response(
