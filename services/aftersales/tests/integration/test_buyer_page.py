@@ -14,6 +14,11 @@ from dropship_common.tracking_links import signed_id
 
 from .buyer_helpers import EMAIL, cases_of, csrf_of, known, noisy_png, order, photo
 
+
+def heic() -> bytes:
+    return photo("HEIF")
+
+
 pytestmark = pytest.mark.integration
 
 
@@ -97,6 +102,17 @@ async def test_a_buyer_reports_a_damaged_mug_with_a_photo(start_service, tmp_pat
     assert again.status_code == 303 and again.headers["location"] == case_link
     assert len(await cases_of(svc, o.order_id)) == 1
     assert len(stored(tmp_path)) == 4  # two photos, two content types
+
+    # an API client: the case's page as JSON, 201 for a new case
+    form = {"csrf": csrf_of(page.text), "reason": "wrong_size", f"qty_{o.lines[1].line_id}": "1"}
+    api = await svc.client.post(
+        f"/help/{token}", data=form, headers={"accept": "application/json"},
+        files=[("photos", ("tee.heic", heic(), "image/heic"))],
+    )  # fmt: skip
+    assert api.status_code == 201 and api.json()["new"] is True
+    tee = next(c for c in await cases_of(svc, o.order_id) if c.type == "wrong_size")
+    assert api.json()["case_page"] == f"/cases/{signed_id('case', tee.id)}"
+    assert tee.evidence[0]["content_type"] == "image/jpeg"  # HEIC kept as JPEG
 
 
 async def test_a_case_waiting_for_a_photo_is_proposed_once_it_has_one(
