@@ -273,6 +273,23 @@ async def test_content_length_over_limit_is_413(make_app):
     assert_413(response)
 
 
+async def test_a_path_prefix_may_have_a_larger_limit_declared_or_streamed():
+    async def echo(request):
+        return JSONResponse({"size": len(await request.body())})
+
+    routes = [Route(p, echo, methods=["POST"]) for p in ("/echo", "/upload/a", "/upload/big/b")]
+    larger = {"/upload/": 300, "/upload/big/": 1000}
+    app = BodySizeLimitMiddleware(Starlette(routes=routes), max_bytes=LIMIT, larger=larger)
+    async with asgi_client(app) as c:
+        assert (await c.post("/upload/a", content=b"x" * 300)).json() == {"size": 300}
+        assert (await c.post("/upload/a", content=chunks(300))).json() == {"size": 300}
+        over = await c.post("/upload/a", content=chunks(301))
+        assert over.status_code == 413 and over.json()["error"]["details"] == {"max_bytes": 300}
+        assert (await c.post("/upload/big/b", content=b"x" * 1000)).json() == {"size": 1000}
+        assert (await c.post("/upload/big/b", content=b"x" * 1001)).status_code == 413
+        assert_413(await c.post("/echo", content=chunks(LIMIT + 1)))  # elsewhere: the default
+
+
 async def test_content_length_refused_before_app_is_called():
     called = False
 

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from aftersales.config import AftersalesSettings
 from dropship_common.mail import MailSettings
 from dropship_common.settings import Settings
 from logistics.config import LogisticsSettings
@@ -31,6 +32,7 @@ GROUPS: tuple[tuple[str, type[Settings]], ...] = (
     ("order-intake (`order_intake/config.py`)", OrderIntakeSettings),
     ("supplier-gateway (`supplier_gateway/config.py`)", SupplierGatewaySettings),
     ("logistics (`logistics/config.py`)", LogisticsSettings),
+    ("aftersales (`aftersales/config.py`)", AftersalesSettings),
 )
 
 

@@ -62,6 +62,9 @@ class ServiceSpec:
     hot_routes: Mapping[str, HotEndpoint] = field(default_factory=dict)
     # the service's own settings class (its config.py), on the shared base
     settings_class: type[Settings] = Settings
+    # path prefixes whose bodies may be larger than ``max_body_bytes`` (uploads), by the
+    # service's settings
+    larger_bodies: Callable[[Settings], Mapping[str, int]] | None = None
 
 
 # how long each step of a service's shutdown may take (four steps: within the 30 s a
@@ -243,7 +246,11 @@ def create_service_app(spec: ServiceSpec, settings: Settings, *, bus: Bus | None
     if spec.hot_routes:  # innermost of our middleware: added first
         app.add_middleware(HotRoutes, routers=spec.routers, routes=spec.hot_routes)
     app.add_middleware(MetricsMiddleware, service=spec.name)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        larger=spec.larger_bodies(settings) if spec.larger_bodies else None,
+    )
     app.add_middleware(CorrelationIdMiddleware)
     return app
 

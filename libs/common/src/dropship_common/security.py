@@ -233,23 +233,30 @@ class BodySizeLimitMiddleware:
     that, e.g. a framework's own 400 for the interrupted body, is dropped).
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        if max_bytes < 0:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, larger: Mapping[str, int] | None = None
+    ) -> None:
+        if max_bytes < 0 or any(v < 0 for v in (larger or {}).values()):
             raise ValueError("max_bytes must be >= 0")
         self.app = app
         self.max_bytes = max_bytes
+        # path prefixes allowed another limit (a form with photos): the longest prefix wins
+        self.larger = sorted((larger or {}).items(), key=lambda kv: -len(kv[0]))
 
-    def _body(self) -> bytes:
+    def limit_of(self, path: str) -> int:
+        return next((v for prefix, v in self.larger if path.startswith(prefix)), self.max_bytes)
+
+    def _body(self, limit: int) -> bytes:
         return json.dumps(
             error_body(
                 "payload_too_large",
-                f"the request body is larger than {self.max_bytes} bytes",
-                {"max_bytes": self.max_bytes},
+                f"the request body is larger than {limit} bytes",
+                {"max_bytes": limit},
             )
         ).encode()
 
-    async def _send_413(self, send: Send) -> None:
-        body = self._body()
+    async def _send_413(self, send: Send, limit: int) -> None:
+        body = self._body(limit)
         await send(
             {
                 "type": "http.response.start",
@@ -267,14 +274,15 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit_of(scope.get("path", ""))
         for name, value in scope.get("headers") or ():
             if name.lower() == b"content-length":
                 try:
                     declared = int(value)
                 except ValueError:
                     declared = -1
-                if declared > self.max_bytes:
-                    await self._send_413(send)
+                if declared > limit:
+                    await self._send_413(send, limit)
                     return
                 break
 
@@ -290,7 +298,7 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     exceeded = True
                     raise _BodyTooLarge
             return message
@@ -300,7 +308,7 @@ class BodySizeLimitMiddleware:
             if exceeded and not response_started:
                 if not sent_413:
                     sent_413 = True
-                    await self._send_413(send)
+                    await self._send_413(send, limit)
                 return  # the app's own reply to the interrupted body is dropped
             if message["type"] == "http.response.start":
                 response_started = True
@@ -314,4 +322,4 @@ class BodySizeLimitMiddleware:
                 raise
         if exceeded and not response_started and not sent_413:
             sent_413 = True
-            await self._send_413(send)
+            await self._send_413(send, limit)

@@ -1,6 +1,7 @@
 """Aftersales service: the app factory.
 
-In progress (issue 14): cases opened from logistics' events, proposed by the shop's
+In progress (issue 14): cases opened from logistics' events and by buyers on their
+self-service pages (``buyer_page/``, photos in ``evidence/``), proposed by the shop's
 policy, listed and approved; the resolutions themselves (refunds, reships, returns) are
 to come. The events it does not handle yet are parked (``consumers.py``).
 """
@@ -10,8 +11,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from aftersales import consumers
+from aftersales.buyer_page.endpoints import router as buyer_router
 from aftersales.cases.actions import router as case_actions_router
 from aftersales.cases.endpoints import router as cases_router
+from aftersales.config import AftersalesSettings, larger_bodies
+from aftersales.evidence.endpoints import router as evidence_router
 from aftersales.models import common, parked_events
 from aftersales.policies.endpoints import router as policies_router
 from dropship_common.messaging.bus import Bus
@@ -29,9 +33,11 @@ SPEC = ServiceSpec(
     name="aftersales",
     title="Aftersales",
     tables=common,
-    routers=(cases_router, case_actions_router, policies_router),
+    routers=(cases_router, case_actions_router, evidence_router, policies_router, buyer_router),
     handlers=consumers.registry,
     on_start=_replay_parked,
+    settings_class=AftersalesSettings,
+    larger_bodies=larger_bodies,
 )
 
 

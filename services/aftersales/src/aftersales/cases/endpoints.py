@@ -68,6 +68,11 @@ class CaseOut(BaseModel):
     currency: str = Field(description="ISO 4217")
     claimed_value: str = Field(description="a decimal, as text (never a float)")
     lines: list[Any]
+    evidence: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="what the buyer sent: kind, content type, size; a photo's `url` "
+        "(`GET /v1/cases/{id}/evidence/{n}`)",
+    )
     proposal: dict[str, Any] | None
     policy_version: int | None
     assignee: str | None
@@ -89,6 +94,14 @@ def case_out(case: Case) -> CaseOut:
         {
             **{c.key: getattr(case, c.key) for c in Case.__table__.columns},
             "claimed_value": str(case.claimed_value),
+            "evidence": [
+                {
+                    **{k: v for k, v in item.items() if k != "key"},
+                    **({"url": f"/v1/cases/{case.id}/evidence/{n}"} if "key" in item else {}),
+                }
+                for n, item in enumerate(case.evidence)
+                if isinstance(item, dict)
+            ],
         }
     )
     out.deadline = deadline(case.status_since, case.due_by, utcnow(), TIMES).value

@@ -51,6 +51,14 @@ class CaseRepository(Repository[Case]):
             query = query.where(Case.assignee == assignee)
         return await self.all(query.order_by(Case.created_at.desc(), Case.id).limit(limit))
 
+    async def of_problem(self, order_id: uuid.UUID, type_: str, source_key: str) -> Case | None:
+        """The case of that problem (order, type, source), if it has one."""
+        return await self.one(
+            self.select().where(
+                Case.order_id == order_id, Case.type == type_, Case.source_key == source_key
+            )
+        )
+
     async def timeline(self, case_id: uuid.UUID) -> list[CaseEvent]:
         rows = await self.session.scalars(
             sa.select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
@@ -68,6 +76,20 @@ class OrderCopyRepository(Repository[OrderCopy]):
 
     async def get_order(self, order_id: uuid.UUID, *, for_update: bool = False) -> OrderCopy | None:
         return await self.session.get(OrderCopy, order_id, with_for_update=for_update)
+
+    async def by_number_and_email(self, number: str, digest: str) -> OrderCopy | None:
+        """The order with that number (per shop: the e-mail tells which) whose buyer's
+        e-mail has that digest; a redacted order is found by nobody."""
+        rows = await self.all(
+            self.select()
+            .where(
+                OrderCopy.number == number,
+                OrderCopy.email_digest == digest,
+                OrderCopy.redacted_at.is_(None),
+            )
+            .limit(1)
+        )
+        return rows[0] if rows else None
 
 
 class PolicyRepository(Repository[Policy]):

@@ -42,8 +42,19 @@ def proposal_json(p: Proposal, **extra: Any) -> dict[str, Any]:
     return {**data, **extra}
 
 
-def _value(order: OrderCopy, line_ids: list[str] | None) -> tuple[Decimal, list[Any]]:
+def _value(
+    order: OrderCopy, line_ids: list[str] | None, quantities: dict[str, int] | None = None
+) -> tuple[Decimal, list[Any]]:
+    """The lines concerned (with the quantity concerned, at most the line's) and their
+    value at the price paid."""
     lines = [line for line in order.lines if line_ids is None or str(line["line_id"]) in line_ids]
+    if quantities:
+        lines = [
+            {**line, "quantity": min(int(line["quantity"]), quantities[str(line["line_id"])])}
+            if str(line["line_id"]) in quantities
+            else line
+            for line in lines
+        ]
     value = sum(
         (Decimal(str(line["unit_price"])) * int(line["quantity"]) for line in lines), Decimal(0)
     )
@@ -71,6 +82,11 @@ def _goods_cost(order: OrderCopy) -> Decimal | None:
     return sum((Decimal(str(s["goods_cost"])) for s in costs), Decimal(0))
 
 
+def evidence_kinds(evidence: list[Any]) -> frozenset[str]:
+    """What kinds of evidence a case has ("photo" …): what the policy asks for."""
+    return frozenset(str(e.get("kind")) for e in evidence if isinstance(e, dict))
+
+
 async def propose_by_policy(
     session: AsyncSession,
     case: Case,
@@ -87,7 +103,7 @@ async def propose_by_policy(
             claimed_value=case.claimed_value,
             refundable=await refundable(session, order),
             reported_at=case.created_at or now,
-            evidence=frozenset(str(e.get("kind")) for e in case.evidence),
+            evidence=evidence_kinds(case.evidence),
             delivered_at=order.delivered_at,
             window_closes_on=_window(order),
             reship_cost=reship_estimate(
@@ -146,14 +162,17 @@ async def open_case(
     buyer_words: str | None = None,
     evidence: list[dict[str, Any]] | None = None,
     supplier_order_id: uuid.UUID | None = None,
+    quantities: dict[str, int] | None = None,
 ) -> uuid.UUID | None:
     """The case's id, or None when that problem has a case already, or the order is
-    unknown here (logged by the caller)."""
+    unknown here (logged by the caller). ``evidence``: what came with the report
+    (``{"kind": "photo", "key": …}``), which the policy's evidence check sees;
+    ``quantities``: per line, the units concerned (the buyer's page)."""
     repo = CaseRepository(session)
     order = await OrderCopyRepository(session).get_order(order_id)
     if order is None:
         return None
-    value, lines = _value(order, line_ids)
+    value, lines = _value(order, line_ids, quantities)
     if supplier_order_id is None and len(order.supplier_orders) == 1:
         supplier_order_id = uuid.UUID(str(order.supplier_orders[0]["supplier_order_id"]))
     policy, version = await shop_policy(session, order.shop_id)
@@ -171,7 +190,7 @@ async def open_case(
             "claimed_value": value,
             "lines": lines,
             "buyer_words": buyer_words,
-            "evidence": evidence or [],
+            "evidence": list(evidence or []),
             "supplier_order_id": supplier_order_id,
             "policy_version": version,
             "status_since": now,
@@ -200,3 +219,43 @@ async def open_case(
     await apply_proposal(session, outbox, case, proposal, policy, actor="policy", cause=cause,
                          now=now)  # fmt: skip
     return case_id
+
+
+async def add_evidence(
+    session: AsyncSession,
+    outbox: Outbox,
+    case: Case,
+    items: list[dict[str, Any]],
+    *,
+    actor: str,
+    cause: str,
+    now: dt.datetime,
+) -> None:
+    """New evidence on a (locked) case, on its timeline; a case waiting for it is
+    evaluated again by the shop's policy (as an agent's "propose" does): proposed (and
+    carried out at once under the auto-approve limit) when nothing is missing any more,
+    still ``awaiting_buyer`` otherwise."""
+    case.evidence = [*case.evidence, *items]
+    session.add(
+        CaseEvent(
+            case_id=case.id,
+            at=now,
+            kind="evidence",
+            reason=f"{len(items)} {'item' if len(items) == 1 else 'items'} added",
+            details={"evidence": [dict(item) for item in items]},
+            actor=actor,
+            cause=cause,
+        )
+    )
+    if case.status != CaseStatus.AWAITING_BUYER.value:
+        return
+    order = await OrderCopyRepository(session).get_order(case.order_id)
+    if order is None:
+        return
+    policy, version = await shop_policy(session, case.shop_id)
+    proposal = await propose_by_policy(session, case, order, policy, now=now)
+    if proposal.resolution == Resolution.REQUEST_EVIDENCE:
+        return
+    case.policy_version = version
+    await apply_proposal(session, outbox, case, proposal, policy, actor="policy", cause=cause,
+                         now=now)  # fmt: skip

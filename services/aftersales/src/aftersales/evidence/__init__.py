@@ -1,0 +1,1 @@
+"""The buyers' photos: checked by content, cleaned, kept in one storage interface."""
