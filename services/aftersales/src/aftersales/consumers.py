@@ -182,6 +182,8 @@ async def _parcel_seen(ctx: MessageContext, event: ShipmentStatusChanged | Shipm
 
 @registry.handles(ShipmentPresumedLost)
 async def presumed_lost(event: ShipmentPresumedLost, ctx: MessageContext) -> None:
+    if event.return_parcel:  # a return lost on its way back: the agent's (on the case)
+        return
     await _parcel_seen(ctx, event)
     await _opened(ctx, event.order_id, CaseType.LOST, f"parcel:{event.parcel_id}",
                   supplier_order_id=event.supplier_order_id)  # fmt: skip
@@ -223,6 +225,8 @@ async def _return_arrived(ctx: MessageContext, case_id: uuid.UUID) -> None:
 @registry.handles(ShipmentStalled)
 async def stalled(event: ShipmentStalled, ctx: MessageContext) -> None:
     """A parcel with no scan for the follow-up period while at customs: held there."""
+    if event.return_parcel:
+        return
     await _parcel_seen(ctx, event)
     if event.status == "in_customs":
         await _opened(ctx, event.order_id, CaseType.HELD_BY_CUSTOMS,

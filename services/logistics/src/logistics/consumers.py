@@ -3,7 +3,9 @@
 ``order.confirmed`` gives the destination the routing rules need (country, postal code,
 city: nothing else of the buyer); ``shipment.tracking_assigned`` opens the parcels; a
 cancellation marks them (a parcel already shipped is still followed: it comes back or
-is delivered); a redaction removes the destination.
+is delivered); a redaction removes the destination; ``aftersales.return_shipped`` opens
+the buyer's return parcel (events marked ``return_parcel``; parked before this release
+and replayed on start).
 """
 
 from __future__ import annotations
@@ -20,13 +22,11 @@ from dropship_common.contracts.order_intake import (
 from dropship_common.contracts.supplier_gateway import ShipmentTrackingAssigned
 from dropship_common.db import utcnow
 from dropship_common.messaging.handlers import Handlers, MessageContext
-from logistics.models import Destination, parked_events
+from logistics.models import Destination
 from logistics.parcels.repository import DestinationRepository, ParcelRepository
-from logistics.parcels.service import open_parcels
+from logistics.parcels.service import open_parcels, open_return_parcel
 
 registry = Handlers("logistics")
-# the buyer's return parcels: kept until logistics follows them (replayed on start)
-registry.parks(parked_events, [AftersalesReturnShipped])
 
 
 @registry.handles(OrderConfirmed)
@@ -47,6 +47,12 @@ async def order_confirmed(event: OrderConfirmed, ctx: MessageContext) -> None:
 @registry.handles(ShipmentTrackingAssigned)
 async def tracking_assigned(event: ShipmentTrackingAssigned, ctx: MessageContext) -> None:
     await open_parcels(ctx.session, ctx.outbox, event, ctx.ref, utcnow())
+
+
+@registry.handles(AftersalesReturnShipped)
+async def return_shipped(event: AftersalesReturnShipped, ctx: MessageContext) -> None:
+    """The buyer's return parcel of an aftersales case: followed, once per case."""
+    await open_return_parcel(ctx.session, event, ctx.ref, utcnow())
 
 
 async def _cancelled(ctx: MessageContext, order_id: uuid.UUID) -> None:

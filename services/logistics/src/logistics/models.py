@@ -114,8 +114,12 @@ class Parcel(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     order_id: Mapped[uuid.UUID]
+    # a buyer's return has no supplier order: its case's id stands in (so the unique
+    # (supplier_order_id, tracking_number) keeps one return parcel per case and number)
     supplier_order_id: Mapped[uuid.UUID]
     supplier_id: Mapped[uuid.UUID]
+    case_id: Mapped[uuid.UUID | None]  # a reship's or a return's aftersales case
+    return_parcel: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     shop_id: Mapped[uuid.UUID | None]
     tracking_number: Mapped[str] = mapped_column(sa.String(40))
     carrier_given: Mapped[str | None] = mapped_column(sa.String(100))

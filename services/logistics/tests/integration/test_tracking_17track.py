@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import uuid
 from typing import Any
 
 import pytest
@@ -189,3 +190,39 @@ async def test_provider_down_rate_limited_or_out_of_quota_loses_no_parcel(
             row = await s.get(TrackingAccount, account["id"])
             assert row is not None and row.problem is None
         assert all(fake.registrations(n) == 1 for n in numbers)
+
+
+async def test_a_buyers_return_is_followed_once_and_its_events_say_so(
+    start_service, tap_factory
+) -> None:  # type: ignore[no-untyped-def]
+    from dropship_common.contracts.aftersales import AftersalesReturnShipped
+
+    fake = FakeSeventeenTrack(rate_per_second=50)
+    async with serving(fake.app()) as url:
+        svc, tap, account = await world(start_service, tap_factory, fake, url)
+        order = confirmed("DE")
+        await processed(svc, await publish(svc, order))
+        case_id, number = uuid.uuid4(), s10(31)[:-2] + "GB"  # posted in Britain
+        back = AftersalesReturnShipped(
+            case_id=case_id, order_id=order.order_id, shop_id=order.shop_id,
+            tracking_number=number, carrier="Royal Mail", destination_country="DE",
+        )  # fmt: skip
+        await processed(svc, await publish(svc, back))
+        await processed(svc, await publish(svc, back))  # reported twice: one parcel
+        # a reship's replacement of the same order: the case travels on its events
+        reship_case, replacement = uuid.uuid4(), s10(32)
+        reship = assigned(order, [replacement]).model_copy(update={"case_id": reship_case})
+        await processed(svc, await publish(svc, reship))
+        await check_due(svc.runtime)
+        assert fake.registrations(number) == 1 and fake.registrations(replacement) == 1
+        rows = {p.tracking_number: p for p in await parcels_of(svc, order.order_id)}
+        assert (rows[number].return_parcel, rows[number].case_id) == (True, case_id)
+        assert (rows[replacement].return_parcel, rows[replacement].case_id) == (False, reship_case)
+
+        fake.scan(number, "Delivered", None, "Delivered to the shop", at=utcnow())
+        body, headers = fake.push_body(number)
+        r = await svc.client.post(account["push_path"], content=body, headers=headers)
+        assert r.status_code == 200, r.text
+        [done] = await tap.wait_for("shipment.status_changed", status="delivered")
+        assert done.payload["return_parcel"] is True
+        assert done.payload["case_id"] == str(case_id)

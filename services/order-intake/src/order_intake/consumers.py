@@ -119,26 +119,31 @@ def _updates(ctx: MessageContext) -> ParcelUpdates:
 
 @registry.handles(ShipmentStatusChanged)
 async def shipment_status_changed(event: ShipmentStatusChanged, ctx: MessageContext) -> None:
-    await _updates(ctx).status_changed(event)
+    if not event.return_parcel:  # the buyer's return to the shop: aftersales'
+        await _updates(ctx).status_changed(event)
 
 
 @registry.handles(ShipmentFollowUp)
 async def shipment_follow_up(event: ShipmentFollowUp, ctx: MessageContext) -> None:
-    await _updates(ctx).follow_up(event)
+    if not event.return_parcel:  # the buyer's return to the shop: aftersales'
+        await _updates(ctx).follow_up(event)
 
 
 @registry.handles(ShipmentStalled)
 async def shipment_stalled(event: ShipmentStalled, ctx: MessageContext) -> None:
-    await _updates(ctx).stalled(event)
+    if not event.return_parcel:  # the buyer's return to the shop: aftersales'
+        await _updates(ctx).stalled(event)
 
 
 @registry.handles(ShipmentDeliveryWindowExtended)
 async def shipment_window_extended(
     event: ShipmentDeliveryWindowExtended, ctx: MessageContext
 ) -> None:
-    await _updates(ctx).window_extended(event)
+    if not event.return_parcel:
+        await _updates(ctx).window_extended(event)
 
 
 @registry.handles(ShipmentPresumedLost)
 async def shipment_presumed_lost(event: ShipmentPresumedLost, ctx: MessageContext) -> None:
-    await _updates(ctx).presumed_lost(event)
+    if not event.return_parcel:  # the buyer's return to the shop: aftersales'
+        await _updates(ctx).presumed_lost(event)

@@ -182,3 +182,23 @@ async def test_woocommerce_hears_the_delivery_once_as_a_private_note(w: World) -
     assert len(delivered) == 1 and delivered[0]["customer_note"] is False
     assert store["status"] == "completed"
     assert (await w.get(f"/v1/orders/{order['id']}"))["status"] == "delivered"
+
+
+async def test_a_buyers_return_parcel_leaves_the_order_the_storefront_and_the_buyer_alone(
+    w: World,
+) -> None:
+    order, so = await shipped(w)
+    case_id = uuid.uuid4()
+    back = changed(order, case_id, "out_for_delivery", "delivered", 3, "delivered")
+    back = back.model_copy(update={"return_parcel": True, "case_id": case_id,
+                                   "tracking_number": "RR000000310GB"})  # fmt: skip
+    await w.processed(await w.publish(back))
+    # a later change of the order's own parcel is applied: the return's was not
+    own = changed(order, so, "in_transit", "in_customs", 2, "customs")
+    await w.processed(await w.publish(own))
+    await w.wait_mails("is at customs")
+    body = await w.get(f"/v1/orders/{order['id']}")
+    assert body["status"] == "shipped"  # not delivered by the return's delivery
+    assert not w.mails("was delivered")
+    fulfilments = await w.get(f"/v1/orders/{order['id']}/fulfilments")
+    assert all(m["milestone"] != "delivered" for m in fulfilments["milestones"])

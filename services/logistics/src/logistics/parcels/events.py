@@ -26,4 +26,6 @@ def parcel_fields(parcel: Parcel) -> dict[str, Any]:
         "tracking_page": tracking_page(parcel),
         "window_from": parcel.window_from,
         "window_to": parcel.window_to,
+        "case_id": parcel.case_id,
+        "return_parcel": parcel.return_parcel,
     }

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dropship_common.contracts.aftersales import AftersalesReturnShipped
 from dropship_common.contracts.logistics import (
     ShipmentDeliveryWindowExtended,
     ShipmentFollowUp,
@@ -115,10 +116,46 @@ async def open_parcels(
                 check_failures=0,
                 review_at=min(now, event.shipped_at),  # due from the day it shipped
                 cancelled=bool(destination and destination.cancelled_at),
+                case_id=event.case_id,  # a reship's replacement
                 created_at=now,
                 updated_at=now,
             )
         )
+    return await _opened(session, parcels, cause, now)
+
+
+async def open_return_parcel(
+    session: AsyncSession, event: AftersalesReturnShipped, cause: str, now: dt.datetime
+) -> list[uuid.UUID]:
+    """The buyer's return to the shop, followed like any parcel (one per case and
+    number): registered at the shop's account, its events marked ``return_parcel``
+    with the case id. It goes to the shop, so the buyer's destination is not its own:
+    the window is the carrier class's default to ``destination_country``."""
+    shop_id = event.shop_id
+    account = await AccountRepository(session).default_for(shop_id)
+    routing = RoutingRepository(session)
+    code, source = detect(event.carrier or "", event.tracking_number)
+    cls = carrier_class(code)
+    country = event.destination_country
+    window_from, window_to = delivery_window(now, await routing.transit(shop_id, cls, country))
+    parcel = Parcel(
+        id=uuid.uuid4(), order_id=event.order_id, supplier_order_id=event.case_id,
+        supplier_id=event.case_id, shop_id=shop_id, tracking_number=event.tracking_number,
+        carrier_given=(event.carrier or None) and event.carrier[:100], carrier=code,
+        carrier_source=source.value, carrier_class=cls.value, supplier_tracking_url=None,
+        duty_likely=None, customs_rule=None,
+        token=parcel_token(event.case_id, event.tracking_number),
+        account_id=account.id if account else None, status=ParcelStatus.PENDING.value,
+        shipped_at=now, window_from=window_from, window_to=window_to, silent_route=False,
+        notices={}, next_check_at=now, check_failures=0, review_at=now, cancelled=False,
+        case_id=event.case_id, return_parcel=True, created_at=now, updated_at=now,
+    )  # fmt: skip
+    return await _opened(session, [parcel], cause, now)
+
+
+async def _opened(
+    session: AsyncSession, parcels: list[Parcel], cause: str, now: dt.datetime
+) -> list[uuid.UUID]:
     inserted = await ParcelRepository(session).insert_new(parcels)
     opened = [p for p in parcels if p.id in set(inserted)]
     await TimelineRepository(session).add_many(
