@@ -71,7 +71,9 @@ class Policy(BaseModel):
     reship_when_cheaper: bool = True
     keep_item_discount_percent: Decimal = Field(default=Decimal("30"), ge=0, le=100)
     delay_compensation_percent: Decimal = Field(default=Decimal("10"), ge=0, le=100)
-    missing_units: Literal["next_order", "separately"] = "separately"
+    # sent separately, or refunded; "with the buyer's next order" is not offered yet:
+    # the supplier would have to pack them with an order that does not exist yet
+    missing_units: Literal["separately", "refund"] = "separately"
     operator_approval_limit: dict[str, Decimal] = Field(default_factory=dict)
     auto_approve_under: dict[str, Decimal] = Field(default_factory=dict)
     postage_estimate: dict[str, Decimal] = Field(
@@ -255,14 +257,13 @@ def _decide(
         return Resolution.RESHIP, discount, (facts.reship_cost or zero) + discount
 
     if t == _T.QUANTITY_SHORT:
-        if facts.reship_cost is None:
-            rules.append("missing units refunded (no shipping estimate)")
+        if policy.missing_units == "refund" or facts.reship_cost is None:
+            rules.append(
+                "missing units refunded"
+                + ("" if policy.missing_units == "refund" else " (no shipping estimate)")
+            )
             return Resolution.REFUND, value, value
-        rules.append(
-            "missing units sent with the buyer's next order"
-            if policy.missing_units == "next_order"
-            else "missing units sent separately"
-        )
+        rules.append("missing units sent separately")
         return Resolution.SEND_MISSING, zero, facts.reship_cost
 
     if t == _T.DELAYED:
