@@ -244,6 +244,8 @@ async def test_a_discount_code_is_created_once_at_shopify_and_woocommerce(w: Wor
     assert row.status == "done", row.last_error
     [(code, discount)] = w.shopify.discounts.items()
     assert code == row.code and discount["usageLimit"] == 1
+    [customer] = discount["context"]["customers"]["add"]  # only the order's customer
+    assert customer.startswith("gid://shopify/Customer/")
     assert discount["customerGets"]["value"]["discountAmount"]["amount"] == "5.00"
     [created] = await w.tap.wait_for("order.discount_created")
     assert created.payload["code"] == code

@@ -71,7 +71,8 @@ Documented rules it enforces:
 * Discount codes (https://shopify.dev/docs/api/admin-graphql/latest/mutations/
   discountCodeBasicCreate): ``code``, ``title`` and ``context`` are required when
   creating (https://shopify.dev/docs/api/admin-graphql/latest/input-objects/
-  DiscountCodeBasicInput), a code already used by another discount is refused
+  DiscountCodeBasicInput; ``context`` the buyers: ``all`` or ``customers.add``), a code
+  already used by another discount is refused
   (``userErrors`` code ``TAKEN``); ``codeDiscountNodeByCode(code:)`` finds one. The
   mutation has no idempotency key.
 

@@ -192,6 +192,17 @@ async def refund(admin: AdminClient, order_gid: str, request: CreditRequest) -> 
     return CreditOutcome(str(created["id"]), refunded_total=total)
 
 
+def buyers(request: CreditRequest) -> dict[str, Any]:
+    """Who may use the code: the order's customer when the order has a customer
+    account (``DiscountContextInput.customers``), else anyone who has it (a guest
+    checkout: the code is single-use and known only to the buyer)."""
+    if request.buyer_ref:
+        ref = request.buyer_ref
+        gid = ref if ref.startswith("gid://") else f"gid://shopify/Customer/{ref}"
+        return {"customers": {"add": [gid]}}
+    return {"all": "ALL"}
+
+
 async def discount(admin: AdminClient, request: CreditRequest) -> CreditOutcome:
     assert request.code is not None and request.ends_at is not None
     if request.may_exist:
@@ -211,7 +222,7 @@ async def discount(admin: AdminClient, request: CreditRequest) -> CreditOutcome:
                 "endsAt": request.ends_at.isoformat(),
                 "usageLimit": 1,
                 "appliesOncePerCustomer": True,
-                "context": {"all": "ALL"},
+                "context": buyers(request),
                 "customerGets": {
                     "value": {
                         "discountAmount": {

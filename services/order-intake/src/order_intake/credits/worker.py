@@ -108,6 +108,7 @@ class CreditWorker:
                             currency=row.currency,
                             reason=row.reason,
                             buyer_email=order.buyer.get("email"),
+                            buyer_ref=order.buyer.get("external_id"),
                             code=row.code,
                             ends_at=row.ends_at,
                             may_exist=row.attempts > 1,

@@ -101,6 +101,7 @@ class CreditRequest:
     currency: str
     reason: str
     buyer_email: str | None = None
+    buyer_ref: str | None = None  # the storefront's id of the buyer (a customer account)
     code: str | None = None  # a discount's code
     ends_at: dt.datetime | None = None  # a discount's end
     may_exist: bool = False  # an earlier attempt may have reached the storefront
