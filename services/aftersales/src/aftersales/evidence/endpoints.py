@@ -22,7 +22,7 @@ router = APIRouter(prefix="/v1/cases", tags=["cases"])
     response_class=Response,
     responses={
         200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}},
-        **error_responses({**PATH_ERRORS, 503: "the photo store cannot be reached"}),
+        **error_responses(PATH_ERRORS),  # 503 (the store unreachable): every route declares it
     },
 )
 async def evidence_item(
