@@ -25,7 +25,13 @@ import structlog
 
 from aftersales.cases.notices import buyer_notice
 from aftersales.cases.repository import CaseRepository, OrderCopyRepository
-from aftersales.cases.resolutions import outcome_done, outcome_failed, return_received
+from aftersales.cases.resolutions import (
+    outcome_done,
+    outcome_failed,
+    return_received,
+    send_missing,
+    waits_for_next_order,
+)
 from aftersales.cases.service import open_case
 from aftersales.domain.cases import CaseType
 from aftersales.models import Case, CaseEvent, parked_events
@@ -93,6 +99,19 @@ async def order_confirmed(event: OrderConfirmed, ctx: MessageContext) -> None:
             "email_digest": email_digest(event.buyer.email) if event.buyer.email else None,
         }
     )
+    if event.buyer.email:  # missing units that waited for this buyer's next order
+        await _send_with(ctx, event)
+
+
+async def _send_with(ctx: MessageContext, event: OrderConfirmed) -> None:
+    copy = await OrderCopyRepository(ctx.session).get_order(event.order_id)
+    waiting = await CaseRepository(ctx.session).waiting_for_next_order(
+        event.shop_id, email_digest(event.buyer.email or ""), event.order_id
+    )
+    for case in waiting:
+        if waits_for_next_order(case):
+            await send_missing(ctx.session, ctx.outbox, case, actor="rule:next-order",
+                               now=utcnow(), with_order=copy)  # fmt: skip
 
 
 @registry.handles(OrderRedacted)

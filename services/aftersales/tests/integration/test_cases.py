@@ -595,3 +595,54 @@ async def test_a_wrong_item_is_reshipped_and_the_wrong_one_kept_at_a_discount(
     assert sorted((e["kind"], e["borne_by"]) for e in body["ledger"]) == [
         ("refund", "supplier"), ("reship", "supplier")
     ]  # fmt: skip
+
+
+async def test_missing_units_wait_for_the_buyers_next_order_or_an_agent_sends_them(
+    start_service, tap_factory
+) -> None:  # type: ignore[no-untyped-def]
+    svc = await start_service(SPEC)
+    tap = await tap_factory(svc.settings, ["aftersales.#"])
+    o = order()
+    await _policy(svc, o, evidence={}, missing_units="next_order", next_order_wait_days=20,
+                  postage_estimate={"EUR": "6"})  # fmt: skip
+    await processed(svc, await publish(svc, o))
+    placed = SupplierOrderPlaced(
+        order_id=o.order_id, supplier_order_id=uuid.uuid4(), supplier_id=uuid.uuid4(),
+        placed_at=NOW, goods_cost=Decimal("10.00"), currency="EUR",
+    )  # fmt: skip
+    await processed(svc, await publish(svc, placed))
+    h = svc.admin_headers
+    short = await _case(svc, o, "quantity_short")
+    assert short["proposal"]["resolution"] == "send_missing"
+    r = await svc.client.post(f"/v1/cases/{short['id']}/approve", headers=h)
+    assert r.status_code == 200, r.text
+    body = await _get(svc, short["id"])
+    assert body["status"] == "resolving" and body["proposal"]["with_next_order"] is True
+    due = dt.datetime.fromisoformat(body["due_by"])
+    assert due - dt.datetime.now(dt.UTC) > dt.timedelta(days=19)  # overdue after the wait
+    assert not tap.of_type("aftersales.reship_requested")
+
+    # the same buyer orders again at the same shop: the units go with that order
+    again = order().model_copy(update={"shop_id": o.shop_id, "buyer": o.buyer, "number": "#2"})
+    await processed(svc, await publish(svc, again))
+    await processed(svc, await publish(svc, again.model_copy()))  # twice: sent once
+    [reship] = await tap.wait_for("aftersales.reship_requested")
+    assert reship.payload["case_id"] == short["id"]
+    assert f"pack with our order {again.order_id}" in reship.payload["reason"]
+    r = await svc.client.post(f"/v1/cases/{short['id']}/send-missing-now", headers=h)
+    assert r.status_code == 409  # sent already
+
+    # the wait is over without a new order: the agent sends them now, once
+    third = order().model_copy(update={"shop_id": o.shop_id})
+    await processed(svc, await publish(svc, third))
+    costed = placed.model_copy(update={"order_id": third.order_id,
+                                       "supplier_order_id": uuid.uuid4()})  # fmt: skip
+    await processed(svc, await publish(svc, costed))
+    waiting = await _case(svc, third, "quantity_short")
+    await svc.client.post(f"/v1/cases/{waiting['id']}/approve", headers=h)
+    r = await svc.client.post(f"/v1/cases/{waiting['id']}/send-missing-now", headers=h)
+    assert r.status_code == 200, r.text
+    sent = await tap.wait_for("aftersales.reship_requested", count=2)
+    assert [e.payload["case_id"] for e in sent] == [short["id"], waiting["id"]]
+    r = await svc.client.post(f"/v1/cases/{waiting['id']}/send-missing-now", headers=h)
+    assert r.status_code == 409

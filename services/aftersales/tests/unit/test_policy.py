@@ -133,11 +133,13 @@ def test_who_bears_a_case_and_a_return_the_buyer_asked_for() -> None:
     assert (unwanted.resolution, unwanted.amount) == (Resolution.RETURN_THEN_REFUND, D("40"))
 
 
-def test_missing_units_are_sent_separately_or_refunded_as_the_policy_says() -> None:
+def test_missing_units_are_sent_separately_later_or_refunded_as_the_policy_says() -> None:
     short = facts(T.QUANTITY_SHORT, "12", reship_cost=D("7"))
     sent = evaluate(short, POLICY)
     assert (sent.resolution, sent.cost) == (Resolution.SEND_MISSING, D("7"))
     refunded = evaluate(short, POLICY.model_copy(update={"missing_units": "refund"}))
     assert (refunded.resolution, refunded.amount) == (Resolution.REFUND, D("12"))
+    later = evaluate(short, POLICY.model_copy(update={"missing_units": "next_order"}))
+    assert later.resolution == Resolution.SEND_MISSING and "next order" in later.rules[0]
     with pytest.raises(ValidationError):
-        Policy.model_validate({"missing_units": "next_order"})  # not offered
+        Policy.model_validate({"missing_units": "someday"})

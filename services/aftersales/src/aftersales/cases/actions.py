@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from aftersales.cases.endpoints import CaseOut, case_out, visible_case
 from aftersales.cases.lifecycle import move
 from aftersales.cases.repository import CaseRepository, OrderCopyRepository
-from aftersales.cases.resolutions import return_received
+from aftersales.cases.resolutions import return_received, send_missing
 from aftersales.cases.service import apply_proposal, open_case, propose_by_policy, shop_policy
 from aftersales.domain.cases import CaseStatus, CaseType, IllegalTransition
 from aftersales.domain.policy import Proposal, Resolution
@@ -187,6 +187,16 @@ def _exchange_extra(skus: dict[str, str], difference: Decimal | None) -> dict[st
     if difference is not None and difference > 0:
         extra["amount_due"] = str(difference)  # the buyer pays the dearer variant's extra
     return extra
+
+
+@router.post("/{case_id}/send-missing-now", response_model=CaseOut, responses=ACTION_ERRORS)
+async def send_missing_now(case_id: uuid.UUID, rt: Runtime, who: Operator) -> CaseOut:
+    """Missing units that wait for the buyer's next order, sent separately now (the
+    wait is over, or the buyer asked); a 409 when the case does not wait."""
+    async with rt.db.transaction() as session:
+        case = await visible_case(CaseRepository(session), who, case_id, for_update=True)
+        await send_missing(session, rt.outbox, case, actor=who.actor, now=utcnow())
+        return case_out(case)
 
 
 class ReturnTrackingIn(BaseModel):

@@ -59,6 +59,24 @@ class CaseRepository(Repository[Case]):
             )
         )
 
+    async def waiting_for_next_order(
+        self, shop_id: uuid.UUID, email_digest: str, order_id: uuid.UUID
+    ) -> list[Case]:
+        """The buyer's cases (same shop, same e-mail) whose missing units wait for their
+        next order, locked; not the order's own."""
+        query = (
+            self.select()
+            .join(OrderCopy, OrderCopy.order_id == Case.order_id)
+            .where(
+                Case.shop_id == shop_id,
+                Case.status == "resolving",
+                Case.type == "quantity_short",
+                OrderCopy.email_digest == email_digest,
+                Case.order_id != order_id,
+            )
+        )
+        return await self.all(query, for_update=True)
+
     async def timeline(self, case_id: uuid.UUID) -> list[CaseEvent]:
         rows = await self.session.scalars(
             sa.select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)

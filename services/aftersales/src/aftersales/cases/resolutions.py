@@ -24,7 +24,7 @@ from aftersales.cases.notices import buyer_notice, supplier_notice
 from aftersales.cases.repository import CaseRepository, LedgerRepository
 from aftersales.domain.cases import CaseStatus, CaseType
 from aftersales.domain.policy import Policy, Resolution, who_bears
-from aftersales.models import Case, LedgerEntry, OrderCopy
+from aftersales.models import Case, CaseEvent, LedgerEntry, OrderCopy
 from dropship_common.contracts.aftersales import (
     AftersalesDiscountRequested,
     AftersalesRefundRequested,
@@ -152,9 +152,12 @@ async def carry_out(
     needs_return = resolution == _R.RETURN_THEN_REFUND or (
         resolution == _R.EXCHANGE and policy.exchange_needs_return
     )
+    later = resolution == _R.SEND_MISSING and policy.missing_units == "next_order"
     if resolution in (_R.RESHIP, _R.SEND_MISSING, _R.EXCHANGE):
         await ledger.add_new(_entry(case, "reship", cost - amount, policy))
-        if not needs_return:
+        if later:  # sent when the buyer orders again (consumers.order_confirmed)
+            case.proposal = {**proposal, "with_next_order": True}
+        elif not needs_return:
             events.append(_reship(case, skus))
     if needs_return:
         case.return_info = {
@@ -181,7 +184,53 @@ async def carry_out(
     await outbox.add(session, events)
     await move(session, outbox, case, CaseStatus.RESOLVING, actor=actor, cause=_ref(case),
                now=now, reason=", ".join(e.type for e in events) or resolution.value)  # fmt: skip
+    if later:  # overdue (for an agent to send them now) once the wait is over
+        case.due_by = now + dt.timedelta(days=policy.next_order_wait_days)
     await settle(session, outbox, case, actor=actor, now=now)
+
+
+def waits_for_next_order(case: Case) -> bool:
+    return case.status == CaseStatus.RESOLVING.value and bool(
+        (case.proposal or {}).get("with_next_order")
+    )
+
+
+async def send_missing(
+    session: AsyncSession,
+    outbox: Outbox,
+    case: Case,
+    *,
+    actor: str,
+    now: dt.datetime,
+    with_order: OrderCopy | None = None,
+) -> None:
+    """The missing units of a (locked) case that waited for the buyer's next order:
+    reshipped now, the supplier asked to pack them with ``with_order`` when there is
+    one. Conflict when the case does not wait."""
+    if not waits_for_next_order(case):
+        raise Conflict("this case does not wait for the buyer's next order")
+    proposal = dict(case.proposal or {})
+    proposal["with_next_order"] = False
+    reason = f"{case.type.replace('_', ' ')} (case {case.id})"
+    if with_order is not None:
+        proposal["sent_with_order"] = str(with_order.order_id)
+        reason += f": pack with our order {with_order.order_id} ({with_order.number or ''})"
+    case.proposal = proposal
+    event = AftersalesReshipRequested(
+        case_id=case.id, order_id=case.order_id, shop_id=case.shop_id, lines=_lines(case),
+        original_supplier_order_id=case.supplier_order_id, reason=reason,
+    ).envelope(correlation_id=str(case.order_id))  # fmt: skip
+    await outbox.add(session, [event])
+    session.add(
+        CaseEvent(
+            case_id=case.id,
+            at=now,
+            kind="missing_units_sent",
+            reason=reason,
+            actor=actor,
+            cause=_ref(case),
+        )
+    )
 
 
 async def settle(

@@ -71,9 +71,10 @@ class Policy(BaseModel):
     reship_when_cheaper: bool = True
     keep_item_discount_percent: Decimal = Field(default=Decimal("30"), ge=0, le=100)
     delay_compensation_percent: Decimal = Field(default=Decimal("10"), ge=0, le=100)
-    # sent separately, or refunded; "with the buyer's next order" is not offered yet:
-    # the supplier would have to pack them with an order that does not exist yet
-    missing_units: Literal["separately", "refund"] = "separately"
+    # sent separately, with the buyer's next order (postage saved; sent separately
+    # after next_order_wait_days by an agent), or refunded
+    missing_units: Literal["separately", "next_order", "refund"] = "separately"
+    next_order_wait_days: int = Field(default=30, ge=1, le=180)
     operator_approval_limit: dict[str, Decimal] = Field(default_factory=dict)
     auto_approve_under: dict[str, Decimal] = Field(default_factory=dict)
     postage_estimate: dict[str, Decimal] = Field(
@@ -263,7 +264,12 @@ def _decide(
                 + ("" if policy.missing_units == "refund" else " (no shipping estimate)")
             )
             return Resolution.REFUND, value, value
-        rules.append("missing units sent separately")
+        rules.append(
+            f"missing units sent with the buyer's next order (separately after"
+            f" {policy.next_order_wait_days} days)"
+            if policy.missing_units == "next_order"
+            else "missing units sent separately"
+        )
         return Resolution.SEND_MISSING, zero, facts.reship_cost
 
     if t == _T.DELAYED:
