@@ -226,3 +226,14 @@ async def test_a_buyers_return_is_followed_once_and_its_events_say_so(
         [done] = await tap.wait_for("shipment.status_changed", status="delivered")
         assert done.payload["return_parcel"] is True
         assert done.payload["case_id"] == str(case_id)
+        assert done.payload["buyer_notice"] is None  # the buyer sent it: no news for them
+        assert fake.registrations(number) == 1  # followed, never registered again
+
+        # the replacement's own events carry its case (and are the buyer's news)
+        fake.scan(replacement, "OutForDelivery", None, "Out for delivery", at=utcnow())
+        body, headers = fake.push_body(replacement)
+        r = await svc.client.post(account["push_path"], content=body, headers=headers)
+        assert r.status_code == 200, r.text
+        [out] = await tap.wait_for("shipment.status_changed", tracking_number=replacement)
+        assert (out.payload["case_id"], out.payload["return_parcel"]) == (str(reship_case), False)
+        assert out.payload["buyer_notice"] == "out_for_delivery"

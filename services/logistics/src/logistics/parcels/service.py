@@ -129,8 +129,10 @@ async def open_return_parcel(
 ) -> list[uuid.UUID]:
     """The buyer's return to the shop, followed like any parcel (one per case and
     number): registered at the shop's account, its events marked ``return_parcel``
-    with the case id. It goes to the shop, so the buyer's destination is not its own:
-    the window is the carrier class's default to ``destination_country``."""
+    with the case id and no buyer notice; no follow-up or window extension (rules).
+    It goes to the shop, so the buyer's destination is not its own: the window is the
+    transit to ``destination_country`` when given, else the carrier class's default,
+    for information only."""
     shop_id = event.shop_id
     account = await AccountRepository(session).default_for(shop_id)
     routing = RoutingRepository(session)
@@ -280,8 +282,10 @@ async def apply_snapshot(
         parcel.provider_status = done.status_scan.provider_status[:80]
         if done.status == ParcelStatus.DELIVERED:
             parcel.delivered_at = done.status_scan.occurred_at
-        if done.buyer_notice:
-            parcel.notices = {**(parcel.notices or {}), done.buyer_notice: now.isoformat()}
+        # the buyer sent a return: nothing about it is news for them
+        notice = None if parcel.return_parcel else done.buyer_notice
+        if notice:
+            parcel.notices = {**(parcel.notices or {}), notice: now.isoformat()}
         rows.append(
             _event(
                 parcel,
@@ -300,7 +304,7 @@ async def apply_snapshot(
             occurred_at=done.status_scan.occurred_at,
             description=done.status_scan.description or None,
             location=done.status_scan.location,
-            buyer_notice=done.buyer_notice,
+            buyer_notice=notice,
             **_customs(parcel),
         )
         envelope = changed_event.envelope(correlation_id=str(parcel.order_id))
@@ -342,6 +346,7 @@ async def review_parcel(
         stalled=parcel.stalled_at is not None,
         presumed_lost=parcel.presumed_lost_at is not None,
         silent_route_told=parcel.silent_route_told_at is not None,
+        return_parcel=parcel.return_parcel,
     )
     decided = review(facts, policy, now)
     silent_since = parcel.last_scan_at or parcel.shipped_at
@@ -469,7 +474,7 @@ async def operator_status(
     parcel.provider_status = None
     if status == ParcelStatus.DELIVERED:
         parcel.delivered_at = now
-    notice = BUYER_NOTICES.get(status)
+    notice = None if parcel.return_parcel else BUYER_NOTICES.get(status)
     if notice and notice in (parcel.notices or {}):
         notice = None
     if notice:
