@@ -349,6 +349,7 @@ async def test_a_buyers_return_is_its_own_parcel_watched_for_the_operators_only(
         json={"status": "delivered", "reason": "the shop has it"},
     )  # fmt: skip
     assert r.status_code == 200, r.text
+    assert (r.json()["return_parcel"], r.json()["case_id"]) == (True, str(back.case_id))
     [done] = await tap.wait_for("shipment.status_changed", parcel_id=str(ret.id))
     assert done.payload["status"] == "delivered" and done.payload["buyer_notice"] is None
     assert done.payload["return_parcel"] is True
