@@ -120,6 +120,9 @@ class Parcel(Base):
     supplier_id: Mapped[uuid.UUID]
     case_id: Mapped[uuid.UUID | None]  # a reship's or a return's aftersales case
     return_parcel: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # a return under a number already followed (the carrier's return label): that
+    # number's scans up to here are the earlier journey's, not the return's
+    history_until: Mapped[dt.datetime | None]
     shop_id: Mapped[uuid.UUID | None]
     tracking_number: Mapped[str] = mapped_column(sa.String(40))
     carrier_given: Mapped[str | None] = mapped_column(sa.String(100))

@@ -136,6 +136,10 @@ async def open_return_parcel(
     shop_id = event.shop_id
     account = await AccountRepository(session).default_for(shop_id)
     routing = RoutingRepository(session)
+    # the carrier's return label may reuse the number the goods came with: its scans so
+    # far are that journey's (see progress), not the return's
+    earlier = await ParcelRepository(session).by_number(event.tracking_number)
+    history_until = max((p.last_scan_at for p in earlier if p.last_scan_at), default=None)
     code, source = detect(event.carrier or "", event.tracking_number)
     cls = carrier_class(code)
     country = event.destination_country
@@ -150,7 +154,8 @@ async def open_return_parcel(
         account_id=account.id if account else None, status=ParcelStatus.PENDING.value,
         shipped_at=now, window_from=window_from, window_to=window_to, silent_route=False,
         notices={}, next_check_at=now, check_failures=0, review_at=now, cancelled=False,
-        case_id=event.case_id, return_parcel=True, created_at=now, updated_at=now,
+        case_id=event.case_id, return_parcel=True, history_until=history_until,
+        created_at=now, updated_at=now,
     )  # fmt: skip
     return await _opened(session, [parcel], cause, now)
 
@@ -190,6 +195,7 @@ def _state(parcel: Parcel) -> ParcelState:
         carrier=parcel.carrier,
         carrier_source=CarrierSource(parcel.carrier_source),
         notices=frozenset(parcel.notices or {}),
+        history_until=parcel.history_until,
     )
 
 
