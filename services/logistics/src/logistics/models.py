@@ -104,6 +104,14 @@ class Parcel(Base):
             postgresql_where=sa.text("review_at IS NOT NULL"),
             sqlite_where=sa.text("review_at IS NOT NULL"),
         ),
+        # one return parcel per aftersales case (a corrected number replaces it)
+        sa.Index(
+            "uq_parcels_return_case",
+            "case_id",
+            unique=True,
+            postgresql_where=sa.text("return_parcel"),
+            sqlite_where=sa.text("return_parcel"),
+        ),
         sa.Index(
             "ix_parcels_registration",
             "account_id",
@@ -114,8 +122,8 @@ class Parcel(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     order_id: Mapped[uuid.UUID]
-    # a buyer's return has no supplier order: its case's id stands in (so the unique
-    # (supplier_order_id, tracking_number) keeps one return parcel per case and number)
+    # a buyer's return has no supplier order: its case's id stands in (a number of the
+    # order's own parcels never collides with it in (supplier_order_id, tracking_number))
     supplier_order_id: Mapped[uuid.UUID]
     supplier_id: Mapped[uuid.UUID]
     case_id: Mapped[uuid.UUID | None]  # a reship's or a return's aftersales case

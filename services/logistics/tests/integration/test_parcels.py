@@ -384,3 +384,45 @@ async def test_a_return_parked_by_the_previous_release_is_followed_on_start(
     assert (parcel.return_parcel, parcel.case_id) == (True, back.case_id)
     await processed(svc, await publish(svc, back))  # delivered live too: opened once
     assert len(await parcels_of(svc, order.order_id)) == 1
+
+
+async def test_a_corrected_return_number_replaces_the_cases_return_parcel(
+    start_service, tap_factory
+) -> None:  # type: ignore[no-untyped-def]
+    """One return parcel per case: the agent's corrected number replaces the mistyped
+    one (which might be someone else's parcel: its delivery must not release the
+    refund); an older report arriving late, or one after the return arrived, changes
+    nothing."""
+    from dropship_common.db import utcnow
+
+    svc, _ = await started(start_service, tap_factory)
+    order = confirmed("DE")
+    await processed(svc, await publish(svc, order))
+    typo = returned(order, "RR123456758CN")
+    first = typo.envelope(correlation_id=str(order.order_id)).model_copy(
+        update={"occurred_at": utcnow() - dt.timedelta(hours=2)}
+    )
+    await svc.runtime.bus.publish([first])
+    await processed(svc, first)
+    [mistyped] = await parcels_of(svc, order.order_id)
+    fixed = typo.model_copy(update={"tracking_number": "RR123456785CN"})
+    await processed(svc, await publish(svc, fixed))
+    [parcel] = await parcels_of(svc, order.order_id)
+    assert (parcel.tracking_number, parcel.case_id) == ("RR123456785CN", typo.case_id)
+    r = await svc.client.get(f"/v1/parcels/{mistyped.id}", headers=svc.admin_headers)
+    assert r.status_code == 404  # gone, with its timeline
+
+    late = first.model_copy(update={"id": uuid.uuid4()})  # the first report, redelivered
+    await svc.runtime.bus.publish([late])
+    await processed(svc, late)
+    assert [p.tracking_number for p in await parcels_of(svc, order.order_id)] == ["RR123456785CN"]
+
+    r = await svc.client.post(
+        f"/v1/parcels/{parcel.id}/mark", headers=svc.admin_headers,
+        json={"status": "delivered", "reason": "the shop has it"},
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    after = fixed.model_copy(update={"tracking_number": "1Z5R89390357567127"})
+    await processed(svc, await publish(svc, after))
+    [still] = await parcels_of(svc, order.order_id)
+    assert (still.id, still.status) == (parcel.id, "delivered")

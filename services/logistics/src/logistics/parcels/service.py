@@ -125,14 +125,30 @@ async def open_parcels(
 
 
 async def open_return_parcel(
-    session: AsyncSession, event: AftersalesReturnShipped, cause: str, now: dt.datetime
+    session: AsyncSession,
+    event: AftersalesReturnShipped,
+    cause: str,
+    now: dt.datetime,
+    reported_at: dt.datetime,
 ) -> list[uuid.UUID]:
-    """The buyer's return to the shop, followed like any parcel (one per case and
-    number): registered at the shop's account, its events marked ``return_parcel``
-    with the case id and no buyer notice; no follow-up or window extension (rules).
-    It goes to the shop, so the buyer's destination is not its own: the window is the
-    transit to ``destination_country`` when given, else the carrier class's default,
-    for information only."""
+    """The buyer's return to the shop, followed like any parcel, one per case: a
+    repeat opens nothing; a corrected number (reported later, the return not arrived)
+    replaces the earlier parcel, so a mistyped number that is someone else's parcel can
+    never release the case's refund. Registered at the shop's account; its events are
+    marked ``return_parcel`` with the case id and no buyer notice; no follow-up or
+    window extension (rules). It goes to the shop, so the buyer's destination is not
+    its own: the window is the transit to ``destination_country`` when given, else the
+    carrier class's default, for information only."""
+    repo = ParcelRepository(session)
+    current = await repo.return_of_case(event.case_id, for_update=True)
+    if current is not None:
+        if (
+            current.tracking_number == event.tracking_number
+            or current.status == ParcelStatus.DELIVERED
+            or current.shipped_at >= reported_at  # a correction older than this parcel
+        ):
+            return []
+        await repo.remove(current)
     shop_id = event.shop_id
     account = await AccountRepository(session).default_for(shop_id)
     routing = RoutingRepository(session)
@@ -143,7 +159,8 @@ async def open_return_parcel(
     code, source = detect(event.carrier or "", event.tracking_number)
     cls = carrier_class(code)
     country = event.destination_country
-    window_from, window_to = delivery_window(now, await routing.transit(shop_id, cls, country))
+    transit = await routing.transit(shop_id, cls, country)
+    window_from, window_to = delivery_window(reported_at, transit)
     parcel = Parcel(
         id=uuid.uuid4(), order_id=event.order_id, supplier_order_id=event.case_id,
         supplier_id=event.case_id, shop_id=shop_id, tracking_number=event.tracking_number,
@@ -152,7 +169,8 @@ async def open_return_parcel(
         duty_likely=None, customs_rule=None,
         token=parcel_token(event.case_id, event.tracking_number),
         account_id=account.id if account else None, status=ParcelStatus.PENDING.value,
-        shipped_at=now, window_from=window_from, window_to=window_to, silent_route=False,
+        shipped_at=reported_at, window_from=window_from, window_to=window_to,
+        silent_route=False,
         notices={}, next_check_at=now, check_failures=0, review_at=now, cancelled=False,
         case_id=event.case_id, return_parcel=True, history_until=history_until,
         created_at=now, updated_at=now,
