@@ -51,8 +51,9 @@ async def tracking_assigned(event: ShipmentTrackingAssigned, ctx: MessageContext
 
 @registry.handles(AftersalesReturnShipped)
 async def return_shipped(event: AftersalesReturnShipped, ctx: MessageContext) -> None:
-    """The buyer's return parcel of an aftersales case: followed, once per case."""
-    await open_return_parcel(ctx.session, event, ctx.ref, utcnow())
+    """The buyer's return parcel of an aftersales case: followed, one per case."""
+    reported = ctx.envelope.occurred_at
+    await open_return_parcel(ctx.session, event, ctx.ref, utcnow(), reported)
 
 
 async def _cancelled(ctx: MessageContext, order_id: uuid.UUID) -> None:

@@ -104,6 +104,14 @@ class Parcel(Base):
             postgresql_where=sa.text("review_at IS NOT NULL"),
             sqlite_where=sa.text("review_at IS NOT NULL"),
         ),
+        # one return parcel per aftersales case (a corrected number replaces it)
+        sa.Index(
+            "uq_parcels_return_case",
+            "case_id",
+            unique=True,
+            postgresql_where=sa.text("return_parcel"),
+            sqlite_where=sa.text("return_parcel"),
+        ),
         sa.Index(
             "ix_parcels_registration",
             "account_id",
@@ -114,12 +122,15 @@ class Parcel(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     order_id: Mapped[uuid.UUID]
-    # a buyer's return has no supplier order: its case's id stands in (so the unique
-    # (supplier_order_id, tracking_number) keeps one return parcel per case and number)
+    # a buyer's return has no supplier order: its case's id stands in (a number of the
+    # order's own parcels never collides with it in (supplier_order_id, tracking_number))
     supplier_order_id: Mapped[uuid.UUID]
     supplier_id: Mapped[uuid.UUID]
     case_id: Mapped[uuid.UUID | None]  # a reship's or a return's aftersales case
     return_parcel: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # a return under a number already followed (the carrier's return label): that
+    # number's scans up to here are the earlier journey's, not the return's
+    history_until: Mapped[dt.datetime | None]
     shop_id: Mapped[uuid.UUID | None]
     tracking_number: Mapped[str] = mapped_column(sa.String(40))
     carrier_given: Mapped[str | None] = mapped_column(sa.String(100))

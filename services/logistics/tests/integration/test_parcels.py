@@ -298,3 +298,131 @@ async def test_at_customs_the_notices_duty_assessment_goes_with_the_change(
     assert customs.payload["customs_rule"].startswith("EU IOSS")
     [moving] = tap.of_type("shipment.status_changed", status="in_transit")
     assert moving.payload["duty_likely"] is None  # only told at customs
+
+
+def returned(order, number: str, country: str | None = None):  # type: ignore[no-untyped-def]
+    from dropship_common.contracts.aftersales import AftersalesReturnShipped
+
+    return AftersalesReturnShipped(
+        case_id=uuid.uuid4(), order_id=order.order_id, shop_id=order.shop_id,
+        tracking_number=number, carrier="", destination_country=country,
+    )  # fmt: skip
+
+
+async def test_a_buyers_return_is_its_own_parcel_watched_for_the_operators_only(
+    start_service, tap_factory
+) -> None:  # type: ignore[no-untyped-def]
+    """The buyer posts the goods back under the number of the order's own parcel (the
+    carrier's return label): a second parcel, not a collision. No follow-up or window
+    extension for it (news for the buyer); stalled and presumed lost for the
+    operators, marked as the return; delivered with no buyer notice."""
+    from dropship_common.db import utcnow
+
+    svc, tap = await started(start_service, tap_factory)
+    order = confirmed("DE")
+    await processed(svc, await publish(svc, order))
+    await processed(svc, await publish(svc, assigned(order, ["RR123456785CN"])))
+    back = returned(order, "RR123456785CN")  # no destination country: the default window
+    await processed(svc, await publish(svc, back))
+    await processed(svc, await publish(svc, back))
+    own, ret = sorted(await parcels_of(svc, order.order_id), key=lambda p: p.return_parcel)
+    assert (own.return_parcel, own.case_id) == (False, None)
+    assert (ret.return_parcel, ret.case_id, ret.carrier) == (True, back.case_id, "chinapost")
+    assert ret.supplier_order_id == back.case_id and ret.token != own.token
+    assert ret.window_to == ret.shipped_at.date() + dt.timedelta(days=40)  # postal default
+
+    now = utcnow()
+    await review_due(svc.runtime, now + dt.timedelta(days=37))  # follow-up, window closing
+    [stalled] = await tap.wait_for("shipment.stalled", parcel_id=str(ret.id))
+    assert stalled.payload["return_parcel"] is True
+    assert stalled.payload["case_id"] == str(back.case_id)
+    await review_due(svc.runtime, now + dt.timedelta(days=41))
+    [lost] = await tap.wait_for("shipment.presumed_lost", parcel_id=str(ret.id))
+    assert lost.payload["return_parcel"] is True
+    for kind in ("shipment.follow_up", "shipment.delivery_window_extended"):
+        assert tap.of_type(kind, parcel_id=str(ret.id)) == []
+    # the order's own parcel, as silent: its window extended for the buyer
+    await tap.wait_for("shipment.delivery_window_extended", parcel_id=str(own.id))
+
+    r = await svc.client.post(
+        f"/v1/parcels/{ret.id}/mark", headers=svc.admin_headers,
+        json={"status": "delivered", "reason": "the shop has it"},
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert (r.json()["return_parcel"], r.json()["case_id"]) == (True, str(back.case_id))
+    [done] = await tap.wait_for("shipment.status_changed", parcel_id=str(ret.id))
+    assert done.payload["status"] == "delivered" and done.payload["buyer_notice"] is None
+    assert done.payload["return_parcel"] is True
+    assert done.payload["case_id"] == str(back.case_id)
+
+
+async def test_a_return_parked_by_the_previous_release_is_followed_on_start(
+    start_service, databases
+) -> None:  # type: ignore[no-untyped-def]
+    import sqlalchemy as sa
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from logistics.models import parked_events
+
+    url = await databases.new("logistics")
+    order = confirmed("DE")
+    back = returned(order, "RR123456785CN", "DE")
+    envelope = back.envelope(correlation_id=str(order.order_id))
+    engine = create_async_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.insert(parked_events).values(
+                message_id=envelope.id,
+                type=envelope.type,
+                envelope=envelope.model_dump(mode="json"),
+                received_at=dt.datetime.now(dt.UTC),
+            )
+        )
+    await engine.dispose()
+    svc = await start_service(SPEC, database_url=url)
+    [parcel] = await parcels_of(svc, order.order_id)
+    assert (parcel.return_parcel, parcel.case_id) == (True, back.case_id)
+    await processed(svc, await publish(svc, back))  # delivered live too: opened once
+    assert len(await parcels_of(svc, order.order_id)) == 1
+
+
+async def test_a_corrected_return_number_replaces_the_cases_return_parcel(
+    start_service, tap_factory
+) -> None:  # type: ignore[no-untyped-def]
+    """One return parcel per case: the agent's corrected number replaces the mistyped
+    one (which might be someone else's parcel: its delivery must not release the
+    refund); an older report arriving late, or one after the return arrived, changes
+    nothing."""
+    from dropship_common.db import utcnow
+
+    svc, _ = await started(start_service, tap_factory)
+    order = confirmed("DE")
+    await processed(svc, await publish(svc, order))
+    typo = returned(order, "RR123456758CN")
+    first = typo.envelope(correlation_id=str(order.order_id)).model_copy(
+        update={"occurred_at": utcnow() - dt.timedelta(hours=2)}
+    )
+    await svc.runtime.bus.publish([first])
+    await processed(svc, first)
+    [mistyped] = await parcels_of(svc, order.order_id)
+    fixed = typo.model_copy(update={"tracking_number": "RR123456785CN"})
+    await processed(svc, await publish(svc, fixed))
+    [parcel] = await parcels_of(svc, order.order_id)
+    assert (parcel.tracking_number, parcel.case_id) == ("RR123456785CN", typo.case_id)
+    r = await svc.client.get(f"/v1/parcels/{mistyped.id}", headers=svc.admin_headers)
+    assert r.status_code == 404  # gone, with its timeline
+
+    late = first.model_copy(update={"id": uuid.uuid4()})  # the first report, redelivered
+    await svc.runtime.bus.publish([late])
+    await processed(svc, late)
+    assert [p.tracking_number for p in await parcels_of(svc, order.order_id)] == ["RR123456785CN"]
+
+    r = await svc.client.post(
+        f"/v1/parcels/{parcel.id}/mark", headers=svc.admin_headers,
+        json={"status": "delivered", "reason": "the shop has it"},
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    after = fixed.model_copy(update={"tracking_number": "1Z5R89390357567127"})
+    await processed(svc, await publish(svc, after))
+    [still] = await parcels_of(svc, order.order_id)
+    assert (still.id, still.status) == (parcel.id, "delivered")

@@ -226,3 +226,81 @@ async def test_a_buyers_return_is_followed_once_and_its_events_say_so(
         [done] = await tap.wait_for("shipment.status_changed", status="delivered")
         assert done.payload["return_parcel"] is True
         assert done.payload["case_id"] == str(case_id)
+        assert done.payload["buyer_notice"] is None  # the buyer sent it: no news for them
+        assert fake.registrations(number) == 1  # followed, never registered again
+
+        # the replacement's own events carry its case (and are the buyer's news)
+        fake.scan(replacement, "OutForDelivery", None, "Out for delivery", at=utcnow())
+        body, headers = fake.push_body(replacement)
+        r = await svc.client.post(account["push_path"], content=body, headers=headers)
+        assert r.status_code == 200, r.text
+        [out] = await tap.wait_for("shipment.status_changed", tracking_number=replacement)
+        assert (out.payload["case_id"], out.payload["return_parcel"]) == (str(reship_case), False)
+        assert out.payload["buyer_notice"] == "out_for_delivery"
+
+
+async def test_a_return_under_the_outbound_number_is_not_delivered_by_the_outbound_journey(
+    start_service, tap_factory
+) -> None:  # type: ignore[no-untyped-def]
+    """The carrier's return label reuses the number the goods came with: the number's
+    history (delivered to the buyer) is not the return's arrival; the return is
+    delivered when the shop's delivery is scanned."""
+    from dropship_common.contracts.aftersales import AftersalesReturnShipped
+
+    fake = FakeSeventeenTrack(rate_per_second=50)
+    async with serving(fake.app()) as url:
+        svc, tap, account = await world(start_service, tap_factory, fake, url)
+        order = confirmed("DE")
+        await processed(svc, await publish(svc, order))
+        number = s10(41)
+        await processed(svc, await publish(svc, assigned(order, [number])))
+        await check_due(svc.runtime)
+        now = utcnow()
+        fake.scan(number, "InTransit", None, "Picked up", at=now - dt.timedelta(days=9))
+        fake.scan(number, "Delivered", None, "Delivered", at=now - dt.timedelta(days=3))
+        body, headers = fake.push_body(number)
+        assert (
+            await svc.client.post(account["push_path"], content=body, headers=headers)
+        ).is_success
+        await tap.wait_for("shipment.status_changed", status="delivered")
+
+        back = AftersalesReturnShipped(
+            case_id=uuid.uuid4(), order_id=order.order_id, shop_id=order.shop_id,
+            tracking_number=number, carrier="", destination_country="DE",
+        )  # fmt: skip
+        await processed(svc, await publish(svc, back))
+        await check_due(svc.runtime)  # registered: "already registered" is success
+        [ret] = [p for p in await parcels_of(svc, order.order_id) if p.return_parcel]
+        assert ret.registered_at is not None and fake.registrations(number) == 1
+        # the old history pushed again, then with the buyer's posting (scans by the minute)
+        for scan in (None, ("InTransit", "Posted by the buyer", 1)):
+            if scan is not None:
+                status, text, minutes = scan
+                fake.scan(number, status, None, text, at=now + dt.timedelta(minutes=minutes))
+            body, headers = fake.push_body(number)
+            r = await svc.client.post(account["push_path"], content=body, headers=headers)
+            assert r.status_code == 200, r.text
+        [posted] = await tap.wait_for("shipment.status_changed", parcel_id=str(ret.id))
+        assert posted.payload["status"] == "in_transit" and posted.payload["return_parcel"]
+
+        async def all_applied() -> bool:
+            async with svc.runtime.db.sessions() as s:
+                left = await s.scalar(
+                    sa.select(sa.func.count())
+                    .select_from(TrackingPush)
+                    .where(TrackingPush.processed_at.is_(None))
+                )
+            return left == 0
+
+        await eventually(all_applied)  # the old history's push too: it changed nothing
+        assert len(tap.of_type("shipment.status_changed", parcel_id=str(ret.id))) == 1
+
+        at_shop = now + dt.timedelta(minutes=2)
+        fake.scan(number, "Delivered", None, "Delivered to the shop", at=at_shop)
+        body, headers = fake.push_body(number)
+        assert (
+            await svc.client.post(account["push_path"], content=body, headers=headers)
+        ).is_success
+        [_, arrived] = await tap.wait_for("shipment.status_changed", count=2, parcel_id=str(ret.id))
+        assert arrived.payload["status"] == "delivered"
+        assert arrived.payload["case_id"] == str(back.case_id)

@@ -121,3 +121,23 @@ def test_the_provider_corrects_the_carrier_unless_an_operator_set_it() -> None:
     assert progress(start(), report, [], at(10)).carrier == "yanwen"
     by_hand = ParcelState(S.PENDING, None, None, "chinapost", CarrierSource.OPERATOR)
     assert progress(by_hand, report, [], at(10)).carrier is None
+
+
+def test_a_return_under_a_reused_number_takes_nothing_from_the_outbound_journey() -> None:
+    """The buyer's return under the number the parcel came with (its last scan at hour
+    160): the outbound "delivered" is history, not the return's arrival."""
+    back = ParcelState(
+        S.PENDING, None, None, "chinapost", CarrierSource.GIVEN, history_until=at(160)
+    )
+    old = progress(back, Report(S.DELIVERED, "Delivered", ROAD), set(), at(301))
+    assert old.status is None and old.last_scan_at is None and old.buyer_notice is None
+    assert len(old.new_scans) == len(ROAD)  # kept on the timeline
+    summary = progress(back, Report(S.DELIVERED, "Delivered", []), set(), at(301))
+    assert summary.status is None  # the provider's summary alone may be the old journey
+    posted = Scan(at(200), S.IN_TRANSIT, "InTransit/PickedUp", "Posted", "Berlin")
+    done = progress(back, Report(S.IN_TRANSIT, "InTransit", [*ROAD, posted]), set(), at(311))
+    assert (done.status, done.last_scan_at) == (S.IN_TRANSIT, at(200))
+    # the same reports for the order's own parcel: delivered
+    assert progress(start(), Report(S.DELIVERED, "Delivered", ROAD), set(), at(301)).status == (
+        S.DELIVERED
+    )

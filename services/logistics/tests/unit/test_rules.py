@@ -134,3 +134,17 @@ def test_polling_adapts() -> None:
     assert poll(S.OUT_FOR_DELIVERY, days(20)) == dt.timedelta(hours=2)  # near the door
     assert poll(S.IN_TRANSIT, days(20), last_push_at=days(19)) == dt.timedelta(days=3)
     assert poll(S.DELIVERED, days(20)) is None
+
+
+def test_a_buyers_return_is_watched_for_the_operators_but_nothing_is_for_the_buyer() -> None:
+    """No follow-up and no window extension (news for the buyer, who sent it back);
+    still stalled and presumed lost, for the operators' worklist."""
+    back = facts(return_parcel=True, last_scan_at=None)
+    due = review(back, POLICY, days(37))  # postal follow-up (30) and window closing (40)
+    assert due.due == [Due.STALLED] and due.window_closes_on is None
+    assert review(facts(last_scan_at=None), POLICY, days(37)).due == [
+        Due.FOLLOW_UP,
+        Due.STALLED,
+        Due.EXTEND_WINDOW,
+    ]  # the same parcel to the buyer
+    assert review(back, POLICY, days(40)).due == [Due.STALLED, Due.PRESUMED_LOST]

@@ -20,7 +20,7 @@ from dropship_common.contracts.logistics import (
 from dropship_common.tracking_links import parcel_token
 from dropship_testkit.tap import eventually
 
-from .test_fulfilment import NUMBER, World, shopify_order, tracking, woo_order
+from .test_fulfilment import NUMBER, NUMBER_2, World, shopify_order, tracking, woo_order
 from .test_fulfilment import w as w  # the fixture
 
 pytestmark = pytest.mark.integration
@@ -187,14 +187,16 @@ async def test_woocommerce_hears_the_delivery_once_as_a_private_note(w: World) -
 async def test_a_buyers_return_parcel_leaves_the_order_the_storefront_and_the_buyer_alone(
     w: World,
 ) -> None:
+    """The buyer posts it back under the number of the order's own parcel (the carrier's
+    return label): the one parcel order-intake knows by that number is not touched."""
     order, so = await shipped(w)
     case_id = uuid.uuid4()
     back = changed(order, case_id, "out_for_delivery", "delivered", 3, "delivered")
-    back = back.model_copy(update={"return_parcel": True, "case_id": case_id,
-                                   "tracking_number": "RR000000310GB"})  # fmt: skip
+    back = back.model_copy(update={"return_parcel": True, "case_id": case_id})
+    assert back.tracking_number == NUMBER
     await w.processed(await w.publish(back))
     # a later change of the order's own parcel is applied: the return's was not
-    own = changed(order, so, "in_transit", "in_customs", 2, "customs")
+    own = changed(order, so, "in_transit", "in_customs", 4, "customs")
     await w.processed(await w.publish(own))
     await w.wait_mails("is at customs")
     body = await w.get(f"/v1/orders/{order['id']}")
@@ -202,3 +204,43 @@ async def test_a_buyers_return_parcel_leaves_the_order_the_storefront_and_the_bu
     assert not w.mails("was delivered")
     fulfilments = await w.get(f"/v1/orders/{order['id']}/fulfilments")
     assert all(m["milestone"] != "delivered" for m in fulfilments["milestones"])
+
+    [parcel] = (await w.get(f"/v1/orders/{order['id']}/fulfilments"))["parcels"]
+    assert parcel["status"] == "in_customs"  # the order's own, not the return's delivery
+
+
+async def test_a_reships_parcel_is_followed_on_a_delivered_order_that_stays_delivered(
+    w: World,
+) -> None:
+    """A damaged order is delivered, then a replacement is shipped for its case: the
+    replacement's parcel moves and the buyer is told as usual; the order stays
+    delivered (never back to shipped) and the storefront is not asked again."""
+    order, so = await shipped(w)
+    await w.processed(await w.publish(changed(order, so, "in_transit", "delivered", 5, None)))
+    assert (await w.get(f"/v1/orders/{order['id']}"))["status"] == "delivered"
+    case_id = uuid.uuid4()
+    reship = tracking(order, lines=[0], numbers=[NUMBER_2]).model_copy(update={"case_id": case_id})
+    await w.processed(await w.publish(reship))
+    fields = {"tracking_number": NUMBER_2, "case_id": case_id}
+    for previous, status, hours, notice in (
+        ("pending", "in_transit", 50, None),
+        ("in_transit", "out_for_delivery", 90, "out_for_delivery"),
+    ):
+        event = changed(order, reship.supplier_order_id, previous, status, hours, notice)
+        await w.processed(await w.publish(event.model_copy(update=fields)))
+
+    assert (await w.get(f"/v1/orders/{order['id']}"))["status"] == "delivered"
+    body = await w.get(f"/v1/orders/{order['id']}/fulfilments")
+    assert {p["tracking_number"]: p["status"] for p in body["parcels"]} == {
+        NUMBER: "delivered",
+        NUMBER_2: "out_for_delivery",
+    }
+    [told] = await w.wait_mails("out for delivery")
+    assert NUMBER_2 in told.get_content()
+    rows = await milestones(w, order["id"], 3)  # the replacement has no storefront fulfilment
+    assert {(m["tracking_number"], m["milestone"], m["status"]) for m in rows} == {
+        (NUMBER, "delivered", "sent"),
+        (NUMBER_2, "in_transit", "skipped"),
+        (NUMBER_2, "out_for_delivery", "skipped"),
+    }
+    assert [e["status"] for e in w.shopify.fulfillment_events()] == ["DELIVERED"]

@@ -10,6 +10,9 @@ parcel: pure, deterministic, safe to apply twice or out of order.
   delivered …), and not of stale ones: a scan older than :data:`FRESH` is not news to
   the buyer, except delivery (always told once).
 * A carrier the provider detected or corrected replaces ours unless an operator set it.
+* A buyer's return under a number already followed (the carrier's return label) takes
+  no status or last scan from the scans up to ``history_until``: they are the earlier
+  journey's, whose "delivered" is not the return's arrival. They stay on the timeline.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ class ParcelState:
     carrier: str | None
     carrier_source: CarrierSource
     notices: frozenset[str] = frozenset()
+    history_until: dt.datetime | None = None  # scans up to here: an earlier journey
 
 
 @dataclass(frozen=True)
@@ -97,7 +101,9 @@ def progress(
             known.add(key)
             fresh.append((key, scan))
 
-    newest = max(report.scans, key=lambda s: s.occurred_at, default=None)
+    until = state.history_until
+    own = [s for s in report.scans if until is None or s.occurred_at > until]
+    newest = max(own, key=lambda s: s.occurred_at, default=None)
     last_scan_at = None
     if newest is not None and (
         state.last_scan_at is None or newest.occurred_at > state.last_scan_at
@@ -110,8 +116,8 @@ def progress(
     # the provider's own summary is the report's status; its time is the newest scan's
     at = newest.occurred_at if newest is not None else None
     is_news = at is None or state.status_at is None or at > state.status_at
-    if at is None and state.status_at is not None:
-        is_news = False  # a summary without any scan says nothing newer than ours
+    if at is None and (state.status_at is not None or until is not None):
+        is_news = False  # a summary without any (recent) scan says nothing newer
     if is_news and moves_forward(state.status, report.status):
         status = report.status
         status_scan = newest or Scan(now, report.status, report.provider_status, "")

@@ -5,9 +5,12 @@ days after shipping for express, 30 for postal), ``stalled`` (no new scan for th
 long), ``presumed_lost`` (no scan for 40 days, except on routes known to go silent
 after leaving China: there the buyer is told to ask the local post office and the
 window is extended), and the delivery window's extension before it closes (at most to
-120 days after shipping). It also says when the parcel must be looked at again, so the
-rules sweep reads only due parcels. :func:`next_poll_in` is the adaptive polling
-interval. Each shop may change the numbers (:class:`FollowUpPolicy`).
+120 days after shipping). A buyer's return to the shop (``return_parcel``) has no
+follow-up and no window extension (both are news for the buyer, who sent it); it is
+still reported stalled and presumed lost, for the operators' worklist. It also says
+when the parcel must be looked at again, so the rules sweep reads only due parcels.
+:func:`next_poll_in` is the adaptive polling interval. Each shop may change the
+numbers (:class:`FollowUpPolicy`).
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ class ParcelFacts:
     stalled: bool = False  # already reported stalled since the last scan
     presumed_lost: bool = False
     silent_route_told: bool = False
+    return_parcel: bool = False  # the buyer's return: nothing for the buyer
 
 
 class Due(enum.StrEnum):
@@ -105,7 +109,7 @@ def review(facts: ParcelFacts, policy: FollowUpPolicy, now: dt.datetime) -> Revi
     window_end_cap = facts.shipped_at.date() + policy.max_window_days * DAY
     candidates: list[dt.datetime] = []
 
-    if not facts.followed_up:
+    if not facts.followed_up and not facts.return_parcel:
         if now >= facts.shipped_at + follow_up:
             due.append(Due.FOLLOW_UP)
         else:
@@ -137,7 +141,7 @@ def review(facts: ParcelFacts, policy: FollowUpPolicy, now: dt.datetime) -> Revi
 
     new_close: dt.date | None = None
     closes = facts.window_closes_on
-    if closes < window_end_cap:
+    if closes < window_end_cap and not facts.return_parcel:
         late_estimate = facts.estimated_delivery is not None and facts.estimated_delivery > closes
         closing = now.date() >= closes - policy.extend_before_days * DAY
         if late_estimate or closing or Due.SILENT_ROUTE in due:

@@ -51,7 +51,13 @@ class ParcelOut(BaseModel):
 
     id: uuid.UUID
     order_id: uuid.UUID
-    supplier_order_id: uuid.UUID
+    supplier_order_id: uuid.UUID = Field(
+        description="The supplier order it ships; a buyer's return: its case's id"
+    )
+    case_id: uuid.UUID | None = Field(
+        description="The aftersales case of a reship's replacement or a buyer's return"
+    )
+    return_parcel: bool = Field(description="The buyer's return to the shop")
     shop_id: uuid.UUID | None
     tracking_number: str
     carrier: str | None

@@ -156,6 +156,18 @@ class ParcelRepository(Repository[Parcel]):
             for_update=for_update,
         )
 
+    async def return_of_case(
+        self, case_id: uuid.UUID, *, for_update: bool = False
+    ) -> Parcel | None:
+        query = self.select().where(Parcel.case_id == case_id, Parcel.return_parcel)
+        return await self.one(query, for_update=for_update)
+
+    async def remove(self, parcel: Parcel) -> None:
+        """A parcel and its timeline (a return's mistyped number)."""
+        await self.session.execute(sa.delete(ParcelEvent).where(ParcelEvent.parcel_id == parcel.id))
+        await self.session.delete(parcel)
+        await self.session.flush()
+
     async def by_number(
         self, number: str, account_id: uuid.UUID | None = None, *, for_update: bool = False
     ) -> list[Parcel]:

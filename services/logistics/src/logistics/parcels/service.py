@@ -125,19 +125,42 @@ async def open_parcels(
 
 
 async def open_return_parcel(
-    session: AsyncSession, event: AftersalesReturnShipped, cause: str, now: dt.datetime
+    session: AsyncSession,
+    event: AftersalesReturnShipped,
+    cause: str,
+    now: dt.datetime,
+    reported_at: dt.datetime,
 ) -> list[uuid.UUID]:
-    """The buyer's return to the shop, followed like any parcel (one per case and
-    number): registered at the shop's account, its events marked ``return_parcel``
-    with the case id. It goes to the shop, so the buyer's destination is not its own:
-    the window is the carrier class's default to ``destination_country``."""
+    """The buyer's return to the shop, followed like any parcel, one per case: a
+    repeat opens nothing; a corrected number (reported later, the return not arrived)
+    replaces the earlier parcel, so a mistyped number that is someone else's parcel can
+    never release the case's refund. Registered at the shop's account; its events are
+    marked ``return_parcel`` with the case id and no buyer notice; no follow-up or
+    window extension (rules). It goes to the shop, so the buyer's destination is not
+    its own: the window is the transit to ``destination_country`` when given, else the
+    carrier class's default, for information only."""
+    repo = ParcelRepository(session)
+    current = await repo.return_of_case(event.case_id, for_update=True)
+    if current is not None:
+        if (
+            current.tracking_number == event.tracking_number
+            or current.status == ParcelStatus.DELIVERED
+            or current.shipped_at >= reported_at  # a correction older than this parcel
+        ):
+            return []
+        await repo.remove(current)
     shop_id = event.shop_id
     account = await AccountRepository(session).default_for(shop_id)
     routing = RoutingRepository(session)
+    # the carrier's return label may reuse the number the goods came with: its scans so
+    # far are that journey's (see progress), not the return's
+    earlier = await ParcelRepository(session).by_number(event.tracking_number)
+    history_until = max((p.last_scan_at for p in earlier if p.last_scan_at), default=None)
     code, source = detect(event.carrier or "", event.tracking_number)
     cls = carrier_class(code)
     country = event.destination_country
-    window_from, window_to = delivery_window(now, await routing.transit(shop_id, cls, country))
+    transit = await routing.transit(shop_id, cls, country)
+    window_from, window_to = delivery_window(reported_at, transit)
     parcel = Parcel(
         id=uuid.uuid4(), order_id=event.order_id, supplier_order_id=event.case_id,
         supplier_id=event.case_id, shop_id=shop_id, tracking_number=event.tracking_number,
@@ -146,9 +169,11 @@ async def open_return_parcel(
         duty_likely=None, customs_rule=None,
         token=parcel_token(event.case_id, event.tracking_number),
         account_id=account.id if account else None, status=ParcelStatus.PENDING.value,
-        shipped_at=now, window_from=window_from, window_to=window_to, silent_route=False,
+        shipped_at=reported_at, window_from=window_from, window_to=window_to,
+        silent_route=False,
         notices={}, next_check_at=now, check_failures=0, review_at=now, cancelled=False,
-        case_id=event.case_id, return_parcel=True, created_at=now, updated_at=now,
+        case_id=event.case_id, return_parcel=True, history_until=history_until,
+        created_at=now, updated_at=now,
     )  # fmt: skip
     return await _opened(session, [parcel], cause, now)
 
@@ -188,6 +213,7 @@ def _state(parcel: Parcel) -> ParcelState:
         carrier=parcel.carrier,
         carrier_source=CarrierSource(parcel.carrier_source),
         notices=frozenset(parcel.notices or {}),
+        history_until=parcel.history_until,
     )
 
 
@@ -280,8 +306,10 @@ async def apply_snapshot(
         parcel.provider_status = done.status_scan.provider_status[:80]
         if done.status == ParcelStatus.DELIVERED:
             parcel.delivered_at = done.status_scan.occurred_at
-        if done.buyer_notice:
-            parcel.notices = {**(parcel.notices or {}), done.buyer_notice: now.isoformat()}
+        # the buyer sent a return: nothing about it is news for them
+        notice = None if parcel.return_parcel else done.buyer_notice
+        if notice:
+            parcel.notices = {**(parcel.notices or {}), notice: now.isoformat()}
         rows.append(
             _event(
                 parcel,
@@ -300,7 +328,7 @@ async def apply_snapshot(
             occurred_at=done.status_scan.occurred_at,
             description=done.status_scan.description or None,
             location=done.status_scan.location,
-            buyer_notice=done.buyer_notice,
+            buyer_notice=notice,
             **_customs(parcel),
         )
         envelope = changed_event.envelope(correlation_id=str(parcel.order_id))
@@ -342,6 +370,7 @@ async def review_parcel(
         stalled=parcel.stalled_at is not None,
         presumed_lost=parcel.presumed_lost_at is not None,
         silent_route_told=parcel.silent_route_told_at is not None,
+        return_parcel=parcel.return_parcel,
     )
     decided = review(facts, policy, now)
     silent_since = parcel.last_scan_at or parcel.shipped_at
@@ -469,7 +498,7 @@ async def operator_status(
     parcel.provider_status = None
     if status == ParcelStatus.DELIVERED:
         parcel.delivered_at = now
-    notice = BUYER_NOTICES.get(status)
+    notice = None if parcel.return_parcel else BUYER_NOTICES.get(status)
     if notice and notice in (parcel.notices or {}):
         notice = None
     if notice:
