@@ -125,15 +125,23 @@ ServiceStarter = Callable[..., Awaitable[RunningService]]
 @pytest.fixture
 async def start_service(databases: DatabaseFactory, amqp_url: str) -> AsyncIterator[ServiceStarter]:
     """``await start_service(SPEC, **settings)``: the service in this process, on a fresh
-    PostgreSQL database and the session's RabbitMQ vhost, with an httpx client."""
+    PostgreSQL database and the session's RabbitMQ vhost, with an httpx client.
+
+    A service started on the ``database_url`` of one started before is a replica of it
+    (a restart, a second process): it publishes on the same exchange unless told
+    otherwise, so a test's tap sees what either of them sends."""
     managers: list[tuple[LifespanManager, FastAPI]] = []
     clients: list[httpx.AsyncClient] = []
+    exchange_of_database: dict[str, str] = {}
 
     async def start(spec: ServiceSpec, **extra: Any) -> RunningService:
         db_url = extra.pop("database_url", None) or await databases.new(spec.name)
+        if db_url in exchange_of_database:
+            extra.setdefault("exchange", exchange_of_database[db_url])
         settings = distributed_settings(
             spec.name, db_url, amqp_url, settings_class=spec.settings_class, **extra
         )
+        exchange_of_database.setdefault(db_url, settings.exchange)
         app = create_service_app(spec, settings)
         manager = LifespanManager(app, startup_timeout=30, shutdown_timeout=30)
         await manager.__aenter__()

@@ -146,7 +146,9 @@ async def test_reship_placed_once_at_the_http_supplier_and_its_tracking_names_th
 
 async def test_two_deliveries_racing_place_one_reship(start_service, tap_factory) -> None:  # type: ignore[no-untyped-def]
     async with fake_supplier() as (fake, url):
-        gw = await start_service(SPEC, **FAST)
+        # the first process only places what its own commits signal (its poll is long),
+        # so the reship is placed by the process that replays it: the one started below
+        gw = await start_service(SPEC, **{**FAST, "placement_poll_seconds": 120})
         tap = await tap_factory(gw.settings, ["supplier.#"])
         order = _order("DE")
         await http_supplier(gw, url, fake.secret, "MUG-1", order.shop_id)
@@ -298,7 +300,9 @@ async def test_a_reship_parked_by_the_release_before_is_placed_on_start_once(
     """The release before kept ``aftersales.reship_requested`` in ``parked_events``; a
     gateway starting now places it, and the same message delivered live adds nothing."""
     async with fake_supplier() as (fake, url):
-        gw = await start_service(SPEC, **FAST)
+        # the first process only places what its own commits signal (its poll is long),
+        # so the reship is placed by the process that replays it: the one started below
+        gw = await start_service(SPEC, **{**FAST, "placement_poll_seconds": 120})
         tap = await tap_factory(gw.settings, ["supplier.#"])
         order = _order("DE")
         await http_supplier(gw, url, fake.secret, "MUG-1", order.shop_id)
