@@ -2,6 +2,8 @@
 SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 PYTEST_ARGS ?=
+# test files spread over two processes (pytest-xdist; a file's tests stay together)
+PYTEST_WORKERS ?= 2
 
 .PHONY: run test unit lint format bench install services browser contracts clean
 
@@ -22,7 +24,7 @@ browser:
 	./scripts/ensure-browser.sh
 
 test: install services browser lint
-	$(UV) run pytest $(PYTEST_ARGS)
+	$(UV) run pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 unit: install
 	$(UV) run pytest -m "not integration and not system" $(PYTEST_ARGS)

@@ -18,7 +18,7 @@ import pytest
 from dropship_common.contracts.order_intake import AddressV1, BuyerV1, OrderConfirmed, OrderLineV1
 from dropship_common.messaging.envelope import Envelope
 from dropship_common.settings import Settings
-from dropship_testkit.infra import rabbitmqctl
+from dropship_testkit.private_infra import PrivateRabbit, private_rabbit
 from dropship_testkit.pytest_plugin import (
     ADMIN_TOKEN,
     TEST_SECRET,
@@ -35,6 +35,20 @@ pytestmark = pytest.mark.system
 SECRET = "dist-secret-1"
 DOMAIN = "dist-shop.myshopify.com"
 ADMIN = {"authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+@pytest.fixture(scope="module")
+async def mq() -> AsyncIterator[PrivateRabbit]:
+    """This module's RabbitMQ node: a test stops it, which on the machine's shared node
+    would fail the tests running in the other process."""
+    async with private_rabbit() as node:
+        yield node
+
+
+@pytest.fixture(scope="module")
+def amqp_url(mq: PrivateRabbit) -> str:
+    """The services and taps of this module are on its own node."""
+    return mq.url
 
 
 @dataclass
@@ -131,12 +145,12 @@ async def test_signed_webhook_to_order_confirmed_across_processes(stack: Stack) 
 
 
 async def test_broker_stopped_while_webhooks_arrive_every_order_kept_and_published(
-    stack: Stack,
+    stack: Stack, mq: PrivateRabbit
 ) -> None:
     n = 20
     async with httpx.AsyncClient(base_url=stack.base, timeout=30) as client:
         await _shop(client)
-        assert rabbitmqctl("stop_app").returncode == 0
+        await mq.stop_app()
         try:
             answers = [await _post(client, 6000 + i) for i in range(n)]
             assert [a.status_code for a in answers] == [200] * n
@@ -149,8 +163,7 @@ async def test_broker_stopped_while_webhooks_arrive_every_order_kept_and_publish
             await eventually(all_confirmed, timeout=30)
             assert stack.tap.of_type("order.confirmed") == []
         finally:
-            assert rabbitmqctl("start_app").returncode == 0
-            rabbitmqctl("await_startup")
+            await mq.start_app()
     events = await stack.tap.wait_for("order.confirmed", count=n, timeout=90)
     assert sorted(int(e.payload["external_id"]) for e in events) == list(range(6000, 6000 + n))
 

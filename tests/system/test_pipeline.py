@@ -1,6 +1,6 @@
 """The whole loop with the services as separate processes (``dropship serve
 order-intake`` and ``dropship serve supplier-gateway``, distributed mode, fresh
-PostgreSQL databases, a RabbitMQ vhost and exchange of their own), driven over HTTP as
+PostgreSQL databases, a RabbitMQ node of their own), driven over HTTP as
 a Shopify store, a supplier and an operator would, against fakes of Shopify, CJ and an
 http-protocol supplier on real local ports:
 
@@ -32,7 +32,7 @@ import pytest
 
 from dropship_common.contracts.aftersales import AftersalesReshipRequested, CaseLineV1
 from dropship_common.messaging.rabbitmq import RabbitMQBus
-from dropship_testkit.infra import create_vhost, delete_vhost, rabbitmqctl
+from dropship_testkit.private_infra import PrivateRabbit, private_rabbit
 from dropship_testkit.pytest_plugin import ADMIN_TOKEN, TEST_SECRET, free_port
 from dropship_testkit.tap import eventually
 
@@ -85,6 +85,7 @@ class World:
     logs: Path
     bus_url: str
     exchange: str
+    mq: PrivateRabbit  # the module's own node, stopped by a test
 
     async def publish(self, event: Any) -> None:
         """Publish an event as its service would (aftersales is not started here)."""
@@ -129,10 +130,17 @@ class World:
 
 
 @pytest.fixture(scope="module")
-async def world(databases, tmp_path_factory) -> AsyncIterator[World]:  # type: ignore[no-untyped-def]
+async def mq() -> AsyncIterator[PrivateRabbit]:
+    """This module's RabbitMQ node: a test stops it, which on the machine's shared node
+    would fail the tests running in the other process."""
+    async with private_rabbit() as node:
+        yield node
+
+
+@pytest.fixture(scope="module")
+async def world(databases, tmp_path_factory, mq: PrivateRabbit) -> AsyncIterator[World]:  # type: ignore[no-untyped-def]
     tag = uuid.uuid4().hex[:8]
-    vhost = f"/dstest_pipeline_{tag}"
-    amqp_url = create_vhost(vhost)
+    amqp_url = mq.url
     logs = tmp_path_factory.mktemp("pipeline")
     shopify, cj = FakeShopify(), FakeCJSupplier()
     procs: dict[str, Proc] = {}
@@ -186,7 +194,15 @@ async def world(databases, tmp_path_factory) -> AsyncIterator[World]:  # type: i
             )
             try:
                 yield World(
-                    pipeline, shopify, cj, procs, ready, logs, amqp_url, f"test.pipeline.{tag}"
+                    pipeline,
+                    shopify,
+                    cj,
+                    procs,
+                    ready,
+                    logs,
+                    amqp_url,
+                    f"test.pipeline.{tag}",
+                    mq,
                 )
             finally:
                 await pipeline.aclose()
@@ -195,7 +211,6 @@ async def world(databases, tmp_path_factory) -> AsyncIterator[World]:  # type: i
     finally:
         for p in procs.values():
             p.kill()
-        delete_vhost(vhost)
 
 
 def shipped_mail_of(world: World, shopify_id: int) -> list[Any]:
@@ -648,21 +663,29 @@ async def test_rabbitmq_restarted_mid_flow_every_order_placed_once(world: World)
     ids = list(range(7_900_001, 7_900_021))
     async with FakeHttpSupplierServer().running() as fake:
         _, key = await world.http_supplier(shop, fake)
-        fake.ship_at_once(httpx_post(p.client, p.gateway), key)
+        post, stopped = httpx_post(p.client, p.gateway), asyncio.Event()
+
+        async def ship_once_stopped(
+            path: str, body: bytes, headers: dict[str, str]
+        ) -> tuple[int, bytes]:
+            await stopped.wait()  # the supplier's tracking reaches the gateway mid-outage
+            return await post(path, body, headers)
+
+        fake.ship_at_once(ship_once_stopped, key)
         await _many(world, shop, ids[:10])
 
         async def moving() -> bool:
             return len(fake.posts()) >= 1
 
         await eventually(moving, timeout=30, interval=0.02)
-        assert rabbitmqctl("stop_app").returncode == 0
-        # stopped mid-flow: orders on their way, none at the storefront yet
-        assert len(fake.posts()) < 10 or not all(world.shopify.fulfillments(i) for i in ids[:10])
+        await world.mq.stop_app()
+        stopped.set()
         try:
+            # stopped mid-flow: orders on their way, none at the storefront yet
+            assert not any(world.shopify.fulfillments(i) for i in ids[:10])
             await _many(world, shop, ids[10:])  # the webhooks are still taken
         finally:
-            assert rabbitmqctl("start_app").returncode == 0
-            rabbitmqctl("await_startup")
+            await world.mq.start_app()
         await _all_shipped_once(world, fake, ids, timeout=90)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -21,7 +22,7 @@ from dropship_common.messaging.rabbitmq import RabbitMQBus
 from dropship_common.observability import MESSAGES_CONSUMED
 from dropship_common.parked import park
 from dropship_common.runtime import ServiceSpec
-from dropship_testkit.infra import rabbitmqctl
+from dropship_testkit.private_infra import PrivateRabbit, private_rabbit
 from dropship_testkit.tap import EventTap, eventually
 from supplier_gateway.models import common, parked_events
 
@@ -45,8 +46,8 @@ async def db(databases) -> AsyncIterator[Database]:  # type: ignore[no-untyped-d
     await database.dispose()
 
 
-@pytest.fixture
-async def bus(amqp_url: str) -> AsyncIterator[RabbitMQBus]:
+@contextlib.asynccontextmanager
+async def connected_bus(amqp_url: str) -> AsyncIterator[RabbitMQBus]:
     b = RabbitMQBus(
         amqp_url,
         f"test.{uuid.uuid4().hex[:8]}",
@@ -55,8 +56,24 @@ async def bus(amqp_url: str) -> AsyncIterator[RabbitMQBus]:
         prefetch=20,
     )
     await b.connect()
-    yield b
-    await b.close()
+    try:
+        yield b
+    finally:
+        await b.close()
+
+
+@pytest.fixture
+async def bus(amqp_url: str) -> AsyncIterator[RabbitMQBus]:
+    async with connected_bus(amqp_url) as b:
+        yield b
+
+
+@pytest.fixture
+async def mq() -> AsyncIterator[PrivateRabbit]:
+    """A node of the test's own: stopping the shared one would fail the tests running
+    in the other process."""
+    async with private_rabbit() as node:
+        yield node
 
 
 async def outbox_rows(db: Database) -> list[Any]:
@@ -119,12 +136,19 @@ async def test_unroutable_event_stays_in_outbox_until_a_queue_is_bound(
     assert tap.received[0].id == env.id
 
 
-async def test_relay_survives_a_broker_restart(db: Database, bus: RabbitMQBus) -> None:
+async def test_relay_survives_a_broker_restart(db: Database, mq: PrivateRabbit) -> None:
+    async with connected_bus(mq.url) as bus:
+        await _relay_survives_a_broker_restart(db, bus, mq)
+
+
+async def _relay_survives_a_broker_restart(
+    db: Database, bus: RabbitMQBus, mq: PrivateRabbit
+) -> None:
     tap = await EventTap(bus).start(["test.#"])
     relay = OutboxRelay("t", db, common.outbox, bus, poll_seconds=0.2, max_backoff_seconds=0.5)
     relay.start()
     try:
-        assert rabbitmqctl("stop_app").returncode == 0
+        await mq.stop_app()
         try:
             async with db.transaction() as s:
                 await Outbox(common.outbox).add(s, [event(i) for i in range(5)])
@@ -137,8 +161,7 @@ async def test_relay_survives_a_broker_restart(db: Database, bus: RabbitMQBus) -
             rows = await outbox_rows(db)
             assert len(rows) == 5 and all(r.published_at is None for r in rows)
         finally:
-            assert rabbitmqctl("start_app").returncode == 0
-            rabbitmqctl("await_startup")
+            await mq.start_app()
         await tap.wait_for("test.happened", count=5, timeout=60)
         assert sorted(e.payload["n"] for e in tap.received) == [0, 1, 2, 3, 4]
 

@@ -1,7 +1,7 @@
 """A PostgreSQL cluster and a RabbitMQ node of one's own, in a temporary directory, on
-loopback ports of their own, for what restarts them (``bench.faults``, tests of what
-survives a broker restart): the machine's shared instances are never restarted (other
-runs and tests use them).
+loopback ports of their own, for what stops or restarts them (``bench.faults``, tests of
+what survives a broker outage): the machine's shared instances are never stopped (other
+runs use them, and the tests running in the other pytest-xdist process).
 
 * PostgreSQL: ``initdb`` (trust authentication, user ``postgres``) and ``pg_ctl`` from
   the newest ``/usr/lib/postgresql/*/bin`` (or ``BENCH_PG_BIN``); as root, both run as
@@ -208,6 +208,15 @@ class PrivateRabbit:
         await asyncio.to_thread(self._rabbitmqctl, "stop")
         await asyncio.sleep(down_seconds)
         await self.start()
+
+    async def stop_app(self) -> None:
+        """The broker stopped inside a running node (``rabbitmqctl stop_app``): every
+        connection refused until :meth:`start_app`."""
+        await asyncio.to_thread(self._rabbitmqctl, "stop_app")
+
+    async def start_app(self) -> None:
+        await asyncio.to_thread(self._rabbitmqctl, "start_app")
+        await asyncio.to_thread(self._rabbitmqctl, "await_startup", "--timeout", "60")
 
     async def stop(self) -> None:
         with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
