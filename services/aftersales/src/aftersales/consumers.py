@@ -23,6 +23,7 @@ import uuid
 
 import structlog
 
+from aftersales.cases import resolutions
 from aftersales.cases.notices import buyer_notice
 from aftersales.cases.repository import CaseRepository, OrderCopyRepository
 from aftersales.cases.resolutions import (
@@ -45,6 +46,9 @@ from dropship_common.contracts.order_intake import (
     OrderCancellationRequested,
     OrderConfirmed,
     OrderDiscountCreated,
+    OrderPaymentFailed,
+    OrderPaymentLinkSent,
+    OrderPaymentReceived,
     OrderRedacted,
     OrderRefundFailed,
     OrderRefundRecorded,
@@ -338,6 +342,29 @@ async def discount_created(event: OrderDiscountCreated, ctx: MessageContext) -> 
                 )
             ],
         )
+
+
+@registry.handles(OrderPaymentLinkSent)
+async def payment_link_sent(event: OrderPaymentLinkSent, ctx: MessageContext) -> None:
+    await resolutions.payment_link_sent(
+        ctx.session, event.case_id, event.storefront_ref, cause=ctx.ref, now=utcnow()
+    )
+
+
+@registry.handles(OrderPaymentReceived)
+async def payment_received(event: OrderPaymentReceived, ctx: MessageContext) -> None:
+    await resolutions.payment_received(
+        ctx.session, ctx.outbox, order_id=event.order_id, case_id=event.case_id,
+        storefront_ref=event.storefront_ref, amount=event.amount, cause=ctx.ref, now=utcnow(),
+    )  # fmt: skip
+
+
+@registry.handles(OrderPaymentFailed)
+async def payment_failed(event: OrderPaymentFailed, ctx: MessageContext) -> None:
+    await outcome_failed(
+        ctx.session, ctx.outbox, order_id=event.order_id, case_id=event.case_id,
+        kind="payment", reason=f"{event.code}: {event.message}", cause=ctx.ref, now=utcnow(),
+    )  # fmt: skip
 
 
 @registry.handles(SupplierReshipPlaced)

@@ -109,6 +109,8 @@ class Case(Base):
     assignee: Mapped[str | None] = mapped_column(sa.String(120))
     # the return (RMA number, address, the buyer's tracking, received) or exchange
     return_info: Mapped[dict[str, Any] | None]
+    # what the buyer is asked to pay first (a dearer exchange): amount, link, paid
+    payment_info: Mapped[dict[str, Any] | None]
     supplier_order_id: Mapped[uuid.UUID | None]  # the supplier order concerned, if known
     status_since: Mapped[dt.datetime]
     due_by: Mapped[dt.datetime | None]

@@ -35,6 +35,12 @@ class OrderIntakeSettings(MailSettings):
         "page, the shipped and delivered e-mails to the order's help page "
         "(`<address>/help/<token>`); unset, they carry no such link",
     )
+    payment_check_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="how often a payment link aftersales asked for (a dearer exchange's "
+        "difference) is looked at to see whether the buyer paid",
+    )
     storefront_sync_seconds: float = Field(
         default=900.0,
         description="how often the orders changed at each storefront (shops with admin "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dropship_common.contracts.aftersales import (
     AftersalesBuyerNotice,
     AftersalesDiscountRequested,
+    AftersalesPaymentRequested,
     AftersalesRefundRequested,
 )
 from dropship_common.contracts.logistics import (
@@ -24,7 +25,7 @@ from dropship_common.contracts.supplier_gateway import (
 )
 from dropship_common.messaging.handlers import Handlers, MessageContext
 from order_intake.config import OrderIntakeSettings
-from order_intake.credits.service import accept_discount, accept_refund
+from order_intake.credits.service import accept_discount, accept_payment, accept_refund
 from order_intake.fulfilment.service import record_tracking
 from order_intake.messages.case_notices import queue_case_notice
 from order_intake.orders.service import Cause, Orders
@@ -48,6 +49,12 @@ async def refund_requested(event: AftersalesRefundRequested, ctx: MessageContext
 @registry.handles(AftersalesDiscountRequested)
 async def discount_requested(event: AftersalesDiscountRequested, ctx: MessageContext) -> None:
     await accept_discount(ctx.session, ctx.outbox, event)
+
+
+@registry.handles(AftersalesPaymentRequested)
+async def payment_requested(event: AftersalesPaymentRequested, ctx: MessageContext) -> None:
+    """A payment link for the buyer (a dearer exchange's difference), once per case."""
+    await accept_payment(ctx.session, ctx.outbox, event)
 
 
 @registry.handles(AftersalesBuyerNotice)

@@ -397,14 +397,15 @@ class StorefrontCredit(Base):
         sa.Index(
             "ix_storefront_credits_due",
             "next_attempt_at",
-            postgresql_where=sa.text("status IN ('pending', 'sending')"),
-            sqlite_where=sa.text("status IN ('pending', 'sending')"),
+            postgresql_where=sa.text("status IN ('pending', 'sending', 'open')"),
+            sqlite_where=sa.text("status IN ('pending', 'sending', 'open')"),
         ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     case_id: Mapped[uuid.UUID]
-    kind: Mapped[str] = mapped_column(sa.String(10))  # refund | discount
+    # refund | discount (money to the buyer) | payment (asked of the buyer: a link)
+    kind: Mapped[str] = mapped_column(sa.String(10))
     order_id: Mapped[uuid.UUID] = mapped_column(
         sa.ForeignKey("orders.id", ondelete="CASCADE"), index=True
     )
@@ -414,8 +415,10 @@ class StorefrontCredit(Base):
     currency: Mapped[str] = mapped_column(sa.String(3))
     reason: Mapped[str] = mapped_column(sa.String(500))
     code: Mapped[str | None] = mapped_column(sa.String(64))  # a discount's code
-    ends_at: Mapped[dt.datetime | None]  # a discount's end
-    # pending | sending (claimed, lease until next_attempt_at) | done | failed
+    ends_at: Mapped[dt.datetime | None]  # a discount's end; a payment link's expiry
+    payment_url: Mapped[str | None] = mapped_column(sa.Text)  # the buyer's payment link
+    # pending | sending (claimed, lease until next_attempt_at) | done | failed; a payment
+    # is open while its link waits to be paid (looked at again at next_attempt_at)
     status: Mapped[str] = mapped_column(sa.String(20), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

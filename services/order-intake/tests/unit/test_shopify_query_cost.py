@@ -16,6 +16,7 @@ from dropship_common.http import OutboundPolicy, make_client
 from dropship_testkit.fakes import FakeNetwork, FakeShopifyAdmin
 from dropship_testkit.fakes.shopify_cost import MAX_QUERY_COST, QueryError, query_cost
 from order_intake.credits import shopify as credits
+from order_intake.credits import shopify_payment
 from order_intake.fulfilment import shopify
 from order_intake.fulfilment.base import FulfilmentRequest, ShipmentLine, ShopAccess
 from order_intake.fulfilment.shopify import ShopifyFulfilment
@@ -120,7 +121,9 @@ def test_the_old_write_back_query_costs_many_thousands() -> None:
 
 
 @pytest.mark.parametrize(
-    "query", shopify.QUERIES + credits.QUERIES, ids=lambda q: q.split("(")[0].split()[1]
+    "query",
+    shopify.QUERIES + credits.QUERIES + shopify_payment.QUERIES,
+    ids=lambda q: q.split("(")[0].split()[1],
 )
 def test_every_query_of_the_write_back_stays_under_the_limit(query: str) -> None:
     assert query_cost(query) <= MAX_QUERY_COST

@@ -4,7 +4,8 @@ order-intake, which holds the shop's credentials and the buyer's address; a resh
 the supplier's notice by supplier-gateway). Each carries the case id, which is also the
 idempotency key: whoever carries it out does it once per case whatever the deliveries.
 The outcomes come back as ``order.refund_recorded`` / ``order.refund_failed`` /
-``order.discount_created`` and ``supplier.reship_placed`` / ``supplier.reship_failed``."""
+``order.discount_created`` / ``order.payment_received`` / ``order.payment_failed``
+and ``supplier.reship_placed`` / ``supplier.reship_failed``."""
 
 from __future__ import annotations
 
@@ -92,6 +93,24 @@ class AftersalesDiscountRequested(Event):
     currency: str = Field(description="ISO 4217 currency code of the amount.")
     valid_days: int = Field(default=90, ge=1, description="Days the code can be used.")
     reason: str = Field(description="Why, for the code's title at the storefront.")
+
+
+class AftersalesPaymentRequested(Event):
+    """Ask the buyer to pay an amount (an exchange for a dearer variant: the difference)
+    through a payment link of the storefront, e-mailed by order-intake; the resolution
+    that needs it waits for ``order.payment_received`` (or ``order.payment_failed``)."""
+
+    TYPE = "aftersales.payment_requested"
+
+    case_id: uuid.UUID = Field(description="The case; one payment request per case.")
+    order_id: uuid.UUID = Field(description="Our order id (whose buyer pays).")
+    shop_id: uuid.UUID | None = Field(description="The shop, when known.")
+    amount: Decimal = Field(gt=0, description="The amount to pay, a decimal.")
+    currency: str = Field(description="ISO 4217 currency code of the amount.")
+    reason: str = Field(description="What it pays for, for the storefront's line and note.")
+    valid_days: int = Field(
+        default=14, ge=1, le=90, description="Days the buyer has to pay before it fails."
+    )
 
 
 class AftersalesReturnShipped(Event):

@@ -227,6 +227,53 @@ class OrderDiscountCreated(Event):
     ends_at: dt.datetime = Field(description="When it can no longer be used.")
 
 
+class OrderPaymentLinkSent(Event):
+    """The payment aftersales asked of the buyer has a link at the storefront (a Shopify
+    draft order's invoice, a pending WooCommerce order), e-mailed to the buyer."""
+
+    TYPE = "order.payment_link_sent"
+
+    order_id: uuid.UUID = Field(description="Our order id.")
+    shop_id: uuid.UUID = Field(description="The shop the order came from.")
+    case_id: uuid.UUID = Field(description="The case that asked for the payment.")
+    storefront_ref: str = Field(
+        description="The storefront's id of what the buyer pays (draft order, order)."
+    )
+    amount: Decimal = Field(description="The amount asked, a decimal.")
+    currency: str = Field(description="ISO 4217 currency code of the amount.")
+    expires_at: dt.datetime = Field(description="When it is given up if still unpaid.")
+
+
+class OrderPaymentReceived(Event):
+    """The buyer paid what aftersales asked for (the storefront says so)."""
+
+    TYPE = "order.payment_received"
+
+    order_id: uuid.UUID = Field(description="Our order id.")
+    shop_id: uuid.UUID = Field(description="The shop the order came from.")
+    case_id: uuid.UUID = Field(description="The case that asked for the payment.")
+    storefront_ref: str = Field(description="The storefront's id of what the buyer paid.")
+    amount: Decimal = Field(description="The amount paid, a decimal.")
+    currency: str = Field(description="ISO 4217 currency code of the amount.")
+    paid_at: dt.datetime = Field(description="When we saw it paid.")
+
+
+class OrderPaymentFailed(Event):
+    """No payment link could be made, or the buyer did not pay in time: the case goes
+    back to an agent."""
+
+    TYPE = "order.payment_failed"
+
+    order_id: uuid.UUID = Field(description="Our order id.")
+    shop_id: uuid.UUID = Field(description="The shop the order came from.")
+    case_id: uuid.UUID = Field(description="The case that asked for the payment.")
+    code: Literal["not_paid", "storefront_error", "unknown_order"] = Field(
+        description="not_paid (the link expired unpaid), storefront_error or unknown_order."
+    )
+    message: str = Field(description="What happened, for the agent.")
+    failed_at: dt.datetime = Field(description="When it was given up.")
+
+
 class OrderReturnRequested(Event):
     """The buyer asked for a return at the storefront (Shopify's customer accounts:
     the `returns/request` webhook): aftersales opens a case."""

@@ -213,9 +213,20 @@ class FakeShopifyAdmin:
         self._ids = 1000
         self.idempotency: dict[str, dict[str, Any]] = {}  # @idempotent key -> payload
         self.discounts: dict[str, dict[str, Any]] = {}  # code -> the discount's input
+        self.draft_orders: dict[str, dict[str, Any]] = {}  # gid -> the draft order
         self.app = self._make_app()
 
     # --- set-up and inspection ---------------------------------------------------------
+    def pay_draft_order(self, draft_id: str, *, pending: bool = False) -> str:
+        """The buyer paid the draft order's invoice (or, ``pending``, the merchant
+        completed it with the payment still pending): it is ``COMPLETED`` with an order
+        ``PAID`` (``PENDING``). The order's id."""
+        draft = self.draft_orders[draft_id]
+        order = {"__typename": "Order", "id": self._next("Order"),
+                 "displayFinancialStatus": "PENDING" if pending else "PAID"}  # fmt: skip
+        draft.update(status="COMPLETED", order=order)
+        return str(order["id"])
+
     def _next(self, kind: str) -> str:
         self._ids += 1
         return f"gid://shopify/{kind}/{self._ids}"
@@ -425,12 +436,15 @@ class FakeShopifyAdmin:
                 data[response_key(root)], inner = self._project(payload, root, op)
                 cost += MUTATION_COST + inner
                 continue
-            if name in ("orders", "webhookSubscriptions"):
-                found_all = (
-                    self.shop.search(op.argument(root, "query"), op.argument(root, "sortKey"))
-                    if name == "orders"
-                    else list(self.shop.subscriptions.values())
-                )
+            if name in ("orders", "webhookSubscriptions", "draftOrders"):
+                if name == "draftOrders":
+                    found_all = self._drafts_matching(str(op.argument(root, "query") or ""))
+                elif name == "orders":
+                    found_all = self.shop.search(
+                        op.argument(root, "query"), op.argument(root, "sortKey")
+                    )
+                else:
+                    found_all = list(self.shop.subscriptions.values())
                 items = Connection(_with_connections(o) for o in found_all)
                 data[response_key(root)], inner = self._page(items, root, op)
                 cost += inner
@@ -440,6 +454,7 @@ class FakeShopifyAdmin:
                 "fulfillmentOrder": self._fulfillment_order_by_id,
                 "fulfillment": self._fulfillment_by_id,
                 "codeDiscountNodeByCode": self._discount_by_code,
+                "draftOrder": self._draft_order,
             }.get(name)
             if resolver is None:
                 raise _undefined(root, "QueryRoot")
@@ -566,6 +581,8 @@ class FakeShopifyAdmin:
             return self._refund_create(root, op)
         if name == "discountCodeBasicCreate":
             return self._discount_create(op.argument(root, "basicCodeDiscount") or {})
+        if name == "draftOrderCreate":
+            return self._draft_order_create(op.argument(root, "input") or {})
         if name == "fulfillmentCreate":
             return self._fulfillment_create(op.argument(root, "fulfillment") or {})
         if name == "fulfillmentEventCreate":
@@ -678,6 +695,63 @@ class FakeShopifyAdmin:
         self.discounts[code] = {**data, "node": node}
         return {"__typename": "DiscountCodeBasicCreatePayload", "codeDiscountNode": node,
                 "userErrors": []}  # fmt: skip
+
+    def _draft_order_create(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        def error(message: str, *path: str) -> dict[str, Any]:
+            return {"__typename": "DraftOrderCreatePayload", "draftOrder": None,
+                    "userErrors": [{"__typename": "UserError", "field": ["input", *path],
+                                    "message": message}]}  # fmt: skip
+
+        items = list(data.get("lineItems") or [])
+        if not items:
+            return error("Add at least 1 product", "lineItems")
+        total = Decimal(0)
+        for n, item in enumerate(items):
+            if int(item.get("quantity") or 0) < 1:
+                return error("Quantity must be greater than or equal to 1", "lineItems", str(n))
+            if item.get("variantId"):
+                return error("Unknown variant", "lineItems", str(n), "variantId")
+            price = item.get("originalUnitPriceWithCurrency") or {}
+            if "originalUnitPrice" in item:
+                price = {"amount": item["originalUnitPrice"]}
+            if not item.get("title") or price.get("amount") in (None, ""):
+                return error("Custom line items need a title and a price", "lineItems", str(n))
+            currency = price.get("currencyCode")
+            if currency and currency != data.get("presentmentCurrencyCode", currency):
+                return error("Line item currency must match the draft order's", "lineItems")
+            total += Decimal(str(price["amount"])) * int(item["quantity"])
+        draft_id = self._next("DraftOrder")
+        token = draft_id.rsplit("/", 1)[1]
+        draft = {
+            "__typename": "DraftOrder",
+            "id": draft_id,
+            "name": f"#D{token}",
+            "status": "OPEN",
+            "invoiceUrl": f"https://fake-shop.myshopify.com/1/invoices/{token}",
+            "email": data.get("email"),
+            "tags": list(data.get("tags") or []),
+            "note": data.get("note"),
+            "customAttributes": list(data.get("customAttributes") or []),
+            "currencyCode": data.get("presentmentCurrencyCode") or "USD",
+            "totalPrice": str(total),
+            "order": None,
+        }
+        self.draft_orders[draft_id] = draft
+        return {"__typename": "DraftOrderCreatePayload", "draftOrder": draft, "userErrors": []}
+
+    def _draft_order(self, draft_id: str) -> dict[str, Any] | None:
+        return self.draft_orders.get(draft_id)
+
+    def _drafts_matching(self, query: str) -> list[dict[str, Any]]:
+        """``draftOrders(query:)``: ``tag:<tag>`` terms (all must hold); a term the fake
+        does not know is an error rather than silently matching everything."""
+        tags = []
+        for term in query.split():
+            field_name, _, value = term.partition(":")
+            if field_name != "tag" or not value:
+                raise _Refused({"message": f"the fake knows only tag: searches, not {term!r}"})
+            tags.append(value.strip("'\""))
+        return [d for d in self.draft_orders.values() if all(t in d["tags"] for t in tags)]
 
     def _discount_by_code(self, code: str) -> dict[str, Any] | None:
         for known, discount in self.discounts.items():
@@ -915,6 +989,24 @@ _PAYLOAD_SHAPES: dict[str, dict[str, Any]] = {
         "__typename": "DiscountCodeBasicCreatePayload",
         "codeDiscountNode": {"__typename": "DiscountCodeNode", "id": ""},
         "userErrors": [{"__typename": "DiscountUserError", "field": [], "code": "", "message": ""}],
+    },
+    "draftOrderCreate": {
+        "__typename": "DraftOrderCreatePayload",
+        "draftOrder": {
+            "__typename": "DraftOrder",
+            "id": "",
+            "name": "",
+            "status": "",
+            "invoiceUrl": "",
+            "email": None,
+            "tags": [],
+            "note": None,
+            "customAttributes": [],
+            "currencyCode": "",
+            "totalPrice": "",
+            "order": None,
+        },
+        "userErrors": [{"__typename": "UserError", "field": [], "message": ""}],
     },
     "fulfillmentEventCreate": {
         "__typename": "FulfillmentEventCreatePayload",

@@ -60,12 +60,21 @@ Documented rules enforced:
   (``wc_create_refund``); ``api_refund`` with a gateway that does not support refunds is
   the same code with the gateway's words and status 500, and the refund is deleted
   (``wc_create_refund`` deletes it when ``wc_refund_payment`` fails).
+* Create an order, https://woocommerce.github.io/woocommerce-rest-api-docs/#create-an-order:
+  ``POST /orders`` (``status`` one of the order statuses, default ``pending``;
+  ``fee_lines`` each with a ``name``; ``meta_data``, ``billing``, ``customer_id``,
+  ``set_paid``); the answer is the order with its ``order_key`` and ``payment_url`` (the
+  "pay for order" page, with the key) and ``date_paid`` null until paid
+  (:meth:`FakeWooCommerce.pay_order`). ``GET /orders?search=`` matches the orders' item
+  names (fees among them) and billing / shipping names and e-mail, as WooCommerce's
+  order search does.
 * Coupons, https://woocommerce.github.io/woocommerce-rest-api-docs/#coupons: ``POST
   /coupons`` (``code`` required; a code in use is 400
   ``woocommerce_rest_coupon_code_already_exists``), ``GET /coupons?code=`` finds it.
 
 Faults can be queued per route name (``"order"`` (its ``PUT``), ``"order_read"`` (its
-``GET``), ``"notes"``, ``"trackings"``, ``"orders_list"``, ``"webhooks"``):
+``GET``), ``"order_create"`` (``POST /orders``), ``"notes"``, ``"trackings"``,
+``"orders_list"``, ``"webhooks"``):
 ``"http_500"``, ``"http_429"``, ``"drop_response"`` (do the work, lose the answer) and
 ``"slow:<seconds>"``.
 """
@@ -161,7 +170,8 @@ class FakeWooCommerce:
             "trackings": deque(),
         }
         self.faults.update({"orders_list": deque(), "webhooks": deque(), "order_read": deque()})
-        self.faults.update({"refunds": deque(), "coupons": deque()})
+        self.faults.update({"refunds": deque(), "coupons": deque(), "order_create": deque()})
+        self.created: list[int] = []  # orders made through POST /orders
         self.coupons: list[dict[str, Any]] = []
         self.calls: list[tuple[str, str]] = []  # (method, path) of authenticated calls
         self.queries: list[tuple[str, dict[str, str]]] = []  # (path, params) of list calls
@@ -181,6 +191,50 @@ class FakeWooCommerce:
         order = self.orders[order_id]
         order.update(total=total, currency=currency, gateway_refunds=gateway_refunds)
         order.setdefault("refunds", [])
+
+    def _created_order(
+        self, body: dict[str, Any], status: str, fees: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """An order made through ``POST /orders``: its ``payment_url`` is the store's
+        "pay for order" page (with the order's key), ``needs_payment`` until paid."""
+        order_id = max([*self.orders, 5000]) + 1
+        now = dt.datetime.now(dt.UTC)
+        key = f"wc_order_{uuid.uuid4().hex[:13]}"
+        total = sum((Decimal(f["total"]) for f in fees), Decimal(0))
+        self._note_ids += 1
+        resource = {
+            "id": order_id,
+            "number": str(order_id),
+            "order_key": key,
+            "status": status,
+            "currency": body.get("currency") or "USD",
+            "customer_id": int(body.get("customer_id") or 0),
+            "billing": body.get("billing") or {},
+            "line_items": body.get("line_items") or [],
+            "fee_lines": [{**f, "id": self._note_ids + n} for n, f in enumerate(fees)],
+            "meta_data": [
+                {"id": self._note_ids + 100 + n, **m}
+                for n, m in enumerate(body.get("meta_data") or [])
+            ],
+            "total": str(total),
+            "date_created_gmt": _wp_date(now),
+            "date_created": _wp_date(now + self.utc_offset),
+            "date_paid": None,
+            "needs_payment": not body.get("set_paid") and status == "pending",
+            "payment_url": f"https://fake-woo.example/checkout/order-pay/{order_id}/"
+            f"?pay_for_order=true&key={key}",
+        }
+        self.put_order(resource, now)
+        self.orders[order_id].update(total=str(total), currency=resource["currency"])
+        self.created.append(order_id)
+        return resource
+
+    def pay_order(self, order_id: int) -> None:
+        """The buyer paid on the "pay for order" page: ``processing``, ``date_paid``."""
+        resource = self.orders[order_id]["resource"]
+        now = dt.datetime.now(dt.UTC)
+        resource.update(status="processing", date_paid=_wp_date(now), needs_payment=False)
+        self.put_order(resource, now)
 
     def refunds(self, order_id: int) -> list[dict[str, Any]]:
         return list(self.orders[order_id].get("refunds") or [])
@@ -406,6 +460,28 @@ class FakeWooCommerce:
             await asyncio.sleep(delay)
             return JSONResponse(_hook_out(hook), headers=headers)
 
+        @app.post("/wp-json/wc/v3/orders")
+        async def create_order(request: Request) -> Any:
+            early, headers, delay = await self._fault("order_create")
+            if early is not None:
+                return early
+            body = await request.json()
+            status = body.get("status", "pending")
+            if status not in _VALID_STATUSES:
+                return _error("rest_invalid_param", "Invalid parameter(s): status", 400)
+            fees = []
+            for fee in body.get("fee_lines") or []:
+                if not fee.get("name"):
+                    return _error("rest_invalid_param", "Invalid parameter(s): fee_lines", 400)
+                try:
+                    fees.append({**fee, "total": str(Decimal(str(fee.get("total") or "0")))})
+                except ArithmeticError:
+                    return _error("rest_invalid_param", "Invalid parameter(s): fee_lines", 400)
+            resource = self._created_order(body, status, fees)
+            await asyncio.sleep(delay)
+            return JSONResponse(public(self.orders[resource["id"]]), status_code=201,
+                                headers=headers)  # fmt: skip
+
         @app.get("/wp-json/wc/v3/orders/{order_id}")
         async def get_order(order_id: int) -> Any:
             early, headers, delay = await self._fault("order_read")
@@ -598,10 +674,13 @@ class FakeWooCommerce:
             if name in params
         }
         suffix = "_gmt" if gmt else ""
+        search = (params.get("search") or "").lower()
         found = []
         for order_row in self.orders.values():
             resource = order_row.get("resource")
             if resource is None:
+                continue
+            if search and search not in _searchable(resource):
                 continue
             if "any" not in statuses and order_row["status"] not in statuses:
                 continue
@@ -625,6 +704,21 @@ class FakeWooCommerce:
             return row["id"]
 
         return sorted(found, key=key, reverse=order == "desc")
+
+
+def _searchable(resource: dict[str, Any]) -> str:
+    """What ``search`` looks in: the order's item names (products, fees, shipping) and
+    its billing and shipping names and e-mail (WooCommerce's order search: the address
+    index and ``order_item_name``)."""
+    names = [
+        str(item.get("name") or item.get("method_title") or "")
+        for kind in ("line_items", "fee_lines", "shipping_lines")
+        for item in resource.get(kind) or []
+    ]
+    for part in ("billing", "shipping"):
+        address = resource.get(part) or {}
+        names += [str(address.get(k) or "") for k in ("first_name", "last_name", "email")]
+    return " ".join(names).lower()
 
 
 def _wp_date(value: dt.datetime) -> str:

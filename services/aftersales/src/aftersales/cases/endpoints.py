@@ -47,7 +47,7 @@ class CaseEventOut(BaseModel):
 
 
 class LedgerOut(BaseModel):
-    kind: str = Field(description="refund, discount or reship")
+    kind: str = Field(description="refund, discount, reship or payment (the buyer's, in)")
     state: str = Field(description="reserved (on its way), done or released (failed)")
     amount: str = Field(description="a decimal, as text")
     currency: str = Field(description="ISO 4217")
@@ -79,6 +79,11 @@ class CaseOut(BaseModel):
     supplier_order_id: uuid.UUID | None
     return_info: dict[str, Any] | None = Field(
         description="the return: RMA number, address, the buyer's tracking, received_at"
+    )
+    payment_info: dict[str, Any] | None = Field(
+        default=None,
+        description="what the buyer pays first (a dearer exchange's difference): amount_due,"
+        " currency, requested_at, link_sent_at, storefront_ref, paid_at",
     )
     due_by: dt.datetime | None
     deadline: str = ""

@@ -27,6 +27,7 @@ from aftersales.domain.policy import Policy, Resolution, who_bears
 from aftersales.models import Case, CaseEvent, LedgerEntry, OrderCopy
 from dropship_common.contracts.aftersales import (
     AftersalesDiscountRequested,
+    AftersalesPaymentRequested,
     AftersalesRefundRequested,
     AftersalesReshipRequested,
     CaseLineV1,
@@ -153,11 +154,16 @@ async def carry_out(
         resolution == _R.EXCHANGE and policy.exchange_needs_return
     )
     later = resolution == _R.SEND_MISSING and policy.missing_units == "next_order"
+    amount_due = Decimal(str(proposal.get("amount_due") or "0"))
+    pays_first = resolution == _R.EXCHANGE and amount_due > 0
+    if pays_first:  # the dearer variant's difference: paid before it is sent
+        events.append(_ask_payment(case, amount_due, policy, now))
+        await ledger.add_new({**_entry(case, "payment", amount_due, policy), "borne_by": None})
     if resolution in (_R.RESHIP, _R.SEND_MISSING, _R.EXCHANGE):
         await ledger.add_new(_entry(case, "reship", cost - amount, policy))
         if later:  # sent when the buyer orders again (consumers.order_confirmed)
             case.proposal = {**proposal, "with_next_order": True}
-        elif not needs_return:
+        elif not needs_return and not pays_first:
             events.append(_reship(case, skus))
     if needs_return:
         case.return_info = {
@@ -187,6 +193,30 @@ async def carry_out(
     if later:  # overdue (for an agent to send them now) once the wait is over
         case.due_by = now + dt.timedelta(days=policy.next_order_wait_days)
     await settle(session, outbox, case, actor=actor, now=now)
+
+
+def _ask_payment(case: Case, amount: Decimal, policy: Policy, now: dt.datetime) -> Envelope:
+    case.payment_info = {
+        "amount_due": str(amount),
+        "currency": case.currency,
+        "requested_at": now.isoformat(),
+        "link_sent_at": None,
+        "storefront_ref": None,
+        "paid_at": None,
+    }
+    return AftersalesPaymentRequested(
+        case_id=case.id, order_id=case.order_id, shop_id=case.shop_id, amount=amount,
+        currency=case.currency, valid_days=policy.payment_wait_days,
+        reason=f"exchange price difference (case {case.id})",
+    ).envelope(correlation_id=str(case.order_id))  # fmt: skip
+
+
+def _awaits_payment(case: Case) -> bool:
+    return bool(case.payment_info) and not (case.payment_info or {}).get("paid_at")
+
+
+def _awaits_return(case: Case) -> bool:
+    return bool(case.return_info) and not (case.return_info or {}).get("received_at")
 
 
 def waits_for_next_order(case: Case) -> bool:
@@ -240,7 +270,7 @@ async def settle(
     its return (if any) arrived."""
     if case.status != CaseStatus.RESOLVING.value:
         return
-    if case.return_info and not case.return_info.get("received_at"):
+    if _awaits_return(case) or _awaits_payment(case):
         return
     if any(e.state == "reserved" for e in await LedgerRepository(session).of_case(case.id)):
         return
@@ -263,10 +293,52 @@ async def return_received(
     events: list[Envelope] = []
     if resolution == _R.RETURN_THEN_REFUND.value and amount > 0:
         events.append(_refund(case, amount, "refund"))
-    if resolution == _R.EXCHANGE.value:
+    if resolution == _R.EXCHANGE.value and not _awaits_payment(case):
         events.append(_reship(case, proposal.get("exchange_skus") or {}))
     await outbox.add(session, events)
     await settle(session, outbox, case, actor=actor, now=now)
+
+
+async def payment_link_sent(
+    session: AsyncSession, case_id: uuid.UUID, storefront_ref: str, *, cause: str, now: dt.datetime
+) -> None:
+    """The buyer has the payment link: on the case, for the agent."""
+    case = await CaseRepository(session).get(case_id, for_update=True)
+    if case is None or not case.payment_info:
+        return
+    case.payment_info = {
+        **case.payment_info, "link_sent_at": now.isoformat(), "storefront_ref": storefront_ref,
+    }  # fmt: skip
+    session.add(CaseEvent(case_id=case.id, at=now, kind="payment_link_sent",
+                          reason=f"payment link {storefront_ref}", actor="order-intake",
+                          cause=cause))  # fmt: skip
+
+
+async def payment_received(
+    session: AsyncSession,
+    outbox: Outbox,
+    *,
+    order_id: uuid.UUID,
+    case_id: uuid.UUID,
+    storefront_ref: str,
+    amount: Decimal,
+    cause: str,
+    now: dt.datetime,
+) -> None:
+    """The buyer paid: the exchange's reship goes (now, or when the return arrives)."""
+    case = await CaseRepository(session).get(case_id, for_update=True)
+    if case is None or not _awaits_payment(case) or case.status != CaseStatus.RESOLVING.value:
+        return  # paid once already, or the case moved on without it
+    await _done(session, order_id, case_id, "payment", f"storefront:{storefront_ref}", amount)
+    case.payment_info = {**(case.payment_info or {}), "paid_at": now.isoformat(),
+                         "storefront_ref": storefront_ref}  # fmt: skip
+    session.add(CaseEvent(case_id=case.id, at=now, kind="payment_received",
+                          reason=f"{amount} {case.currency} paid ({storefront_ref})",
+                          actor="order-intake", cause=cause))  # fmt: skip
+    proposal = case.proposal or {}
+    if not _awaits_return(case):
+        await outbox.add(session, [_reship(case, proposal.get("exchange_skus") or {})])
+    await settle(session, outbox, case, actor="order-intake", now=now)
 
 
 # -- outcomes -----------------------------------------------------------------------------
@@ -352,12 +424,15 @@ async def outcome_failed(
 ) -> None:
     """A resolution failed for good: its reservation released, the case back to an
     agent (``proposed``) with the reason."""
-    # order.refund_failed also reports a discount code the storefront refused
-    kinds = ("refund", "discount") if kind == "refund" else (kind,)
+    # order.refund_failed also reports a discount code the storefront refused; an unpaid
+    # difference leaves nothing to send
+    kinds = {"refund": ("refund", "discount"), "payment": ("payment", "reship")}.get(kind, (kind,))
     for held in await LedgerRepository(session).of_case(case_id):
         if held.kind in kinds and held.state == "reserved":
             held.state = "released"
     case = await CaseRepository(session).get(case_id, for_update=True)
+    if case is not None and kind == "payment":
+        case.payment_info = None  # nothing is awaited any more: the agent decides again
     if case is not None and case.status == CaseStatus.RESOLVING.value:
         await move(session, outbox, case, CaseStatus.PROPOSED, actor="aftersales",
                    cause=cause, now=now, reason=f"{kind} failed: {reason}")  # fmt: skip

@@ -75,6 +75,9 @@ class Policy(BaseModel):
     # after next_order_wait_days by an agent), or refunded
     missing_units: Literal["separately", "next_order", "refund"] = "separately"
     next_order_wait_days: int = Field(default=30, ge=1, le=180)
+    # an exchange for a dearer variant: days the buyer has to pay the difference (by the
+    # storefront's payment link) before the case goes back to an agent
+    payment_wait_days: int = Field(default=14, ge=1, le=90)
     operator_approval_limit: dict[str, Decimal] = Field(default_factory=dict)
     auto_approve_under: dict[str, Decimal] = Field(default_factory=dict)
     postage_estimate: dict[str, Decimal] = Field(

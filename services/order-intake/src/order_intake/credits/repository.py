@@ -1,4 +1,5 @@
-"""SQL of the storefront credits (refunds and discount codes aftersales asked for)."""
+"""SQL of the storefront credits (refunds, discount codes and payment links aftersales
+asked for)."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ class CreditRepository(Repository[StorefrontCredit]):
         return await self.claim(
             self.select()
             .where(
-                StorefrontCredit.status.in_(["pending", "sending"]),
+                StorefrontCredit.status.in_(["pending", "sending", "open"]),
                 StorefrontCredit.next_attempt_at <= now,
             )
             .order_by(StorefrontCredit.next_attempt_at),

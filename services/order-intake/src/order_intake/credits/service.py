@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dropship_common.contracts.aftersales import (
     AftersalesDiscountRequested,
+    AftersalesPaymentRequested,
     AftersalesRefundRequested,
 )
-from dropship_common.contracts.order_intake import OrderRefundFailed
+from dropship_common.contracts.order_intake import OrderPaymentFailed, OrderRefundFailed
 from dropship_common.db import utcnow
 from dropship_common.messaging.outbox import Outbox
 from order_intake.credits.repository import CreditRepository
@@ -128,6 +129,42 @@ async def accept_discount(
             "currency": event.currency,
             "reason": event.reason[:500],
             "code": discount_code(event.case_id),
+            "ends_at": utcnow() + dt.timedelta(days=event.valid_days),
+        }
+    )
+    if added:
+        session.info[CREDIT_FLAG] = True
+    return added
+
+
+async def accept_payment(
+    session: AsyncSession, outbox: Outbox, event: AftersalesPaymentRequested
+) -> bool:
+    """A payment link for the order's buyer, once per case; refused at once (``order.
+    payment_failed``) for an order we do not have or in another currency."""
+    order = await OrderRepository(session).get(event.order_id, for_update=True)
+    if order is None:
+        log.warning("payment_for_unknown_order", order=str(event.order_id))
+        return False
+    if event.currency != order.currency:
+        failed = OrderPaymentFailed(
+            order_id=order.id, shop_id=order.shop_id, case_id=event.case_id,
+            code="storefront_error", failed_at=utcnow(),
+            message=f"the order is in {order.currency}, not {event.currency}",
+        )  # fmt: skip
+        await outbox.add(session, [failed.envelope(correlation_id=str(order.id))])
+        return False
+    added = await CreditRepository(session).add_new(
+        {
+            "id": uuid.uuid4(),
+            "case_id": event.case_id,
+            "kind": "payment",
+            "order_id": order.id,
+            "shop_id": order.shop_id,
+            "platform": order.platform,
+            "amount": event.amount,
+            "currency": event.currency,
+            "reason": event.reason[:500],
             "ends_at": utcnow() + dt.timedelta(days=event.valid_days),
         }
     )

@@ -5,7 +5,12 @@ for aftersales (``order.refund_recorded`` / ``order.discount_created``, or
 ``order.refund_failed`` when the storefront refuses for good or the retries are over).
 A row claimed again is sent with ``may_exist``: Shopify's idempotency key gives the
 first refund back, and the plugins look for the case's refund or code before they make
-one."""
+one.
+
+A payment (a dearer exchange's difference) is a link made at the storefront and
+e-mailed to the buyer (``order.payment_link_sent``), then ``open``: looked at every
+``payment_check_seconds`` until paid (``order.payment_received``) or expired unpaid
+(``order.payment_failed``)."""
 
 from __future__ import annotations
 
@@ -18,6 +23,9 @@ import structlog
 
 from dropship_common.contracts.order_intake import (
     OrderDiscountCreated,
+    OrderPaymentFailed,
+    OrderPaymentLinkSent,
+    OrderPaymentReceived,
     OrderRefundFailed,
     OrderRefundRecorded,
 )
@@ -29,6 +37,7 @@ from dropship_common.observability import mask_text
 from dropship_common.runtime import ServiceRuntime
 from dropship_common.workers import CommitSignal, drain_forever
 from order_intake.config import config_of
+from order_intake.credits.messages import payment_link_message
 from order_intake.credits.repository import CreditRepository
 from order_intake.credits.service import CREDIT_FLAG
 from order_intake.fulfilment.base import (
@@ -46,6 +55,7 @@ from order_intake.models import OrderEvent, StorefrontCredit
 
 log = structlog.get_logger(__name__)
 
+LINK_SENT = OrderPaymentLinkSent.TYPE
 LEASE = dt.timedelta(minutes=2)
 ACTOR = "system:credit-worker"
 
@@ -65,6 +75,11 @@ class Sent:
     refused: CreditRefused | None = None
     error: str | None = None
     retry_after: float | None = None
+
+
+def _waiting(row: StorefrontCredit) -> str:
+    """What a row goes back to between attempts: a payment link already made is open."""
+    return "open" if row.kind == "payment" and row.external_ref else "pending"
 
 
 def idempotency_key(case_id: uuid.UUID, kind: str) -> str:
@@ -112,6 +127,7 @@ class CreditWorker:
                             code=row.code,
                             ends_at=row.ends_at,
                             may_exist=row.attempts > 1,
+                            external_ref=row.external_ref if row.kind == "payment" else None,
                         ),
                         row.attempts,
                     )
@@ -127,6 +143,10 @@ class CreditWorker:
         try:
             if job.kind == "refund":
                 return Sent(outcome=await plugin.refund(job.request))
+            if job.kind == "payment" and job.request.external_ref:
+                return Sent(outcome=await plugin.payment_paid(job.request))
+            if job.kind == "payment":
+                return Sent(outcome=await plugin.payment_link(job.request))
             return Sent(outcome=await plugin.discount(job.request))
         except CreditRefused as exc:
             return Sent(refused=exc)
@@ -150,7 +170,7 @@ class CreditWorker:
                 if row.status != "sending" or row.attempts != job.attempts:
                     log.warning("credit_claim_lost", credit=str(row.id))
                 elif sent is None:  # the lease ran out before its turn
-                    row.status, row.next_attempt_at = "pending", utcnow()
+                    row.status, row.next_attempt_at = _waiting(row), utcnow()
                     row.attempts -= 1
                 else:
                     event, envelope = self._record(row, sent)
@@ -158,19 +178,23 @@ class CreditWorker:
                         session.add(event)
                     if envelope is not None:
                         await self.runtime.outbox.add(session, [envelope])
+                    if isinstance(envelope, Envelope) and envelope.type == LINK_SENT:
+                        await payment_link_message(session, row)
         return len(jobs)
 
     def _record(
         self, row: StorefrontCredit, sent: Sent
     ) -> tuple[OrderEvent | None, Envelope | None]:
         now = utcnow()
+        if sent.outcome is not None and row.kind == "payment":
+            return self._payment(row, sent.outcome, now)
         if sent.outcome is not None:
             return self._done(row, sent.outcome, now)
         refused = sent.refused
         if refused is None:
             row.last_error = sent.error
             if row.attempts < MAX_ATTEMPTS:
-                row.status = "pending"
+                row.status = _waiting(row)
                 wait = backoff(row.attempts)
                 if sent.retry_after is not None:
                     wait = max(wait, dt.timedelta(seconds=sent.retry_after))
@@ -178,6 +202,9 @@ class CreditWorker:
                 return None, None
             refused = CreditRefused("storefront_error", f"gave up: {sent.error}")
         row.status, row.last_error = "failed", str(refused)
+        if row.kind == "payment":
+            code = "unknown_order" if refused.code == "unknown_order" else "storefront_error"
+            return self._payment_failed(row, code, f"payment link: {refused}", now)
         failed = OrderRefundFailed(
             order_id=row.order_id, shop_id=row.shop_id, case_id=row.case_id,
             code=refused.code, message=f"{row.kind}: {refused}"[:1000],
@@ -217,6 +244,62 @@ class CreditWorker:
                            details={"case_id": str(row.case_id), "existing": outcome.existing},
                            cause=f"case:{row.case_id}", actor=ACTOR)  # fmt: skip
         return event, envelope
+
+    def _payment(
+        self, row: StorefrontCredit, outcome: CreditOutcome, now: dt.datetime
+    ) -> tuple[OrderEvent | None, Envelope | None]:
+        """A payment link made (the buyer is e-mailed it), paid, or still waiting."""
+        check = dt.timedelta(seconds=config_of(self.runtime).payment_check_seconds)
+        row.last_error = None
+        if row.external_ref is None:  # the link is made
+            row.status, row.external_ref, row.payment_url = (
+                "open",
+                outcome.external_ref,
+                outcome.url,
+            )
+            row.attempts, row.next_attempt_at = 0, now + check
+            assert row.ends_at is not None
+            sent = OrderPaymentLinkSent(
+                order_id=row.order_id, shop_id=row.shop_id, case_id=row.case_id,
+                storefront_ref=outcome.external_ref, amount=row.amount, currency=row.currency,
+                expires_at=row.ends_at,
+            )  # fmt: skip
+            event = OrderEvent(order_id=row.order_id, at=now, kind="payment_link_sent",
+                               reason=f"{row.amount} {row.currency} ({outcome.external_ref})",
+                               details={"case_id": str(row.case_id)},
+                               cause=f"case:{row.case_id}", actor=ACTOR)  # fmt: skip
+            return event, sent.envelope(correlation_id=str(row.order_id))
+        if outcome.paid:
+            row.status, row.done_at = "done", now
+            paid = OrderPaymentReceived(
+                order_id=row.order_id, shop_id=row.shop_id, case_id=row.case_id,
+                storefront_ref=row.external_ref, amount=row.amount, currency=row.currency,
+                paid_at=now,
+            )  # fmt: skip
+            event = OrderEvent(order_id=row.order_id, at=now, kind="payment_received",
+                               reason=f"{row.amount} {row.currency} ({row.external_ref})",
+                               details={"case_id": str(row.case_id)},
+                               cause=f"case:{row.case_id}", actor=ACTOR)  # fmt: skip
+            return event, paid.envelope(correlation_id=str(row.order_id))
+        if row.ends_at is not None and now >= row.ends_at:
+            row.status = "failed"
+            return self._payment_failed(
+                row, "not_paid", f"not paid by {row.ends_at.isoformat()}", now
+            )
+        row.status, row.attempts, row.next_attempt_at = "open", 0, now + check
+        return None, None
+
+    def _payment_failed(
+        self, row: StorefrontCredit, code: str, message: str, now: dt.datetime
+    ) -> tuple[OrderEvent, Envelope]:
+        failed = OrderPaymentFailed(
+            order_id=row.order_id, shop_id=row.shop_id, case_id=row.case_id,
+            code=code, message=message[:1000], failed_at=now,
+        )  # fmt: skip
+        event = OrderEvent(order_id=row.order_id, at=now, kind="payment_failed",
+                           reason=message[:1000], details={"case_id": str(row.case_id)},
+                           cause=f"case:{row.case_id}", actor=ACTOR)  # fmt: skip
+        return event, failed.envelope(correlation_id=str(row.order_id))
 
     async def run(self) -> None:
         try:

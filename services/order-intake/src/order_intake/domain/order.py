@@ -109,6 +109,10 @@ class StorefrontRefund(BaseModel):
     note: str | None = None
 
 
+# the note attribute (Shopify) / meta key (WooCommerce) of the orders we make for a payment
+PAYMENT_MARK = "dropship_payment_for_case"
+
+
 class CanonicalOrder(BaseModel):
     """What a storefront says an order is, at ``source_updated_at``."""
 
@@ -136,3 +140,9 @@ class CanonicalOrder(BaseModel):
     source_updated_at: dt.datetime
     test: bool = False
     refunds: tuple[StorefrontRefund, ...] = ()
+
+    @property
+    def payment_for_case(self) -> str | None:
+        """The aftersales case this order is the payment link of (a dearer exchange's
+        difference: nothing to fulfil), from the mark the credit worker puts on it."""
+        return next((w.value for w in self.note_attributes if w.name == PAYMENT_MARK), None)

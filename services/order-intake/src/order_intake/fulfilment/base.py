@@ -103,8 +103,9 @@ class CreditRequest:
     buyer_email: str | None = None
     buyer_ref: str | None = None  # the storefront's id of the buyer (a customer account)
     code: str | None = None  # a discount's code
-    ends_at: dt.datetime | None = None  # a discount's end
+    ends_at: dt.datetime | None = None  # a discount's end; a payment link's expiry
     may_exist: bool = False  # an earlier attempt may have reached the storefront
+    external_ref: str | None = None  # a payment link made before: is it paid?
 
 
 def money_text(amount: Decimal) -> str:
@@ -121,6 +122,8 @@ class CreditOutcome:
     refunded_total: Decimal | None = None
     gateway_refunded: bool = True
     existing: bool = False  # an earlier attempt had made it
+    url: str | None = None  # a payment link's address, for the buyer
+    paid: bool = False  # a payment link the buyer has paid
 
 
 class CreditRefused(Exception):
@@ -182,6 +185,14 @@ class FulfilmentPlugin(abc.ABC):
     async def discount(self, request: CreditRequest) -> CreditOutcome:
         """Create ``request.code`` once per case; CreditRefused when it cannot be."""
         raise CreditRefused("storefront_error", f"{self.platform} takes no discount codes")
+
+    async def payment_link(self, request: CreditRequest) -> CreditOutcome:
+        """A link where the buyer pays ``request.amount``, made once per case (``url``)."""
+        raise CreditRefused("storefront_error", f"{self.platform} takes no payment requests")
+
+    async def payment_paid(self, request: CreditRequest) -> CreditOutcome:
+        """Whether the link ``request.external_ref`` is paid (``paid``)."""
+        raise CreditRefused("storefront_error", f"{self.platform} takes no payment requests")
 
     def credential(self, name: str) -> str:
         value = self.shop.credentials.get(name)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from order_intake.credits import shopify as credits
+from order_intake.credits import shopify_payment
 from order_intake.fulfilment.base import (
     CreditOutcome,
     CreditRequest,
@@ -255,6 +256,12 @@ class ShopifyFulfilment(FulfilmentPlugin):
 
     async def discount(self, request: CreditRequest) -> CreditOutcome:
         return await credits.discount(self.admin(), request)
+
+    async def payment_link(self, request: CreditRequest) -> CreditOutcome:
+        return await shopify_payment.payment_link(self.admin(), request)
+
+    async def payment_paid(self, request: CreditRequest) -> CreditOutcome:
+        return await shopify_payment.payment_paid(self.admin(), request)
 
     async def fulfil(self, request: FulfilmentRequest) -> Outcome:
         admin = self.admin()

@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from order_intake.credits import woocommerce as credits
+from order_intake.credits import woocommerce_payment
 from order_intake.fulfilment.base import (
     CreditOutcome,
     CreditRequest,
@@ -132,6 +133,12 @@ class WooCommerceFulfilment(FulfilmentPlugin):
 
     async def discount(self, request: CreditRequest) -> CreditOutcome:
         return await credits.coupon(self.credit_call, request)
+
+    async def payment_link(self, request: CreditRequest) -> CreditOutcome:
+        return await woocommerce_payment.payment_link(self.credit_call, request)
+
+    async def payment_paid(self, request: CreditRequest) -> CreditOutcome:
+        return await woocommerce_payment.payment_paid(self.credit_call, request)
 
     async def fulfil(self, request: FulfilmentRequest) -> Outcome:
         order_id = request.order_external_id

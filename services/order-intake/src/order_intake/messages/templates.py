@@ -275,6 +275,19 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
             "$amount $currency 的优惠码，下次购物可用：$code$case_link\n\n$shop",
         ),
     },
+    "case_payment_link": {
+        "en": (
+            "Your exchange for order $number: the price difference",
+            "Dear $name,\n\nthe variant you chose for your exchange costs $amount $currency"
+            " more. Please pay the difference here: $url\n\nWe send the new item as soon as"
+            " it is paid (the link works until $expires).$case_link\n\n$shop",
+        ),
+        "zh": (
+            "订单 $number 换货：请补差价",
+            "$name 您好：\n\n您选择换的款式需补差价 $amount $currency，请在此付款：$url\n\n"
+            "付款后我们会立即寄出新商品（链接有效期至 $expires）。$case_link\n\n$shop",
+        ),
+    },
     "case_rejected": {
         "en": (
             "About your request for order $number",

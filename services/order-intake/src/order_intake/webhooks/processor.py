@@ -118,6 +118,11 @@ async def process_delivery(
         return
     co = parsed or parse_order(delivery)
     assert co is not None  # an order topic
+    if co.payment_for_case is not None:
+        # the buyer's payment for a case (its link made by the credit worker, which
+        # sees it paid): money in, nothing to send
+        log.info("payment_order_not_fulfilled", shop=str(shop.id), case=co.payment_for_case)
+        return
     if reconciled:
         # found by reconciliation: a version already applied (its webhook came after
         # all) changes nothing
