@@ -75,11 +75,28 @@ Documented rules it enforces:
   already used by another discount is refused
   (``userErrors`` code ``TAKEN``); ``codeDiscountNodeByCode(code:)`` finds one. The
   mutation has no idempotency key.
+* Draft orders (https://shopify.dev/docs/api/admin-graphql/latest/mutations/
+  draftOrderCreate): ``draftOrderCreate(input:)`` needs at least one line item ("Each
+  draft order must include at least one line item",
+  https://shopify.dev/docs/api/admin-graphql/latest/input-objects/DraftOrderInput); a
+  custom line item (no ``variantId``) has a ``title``, a ``quantity`` (``Int!``) and
+  its price, ``originalUnitPriceWithCurrency`` (a ``MoneyInput`` in the draft's
+  presentment currency: "All presentment currencies for a single draft should be the
+  same and match the presentment currency of the draft order") or the older
+  ``originalUnitPrice``
+  (https://shopify.dev/docs/api/admin-graphql/latest/input-objects/
+  DraftOrderLineItemInput); the draft order has an ``invoiceUrl`` and ``status``
+  ``OPEN`` (https://shopify.dev/docs/api/admin-graphql/latest/enums/DraftOrderStatus:
+  ``OPEN``, ``INVOICE_SENT``, ``COMPLETED`` "the draft order has been paid"), read back
+  with ``draftOrder(id:)`` and ``draftOrders(first:, query: "tag:…")`` (``tag`` is one
+  of the documented filters, https://shopify.dev/docs/api/admin-graphql/latest/queries/
+  draftOrders; the fake knows no other). :meth:`FakeShopifyAdmin.pay_draft_order`
+  completes one with an order ``PAID`` (or ``PENDING``: completed with the payment
+  pending). No idempotency key.
 
 The operation is recognised by the root fields of the parsed document: ``order(id:)``,
-``orders``, ``webhookSubscriptions``, ``fulfillmentOrder(id:)``, ``fulfillment(id:)`` and
-the mutations ``fulfillmentCreate``, ``fulfillmentEventCreate`` and
-``webhookSubscriptionCreate``.
+``orders``, ``webhookSubscriptions``, ``fulfillmentOrder(id:)``, ``fulfillment(id:)``,
+``draftOrder(id:)``, ``draftOrders`` and the mutations named above.
 The answer is the query's selection projected over the fake's objects (aliases,
 fragments and variables honoured). Faults can be queued per operation type (``"query"``
 / ``"mutation"``) or per root field (``"refundCreate"``): ``"http_500"``, ``"http_429"``,

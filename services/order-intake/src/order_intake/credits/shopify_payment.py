@@ -1,15 +1,19 @@
 """Shopify: a payment link for the buyer is a draft order's invoice.
 
 ``draftOrderCreate`` (https://shopify.dev/docs/api/admin-graphql/latest/mutations/
-draftOrderCreate) with one custom line item (a ``title`` and a price, no variant; no
-shipping, not taxable), the buyer's e-mail, the case's tag and the custom attribute
+draftOrderCreate) with one custom line item (a ``title`` and its price as
+``originalUnitPriceWithCurrency`` in the draft's ``presentmentCurrencyCode``, no
+variant, no shipping, not taxable: https://shopify.dev/docs/api/admin-graphql/latest/
+input-objects/DraftOrderLineItemInput), the buyer's e-mail, the case's tag and the custom attribute
 ``dropship_payment_for_case`` (it becomes the order's ``note_attributes``, by which the
 intake knows the order it turns into is not one to fulfil). The draft order's
 ``invoiceUrl`` is the secure checkout link the buyer pays at. The mutation takes no
 idempotency key, so an attempt that may follow a lost reply looks the case's tag up
-first (``draftOrders(query: "tag:…")``). Paid: the draft order is ``COMPLETED`` and its
-order's ``displayFinancialStatus`` is ``PAID`` (a draft completed as "payment pending"
-is not paid)."""
+first (``draftOrders(query: "tag:…")``, ``tag`` a documented filter of the query).
+Paid: the draft order is ``COMPLETED`` (https://shopify.dev/docs/api/admin-graphql/
+latest/enums/DraftOrderStatus) and its order's ``displayFinancialStatus`` is ``PAID``
+(or refunded since): a draft the merchant completed as "payment pending" is not paid.
+Scopes: ``write_draft_orders`` (and ``read_draft_orders``)."""
 
 from __future__ import annotations
 

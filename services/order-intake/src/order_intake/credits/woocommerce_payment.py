@@ -4,7 +4,8 @@
 with ``status`` ``pending``, the order's currency, the buyer's billing e-mail (and
 customer account, when the order has one), one fee line for the amount (no tax) and the
 meta ``dropship_payment_for_case`` (by which the intake knows this order is not one to
-fulfil); its ``payment_url`` is the "pay for order" page the buyer pays at. WooCommerce
+fulfil); its ``payment_url`` (read-only, "Order payment URL" in the order schema of
+WooCommerce's REST controller) is the "pay for order" page the buyer pays at. WooCommerce
 has no idempotency key: an attempt that may follow a lost reply searches the orders for
 the case id (``GET /orders?search=``, which looks in the orders' item names, the fee's
 among them) and takes the one whose meta names the case. Paid: the order is
