@@ -10,7 +10,9 @@ http-protocol supplier and 17TRACK on real local ports:
 * a damaged line reported with a photo on the buyer's page (a forged photo refused
   first, nothing kept) → a partial refund at Shopify, once, though Shopify's answer is
   lost after it refunded;
-* a wrong size → an exchange for another SKU, placed at the supplier once;
+* a wrong size → an exchange for another SKU, placed at the supplier once; for a dearer
+  SKU, only once the buyer paid the difference through the Shopify draft order's
+  invoice e-mailed to them;
 * two agents approving a refund at the same moment → one refund at Shopify.
 """
 
@@ -68,6 +70,7 @@ async def world(databases, tmp_path_factory) -> AsyncIterator[dict[str, Any]]:  
                     "DROPSHIP_STOREFRONT_ROUTES": f"{DOMAIN}={shopify.url}",
                     "DROPSHIP_TRACKING_PAGE_BASE_URL": base["logistics"],
                     "DROPSHIP_AFTERSALES_BASE_URL": base["aftersales"],
+                    "DROPSHIP_PAYMENT_CHECK_SECONDS": "0.3",
                 },
                 "supplier-gateway": {
                     "DROPSHIP_DATA_DIR": str(logs / "supplier-gateway"),
@@ -332,3 +335,55 @@ async def test_a_wrong_size_is_exchanged_for_another_sku_at_the_supplier(
 
     [notice] = exchange_posts()
     assert [item["sku"] for item in notice["items"]] == [other]
+
+
+async def test_a_dearer_exchange_ships_only_once_the_buyer_paid_the_difference(
+    world: dict[str, Any],
+) -> None:
+    p: Pipeline = world["pipeline"]
+    af: httpx.AsyncClient = world["aftersales"]
+    shopify: FakeShopify = world["shopify"]
+    supplier: FakeHttpSupplierServer = world["supplier"]
+    order, _ = await shipped_order(world, 8_100_005)
+    line = (await p.order(order["id"]))["lines"][0]
+    other = next(s for s in SHOPIFY_LINES.values() if s != line["sku"])
+    r = await af.post("/v1/cases", json={"order_id": order["id"], "type": "wrong_size",
+                                         "line_ids": [line["id"]]})  # fmt: skip
+    case = r.json()
+    exchange = {"resolution": "exchange", "exchange_skus": {line["id"]: other},
+                "price_difference": "6.00"}  # fmt: skip
+    r = await af.post(f"/v1/cases/{case['id']}/propose", json=exchange)
+    assert r.status_code == 200, r.text
+    r = await af.post(f"/v1/cases/{case['id']}/approve")
+    assert r.status_code == 200, r.text
+
+    async def draft() -> dict[str, Any] | None:
+        found = [d for d in shopify.fake.draft_orders.values()
+                 if f"dropship-case-{case['id']}" in d["tags"]]  # fmt: skip
+        return found[0] if found else None
+
+    made = await eventually(draft, timeout=30)
+    assert (made["totalPrice"], made["currencyCode"]) == ("6.00", "USD")
+
+    [mail] = await p.wait_mails(f"Your exchange for order {order['number']}")
+    assert made["invoiceUrl"] in mail.get_body().get_content()  # type: ignore[union-attr]
+
+    def exchange_posts() -> list[dict[str, Any]]:
+        return [
+            notice
+            for seen in supplier.posts()
+            if (notice := (seen.json() or {}).get("notice") or {}).get("order_number")
+            == order["number"]
+            and notice.get("replacement")
+        ]
+
+    # unpaid: the case waits, nothing goes to the supplier
+    body = (await af.get(f"/v1/cases/{case['id']}")).json()
+    assert body["status"] == "resolving" and body["payment_info"]["paid_at"] is None
+    assert exchange_posts() == []
+    shopify.fake.pay_draft_order(made["id"])
+    await case_in(world, case["id"], "resolved")
+    [notice] = exchange_posts()
+    assert [item["sku"] for item in notice["items"]] == [other]
+    # the order the paid draft became is not one we know (no webhook came for it here)
+    assert len(shopify.fake.draft_orders) == 1
