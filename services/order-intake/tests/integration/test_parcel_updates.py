@@ -244,3 +244,27 @@ async def test_a_reships_parcel_is_followed_on_a_delivered_order_that_stays_deli
         (NUMBER_2, "out_for_delivery", "skipped"),
     }
     assert [e["status"] for e in w.shopify.fulfillment_events()] == ["DELIVERED"]
+
+
+async def test_an_order_whose_lost_parcel_was_reshipped_is_delivered_with_the_reship(
+    w: World,
+) -> None:
+    """The original parcel never arrives (presumed lost: its status stays in transit);
+    aftersales reships the lines; the replacement's delivery delivers the order."""
+    order, so = await shipped(w)
+    await w.processed(await w.publish(changed(order, so, "pending", "in_transit", 5, None)))
+    reship = tracking(order, numbers=[NUMBER_2]).model_copy(update={"case_id": uuid.uuid4()})
+    await w.processed(await w.publish(reship))
+    fields = {"tracking_number": NUMBER_2, "case_id": reship.case_id}
+    moving = changed(order, reship.supplier_order_id, "pending", "in_transit", 50, None)
+    await w.processed(await w.publish(moving.model_copy(update=fields)))
+    assert (await w.get(f"/v1/orders/{order['id']}"))["status"] == "shipped"
+    arrived = changed(order, reship.supplier_order_id, "in_transit", "delivered", 90, None)
+    await w.processed(await w.publish(arrived.model_copy(update=fields)))
+    done = await w.get(f"/v1/orders/{order['id']}")
+    assert done["status"] == "delivered"
+    body = await w.get(f"/v1/orders/{order['id']}/fulfilments")
+    assert {p["tracking_number"]: p["status"] for p in body["parcels"]} == {
+        NUMBER: "in_transit",
+        NUMBER_2: "delivered",
+    }

@@ -1,6 +1,7 @@
 """What logistics' ``shipment.*`` events change here, in the consumer's transaction:
 
-* the parcel's status; the order ``delivered`` once every parcel of a shipped order is;
+* the parcel's status; the order ``delivered`` once every parcel of a shipped order is,
+  or was replaced by an aftersales reship that is (``domain/delivery.py``);
   every change on the order's timeline;
 * a storefront milestone per parcel and milestone (sent after commit by the milestone
   worker, exactly once): in transit, out for delivery, attempted, ready for pickup,
@@ -31,6 +32,7 @@ from dropship_common.contracts.logistics import (
 from dropship_common.db import utcnow
 from dropship_common.messaging.outbox import Outbox
 from order_intake.config import OrderIntakeSettings
+from order_intake.domain.delivery import every_parcel_arrived
 from order_intake.domain.lifecycle import OrderStatus
 from order_intake.fulfilment.plugins import writes_back
 from order_intake.messages.links import help_page, help_text
@@ -198,8 +200,7 @@ class ParcelUpdates:
             },
             at=utcnow(),
         )
-        all_delivered = all(p.status == "delivered" for p in parcels)
-        if all_delivered and order.status == OrderStatus.SHIPPED:
+        if every_parcel_arrived(parcels) and order.status == OrderStatus.SHIPPED:
             shop = await ShopRepository(self.session).get(order.shop_id)
             assert shop is not None
             await self.orders.transitions.move(
@@ -208,7 +209,9 @@ class ParcelUpdates:
                 OrderStatus.DELIVERED,
                 self.cause,
                 utcnow(),
-                why="every parcel delivered",
+                why="every parcel delivered"
+                if all(p.status == "delivered" for p in parcels)
+                else "every parcel delivered or replaced by a delivered reship",
             )
         if event.status in STOREFRONT_MILESTONES:
             await self._milestone(
