@@ -331,9 +331,10 @@ async def test_two_cases_approved_at_once_cannot_both_spend_the_refundable_money
 
 
 async def test_a_failed_refund_goes_back_to_an_agent_and_frees_the_money(
-    start_service,
+    start_service, tap_factory
 ) -> None:  # type: ignore[no-untyped-def]
     svc = await start_service(SPEC)
+    tap = await tap_factory(svc.settings, ["aftersales.#"])
     o = order()
     await processed(svc, await publish(svc, o))
     case = await _case(svc, o, "lost")
@@ -347,9 +348,15 @@ async def test_a_failed_refund_goes_back_to_an_agent_and_frees_the_money(
     assert body["status"] == "proposed"
     assert "gateway_declined" in body["timeline"][-1]["reason"]
     assert [e["state"] for e in body["ledger"]] == ["released"]
-    # approved again: the released money is refundable again
+    # approved again: the released money is reserved again and asked for once more, as
+    # the case's second attempt (a new try for order-intake, not a duplicate)
     r = await svc.client.post(f"/v1/cases/{case['id']}/approve", headers=svc.admin_headers)
     assert r.status_code == 200, r.text
+    again = await _get(svc, case["id"])
+    assert again["status"] == "resolving"
+    assert [(e["kind"], e["state"]) for e in again["ledger"]] == [("refund", "reserved")]
+    first, second = await tap.wait_for("aftersales.refund_requested", count=2)
+    assert (first.payload["attempt"], second.payload["attempt"]) == (1, 2)
 
 
 async def test_a_lost_parcel_is_reshipped_when_cheaper_and_the_supplier_and_buyer_hear(

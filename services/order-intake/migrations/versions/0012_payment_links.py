@@ -1,4 +1,5 @@
-"""storefront credits: payment links (a dearer exchange's difference)
+"""storefront credits: payment links (a dearer exchange's difference); a credit tried again
+in a new round after it failed
 
 Revision ID: 0012
 Revises: 0011
@@ -31,10 +32,15 @@ def _due_index(statuses: str) -> None:
 
 def upgrade() -> None:
     op.add_column("storefront_credits", sa.Column("payment_url", sa.Text(), nullable=True))
+    op.add_column(
+        "storefront_credits",
+        sa.Column("round", sa.Integer(), server_default="0", nullable=False),
+    )
     # an open payment link is looked at again: the worker's claim reads it too
     _due_index("'pending', 'sending', 'open'")
 
 
 def downgrade() -> None:
     _due_index("'pending', 'sending'")
+    op.drop_column("storefront_credits", "round")
     op.drop_column("storefront_credits", "payment_url")

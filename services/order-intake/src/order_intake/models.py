@@ -417,6 +417,9 @@ class StorefrontCredit(Base):
     code: Mapped[str | None] = mapped_column(sa.String(64))  # a discount's code
     ends_at: Mapped[dt.datetime | None]  # a discount's end; a payment link's expiry
     payment_url: Mapped[str | None] = mapped_column(sa.Text)  # the buyer's payment link
+    # 0, then 1, 2 … each time the case asks again after this one failed (a new try, a
+    # new idempotency key)
+    round: Mapped[int] = mapped_column(default=0, server_default="0")
     # pending | sending (claimed, lease until next_attempt_at) | done | failed; a payment
     # is open while its link waits to be paid (looked at again at next_attempt_at)
     status: Mapped[str] = mapped_column(sa.String(20), default="pending")

@@ -31,6 +31,7 @@ from dropship_testkit.storefront import (
     woo_order_body,
 )
 from dropship_testkit.tap import EventTap, eventually
+from order_intake.credits.worker import idempotency_key
 from order_intake.fulfilment.worker import TRANSPORT_KEY
 from order_intake.main import SPEC
 from order_intake.models import StorefrontCredit, common
@@ -266,3 +267,38 @@ async def test_a_discount_code_is_created_once_at_shopify_and_woocommerce(w: Wor
         "fixed_cart", 1, 1
     )  # fmt: skip
     assert made["email_restrictions"] and "@" in made["email_restrictions"][0]
+
+
+async def test_a_refund_that_failed_is_tried_again_for_the_cases_next_approval_only(
+    w: World,
+) -> None:
+    """Refused (more than Shopify still has refundable), the agent approves a smaller
+    amount: attempt 2 is a new try with a key of its own; attempt 1 again changes
+    nothing."""
+    order = await shopify_order(w)
+    w.shopify.orders["gid://shopify/Order/450789469"].refunds.append(
+        {"id": "gid://shopify/Refund/1", "note": "by hand", "amount": "400.00"}
+    )
+    asked = refund(order, "40.00")
+    await w.processed(await w.publish(asked))
+    assert (await w.done(asked.case_id)).status == "failed"
+    await w.processed(await w.publish(asked))  # the first attempt again: a duplicate
+    [row] = await w.credits(asked.case_id)
+    assert (row.status, row.round) == ("failed", 0)
+
+    second = asked.model_copy(update={"amount": Decimal("9.00"), "attempt": 2})
+    await w.processed(await w.publish(second))
+
+    async def refunded() -> StorefrontCredit | None:
+        [row] = await w.credits(asked.case_id)
+        return row if row.status == "done" else None
+
+    row = await eventually(refunded, timeout=30)
+    assert (row.round, row.amount) == (1, Decimal("9.00"))
+    made = [r for r in w.shopify.refunds(450789469) if r["id"] != "gid://shopify/Refund/1"]
+    assert [Decimal(r["amount"]) for r in made] == [Decimal("9.00")]
+    [recorded] = await w.tap.wait_for("order.refund_recorded", case_id=str(asked.case_id))
+    assert Decimal(recorded.payload["amount"]) == Decimal("9.00")
+    keys = {c["variables"]["key"] for c in w.shopify.operations("refundCreate")}
+    assert keys == {idempotency_key(asked.case_id, "refund", 1)}  # the new round's own
+    assert idempotency_key(asked.case_id, "refund", 1) != idempotency_key(asked.case_id, "refund")

@@ -312,6 +312,8 @@ class Reship(Base):
     )
     original_supplier_order_id: Mapped[uuid.UUID | None]
     status: Mapped[str] = mapped_column(sa.String(10))  # open | placed | failed
+    # the case's approval it carries out: a later one after a failure tries again
+    attempt: Mapped[int] = mapped_column(default=1, server_default="1")
     code: Mapped[str | None] = mapped_column(sa.String(20))  # why it failed
     message: Mapped[str | None] = mapped_column(sa.Text)
     goods_cost: Mapped[Decimal | None] = mapped_column(sa.Numeric(18, 4))

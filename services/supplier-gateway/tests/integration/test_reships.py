@@ -329,3 +329,34 @@ async def test_a_reship_parked_by_the_release_before_is_placed_on_start_once(
         await eventually(lambda: _true(_handled(event.TYPE) > before))
         assert len(await _of_case(gw, event.case_id)) == 1
         assert sorted(fake.orders) == sorted([original, placed.payload["supplier_order_id"]])
+
+
+async def test_a_failed_reship_is_tried_again_for_the_cases_next_approval_only(
+    start_service, tap_factory
+) -> None:  # type: ignore[no-untyped-def]
+    """Unmapped, the reship fails; the merchant maps the SKU and the agent approves the
+    case again (attempt 2): it is placed. The first attempt delivered again, or the
+    second once placed, changes nothing."""
+    async with fake_supplier() as (fake, url):
+        gw = await start_service(SPEC, **FAST)
+        tap = await tap_factory(gw.settings, ["supplier.#"])
+        order = _order("DE")
+        sid, _ = await http_supplier(gw, url, fake.secret, "MUG-1", order.shop_id)
+        await _confirmed(gw, tap, order)
+        first = reship_of(order, sku="MUG-1-XL")
+        await gw.runtime.bus.publish([first.envelope(correlation_id=str(order.order_id))])
+        await tap.wait_for("supplier.reship_failed", case_id=str(first.case_id))
+        await _publish_twice(gw, first)  # the first attempt again: still failed, no news
+        assert len(tap.of_type("supplier.reship_failed", case_id=str(first.case_id))) == 1
+
+        await map_sku(gw, order.shop_id, sid, "MUG-1-XL", "P-MUG-1-XL", unit_cost="2")
+        second = first.model_copy(update={"attempt": 2})
+        await _publish_twice(gw, second)  # and delivered twice
+        [placed] = await tap.wait_for("supplier.reship_placed", case_id=str(first.case_id))
+        [row] = await _of_case(gw, first.case_id)
+        assert str(row.id) == placed.payload["supplier_order_id"]
+        assert [item["sku"] for item in row.notice["items"]] == ["MUG-1-XL"]
+        async with gw.runtime.db.sessions() as session:
+            reship = await session.get(Reship, first.case_id)
+        assert reship is not None and (reship.status, reship.attempt) == ("placed", 2)
+        assert len(tap.of_type("supplier.reship_failed", case_id=str(first.case_id))) == 1

@@ -60,6 +60,12 @@ class AftersalesRefundRequested(Event):
         description="The lines refunded, for the storefront's record (no restock); empty"
         " for an amount not tied to lines.",
     )
+    attempt: int = Field(
+        default=1,
+        ge=1,
+        description="1 for the case's first approval, one more for each approval after"
+        " its outcome failed: a new try (the same attempt again is a duplicate).",
+    )
 
 
 class AftersalesReshipRequested(Event):
@@ -79,6 +85,12 @@ class AftersalesReshipRequested(Event):
         default=None, description="Another supplier to send it (a backup); none: the same."
     )
     reason: str = Field(description="Why (lost, wrong item, …), for the supplier.")
+    attempt: int = Field(
+        default=1,
+        ge=1,
+        description="1 for the case's first approval, one more for each approval after"
+        " its outcome failed: a new try (the same attempt again is a duplicate).",
+    )
 
 
 class AftersalesDiscountRequested(Event):
@@ -93,6 +105,12 @@ class AftersalesDiscountRequested(Event):
     currency: str = Field(description="ISO 4217 currency code of the amount.")
     valid_days: int = Field(default=90, ge=1, description="Days the code can be used.")
     reason: str = Field(description="Why, for the code's title at the storefront.")
+    attempt: int = Field(
+        default=1,
+        ge=1,
+        description="1 for the case's first approval, one more for each approval after"
+        " its outcome failed: a new try (the same attempt again is a duplicate).",
+    )
 
 
 class AftersalesPaymentRequested(Event):
@@ -110,6 +128,12 @@ class AftersalesPaymentRequested(Event):
     reason: str = Field(description="What it pays for, for the storefront's line and note.")
     valid_days: int = Field(
         default=14, ge=1, le=90, description="Days the buyer has to pay before it fails."
+    )
+    attempt: int = Field(
+        default=1,
+        ge=1,
+        description="1 for the case's first approval, one more for each approval after"
+        " its outcome failed: a new try (the same attempt again is a duplicate).",
     )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from aftersales.models import Case, CaseEvent, LedgerEntry, OrderCopy, Policy
-from dropship_common.db import insert_ignore
+from dropship_common.db import insert_ignore, utcnow
 from dropship_common.repository import Repository
 
 
@@ -26,6 +26,17 @@ class CaseRepository(Repository[Case]):
             .returning(Case.__table__.c.id)
         )
         return result.first() is not None
+
+    async def approvals(self, case_id: uuid.UUID) -> int:
+        """How many times the case was approved (this approval included): the attempt
+        its resolution's events carry."""
+        await self.session.flush()
+        count = await self.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(CaseEvent)
+            .where(CaseEvent.case_id == case_id, CaseEvent.to_status == "approved")
+        )
+        return max(1, int(count or 0))
 
     async def search(
         self,
@@ -151,6 +162,18 @@ class LedgerRepository(Repository[LedgerEntry]):
             .returning(LedgerEntry.__table__.c.id)
         )
         return result.first() is not None
+
+    async def reserve(self, values: dict[str, Any]) -> bool:
+        """Reserve a case's entry; one released by a failed outcome is reserved again
+        (the agent approved the case once more). False when it is reserved or done."""
+        if await self.add_new(values):
+            return True
+        held = await self.find(values["order_id"], values["kind"], values["reference"])
+        if held is None or held.state != "released":
+            return False
+        held.state, held.amount, held.borne_by = "reserved", values["amount"], values["borne_by"]
+        held.at = utcnow()
+        return True
 
     async def find(self, order_id: uuid.UUID, kind: str, reference: str) -> LedgerEntry | None:
         return await self.one(

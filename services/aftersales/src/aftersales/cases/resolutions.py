@@ -87,19 +87,20 @@ def _entry(case: Case, kind: str, amount: Decimal, policy: Policy) -> dict[str, 
     }
 
 
-def _refund(case: Case, amount: Decimal, kind: str) -> Envelope:
+def _refund(case: Case, amount: Decimal, kind: str, attempt: int) -> Envelope:
     return AftersalesRefundRequested(
         case_id=case.id, order_id=case.order_id, shop_id=case.shop_id, amount=amount,
         currency=case.currency, reason=f"{case.type.replace('_', ' ')} (case {case.id})",
         kind="compensation" if kind == "compensation" else "refund", lines=_lines(case),
+        attempt=attempt,
     ).envelope(correlation_id=str(case.order_id))  # fmt: skip
 
 
-def _reship(case: Case, skus: dict[str, str] | None = None) -> Envelope:
+def _reship(case: Case, attempt: int, skus: dict[str, str] | None = None) -> Envelope:
     return AftersalesReshipRequested(
         case_id=case.id, order_id=case.order_id, shop_id=case.shop_id,
         lines=_lines(case, skus), original_supplier_order_id=case.supplier_order_id,
-        reason=f"{case.type.replace('_', ' ')} (case {case.id})",
+        reason=f"{case.type.replace('_', ' ')} (case {case.id})", attempt=attempt,
     ).envelope(correlation_id=str(case.order_id))  # fmt: skip
 
 
@@ -120,6 +121,7 @@ async def carry_out(
     amount = Decimal(str(proposal.get("amount", "0")))
     cost = Decimal(str(proposal.get("cost", "0")))
     ledger = LedgerRepository(session)
+    attempt = await CaseRepository(session).approvals(case.id)
     events: list[Envelope] = []
     # money for goods not kept is a refund; money on top of goods kept or resent, a
     # compensation (a delay, a wrong item kept at a discount, a cheaper variant)
@@ -133,7 +135,7 @@ async def carry_out(
                 f" ({left} {case.currency}): propose again"
             )
         as_code = resolution == _R.COMPENSATION and policy.compensation_as == "discount_code"
-        await ledger.add_new(_entry(case, "discount" if as_code else "refund", amount, policy))
+        await ledger.reserve(_entry(case, "discount" if as_code else "refund", amount, policy))
         if as_code:
             events.append(
                 AftersalesDiscountRequested(
@@ -143,10 +145,11 @@ async def carry_out(
                     amount=amount,
                     currency=case.currency,
                     reason=f"{case.type.replace('_', ' ')} (case {case.id})",
+                    attempt=attempt,
                 ).envelope(correlation_id=str(case.order_id))
             )
         elif resolution != _R.RETURN_THEN_REFUND:  # refunded when the goods are back
-            events.append(_refund(case, amount, money_kind))
+            events.append(_refund(case, amount, money_kind, attempt))
     skus: dict[str, str] = proposal.get("exchange_skus") or {}
     if resolution == _R.EXCHANGE and not skus:
         raise ExchangeUnknown("an exchange needs the SKU to send: propose it with exchange_skus")
@@ -157,14 +160,14 @@ async def carry_out(
     amount_due = Decimal(str(proposal.get("amount_due") or "0"))
     pays_first = resolution == _R.EXCHANGE and amount_due > 0
     if pays_first:  # the dearer variant's difference: paid before it is sent
-        events.append(_ask_payment(case, amount_due, policy, now))
-        await ledger.add_new({**_entry(case, "payment", amount_due, policy), "borne_by": None})
+        events.append(_ask_payment(case, amount_due, policy, now, attempt))
+        await ledger.reserve({**_entry(case, "payment", amount_due, policy), "borne_by": None})
     if resolution in (_R.RESHIP, _R.SEND_MISSING, _R.EXCHANGE):
-        await ledger.add_new(_entry(case, "reship", cost - amount, policy))
+        await ledger.reserve(_entry(case, "reship", cost - amount, policy))
         if later:  # sent when the buyer orders again (consumers.order_confirmed)
             case.proposal = {**proposal, "with_next_order": True}
         elif not needs_return and not pays_first:
-            events.append(_reship(case, skus))
+            events.append(_reship(case, attempt, skus))
     if needs_return:
         case.return_info = {
             "rma": f"RMA-{secrets.token_hex(4).upper()}",
@@ -195,7 +198,9 @@ async def carry_out(
     await settle(session, outbox, case, actor=actor, now=now)
 
 
-def _ask_payment(case: Case, amount: Decimal, policy: Policy, now: dt.datetime) -> Envelope:
+def _ask_payment(
+    case: Case, amount: Decimal, policy: Policy, now: dt.datetime, attempt: int
+) -> Envelope:
     case.payment_info = {
         "amount_due": str(amount),
         "currency": case.currency,
@@ -207,7 +212,7 @@ def _ask_payment(case: Case, amount: Decimal, policy: Policy, now: dt.datetime) 
     return AftersalesPaymentRequested(
         case_id=case.id, order_id=case.order_id, shop_id=case.shop_id, amount=amount,
         currency=case.currency, valid_days=policy.payment_wait_days,
-        reason=f"exchange price difference (case {case.id})",
+        reason=f"exchange price difference (case {case.id})", attempt=attempt,
     ).envelope(correlation_id=str(case.order_id))  # fmt: skip
 
 
@@ -249,6 +254,7 @@ async def send_missing(
     event = AftersalesReshipRequested(
         case_id=case.id, order_id=case.order_id, shop_id=case.shop_id, lines=_lines(case),
         original_supplier_order_id=case.supplier_order_id, reason=reason,
+        attempt=await CaseRepository(session).approvals(case.id),
     ).envelope(correlation_id=str(case.order_id))  # fmt: skip
     await outbox.add(session, [event])
     session.add(
@@ -291,10 +297,11 @@ async def return_received(
     resolution = proposal.get("resolution")
     amount = Decimal(str(proposal.get("amount", "0")))
     events: list[Envelope] = []
+    attempt = await CaseRepository(session).approvals(case.id)
     if resolution == _R.RETURN_THEN_REFUND.value and amount > 0:
-        events.append(_refund(case, amount, "refund"))
+        events.append(_refund(case, amount, "refund", attempt))
     if resolution == _R.EXCHANGE.value and not _awaits_payment(case):
-        events.append(_reship(case, proposal.get("exchange_skus") or {}))
+        events.append(_reship(case, attempt, proposal.get("exchange_skus") or {}))
     await outbox.add(session, events)
     await settle(session, outbox, case, actor=actor, now=now)
 
@@ -337,7 +344,8 @@ async def payment_received(
                           actor="order-intake", cause=cause))  # fmt: skip
     proposal = case.proposal or {}
     if not _awaits_return(case):
-        await outbox.add(session, [_reship(case, proposal.get("exchange_skus") or {})])
+        attempt = await CaseRepository(session).approvals(case.id)
+        await outbox.add(session, [_reship(case, attempt, proposal.get("exchange_skus") or {})])
     await settle(session, outbox, case, actor="order-intake", now=now)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from dropship_common.db import insert_ignore
+from dropship_common.db import insert_ignore, utcnow
 from dropship_common.repository import Repository
 from order_intake.models import StorefrontCredit
 
@@ -27,6 +27,30 @@ class CreditRepository(Repository[StorefrontCredit]):
             .returning(StorefrontCredit.__table__.c.id)
         )
         return result.first() is not None
+
+    async def add_or_retry(self, values: dict[str, Any]) -> bool:
+        """:meth:`add_new`; a credit of the case that failed is tried again when the
+        request is of a later round (the agent approved the case once more after the
+        failure): pending, with the new amount. False when the case's credit is on its
+        way or done, or the request is of a round seen already (a duplicate)."""
+        if await self.add_new(values):
+            return True
+        row = await self.one(
+            self.select().where(
+                StorefrontCredit.case_id == values["case_id"],
+                StorefrontCredit.kind == values["kind"],
+            ),
+            for_update=True,
+        )
+        if row is None or row.status != "failed" or values["round"] <= row.round:
+            return False
+        for name in ("amount", "currency", "reason", "code", "ends_at", "round"):
+            if name in values:
+                setattr(row, name, values[name])
+        row.status, row.attempts = "pending", 0
+        row.next_attempt_at, row.last_error = utcnow(), None
+        row.external_ref, row.payment_url, row.done_at = None, None, None
+        return True
 
     async def refunded(self, order_id: uuid.UUID) -> Decimal:
         """Refunds of the order made or on their way."""

@@ -86,16 +86,17 @@ async def accept_refund(
                 credits.model.case_id == event.case_id, credits.model.kind == "refund"
             )
         )
-        if exists is not None:  # this case's own refund, asked again: nothing to do
-            return False
+        if exists is not None and (exists.status != "failed" or event.attempt - 1 <= exists.round):
+            return False  # this case's own refund, asked again: nothing to do
         code = "nothing_refundable" if left <= 0 else "over_refundable"
         asked = f"{event.amount} {event.currency} asked, {left} left to refund"
         await _failed(session, outbox, order, event.case_id, code, asked, left)
         return False
-    added = await credits.add_new(
+    added = await credits.add_or_retry(
         {
             "id": uuid.uuid4(),
             "case_id": event.case_id,
+            "round": event.attempt - 1,
             "kind": "refund",
             "order_id": order.id,
             "shop_id": order.shop_id,
@@ -117,10 +118,11 @@ async def accept_discount(
     if order is None:
         log.warning("discount_for_unknown_order", order=str(event.order_id))
         return False
-    added = await CreditRepository(session).add_new(
+    added = await CreditRepository(session).add_or_retry(
         {
             "id": uuid.uuid4(),
             "case_id": event.case_id,
+            "round": event.attempt - 1,
             "kind": "discount",
             "order_id": order.id,
             "shop_id": order.shop_id,
@@ -154,10 +156,11 @@ async def accept_payment(
         )  # fmt: skip
         await outbox.add(session, [failed.envelope(correlation_id=str(order.id))])
         return False
-    added = await CreditRepository(session).add_new(
+    added = await CreditRepository(session).add_or_retry(
         {
             "id": uuid.uuid4(),
             "case_id": event.case_id,
+            "round": event.attempt - 1,
             "kind": "payment",
             "order_id": order.id,
             "shop_id": order.shop_id,

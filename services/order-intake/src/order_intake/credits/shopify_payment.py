@@ -57,14 +57,16 @@ PAID = frozenset({"PAID", "PARTIALLY_REFUNDED", "REFUNDED"})  # paid, refunded s
 
 
 def case_tag(request: CreditRequest) -> str:
-    return f"dropship-case-{request.case_id}"
+    """The case's (and round's: a link asked again after one failed is a new one)."""
+    suffix = f"-{request.round}" if request.round else ""
+    return f"dropship-case-{request.case_id}{suffix}"
 
 
 def draft_input(request: CreditRequest) -> dict[str, Any]:
     draft: dict[str, Any] = {
         "tags": [case_tag(request)],
         "note": request.reason[:5000],
-        "customAttributes": [{"key": PAYMENT_ATTRIBUTE, "value": str(request.case_id)}],
+        "customAttributes": [{"key": PAYMENT_ATTRIBUTE, "value": request.round_mark}],
         "presentmentCurrencyCode": request.currency,
         "lineItems": [
             {

@@ -34,7 +34,7 @@ DEAD = frozenset({"cancelled", "failed", "trash", "refunded"})
 
 def _for_case(order: Any, request: CreditRequest) -> bool:
     return isinstance(order, dict) and any(
-        m.get("key") == PAYMENT_META and str(m.get("value")) == str(request.case_id)
+        m.get("key") == PAYMENT_META and str(m.get("value")) == request.round_mark
         for m in order.get("meta_data") or []
         if isinstance(m, dict)
     )
@@ -52,7 +52,7 @@ def order_body(request: CreditRequest) -> dict[str, Any]:
                 "tax_status": "none",
             }
         ],
-        "meta_data": [{"key": PAYMENT_META, "value": str(request.case_id)}],
+        "meta_data": [{"key": PAYMENT_META, "value": request.round_mark}],
     }
     if request.buyer_email:
         body["billing"] = {"email": request.buyer_email}

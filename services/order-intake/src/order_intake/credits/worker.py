@@ -82,9 +82,11 @@ def _waiting(row: StorefrontCredit) -> str:
     return "open" if row.kind == "payment" and row.external_ref else "pending"
 
 
-def idempotency_key(case_id: uuid.UUID, kind: str) -> str:
-    """One key per case and kind, a UUID as Shopify recommends."""
-    return str(uuid.uuid5(case_id, f"dropship:{kind}"))
+def idempotency_key(case_id: uuid.UUID, kind: str, round_: int = 0) -> str:
+    """One key per case, kind and round (a try again after a failure is a new
+    operation), a UUID as Shopify recommends."""
+    suffix = f":{round_}" if round_ else ""
+    return str(uuid.uuid5(case_id, f"dropship:{kind}{suffix}"))
 
 
 @dataclass
@@ -117,7 +119,7 @@ class CreditWorker:
                         CreditRequest(
                             credit_id=row.id,
                             case_id=row.case_id,
-                            key=idempotency_key(row.case_id, row.kind),
+                            key=idempotency_key(row.case_id, row.kind, row.round),
                             order_external_id=order.external_id,
                             amount=row.amount,
                             currency=row.currency,
@@ -126,8 +128,11 @@ class CreditWorker:
                             buyer_ref=order.buyer.get("external_id"),
                             code=row.code,
                             ends_at=row.ends_at,
-                            may_exist=row.attempts > 1,
+                            # a later round looks first too: an earlier round given
+                            # up on unknown outcomes may have reached the storefront
+                            may_exist=row.attempts > 1 or row.round > 0,
                             external_ref=row.external_ref if row.kind == "payment" else None,
+                            round=row.round,
                         ),
                         row.attempts,
                     )

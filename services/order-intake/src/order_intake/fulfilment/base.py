@@ -106,6 +106,12 @@ class CreditRequest:
     ends_at: dt.datetime | None = None  # a discount's end; a payment link's expiry
     may_exist: bool = False  # an earlier attempt may have reached the storefront
     external_ref: str | None = None  # a payment link made before: is it paid?
+    round: int = 0  # tried again after a failure: 1, 2 … (a payment link of its own)
+
+    @property
+    def round_mark(self) -> str:
+        """The case and round a payment link carries (its attribute / meta value)."""
+        return f"{self.case_id}:{self.round}" if self.round else str(self.case_id)
 
 
 def money_text(amount: Decimal) -> str:

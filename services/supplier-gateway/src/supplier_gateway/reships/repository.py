@@ -16,10 +16,16 @@ class ReshipRepository(Repository[Reship]):
     model = Reship
 
     async def claim_case(
-        self, case_id: uuid.UUID, order_id: uuid.UUID, original: uuid.UUID | None
+        self,
+        case_id: uuid.UUID,
+        order_id: uuid.UUID,
+        original: uuid.UUID | None,
+        attempt: int = 1,
     ) -> bool:
-        """True for the first request of a case; False for any later one (a redelivery,
-        or a delivery racing it: PostgreSQL makes it wait for the first one's commit)."""
+        """True for the first request of a case, and for one of a later ``attempt``
+        after the case's reship failed (the agent approved the case again: it is tried
+        anew); False for any other (a redelivery, or a delivery racing it: PostgreSQL
+        makes it wait for the first one's commit)."""
         now = utcnow()
         result = await self.session.execute(
             insert_ignore(Reship.__table__, self.dialect)
@@ -28,12 +34,21 @@ class ReshipRepository(Repository[Reship]):
                 order_id=order_id,
                 original_supplier_order_id=original,
                 status="open",
+                attempt=attempt,
                 created_at=now,
                 updated_at=now,
             )
             .returning(Reship.__table__.c.case_id)
         )
-        return result.first() is not None
+        if result.first() is not None:
+            return True
+        earlier = await self.locked(case_id)
+        if earlier is None or earlier.status != "failed" or attempt <= earlier.attempt:
+            return False
+        earlier.status, earlier.code, earlier.message = "open", None, None
+        earlier.attempt = attempt
+        earlier.original_supplier_order_id, earlier.updated_at = original, now
+        return True
 
     async def locked(self, case_id: uuid.UUID) -> Reship | None:
         return await self.one(self.select().where(Reship.case_id == case_id), for_update=True)

@@ -43,7 +43,9 @@ async def request_reship(
     """The new supplier order's id; None when the case was already handled or the reship
     cannot be placed (then ``supplier.reship_failed``)."""
     repo = ReshipRepository(session)
-    if not await repo.claim_case(event.case_id, event.order_id, event.original_supplier_order_id):
+    if not await repo.claim_case(
+        event.case_id, event.order_id, event.original_supplier_order_id, event.attempt
+    ):
         return None
     try:
         return await _open(session, outbox, event, cause)
