@@ -54,8 +54,9 @@ class AftersalesSettings(Settings):
     help_lookup_max_failures: int = Field(
         default=5,
         ge=1,
-        description="buyer page: failed 'order number + e-mail' look-ups per client IP "
-        "within the window before further ones are answered 429 (per process)",
+        description="buyer page: failed 'order number + e-mail' look-ups per client IP, "
+        "and per order number, within the window before further ones are answered 429 "
+        "(counted in the database: every replica counts the same ones)",
     )
     help_lookup_window_seconds: int = Field(
         default=900, ge=1, description="buyer page: the look-up limit's window"

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from dropship_common.db import NAMING_CONVENTION, JSONType, UTCDateTime, utcnow
+from dropship_common.failure_limit import add_failures_table
 from dropship_common.parked import add_parked_events_table
 from dropship_common.tables import add_common_tables
 
@@ -31,6 +32,8 @@ class Base(DeclarativeBase):
 metadata = Base.metadata
 common = add_common_tables(metadata)
 parked_events = add_parked_events_table(metadata)
+# the buyer page's failed "order number + e-mail" look-ups, shared by every replica
+help_lookup_failures = add_failures_table(metadata, "help_lookup_failures")
 
 
 class OrderCopy(Base):

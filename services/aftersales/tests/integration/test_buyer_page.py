@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from aftersales.main import SPEC
@@ -294,3 +295,34 @@ async def test_the_order_is_found_by_number_and_email_and_misses_are_limited(
         headers={"accept": "application/json"},
     )  # fmt: skip
     assert r.status_code == 429 and r.json()["error"]["code"] == "too_many_attempts"
+
+
+async def test_misses_count_per_order_number_and_across_replicas(start_service, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Clients guessing one order's e-mail from several addresses are stopped by the
+    order number's count; a second replica on the same database sees the same count."""
+    svc = await start(start_service, tmp_path, help_lookup_max_failures=3)
+    o = order(number="#1042")
+    await known(svc, o)
+    csrf = csrf_of((await svc.client.get("/help")).text)
+
+    def client_at(app: Any, address: str) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=app, client=(address, 40_000))
+        return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+    for n in range(3):  # three addresses, one miss each on the same order number
+        async with client_at(svc.app, f"10.0.0.{n + 1}") as guesser:
+            r = await guesser.post(
+                "/help", data={"csrf": csrf, "number": "1042", "email": f"g{n}@example.com"}
+            )
+            assert r.status_code == 404
+    async with client_at(svc.app, "10.0.0.9") as other:
+        r = await other.post("/help", data={"csrf": csrf, "number": "#1042", "email": EMAIL})
+        assert r.status_code == 429  # the order's count, from an address that never missed
+        r = await other.post("/help", data={"csrf": csrf, "number": "5555", "email": EMAIL})
+        assert r.status_code == 404  # another order: not limited for this address
+    replica = await start_service(
+        SPEC, database_url=svc.settings.database_url, role="api", help_lookup_max_failures=3
+    )
+    async with client_at(replica.app, "10.0.0.1") as guesser:
+        r = await guesser.post("/help", data={"csrf": csrf, "number": "1042", "email": EMAIL})
+        assert r.status_code == 429  # the same count in the other process

@@ -1,11 +1,10 @@
-"""The buyer forms' HMAC token and the look-up limit."""
+"""The buyer forms' HMAC token (the look-up limit: tests/integration/test_buyer_page.py)."""
 
 from __future__ import annotations
 
 import pytest
 
 from aftersales.buyer_page.guard import FORM_SECONDS, form_token, form_token_ok
-from aftersales.buyer_page.lookup_limit import LookupLimit
 from dropship_common import secretbox
 from dropship_common.settings import Settings
 
@@ -25,13 +24,3 @@ def test_a_form_token_is_bound_to_its_form_page_and_time() -> None:
     forged = f"{int(expires) + 3600}.{mac}"  # a later expiry with the same MAC
     assert not form_token_ok(forged, "help", "order-token-a", now=1_000_100)
     assert not form_token_ok("", "help", "order-token-a", now=1_000_100)
-
-
-def test_failed_lookups_are_limited_per_client_within_the_window() -> None:
-    limit = LookupLimit(max_failures=3, window_seconds=60)
-    for second in range(3):
-        assert limit.retry_after("10.0.0.1", now=100 + second) is None
-        limit.failed("10.0.0.1", now=100 + second)
-    assert limit.retry_after("10.0.0.1", now=110) == 50  # the first failure leaves at 160
-    assert limit.retry_after("10.0.0.2", now=110) is None  # another client
-    assert limit.retry_after("10.0.0.1", now=160.5) is None  # the window moved on

@@ -21,7 +21,6 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 
 from aftersales.buyer_page import guard
-from aftersales.buyer_page.lookup_limit import LookupLimit
 from aftersales.buyer_page.service import add_photos, report_problem
 from aftersales.cases.repository import CaseRepository, OrderCopyRepository
 from aftersales.config import AftersalesSettings, config_of
@@ -29,7 +28,8 @@ from aftersales.domain.cases import CaseStatus, CaseType
 from aftersales.evidence.photos import Limits
 from aftersales.evidence.storage import StorageFailed
 from aftersales.evidence.uploads import Refused, check_uploads, uploaded
-from aftersales.models import Case, OrderCopy
+from aftersales.models import Case, OrderCopy, help_lookup_failures
+from dropship_common import failure_limit
 from dropship_common.db import utcnow
 from dropship_common.deps import Runtime
 from dropship_common.errors import AppError
@@ -168,13 +168,15 @@ def _refused_json(refused: list[Refused]) -> PhotoRefusedError:
 # -- /help: find the order by number + e-mail --------------------------------------------
 
 
-def _limit(rt: ServiceRuntime) -> LookupLimit:
-    found = rt.state.get("help_lookup_limit")
-    if not isinstance(found, LookupLimit):
-        c = config_of(rt)
-        found = LookupLimit(c.help_lookup_max_failures, c.help_lookup_window_seconds)
-        rt.state["help_lookup_limit"] = found
-    return found
+def _buckets(request: Request, number: str) -> list[str]:
+    """What a failed look-up counts against: the client (behind a proxy, uvicorn's
+    ``--forwarded-allow-ips`` makes it the forwarded address) and the order number (many
+    clients guessing one order's e-mail)."""
+    client = request.client.host if request.client else None
+    out = [failure_limit.bucket("ip", client)]
+    if number:
+        out.append(failure_limit.bucket("order", number.lstrip("#").lower()))
+    return out
 
 
 def _lookup_page(lang: str, status: int = 200, errors: list[str] | None = None,
@@ -203,9 +205,11 @@ async def lookup(
         if _wants_json(request):
             raise FormExpired("the form's token is missing, expired or not ours")
         return _lookup_page(language, 403, [t["err_form"]], number)
-    client = request.client.host if request.client else "unknown"
-    limit = _limit(rt)
-    wait = limit.retry_after(client)
+    c, buckets = config_of(rt), _buckets(request, number)
+    wait = await failure_limit.retry_after(
+        rt.db, help_lookup_failures, buckets, max_failures=c.help_lookup_max_failures,
+        window_seconds=c.help_lookup_window_seconds,
+    )  # fmt: skip
     if wait is not None:
         if _wants_json(request):
             raise TooManyAttempts("too many failed look-ups", {"retry_after": wait})
@@ -222,7 +226,9 @@ async def lookup(
                 if order is not None:
                     break
     if order is None:
-        limit.failed(client)
+        await failure_limit.record_failure(
+            rt.db, help_lookup_failures, buckets, window_seconds=c.help_lookup_window_seconds
+        )
         if _wants_json(request):  # says nothing of which part was wrong
             raise NoMatch("no order with that number and e-mail")
         return _lookup_page(language, 404, [t["lookup_miss"]], number)
