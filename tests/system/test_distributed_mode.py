@@ -18,7 +18,7 @@ import pytest
 from dropship_common.contracts.order_intake import AddressV1, BuyerV1, OrderConfirmed, OrderLineV1
 from dropship_common.messaging.envelope import Envelope
 from dropship_common.settings import Settings
-from dropship_testkit.private_infra import PrivateRabbit, private_rabbit
+from dropship_testkit.private_infra import PrivateRabbit
 from dropship_testkit.pytest_plugin import (
     ADMIN_TOKEN,
     TEST_SECRET,
@@ -38,16 +38,13 @@ ADMIN = {"authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 @pytest.fixture(scope="module")
-async def mq() -> AsyncIterator[PrivateRabbit]:
-    """This module's RabbitMQ node: a test stops it, which on the machine's shared node
-    would fail the tests running in the other process."""
-    async with private_rabbit() as node:
-        yield node
+def mq(private_mq: PrivateRabbit) -> PrivateRabbit:
+    return private_mq
 
 
 @pytest.fixture(scope="module")
 def amqp_url(mq: PrivateRabbit) -> str:
-    """The services and taps of this module are on its own node."""
+    """The services and taps of this module are on its own node (a test stops it)."""
     return mq.url
 
 

@@ -32,7 +32,7 @@ import pytest
 
 from dropship_common.contracts.aftersales import AftersalesReshipRequested, CaseLineV1
 from dropship_common.messaging.rabbitmq import RabbitMQBus
-from dropship_testkit.private_infra import PrivateRabbit, private_rabbit
+from dropship_testkit.private_infra import PrivateRabbit
 from dropship_testkit.pytest_plugin import ADMIN_TOKEN, TEST_SECRET, free_port
 from dropship_testkit.tap import eventually
 
@@ -130,15 +130,8 @@ class World:
 
 
 @pytest.fixture(scope="module")
-async def mq() -> AsyncIterator[PrivateRabbit]:
-    """This module's RabbitMQ node: a test stops it, which on the machine's shared node
-    would fail the tests running in the other process."""
-    async with private_rabbit() as node:
-        yield node
-
-
-@pytest.fixture(scope="module")
-async def world(databases, tmp_path_factory, mq: PrivateRabbit) -> AsyncIterator[World]:  # type: ignore[no-untyped-def]
+async def world(databases, tmp_path_factory, private_mq: PrivateRabbit) -> AsyncIterator[World]:  # type: ignore[no-untyped-def]
+    mq = private_mq  # this module's own node: a test stops it
     tag = uuid.uuid4().hex[:8]
     amqp_url = mq.url
     logs = tmp_path_factory.mktemp("pipeline")

@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import uuid
 from decimal import Decimal
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -66,6 +67,34 @@ async def _failed(
     await outbox.add(session, [failed.envelope(correlation_id=str(order.id))])
 
 
+Request = AftersalesRefundRequested | AftersalesDiscountRequested | AftersalesPaymentRequested
+
+
+async def _queue(
+    session: AsyncSession, order: Order, event: Request, kind: str, **extra: Any
+) -> bool:
+    """The case's credit of ``kind`` queued for the worker (or a failed one tried again
+    for a later attempt); False when it is there already."""
+    added = await CreditRepository(session).add_or_retry(
+        {
+            "id": uuid.uuid4(),
+            "case_id": event.case_id,
+            "round": event.attempt - 1,
+            "kind": kind,
+            "order_id": order.id,
+            "shop_id": order.shop_id,
+            "platform": order.platform,
+            "amount": event.amount,
+            "currency": event.currency,
+            "reason": event.reason[:500],
+            **extra,
+        }
+    )
+    if added:
+        session.info[CREDIT_FLAG] = True
+    return added
+
+
 async def accept_refund(
     session: AsyncSession, outbox: Outbox, event: AftersalesRefundRequested
 ) -> bool:
@@ -92,23 +121,7 @@ async def accept_refund(
         asked = f"{event.amount} {event.currency} asked, {left} left to refund"
         await _failed(session, outbox, order, event.case_id, code, asked, left)
         return False
-    added = await credits.add_or_retry(
-        {
-            "id": uuid.uuid4(),
-            "case_id": event.case_id,
-            "round": event.attempt - 1,
-            "kind": "refund",
-            "order_id": order.id,
-            "shop_id": order.shop_id,
-            "platform": order.platform,
-            "amount": event.amount,
-            "currency": event.currency,
-            "reason": event.reason[:500],
-        }
-    )
-    if added:
-        session.info[CREDIT_FLAG] = True
-    return added
+    return await _queue(session, order, event, "refund")
 
 
 async def accept_discount(
@@ -118,25 +131,10 @@ async def accept_discount(
     if order is None:
         log.warning("discount_for_unknown_order", order=str(event.order_id))
         return False
-    added = await CreditRepository(session).add_or_retry(
-        {
-            "id": uuid.uuid4(),
-            "case_id": event.case_id,
-            "round": event.attempt - 1,
-            "kind": "discount",
-            "order_id": order.id,
-            "shop_id": order.shop_id,
-            "platform": order.platform,
-            "amount": event.amount,
-            "currency": event.currency,
-            "reason": event.reason[:500],
-            "code": discount_code(event.case_id),
-            "ends_at": utcnow() + dt.timedelta(days=event.valid_days),
-        }
+    ends_at = utcnow() + dt.timedelta(days=event.valid_days)
+    return await _queue(
+        session, order, event, "discount", code=discount_code(event.case_id), ends_at=ends_at
     )
-    if added:
-        session.info[CREDIT_FLAG] = True
-    return added
 
 
 async def accept_payment(
@@ -156,21 +154,5 @@ async def accept_payment(
         )  # fmt: skip
         await outbox.add(session, [failed.envelope(correlation_id=str(order.id))])
         return False
-    added = await CreditRepository(session).add_or_retry(
-        {
-            "id": uuid.uuid4(),
-            "case_id": event.case_id,
-            "round": event.attempt - 1,
-            "kind": "payment",
-            "order_id": order.id,
-            "shop_id": order.shop_id,
-            "platform": order.platform,
-            "amount": event.amount,
-            "currency": event.currency,
-            "reason": event.reason[:500],
-            "ends_at": utcnow() + dt.timedelta(days=event.valid_days),
-        }
-    )
-    if added:
-        session.info[CREDIT_FLAG] = True
-    return added
+    ends_at = utcnow() + dt.timedelta(days=event.valid_days)
+    return await _queue(session, order, event, "payment", ends_at=ends_at)

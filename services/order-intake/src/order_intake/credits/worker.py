@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import structlog
@@ -75,6 +76,19 @@ class Sent:
     refused: CreditRefused | None = None
     error: str | None = None
     retry_after: float | None = None
+
+
+def _timeline(
+    row: StorefrontCredit, kind: str, reason: str, now: dt.datetime, **details: Any
+) -> OrderEvent:
+    """The credit's step on the order's timeline."""
+    return OrderEvent(order_id=row.order_id, at=now, kind=kind, reason=reason[:1000],
+                      details={"case_id": str(row.case_id), **details},
+                      cause=f"case:{row.case_id}", actor=ACTOR)  # fmt: skip
+
+
+def _money(row: StorefrontCredit) -> str:
+    return f"{row.amount} {row.currency} ({row.external_ref})"
 
 
 def _waiting(row: StorefrontCredit) -> str:
@@ -215,9 +229,7 @@ class CreditWorker:
             code=refused.code, message=f"{row.kind}: {refused}"[:1000],
             refundable=refused.refundable, failed_at=now,
         )  # fmt: skip
-        event = OrderEvent(order_id=row.order_id, at=now, kind=f"{row.kind}_failed",
-                           reason=str(refused)[:1000], details={"case_id": str(row.case_id)},
-                           cause=f"case:{row.case_id}", actor=ACTOR)  # fmt: skip
+        event = _timeline(row, f"{row.kind}_failed", str(refused), now)
         return event, failed.envelope(correlation_id=str(row.order_id))
 
     def _done(
@@ -245,9 +257,7 @@ class CreditWorker:
         reason = f"{row.amount} {row.currency} ({outcome.external_ref})"
         if not outcome.gateway_refunded:
             reason += ": recorded at the store, the gateway did not pay it"
-        event = OrderEvent(order_id=row.order_id, at=now, kind=f"{row.kind}_made", reason=reason,
-                           details={"case_id": str(row.case_id), "existing": outcome.existing},
-                           cause=f"case:{row.case_id}", actor=ACTOR)  # fmt: skip
+        event = _timeline(row, f"{row.kind}_made", reason, now, existing=outcome.existing)
         return event, envelope
 
     def _payment(
@@ -269,10 +279,7 @@ class CreditWorker:
                 storefront_ref=outcome.external_ref, amount=row.amount, currency=row.currency,
                 expires_at=row.ends_at,
             )  # fmt: skip
-            event = OrderEvent(order_id=row.order_id, at=now, kind="payment_link_sent",
-                               reason=f"{row.amount} {row.currency} ({outcome.external_ref})",
-                               details={"case_id": str(row.case_id)},
-                               cause=f"case:{row.case_id}", actor=ACTOR)  # fmt: skip
+            event = _timeline(row, "payment_link_sent", _money(row), now)
             return event, sent.envelope(correlation_id=str(row.order_id))
         if outcome.paid:
             row.status, row.done_at = "done", now
@@ -281,10 +288,7 @@ class CreditWorker:
                 storefront_ref=row.external_ref, amount=row.amount, currency=row.currency,
                 paid_at=now,
             )  # fmt: skip
-            event = OrderEvent(order_id=row.order_id, at=now, kind="payment_received",
-                               reason=f"{row.amount} {row.currency} ({row.external_ref})",
-                               details={"case_id": str(row.case_id)},
-                               cause=f"case:{row.case_id}", actor=ACTOR)  # fmt: skip
+            event = _timeline(row, "payment_received", _money(row), now)
             return event, paid.envelope(correlation_id=str(row.order_id))
         if row.ends_at is not None and now >= row.ends_at:
             row.status = "failed"
@@ -301,9 +305,7 @@ class CreditWorker:
             order_id=row.order_id, shop_id=row.shop_id, case_id=row.case_id,
             code=code, message=message[:1000], failed_at=now,
         )  # fmt: skip
-        event = OrderEvent(order_id=row.order_id, at=now, kind="payment_failed",
-                           reason=message[:1000], details={"case_id": str(row.case_id)},
-                           cause=f"case:{row.case_id}", actor=ACTOR)  # fmt: skip
+        event = _timeline(row, "payment_failed", message, now)
         return event, failed.envelope(correlation_id=str(row.order_id))
 
     async def run(self) -> None:
