@@ -61,6 +61,18 @@ class AftersalesSettings(Settings):
     help_lookup_window_seconds: int = Field(
         default=900, ge=1, description="buyer page: the look-up limit's window"
     )
+    photo_sweep_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="how often photos no case kept (a process that died between storing "
+        "them and writing the case) and photos of redacted orders are deleted from the store",
+    )
+    photo_orphan_after_seconds: float = Field(
+        default=3600.0,
+        ge=0,
+        description="how old a stored photo without a case must be before the sweep "
+        "deletes it (longer than any upload takes)",
+    )
 
     @model_validator(mode="after")
     def _storage_we_can_use(self) -> AftersalesSettings:

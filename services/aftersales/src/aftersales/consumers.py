@@ -1,7 +1,7 @@
 """Messages aftersales consumes: its handler registry, by contract model.
 
 ``order.confirmed`` gives the copy a case is valued from (currency, lines, prices; no
-name, no address); ``order.redacted`` removes the buyer's words from its cases;
+name, no address); ``order.redacted`` removes the buyer's words and photos from its cases;
 logistics' ``shipment.presumed_lost`` opens a ``lost`` case and a ``returned_to_sender``
 status a ``returned_to_sender`` case, once per parcel (the events do not say which
 lines a parcel holds: the case covers the order's lines). Cancellation and address
@@ -35,6 +35,7 @@ from aftersales.cases.resolutions import (
 )
 from aftersales.cases.service import open_case
 from aftersales.domain.cases import CaseType
+from aftersales.evidence.ledger import forget_photos
 from aftersales.models import Case, CaseEvent, parked_events
 from dropship_common.contracts.logistics import (
     ShipmentPresumedLost,
@@ -126,6 +127,7 @@ async def order_redacted(event: OrderRedacted, ctx: MessageContext) -> None:
     repo = CaseRepository(ctx.session)
     for case in await repo.all(repo.select().where(Case.order_id == event.order_id)):
         case.buyer_words = None
+        await forget_photos(ctx.session, case, utcnow())  # deleted by the next sweep
 
 
 async def _opened(

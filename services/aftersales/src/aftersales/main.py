@@ -1,9 +1,11 @@
 """Aftersales service: the app factory.
 
-In progress (issue 14): cases opened from logistics' events and by buyers on their
-self-service pages (``buyer_page/``, photos in ``evidence/``), proposed by the shop's
-policy, listed and approved; the resolutions themselves (refunds, reships, returns) are
-to come. The events it does not handle yet are parked (``consumers.py``).
+Cases opened by rules from the other services' events, by agents, by buyers on their
+self-service pages (``buyer_page/``, photos in ``evidence/``) and by the storefront;
+proposed by the shop's policy (``policies/``), approved, and carried out once through
+events to order-intake and supplier-gateway (``cases/resolutions.py``). The messages it
+consumes are in ``consumers.py``; the photo sweeper keeps the evidence store to what
+cases hold.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from aftersales.cases.actions import router as case_actions_router
 from aftersales.cases.endpoints import router as cases_router
 from aftersales.config import AftersalesSettings, larger_bodies
 from aftersales.evidence.endpoints import router as evidence_router
+from aftersales.evidence.ledger import photo_sweeper
 from aftersales.models import common, parked_events
 from aftersales.policies.endpoints import router as policies_router
 from dropship_common.messaging.bus import Bus
@@ -35,6 +38,7 @@ SPEC = ServiceSpec(
     tables=common,
     routers=(cases_router, case_actions_router, evidence_router, policies_router, buyer_router),
     handlers=consumers.registry,
+    workers=(photo_sweeper,),
     on_start=_replay_parked,
     settings_class=AftersalesSettings,
     larger_bodies=larger_bodies,

@@ -164,3 +164,25 @@ class LedgerEntry(Base):
     # the storefront's refund / discount id, the reship's supplier order, or case:<id>
     reference: Mapped[str] = mapped_column(sa.String(120))
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class StoredPhoto(Base):
+    """Every photo key written to the evidence store, recorded (committed) *before* the
+    photo is stored: one whose case never committed (a process that died in between)
+    stays without a case and is deleted by the sweeper after a while; a photo whose order
+    was redacted is deleted at ``delete_after``."""
+
+    __tablename__ = "stored_photos"
+    __table_args__ = (
+        sa.Index(
+            "ix_stored_photos_sweep",
+            "stored_at",
+            postgresql_where=sa.text("case_id IS NULL OR delete_after IS NOT NULL"),
+            sqlite_where=sa.text("case_id IS NULL OR delete_after IS NOT NULL"),
+        ),
+    )
+
+    key: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    case_id: Mapped[uuid.UUID | None]  # set in the transaction that writes the case
+    stored_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    delete_after: Mapped[dt.datetime | None]  # redacted: gone from the store at the sweep

@@ -1,7 +1,9 @@
 """The buyer's two use cases: report a problem (a case opened with the photos), and add
-photos to a case that waits for them. Photos are stored first, then the case is
-written in one transaction; whatever fails after the photos were stored deletes them
-again, so a refused or failed report leaves nothing behind."""
+photos to a case that waits for them. The photos' keys are recorded, the photos stored,
+then the case is written (and the keys attached to it) in one transaction; whatever
+fails after the photos were stored deletes them again, so a refused or failed report
+leaves nothing behind, and a process that dies in between leaves keys the sweeper
+deletes (:mod:`aftersales.evidence.ledger`)."""
 
 from __future__ import annotations
 
@@ -12,9 +14,10 @@ import uuid
 from aftersales.cases.repository import CaseRepository
 from aftersales.cases.service import add_evidence, open_case
 from aftersales.domain.cases import CaseStatus, CaseType
+from aftersales.evidence.ledger import attach, remember
 from aftersales.evidence.photos import CleanPhoto
 from aftersales.evidence.storage import storage_of
-from aftersales.evidence.uploads import discard, store
+from aftersales.evidence.uploads import discard, new_keys, store
 from aftersales.models import Case, OrderCopy
 from dropship_common.runtime import ServiceRuntime
 
@@ -51,8 +54,9 @@ async def report_problem(
     found = await existing_case(rt, order.order_id, type_, quantities)
     if found is not None:
         return found, False
-    storage = storage_of(rt)
-    items = await store(storage, photos, now)
+    storage, keys = storage_of(rt), new_keys(photos)
+    await remember(rt, keys)  # before the store: a crash after it leaves no unseen photo
+    items = await store(storage, photos, now, keys)
     source_key = problem_key(quantities)
     other: Case | None = None
     try:
@@ -75,6 +79,8 @@ async def report_problem(
                 other = await CaseRepository(session).of_problem(
                     order.order_id, type_.value, source_key
                 )
+            else:
+                await attach(session, keys, case_id)
     except BaseException:
         await discard(storage, items)
         raise
@@ -89,8 +95,9 @@ async def add_photos(
     rt: ServiceRuntime, case_id: uuid.UUID, photos: list[CleanPhoto], now: dt.datetime
 ) -> bool:
     """False (nothing kept) when the case no longer waits for the buyer."""
-    storage = storage_of(rt)
-    items = await store(storage, photos, now)
+    storage, keys = storage_of(rt), new_keys(photos)
+    await remember(rt, keys)
+    items = await store(storage, photos, now, keys)
     added = False
     try:
         async with rt.db.transaction() as session:
@@ -100,6 +107,7 @@ async def add_photos(
                     session, rt.outbox, case, items, actor=BUYER, cause="request:evidence",
                     now=now,
                 )  # fmt: skip
+                await attach(session, keys, case_id)
                 added = True
     except BaseException:
         await discard(storage, items)

@@ -62,15 +62,18 @@ async def check_uploads(
     return photos, refused
 
 
+def new_keys(photos: list[CleanPhoto]) -> list[str]:
+    return [new_key() for _ in photos]
+
+
 async def store(
-    storage: EvidenceStorage, photos: list[CleanPhoto], now: dt.datetime
+    storage: EvidenceStorage, photos: list[CleanPhoto], now: dt.datetime, keys: list[str]
 ) -> list[dict[str, Any]]:
-    """Each photo under a new key; the case's evidence items. On a failure, the photos
-    stored so far are deleted and the error raised."""
+    """Each photo under its key (:func:`new_keys`, recorded first); the case's evidence
+    items. On a failure, the photos stored so far are deleted and the error raised."""
     items: list[dict[str, Any]] = []
     try:
-        for photo in photos:
-            key = new_key()
+        for photo, key in zip(photos, keys, strict=True):
             await storage.put(key, photo.data, photo.content_type)
             items.append(
                 {
