@@ -87,7 +87,7 @@ def _timeline(
                       cause=f"case:{row.case_id}", actor=ACTOR)  # fmt: skip
 
 
-def _money(row: StorefrontCredit) -> str:
+def _amount_and_ref(row: StorefrontCredit) -> str:
     return f"{row.amount} {row.currency} ({row.external_ref})"
 
 
@@ -197,7 +197,7 @@ class CreditWorker:
                         session.add(event)
                     if envelope is not None:
                         await self.runtime.outbox.add(session, [envelope])
-                    if isinstance(envelope, Envelope) and envelope.type == LINK_SENT:
+                    if envelope is not None and envelope.type == LINK_SENT:
                         await payment_link_message(session, row)
         return len(jobs)
 
@@ -279,7 +279,7 @@ class CreditWorker:
                 storefront_ref=outcome.external_ref, amount=row.amount, currency=row.currency,
                 expires_at=row.ends_at,
             )  # fmt: skip
-            event = _timeline(row, "payment_link_sent", _money(row), now)
+            event = _timeline(row, "payment_link_sent", _amount_and_ref(row), now)
             return event, sent.envelope(correlation_id=str(row.order_id))
         if outcome.paid:
             row.status, row.done_at = "done", now
@@ -288,7 +288,7 @@ class CreditWorker:
                 storefront_ref=row.external_ref, amount=row.amount, currency=row.currency,
                 paid_at=now,
             )  # fmt: skip
-            event = _timeline(row, "payment_received", _money(row), now)
+            event = _timeline(row, "payment_received", _amount_and_ref(row), now)
             return event, paid.envelope(correlation_id=str(row.order_id))
         if row.ends_at is not None and now >= row.ends_at:
             row.status = "failed"
